@@ -1,0 +1,1 @@
+"""Writers: vCard (full and, later, minimal) and other formats."""

@@ -1,0 +1,135 @@
+"""Writing vCards: RFC-correct escaping and folding, and a contact's full card.
+
+`contact_to_vcard` writes everything a :class:`~contactvault.models.Contact` holds that vCard can carry
+(for a portable export or a round trip through a phone). It is not for messengers: what may go to a
+messenger is written from a ``MessengerBook`` only, which holds names and numbers and nothing else.
+
+Lines end in CRLF and are folded at 75 octets without splitting a UTF-8 character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from contactvault.models import Contact, Phone
+
+__all__ = ["contact_to_vcard", "contacts_to_vcard", "escape_text", "fold"]
+
+VCardVersion = Literal["3.0", "4.0"]
+MAX_LINE_OCTETS = 75
+
+
+def escape_text(value: str) -> str:
+    r"""Escape a text value: backslash, comma, semicolon and line breaks (``\n``), as RFC 6350 asks."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """Fold one content line at 75 octets, never inside a UTF-8 character; returns CRLF-terminated text."""
+    data = line.encode("utf-8")
+    if len(data) <= MAX_LINE_OCTETS:
+        return line + "\r\n"
+    chunks: list[bytes] = []
+    limit = MAX_LINE_OCTETS
+    while data:
+        cut = min(limit, len(data))
+        while cut < len(data) and (data[cut] & 0xC0) == 0x80:  # a continuation byte: step back
+            cut -= 1
+        chunks.append(data[:cut])
+        data = data[cut:]
+        limit = MAX_LINE_OCTETS - 1  # continuation lines start with one space
+    return "\r\n ".join(c.decode("utf-8") for c in chunks) + "\r\n"
+
+
+def _param(types: Iterable[str], preferred: bool, version: VCardVersion) -> str:
+    values = [t for t in types if t and t.replace("-", "").isalnum()]
+    params = f";TYPE={','.join(values)}" if values else ""
+    if preferred:
+        params += ";PREF=1" if version == "4.0" else ";TYPE=pref"
+    return params
+
+
+def _tel_value(phone: Phone, version: VCardVersion) -> tuple[str, str]:
+    """(extra params, value): vCard 4 writes a ``tel:`` URI when the number is normalised."""
+    if version == "4.0" and phone.e164 is not None:
+        ext = f";ext={phone.extension}" if phone.extension else ""
+        return ";VALUE=uri", f"tel:{phone.e164}{ext}"
+    # A phone-number value is not text: no escapes, but never a line break.
+    return "", "".join(ch if ch.isprintable() else " " for ch in phone.raw)
+
+
+def _lines(contact: Contact, version: VCardVersion) -> Iterator[str]:
+    group = 0
+
+    def labelled(line: str, label: str | None) -> Iterator[str]:
+        nonlocal group
+        if not label:
+            yield line
+            return
+        group += 1
+        yield f"item{group}.{line}"
+        yield f"item{group}.X-ABLabel:{escape_text(label)}"
+
+    yield "BEGIN:VCARD"
+    yield f"VERSION:{version}"
+    yield f"UID:urn:uuid:{contact.id}"
+    yield f"FN:{escape_text(contact.display_name)}"
+    n = contact.name
+    parts = (n.family, n.given, n.additional, n.prefixes, n.suffixes)
+    yield "N:" + ";".join(escape_text(p) for p in parts)
+    if contact.nickname:
+        yield f"NICKNAME:{escape_text(contact.nickname)}"
+    for phone in contact.phones:
+        extra, value = _tel_value(phone, version)
+        params = _param(phone.types, phone.preferred, version)
+        yield from labelled(f"TEL{extra}{params}:{value}", phone.label)
+    for email in contact.emails:
+        params = _param(email.types, email.preferred, version)
+        yield from labelled(f"EMAIL{params}:{escape_text(email.address)}", email.label)
+    for adr in contact.addresses:
+        params = _param(adr.types, adr.preferred, version)
+        fields = (adr.po_box, adr.extended, adr.street, adr.locality, adr.region)
+        value = ";".join(escape_text(p) for p in (*fields, adr.postal_code, adr.country))
+        yield from labelled(f"ADR{params}:{value}", adr.label)
+    if contact.birthday is not None:
+        bday = contact.birthday
+        if bday.year is not None:
+            yield f"BDAY:{bday.iso()}"
+        elif version == "4.0":
+            yield f"BDAY:--{bday.month:02d}{bday.day:02d}"
+        else:  # vCard 3.0 has no date without a year; Apple's convention is understood widely
+            yield f"BDAY;X-APPLE-OMIT-YEAR=1604:1604-{bday.month:02d}-{bday.day:02d}"
+    if contact.organisation or contact.department:
+        yield f"ORG:{escape_text(contact.organisation)};{escape_text(contact.department)}"
+    if contact.title:
+        yield f"TITLE:{escape_text(contact.title)}"
+    for url in contact.urls:
+        yield f"URL:{escape_text(url)}"
+    for note in contact.notes:
+        yield f"NOTE:{escape_text(note)}"
+    if contact.labels:
+        yield "CATEGORIES:" + ",".join(escape_text(label.name) for label in contact.labels)
+    for custom in contact.custom_fields:
+        name = custom.name.upper()
+        if not name.replace("-", "").isalnum():
+            name = "X-CONTACTVAULT-FIELD"
+        yield from labelled(f"{name}:{escape_text(custom.value)}", custom.label)
+    yield "END:VCARD"
+
+
+def contact_to_vcard(contact: Contact, version: VCardVersion = "4.0") -> str:
+    """One contact as a full vCard (every field vCard can carry; photos were never stored)."""
+    return "".join(fold(line) for line in _lines(contact, version))
+
+
+def contacts_to_vcard(contacts: Iterable[Contact], version: VCardVersion = "4.0") -> str:
+    """Several contacts as one vCard file's text."""
+    return "".join(contact_to_vcard(c, version) for c in contacts)

@@ -1,0 +1,845 @@
+r"""A tolerant vCard reader for the address books that phones and programs really export.
+
+It reads vCard 2.1, 3.0 and 4.0 card by card, so that one broken card costs only itself: a card without
+``END:VCARD``, with bad quoted-printable, with bytes that are not valid in its character set, or with a line
+that is not a property becomes an :class:`~contactvault.ImportIssue` naming its line, and every other card
+still imports. Photos, logos, sounds and keys are dropped unread and never stored.
+
+The quirks it handles, each with a test, are listed in ``docs/import.md``: byte order marks; CRLF, LF or
+CR; folding; 2.1 quoted-printable with soft line breaks and ``CHARSET`` before or after ``ENCODING``;
+``itemN.`` groups with ``X-ABLabel`` (Apple's ``_$!<Mobile>!$_`` unwrapped); lower-case, repeated and bare
+2.1 type parameters; unescaped commas and semicolons in single-valued text; ``\,`` ``\;`` ``\n``
+escapes; vCard 4 ``tel:`` URIs with ``;ext=``, ``PREF=1`` and ``ALTID``; birthdays without a year; ``N``
+without ``FN`` and ``FN`` without ``N``; unknown properties kept as custom fields.
+
+Data flows one way: blocks of lines -> cards -> properties (unfolded) -> a card's values -> a Contact.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from contactvault.errors import ImportFailed
+from contactvault.importers._gc import paused_gc
+from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult, IssueCode
+from contactvault.importers.source import Source, iter_blocks, source_name
+from contactvault.models import Birthday, Contact
+from contactvault.phones import MAX_RAW_LENGTH, check_region, parse_number
+
+__all__ = ["import_vcards", "iter_vcards"]
+
+DEFAULT_BATCH_SIZE = 1_000
+MAX_VALUE_BYTES = 1 << 20
+"""A kept value longer than this (after unfolding) makes its card an issue: no address book needs it."""
+
+# Binary media: dropped unread, whatever their encoding (data, URI or base64). They are never stored.
+_DROPPED = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
+# Structure and bookkeeping that carry nothing about the person.
+_IGNORED = frozenset(
+    {"BEGIN", "END", "VERSION", "PRODID", "REV", "PROFILE", "NAME", "SOURCE", "CLIENTPIDMAP"}
+)
+# Property names that messages may show as they are; other names are shown as "a property".
+_KNOWN = frozenset(
+    {
+        "FN", "N", "NICKNAME", "TEL", "EMAIL", "ADR", "LABEL", "BDAY", "ANNIVERSARY", "ORG",
+        "TITLE", "ROLE", "NOTE", "URL", "CATEGORIES", "UID", "AGENT", "GEO", "TZ", "IMPP",
+        "GENDER", "LANG", "RELATED", "KIND", "MEMBER", "SORT-STRING", "MAILER", "CLASS",
+        "FBURL", "CALURI", "CALADRURI", "XML", "X-ABLABEL",
+    }
+    | _DROPPED
+    | _IGNORED
+)  # fmt: skip
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
+_BAD_QP = re.compile(rb"=(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_APPLE_LABEL = re.compile(r"_\$!<(.*)>!\$_", re.DOTALL)
+_BDAY = re.compile(r"(?:(\d{4})-?|--)(\d{2})-?(\d{2})(?:T.*)?", re.DOTALL)
+_ENCODING_WORDS = {"QUOTED-PRINTABLE": "Q", "BASE64": "B", "B": "B", "8BIT": "", "7BIT": ""}
+_RFC6868 = {"^n": "\n", "^N": "\n", "^^": "^", "^'": '"'}
+_APPLE_NO_YEAR = 1604  # Apple writes this year for "no year"
+_FOLD = (0x20, 0x09)  # a line starting with a space or a tab continues the previous one
+_PHONE_PROBLEMS = {
+    "invalid_number": "not a valid number for its region",
+    "not_a_number": "not a phone number",
+    "no_country_code": "no country code and no default region given",
+}
+
+
+class _CardError(Exception):
+    """A card that cannot be imported; carries an issue code, a line and a message without values."""
+
+    def __init__(self, code: IssueCode, line: int, message: str) -> None:
+        super().__init__(message)
+        self.code: IssueCode = code
+        self.line = line
+        self.message = message
+
+
+@dataclass(slots=True)
+class _RawCard:
+    """The physical lines after a BEGIN:VCARD line, up to its END:VCARD.
+
+    Line ``i`` of ``lines`` is line ``start + 1 + i`` of the source. The lines of a nested 2.1 AGENT card
+    are replaced by a single space (an empty continuation), which keeps that numbering.
+    """
+
+    start: int
+    lines: list[bytes] = field(default_factory=list)
+    nested: list[int] = field(default_factory=list)  # lines where AGENT cards began
+
+
+# --- blocks of lines -> cards ---------------------------------------------------------------------------
+
+
+def _is_marker(line: bytes, marker: bytes) -> bool:
+    return line.strip().upper() == marker
+
+
+def _opens_agent(line: bytes) -> bool:
+    """Whether a line is a vCard 2.1 ``AGENT`` property whose card follows on the next lines."""
+    head, _, value = line.partition(b":")
+    return head.split(b";", 1)[0].split(b".")[-1].strip().upper() == b"AGENT" and not value.strip()
+
+
+def _split_cards(blocks: Iterable[bytes], source: str) -> Iterator[_RawCard | ImportIssue]:
+    """Cut blocks of lines into cards; report text outside cards and cards that never end.
+
+    Raises :class:`ImportFailed` when the input holds text but not a single ``BEGIN:VCARD``.
+    """
+    card: _RawCard | None = None
+    depth = 0  # nesting of 2.1 AGENT cards inside the current card
+    outside: list[int] = []  # first and last line of a run of text outside cards
+    seen_card = False
+    lineno = 0
+
+    def outside_issue() -> ImportIssue:
+        first, last = outside[0], outside[-1]
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        message = f"{where}: text outside any card (no BEGIN:VCARD before it); not imported"
+        return ImportIssue(first, message, "outside_card", "error", source)
+
+    for block in blocks:
+        lines = block.split(b"\n")
+        lines.pop()  # the empty string after the block's last LF
+        for raw in lines:
+            lineno += 1
+            first = raw[:1]
+            if card is None:
+                if first in (b"B", b"b") and _is_marker(raw, b"BEGIN:VCARD"):
+                    if outside:
+                        yield outside_issue()
+                        outside = []
+                    card, seen_card = _RawCard(lineno), True
+                elif raw.strip():
+                    if len(outside) < 2:
+                        outside.append(lineno)
+                    else:
+                        outside[-1] = lineno
+                continue
+            if first in (b"E", b"e") and _is_marker(raw, b"END:VCARD"):
+                if depth:
+                    depth -= 1
+                    card.lines.append(b" ")
+                else:
+                    yield card
+                    card = None
+                continue
+            if first in (b"B", b"b") and _is_marker(raw, b"BEGIN:VCARD"):
+                if depth or (card.lines and _opens_agent(card.lines[-1])):
+                    if not depth:
+                        card.nested.append(lineno)
+                    depth += 1
+                    card.lines.append(b" ")
+                    continue
+                message = f"card at line {card.start} has no END:VCARD before line {lineno}; not imported"
+                yield ImportIssue(card.start, message, "not_closed", "error", source)
+                card = _RawCard(lineno)
+                continue
+            card.lines.append(b" " if depth else raw)
+    if card is not None:
+        message = (
+            f"card at line {card.start} has no END:VCARD (the input ends at line {lineno}); not imported"
+        )
+        yield ImportIssue(card.start, message, "not_closed", "error", source)
+    if outside:
+        if not seen_card:
+            raise ImportFailed(f"{source}: not a vCard file (no BEGIN:VCARD line)")
+        yield outside_issue()
+
+
+# --- card -> properties ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The part of a property line before its value: ``group.NAME;params``, parsed once and cached."""
+
+    group: str  # upper case, "" without a group
+    name: str  # upper case
+    params: dict[str, tuple[str, ...]]  # read-only: heads are shared through the cache
+    types: tuple[str, ...]  # TYPE values in lower case, without "pref"
+    preferred: bool
+    encoding: str  # "Q" (quoted-printable), "B" (base64) or ""
+    charset: str  # a Python codec name, or "" for none or an unknown one
+    altid: str
+    dropped: bool  # photo, logo, sound or key: never read
+
+
+def _head_end(line: bytes) -> int:
+    """Index of the colon that ends ``NAME;params``, skipping colons inside quoted parameter values."""
+    colon = line.find(b":")
+    if colon < 0 or b'"' not in line[:colon]:
+        return colon
+    quoted = False
+    for i, byte in enumerate(line):
+        if byte == 0x22:  # "
+            quoted = not quoted
+        elif byte == 0x3A and not quoted:  # :
+            return i
+    return -1
+
+
+def _split_unquoted(text: str, sep: str) -> list[str]:
+    if '"' not in text:
+        return text.split(sep)
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _param_value(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    if "^" in text:  # RFC 6868 caret escapes
+        text = re.sub(r"\^[nN^']", lambda m: _RFC6868[m.group()], text)
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_head(head: bytes) -> _Head | None:
+    """``group.NAME;params`` -> a _Head, or None if it is not one; bare 2.1 params become TYPE/ENCODING.
+
+    Cached: an address book repeats a few dozen heads (``TEL;type=CELL``) over and over.
+    """
+    text = head.decode("utf-8", errors="replace")
+    tokens = _split_unquoted(text, ";")
+    group, _, name = tokens[0].strip().rpartition(".")
+    if not _PROPERTY_NAME.fullmatch(name):
+        return None
+    params: dict[str, list[str]] = {}
+    for token in tokens[1:]:
+        key, eq, value = token.partition("=")
+        key = key.strip().upper()
+        if not key:
+            continue
+        if not eq:  # a bare 2.1 parameter: TEL;CELL;PREF or NOTE;QUOTED-PRINTABLE
+            params.setdefault("ENCODING" if key in _ENCODING_WORDS else "TYPE", []).append(key)
+        elif key == "TYPE":
+            params.setdefault(key, []).extend(v.strip() for v in _param_value(value).split(","))
+        else:
+            params.setdefault(key, []).append(_param_value(value))
+    all_types = tuple(dict.fromkeys(t.lower() for t in params.get("TYPE", ()) if t))
+    encoding = params.get("ENCODING", [""])[-1].upper()
+    charset = params.get("CHARSET", [""])[-1].strip()
+    if charset:
+        try:
+            charset = codecs.lookup(charset).name
+        except LookupError:
+            charset = ""  # an unknown name: UTF-8 is the best guess, and it is checked
+    name = name.upper()
+    return _Head(
+        group=group.strip().upper(),
+        name=name,
+        params={k: tuple(v) for k, v in params.items()},
+        types=tuple(t for t in all_types if t != "pref"),
+        preferred="PREF" in params or "pref" in all_types,
+        encoding=_ENCODING_WORDS.get(encoding, encoding),
+        charset=charset,
+        altid=params.get("ALTID", [""])[0],
+        dropped=name in _DROPPED,
+    )
+
+
+_Property = tuple[int, _Head, bytes]
+"""One logical (unfolded) line: its line number, its head, its value as raw bytes."""
+
+
+def _properties(card: _RawCard) -> list[_Property]:
+    """Unfold a card into properties.
+
+    Folded lines start with a space or a tab. A quoted-printable value ending in ``=`` continues on the
+    next line (2.1 soft line break). A 2.1 base64 value may run on over unindented lines. The values of
+    dropped media are not even gathered.
+    """
+    props: list[_Property] = []
+    head: _Head | None = None
+    start = 0
+    parts: list[bytes] = []
+    qp = b64 = dropped = False
+    lineno = card.start
+    for raw in card.lines:
+        lineno += 1
+        if head is not None:
+            if qp and parts[-1].endswith(b"="):  # soft line break: the next line goes on
+                parts[-1] = parts[-1][:-1]
+                parts.append(raw)
+                continue
+            if raw and raw[0] in _FOLD:
+                if not dropped:
+                    parts.append(raw[1:])
+                continue
+            if b64 and raw and _BASE64_LINE.fullmatch(raw):
+                if not dropped:
+                    parts.append(raw)
+                continue
+        if not raw:
+            continue
+        if head is not None:
+            props.append(_finish(card, start, head, parts))
+        colon = _head_end(raw)
+        parsed = _parse_head(raw[:colon]) if colon > 0 else None
+        if parsed is None:
+            what = "continues nothing" if raw[0] in _FOLD else "is not a vCard property"
+            raise _CardError(
+                "garbage", lineno, f"card at line {card.start} not imported: line {lineno} {what}"
+            )
+        head, start = parsed, lineno
+        qp, b64, dropped = head.encoding == "Q", head.encoding == "B", head.dropped
+        parts = [b"" if dropped else raw[colon + 1 :]]
+    if head is not None:
+        props.append(_finish(card, start, head, parts))
+    return props
+
+
+def _finish(card: _RawCard, line: int, head: _Head, parts: list[bytes]) -> _Property:
+    value = parts[0] if len(parts) == 1 else b"".join(parts)
+    if len(value) > MAX_VALUE_BYTES:
+        raise _CardError(
+            "value_too_long",
+            line,
+            f"card at line {card.start} not imported: line {line} ({_shown(head.name)}) holds "
+            f"more than {MAX_VALUE_BYTES} bytes",
+        )
+    return (line, head, value)
+
+
+# --- text values ----------------------------------------------------------------------------------------
+
+
+def _shown(name: str) -> str:
+    """A property name as messages may show it: known names as they are, X- names shortened."""
+    if name in _KNOWN:
+        return name
+    if name.startswith("X-"):
+        return name[:40]
+    return "a property"
+
+
+def _unescape(text: str) -> str:
+    r"""Undo vCard text escapes: ``\n`` ``\N`` ``\,`` ``\;`` ``\\`` ``\:``; ``\x`` before a letter stays."""
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt in "nN":
+                out.append("\n")
+            elif nxt.isalnum():
+                out.append(ch + nxt)
+            else:
+                out.append(nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _split_escaped(text: str, sep: str) -> list[str]:
+    """Split at separators that are not escaped with a backslash; components stay escaped."""
+    if "\\" not in text:
+        return text.split(sep)
+    parts: list[str] = []
+    start = i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == sep:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _clean(text: str) -> str:
+    """Line breaks to LF; other control characters (which no address book means) removed."""
+    if text.isprintable():
+        return text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    """A value for a one-line field such as a name: control characters and line breaks become spaces."""
+    if text.isprintable():
+        return text.strip()
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).strip()
+
+
+def _ab_label(text: str) -> str:
+    """Apple's ``_$!<Mobile>!$_`` -> ``Mobile``; any other label as it is."""
+    match = _APPLE_LABEL.fullmatch(text)
+    return match.group(1) if match else text
+
+
+def _parse_birthday(text: str, omit_year: bool) -> dict[str, int | None] | None:
+    """``1980-03-22``, ``19800322``, ``--0322``, ``--03-22``, Apple's ``1604-03-22``, with or without time."""
+    match = _BDAY.fullmatch(text.strip())
+    if not match:
+        return None
+    year_text, month, day = match.groups()
+    year = int(year_text) if year_text else None
+    if omit_year or year in (0, _APPLE_NO_YEAR):
+        year = None
+    try:
+        Birthday(year=year, month=int(month), day=int(day))
+    except ValidationError:
+        return None
+    return {"year": year, "month": int(month), "day": int(day)}
+
+
+# --- properties -> a card's values -> Contact -----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Card:
+    """What one card says, gathered property by property as plain values; validated once at the end."""
+
+    start: int
+    source: str
+    default_region: str | None
+    version: str | None = None
+    warnings: list[ImportIssue] = field(default_factory=list)
+    dropped: int = 0
+    fn: str = ""
+    name: dict[str, str] | None = None
+    nickname: str = ""
+    phones: list[dict[str, Any]] = field(default_factory=list)
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+    birthday: dict[str, int | None] | None = None
+    organisation: str = ""
+    department: str = ""
+    title: str = ""
+    urls: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    custom: list[dict[str, Any]] = field(default_factory=list)
+    uid: str | None = None
+
+    def warn(self, line: int, code: IssueCode, message: str) -> None:
+        self.warnings.append(ImportIssue(line, message, code, "warning", self.source))
+
+    def fail(self, line: int, code: IssueCode, what: str) -> _CardError:
+        return _CardError(code, line, f"card at line {self.start} not imported: {what}")
+
+    def keep(self, name: str, value: str, label: str | None) -> None:
+        self.custom.append({"name": name, "value": value, "label": label})
+
+
+def _decode(line: int, head: _Head, data: bytes, card: _Card) -> str:
+    """Bytes of a value -> text: transfer encoding first, then the character set; strict."""
+    if not head.encoding and not head.charset:
+        try:  # the common case: plain UTF-8
+            return _clean(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    where = f"line {line} ({_shown(head.name)})"
+    if head.encoding == "Q":
+        data = data.removesuffix(b"=")
+        if _BAD_QP.search(data):
+            raise card.fail(line, "bad_quoted_printable", f"{where} has bad quoted-printable")
+        data = binascii.a2b_qp(data)
+    elif head.encoding == "B":
+        try:
+            data = base64.b64decode(data + b"=" * (-len(data) % 4))
+        except (binascii.Error, ValueError):
+            raise card.fail(line, "bad_encoding", f"{where} has bad base64") from None
+    try:
+        return _clean(data.decode(head.charset or "utf-8"))
+    except UnicodeDecodeError:
+        pass
+    if not head.charset and card.version == "2.1":
+        # vCard 2.1 names no default character set; Windows programs write their code page.
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            message = f"{where}: not UTF-8 and no CHARSET given; read as Windows-1252"
+            card.warn(line, "assumed_charset", message)
+            return _clean(text)
+    charset = (head.charset or "utf-8").upper()
+    raise card.fail(line, "bad_encoding", f"{where} is not valid {charset} text")
+
+
+_Handler = Callable[["_Card", int, _Head, str, "str | None"], None]
+
+
+def _tel(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    raw = text.strip()
+    if not raw:
+        return
+    if len(raw) > MAX_RAW_LENGTH:
+        card.warn(line, "invalid_number", f"line {line} (TEL): too long for a number; kept as text")
+        card.keep("TEL", raw, label)
+        return
+    info = parse_number(raw, card.default_region)
+    if info.problem is not None:
+        why = _PHONE_PROBLEMS[info.problem]
+        card.warn(line, "invalid_number", f"line {line} (TEL): {why}; kept as typed, without E.164")
+    card.phones.append(
+        {
+            "raw": raw,
+            "e164": info.e164,
+            "region": info.region,
+            "kind": info.kind,
+            "extension": info.extension,
+            "label": label,
+            "types": head.types,
+            "preferred": head.preferred,
+            "problem": info.problem,
+        }
+    )
+
+
+def _fn(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    if not card.fn:
+        card.fn = _one_line(_unescape(text))
+
+
+def _n(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    if card.name is not None:
+        return
+    parts = [_one_line(_unescape(p)) for p in _split_escaped(text, ";")]
+    parts += [""] * (5 - len(parts))
+    card.name = {
+        "family": parts[0],
+        "given": parts[1],
+        "additional": parts[2],
+        "prefixes": parts[3],
+        "suffixes": " ".join(p for p in parts[4:] if p),
+    }
+
+
+def _email(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    address = _one_line(_unescape(text))
+    if address:
+        card.emails.append(
+            {"address": address, "label": label, "types": head.types, "preferred": head.preferred}
+        )
+
+
+def _adr(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    parts = [_unescape(p).strip() for p in _split_escaped(text, ";")]
+    parts += [""] * (7 - len(parts))
+    if any(parts):
+        card.addresses.append(
+            {
+                "po_box": parts[0],
+                "extended": parts[1],
+                "street": "\n".join(p for p in parts[2:3] + parts[7:] if p),
+                "locality": parts[3],
+                "region": parts[4],
+                "postal_code": parts[5],
+                "country": parts[6],
+                "label": label,
+                "types": head.types,
+                "preferred": head.preferred,
+            }
+        )
+
+
+def _org(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    units = [_one_line(_unescape(p)) for p in _split_escaped(text, ";")]
+    if not any(units):
+        return
+    if card.organisation or card.department:
+        card.keep("ORG", "; ".join(u for u in units if u), label)
+        return
+    card.organisation = units[0]
+    card.department = ", ".join(u for u in units[1:] if u)
+
+
+def _categories(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    for category in _split_escaped(text, ","):
+        name = _one_line(_unescape(category))
+        if name:
+            card.labels.setdefault(name.casefold(), {"name": name})
+
+
+def _bday(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    text = _unescape(text).strip()
+    if not text:
+        return
+    if card.birthday is None:
+        card.birthday = _parse_birthday(text, "X-APPLE-OMIT-YEAR" in head.params)
+        if card.birthday is not None:
+            return
+        card.warn(line, "bad_birthday", f"line {line} (BDAY): not a date; kept as text")
+    card.keep("BDAY", text, label)
+
+
+def _single(attribute: str) -> _Handler:
+    """A handler for a one-line field: the first value fills it, later ones are kept as custom fields."""
+
+    def handle(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+        value = _one_line(_unescape(text))
+        if not value:
+            return
+        if getattr(card, attribute):
+            card.keep(head.name, value, label)
+        else:
+            setattr(card, attribute, value)
+
+    return handle
+
+
+def _note(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    note = _unescape(text)
+    if note.strip():
+        card.notes.append(note)
+
+
+def _url(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    url = _unescape(text).strip()
+    if url:
+        card.urls.append(url)
+
+
+def _uid(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    card.uid = card.uid or _unescape(text).strip() or None
+
+
+def _agent(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    if "BEGIN:VCARD" in text.upper():
+        card.warn(line, "nested_card", f"line {line} (AGENT): a card inside a card; skipped")
+    else:
+        _custom(card, line, head, text, label)
+
+
+def _custom(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
+    value = _unescape(text)
+    if value.strip():
+        card.keep(head.name, value, label)
+
+
+_HANDLERS: dict[str, _Handler] = {
+    "TEL": _tel,
+    "FN": _fn,
+    "N": _n,
+    "EMAIL": _email,
+    "ADR": _adr,
+    "ORG": _org,
+    "CATEGORIES": _categories,
+    "BDAY": _bday,
+    "NICKNAME": _single("nickname"),
+    "TITLE": _single("title"),
+    "NOTE": _note,
+    "URL": _url,
+    "UID": _uid,
+    "AGENT": _agent,
+}
+
+
+def _read_properties(raw: _RawCard, source: str, region: str | None) -> _Card:
+    """Parse one card's properties into a _Card; raises _CardError."""
+    card = _Card(start=raw.start, source=source, default_region=region)
+    for line in raw.nested:
+        card.warn(line, "nested_card", f"line {line}: a vCard 2.1 AGENT card inside a card; skipped")
+    props = _properties(raw)
+    group_labels: dict[str, str] = {}
+    for line, head, value in props:  # what the other properties depend on
+        if head.name == "VERSION":
+            card.version = value.decode("ascii", errors="replace").strip()[:20] or None
+        elif head.name == "X-ABLABEL" and head.group:
+            group_labels[head.group] = _ab_label(_unescape(_decode(line, head, value, card)).strip())
+    seen_altids: set[tuple[str, str]] = set()
+    for line, head, value in props:
+        name = head.name
+        if head.dropped:
+            card.dropped += 1
+            continue
+        if name in _IGNORED or name == "X-ABLABEL":
+            continue
+        if head.altid:
+            key = (name, head.altid)
+            if key in seen_altids:
+                continue  # another representation of a value already read
+            seen_altids.add(key)
+        text = _decode(line, head, value, card)
+        label = group_labels.get(head.group) if head.group else None
+        _HANDLERS.get(name, _custom)(card, line, head, text, label)
+    return card
+
+
+def _display_name(card: _Card) -> str:
+    if card.fn:
+        return card.fn
+    name = card.name or {}
+    formatted = " ".join(
+        name[part] for part in ("prefixes", "given", "additional", "family", "suffixes") if name.get(part)
+    )
+    for candidate in (formatted, card.nickname, card.organisation):
+        if candidate:
+            return candidate
+    for kind, candidate in (
+        ("e-mail address", card.emails[0]["address"] if card.emails else ""),
+        ("phone number", card.phones[0]["raw"] if card.phones else ""),
+    ):
+        if candidate:
+            message = f"card at line {card.start} has no name; its {kind} is used as display name"
+            card.warn(card.start, "no_name", message)
+            return str(candidate)
+    raise card.fail(card.start, "empty_card", "it has no name, phone number or e-mail address")
+
+
+def _field_names(error: ValidationError) -> str:
+    names = sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]})
+    return ", ".join(names) or "its values"
+
+
+def _to_contact(card: _Card, now: datetime) -> Contact:
+    """Validate the gathered values as one Contact; raises _CardError, never a value in a message."""
+    data: dict[str, Any] = {
+        "display_name": _display_name(card),
+        "nickname": card.nickname,
+        "phones": card.phones,
+        "emails": card.emails,
+        "addresses": card.addresses,
+        "birthday": card.birthday,
+        "organisation": card.organisation,
+        "department": card.department,
+        "title": card.title,
+        "urls": card.urls,
+        "notes": card.notes,
+        "labels": list(card.labels.values()),
+        "custom_fields": card.custom,
+        "created_at": now,
+        "updated_at": now,
+        "source": {
+            "format": "vcard",
+            "version": card.version,
+            "file": None if card.source.startswith("<") else card.source[:255],
+            "line": card.start,
+            "uid": card.uid[:1000] if card.uid else None,
+        },
+    }
+    if card.name is not None:
+        data["name"] = card.name
+    try:
+        return Contact.model_validate(data)
+    except ValidationError as exc:
+        raise card.fail(card.start, "invalid_card", f"invalid {_field_names(exc)}") from None
+
+
+def _read_card(raw: _RawCard, source: str, region: str | None, now: datetime, batch: ImportBatch) -> None:
+    """One card into the batch: a contact plus its warnings, or one error issue."""
+    batch.entries += 1
+    try:
+        card = _read_properties(raw, source, region)
+        contact = _to_contact(card, now)
+    except _CardError as exc:
+        batch.issues.append(ImportIssue(exc.line, exc.message, exc.code, "error", source))
+        return
+    except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
+        message = (
+            f"card at line {raw.start} not imported: internal error ({type(exc).__name__}); please report it"
+        )
+        batch.issues.append(ImportIssue(raw.start, message, "internal_error", "error", source))
+        return
+    batch.contacts.append(contact)
+    batch.issues.extend(card.warnings)
+    batch.dropped += card.dropped
+
+
+def iter_vcards(
+    source: Source, *, default_region: str | None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[ImportBatch]:
+    """Read a vCard address book in batches of at most ``batch_size`` cards; memory stays bounded.
+
+    ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
+    only international numbers; there is no hidden default. Raises :class:`~contactvault.ImportFailed`
+    when the source cannot be read or holds no vCard at all; problems inside cards become issues.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    region = check_region(default_region)
+    name = source_name(source)
+    now = datetime.now(UTC)
+    items = _split_cards(iter_blocks(source), name)
+    while True:
+        batch = ImportBatch()
+        with paused_gc():
+            for item in items:
+                if isinstance(item, ImportIssue):
+                    batch.issues.append(item)
+                    batch.entries += item.code == "not_closed"
+                else:
+                    _read_card(item, name, region, now, batch)
+                if batch.entries >= batch_size:
+                    break
+        if not (batch.entries or batch.issues):
+            return
+        yield batch
+
+
+def import_vcards(
+    source: Source, *, default_region: str | None, existing: Iterable[Contact] = ()
+) -> ImportResult:
+    """Import a vCard 2.1, 3.0 or 4.0 address book, as phones and programs export it.
+
+    ``source`` is a path, the file's bytes, or its text (see :mod:`contactvault.importers.source`).
+    ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None``.
+    ``existing`` holds contacts of earlier imports: duplicates against them are reported too.
+
+    Every card becomes a contact or an error issue naming its line; nothing is stored anywhere.
+    Photos, logos, sounds and keys are dropped unread.
+    """
+    return ImportResult.collect(
+        iter_vcards(source, default_region=default_region),
+        source=source_name(source),
+        format="vcard",
+        existing=existing,
+    )

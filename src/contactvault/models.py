@@ -1,0 +1,379 @@
+"""The contact model: strict, frozen pydantic v2 models.
+
+Every model here forbids unknown fields (pydantic's default would silently drop them), is frozen (a change
+is a new object, so nothing is edited behind the vault's back), validates strictly (no silent ``int`` to
+``str`` coercion) and hides input values in validation errors, so that an error message never repeats a
+name or a number. ``repr()`` shows identifiers and counts only; personal values are left out.
+
+Collections are tuples. Fields that hold collections also accept a list and turn it into a tuple, so that
+``Contact(display_name="Ada", phones=[phone])`` works as one would expect.
+
+:class:`MessengerEntry` is special: it is the only type that may ever leave for a messenger, and it holds
+exactly a display name and an E.164 number, nothing else.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self, final
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Birthday",
+    "ConsentChannel",
+    "ConsentRecord",
+    "Contact",
+    "ContactSource",
+    "CustomField",
+    "EmailAddress",
+    "GdprBasis",
+    "Label",
+    "LegalBasis",
+    "MessengerEntry",
+    "MessengerPresence",
+    "NameParts",
+    "Phone",
+    "PhoneKind",
+    "PhoneProblem",
+    "PostalAddress",
+    "SourceFormat",
+]
+
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+"""An E.164 number: a plus, a country code that does not start with 0, at most 15 digits in all."""
+
+_E164 = re.compile(E164_PATTERN)
+
+PhoneKind = Literal[
+    "mobile",
+    "fixed",
+    "fixed_or_mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal",
+    "pager",
+    "uan",
+    "voicemail",
+    "unknown",
+]
+"""What kind of line a number is, as phonenumbers classifies it (``unknown`` for invalid numbers)."""
+
+PhoneProblem = Literal["invalid_number", "not_a_number", "no_country_code"]
+"""Why a number has no E.164 form: not valid for its region, not a phone number at all, or a national
+number read without a default region."""
+
+ConsentChannel = Literal["written", "email", "web_form", "in_person", "phone", "messenger", "other"]
+"""How a consent was given or withdrawn."""
+
+GdprBasis = Literal[
+    "6(1)(a)",  # consent
+    "6(1)(b)",  # contract
+    "6(1)(c)",  # legal obligation
+    "6(1)(d)",  # vital interests
+    "6(1)(e)",  # public task
+    "6(1)(f)",  # legitimate interests
+]
+"""The legal bases of GDPR Art. 6(1), points a to f."""
+
+SourceFormat = Literal["vcard", "google_csv", "outlook_csv", "manual"]
+"""Where a contact came from."""
+
+_Text = Annotated[str, Field(max_length=100_000)]
+_Short = Annotated[str, Field(max_length=1_000)]
+_Purpose = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+def _lax_tuple(max_length: int = 10_000, *, personal: bool = False) -> Any:  # noqa: ANN401  (Field's own type)
+    """Field settings for a tuple that also accepts a list (turned into a tuple), items staying strict.
+
+    ``personal`` keeps the items out of ``repr()``.
+    """
+    return Field(strict=False, max_length=max_length, repr=not personal)
+
+
+class _Model(BaseModel):
+    """Shared configuration: strict, frozen, no unknown fields, no input values in errors."""
+
+    model_config = ConfigDict(
+        strict=True,
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+    )
+
+
+def _has_control_chars(text: str) -> bool:
+    """Whether the text holds a control character (line breaks included)."""
+    # isprintable() is a fast C check that is False for every control character (and a few others).
+    return not text.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NameParts(_Model):
+    """The structured name of a contact (vCard ``N``); every part may be empty."""
+
+    family: _Short = Field(default="", repr=False)
+    given: _Short = Field(default="", repr=False)
+    additional: _Short = Field(default="", repr=False)
+    prefixes: _Short = Field(default="", repr=False)
+    suffixes: _Short = Field(default="", repr=False)
+
+    def is_empty(self) -> bool:
+        """Whether no part of the name is filled in."""
+        return not any((self.family, self.given, self.additional, self.prefixes, self.suffixes))
+
+    def formatted(self) -> str:
+        """The parts joined in the usual western order: prefixes, given, additional, family, suffixes."""
+        parts = (self.prefixes, self.given, self.additional, self.family, self.suffixes)
+        return " ".join(p.strip() for p in parts if p.strip())
+
+
+class MessengerPresence(_Model):
+    """Whether a number is known to use a messenger, who said so, and when it was checked."""
+
+    present: bool
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+    checked_at: AwareDatetime
+
+
+class Phone(_Model):
+    """One telephone number of a contact.
+
+    The number as typed (``raw``) is always kept. ``e164`` holds the normalised form, or ``None`` when the
+    number could not be normalised; ``problem`` then says why. An invalid number is kept, never dropped.
+    """
+
+    raw: Annotated[str, Field(min_length=1, max_length=200, repr=False)]
+    e164: Annotated[str | None, Field(pattern=E164_PATTERN, repr=False)] = None
+    region: Annotated[str | None, Field(pattern=r"^([A-Z]{2}|001)$")] = None
+    kind: PhoneKind = "unknown"
+    extension: Annotated[str | None, Field(max_length=40, repr=False)] = None
+    label: Annotated[str | None, Field(max_length=200, repr=False)] = None
+    types: Annotated[tuple[str, ...], _lax_tuple(50)] = ()
+    preferred: bool = False
+    problem: PhoneProblem | None = None
+    messenger: MessengerPresence | None = None
+
+    @model_validator(mode="after")
+    def _e164_xor_problem(self) -> Self:
+        if (self.e164 is None) == (self.problem is None):
+            raise ValueError("a phone has either an E.164 form or a problem, not both and not neither")
+        return self
+
+    @property
+    def valid(self) -> bool:
+        """Whether the number has an E.164 form."""
+        return self.e164 is not None
+
+
+class EmailAddress(_Model):
+    """One e-mail address, with its vCard types and label."""
+
+    address: Annotated[str, Field(min_length=1, max_length=1_000, repr=False)]
+    label: Annotated[str | None, Field(max_length=200, repr=False)] = None
+    types: Annotated[tuple[str, ...], _lax_tuple(50)] = ()
+    preferred: bool = False
+
+
+class PostalAddress(_Model):
+    """One postal address (vCard ``ADR``); every part may be empty."""
+
+    po_box: _Short = Field(default="", repr=False)
+    extended: _Short = Field(default="", repr=False)
+    street: _Short = Field(default="", repr=False)
+    locality: _Short = Field(default="", repr=False)
+    region: _Short = Field(default="", repr=False)
+    postal_code: _Short = Field(default="", repr=False)
+    country: _Short = Field(default="", repr=False)
+    label: Annotated[str | None, Field(max_length=200, repr=False)] = None
+    types: Annotated[tuple[str, ...], _lax_tuple(50)] = ()
+    preferred: bool = False
+
+    def is_empty(self) -> bool:
+        """Whether no part of the address is filled in."""
+        parts = (self.po_box, self.extended, self.street, self.locality, self.region)
+        return not any((*parts, self.postal_code, self.country))
+
+
+class Birthday(_Model):
+    """A birthday; the year may be unknown (vCard ``--0412``, Apple's year 1604)."""
+
+    year: Annotated[int | None, Field(ge=1, le=9999, repr=False)] = None
+    month: Annotated[int, Field(ge=1, le=12, repr=False)]
+    day: Annotated[int, Field(ge=1, le=31, repr=False)]
+
+    @model_validator(mode="after")
+    def _real_date(self) -> Self:
+        # Without a year, 29 February is a real birthday; check against a leap year.
+        year = self.year if self.year is not None else 2000
+        if self.day > calendar.monthrange(year, self.month)[1]:
+            raise ValueError("day is out of range for the month")
+        return self
+
+    def iso(self) -> str:
+        """ISO 8601 form: ``1980-03-22``, or ``--03-22`` without a year."""
+        if self.year is None:
+            return f"--{self.month:02d}-{self.day:02d}"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+
+
+class Label(_Model):
+    """A label (category, group) such as "VIP" or "payment pending", with an optional colour."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, repr=False)]
+    colour: Annotated[str | None, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = None
+
+
+class CustomField(_Model):
+    """A property the model has no field for (vCard ``X-...``, ``ROLE``, a CSV custom field), kept as text."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    value: Annotated[str, Field(max_length=100_000, repr=False)]
+    label: Annotated[str | None, Field(max_length=200, repr=False)] = None
+
+
+class ConsentRecord(_Model):
+    """A consent for one purpose (GDPR Art. 7(1)): who gave it, when, how, to which notice, on what evidence.
+
+    A withdrawal (Art. 7(3)) sets ``withdrawn_at`` and ``withdrawal_channel``; the record itself is kept,
+    so the history stays demonstrable.
+    """
+
+    purpose: _Purpose
+    granted_at: AwareDatetime
+    channel: ConsentChannel
+    notice_id: Annotated[str, Field(min_length=1, max_length=200)]
+    notice_version: Annotated[str, Field(min_length=1, max_length=50)]
+    evidence_ref: Annotated[str | None, Field(max_length=1_000)] = None
+    recorded_by: Annotated[str, Field(min_length=1, max_length=200)]
+    withdrawn_at: AwareDatetime | None = None
+    withdrawal_channel: ConsentChannel | None = None
+
+    @model_validator(mode="after")
+    def _withdrawal_consistent(self) -> Self:
+        if (self.withdrawn_at is None) != (self.withdrawal_channel is None):
+            raise ValueError("withdrawn_at and withdrawal_channel go together")
+        if self.withdrawn_at is not None and self.withdrawn_at < self.granted_at:
+            raise ValueError("a consent cannot be withdrawn before it was granted")
+        return self
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether the consent has been withdrawn."""
+        return self.withdrawn_at is not None
+
+
+class LegalBasis(_Model):
+    """A legal basis under GDPR Art. 6(1) for one purpose.
+
+    Every basis but consent (point a, which lives in :class:`ConsentRecord`) needs a written justification:
+    the contract, the legal obligation or the balancing of interests it rests on.
+    """
+
+    article: GdprBasis
+    purpose: _Purpose
+    justification: Annotated[str, Field(max_length=10_000)] = ""
+    recorded_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _justified(self) -> Self:
+        if self.article != "6(1)(a)" and not self.justification.strip():
+            raise ValueError("a legal basis other than consent needs a justification")
+        return self
+
+
+class ContactSource(_Model):
+    """Where a contact came from: the format, the file's name (never its path), the line, the card's UID."""
+
+    format: SourceFormat
+    version: Annotated[str | None, Field(max_length=20)] = None
+    file: Annotated[str | None, Field(max_length=255)] = None
+    line: Annotated[int | None, Field(ge=1)] = None
+    uid: Annotated[str | None, Field(max_length=1_000)] = None
+
+
+class Contact(_Model):
+    """A customer's full record.
+
+    Only ``display_name`` and the E.164 form of a phone number may ever reach a messenger, and only through
+    :class:`MessengerEntry`; everything else here stays in the vault. Photos, keys, logos and sounds are not
+    part of the model: the importers drop them before they are stored anywhere.
+    """
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    display_name: Annotated[str, Field(min_length=1, max_length=1_000, repr=False)]
+    name: NameParts = Field(default_factory=NameParts)
+    nickname: _Short = Field(default="", repr=False)
+    phones: Annotated[tuple[Phone, ...], _lax_tuple()] = ()
+    emails: Annotated[tuple[EmailAddress, ...], _lax_tuple()] = ()
+    addresses: Annotated[tuple[PostalAddress, ...], _lax_tuple()] = ()
+    birthday: Birthday | None = Field(default=None, repr=False)
+    organisation: _Short = Field(default="", repr=False)
+    department: _Short = Field(default="", repr=False)
+    title: _Short = Field(default="", repr=False)
+    urls: Annotated[tuple[_Text, ...], _lax_tuple(personal=True)] = ()
+    notes: Annotated[tuple[_Text, ...], _lax_tuple(personal=True)] = ()
+    labels: Annotated[tuple[Label, ...], _lax_tuple()] = ()
+    custom_fields: Annotated[tuple[CustomField, ...], _lax_tuple()] = ()
+    consents: Annotated[tuple[ConsentRecord, ...], _lax_tuple()] = ()
+    legal_bases: Annotated[tuple[LegalBasis, ...], _lax_tuple()] = ()
+    created_at: AwareDatetime = Field(default_factory=_now)
+    updated_at: AwareDatetime = Field(default_factory=_now)
+    source: ContactSource | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _clean_display_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("display name is empty")
+        if _has_control_chars(value):
+            raise ValueError("display name contains control characters or line breaks")
+        return value
+
+    @model_validator(mode="after")
+    def _times_ordered(self) -> Self:
+        if self.updated_at < self.created_at:
+            raise ValueError("updated_at is before created_at")
+        return self
+
+    def e164_numbers(self) -> tuple[str, ...]:
+        """The contact's normalised numbers, in order, without repeats."""
+        return tuple(dict.fromkeys(p.e164 for p in self.phones if p.e164 is not None))
+
+
+@final
+class MessengerEntry(BaseModel):
+    """The only thing that may ever leave for a messenger: a display name and an E.164 number.
+
+    Exactly these two fields, frozen, strict, no extra fields, and not meant to be subclassed. There is no
+    way to attach an e-mail address, a note, a label or any other CRM value to it.
+    """
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    display_name: Annotated[str, Field(min_length=1, max_length=256, repr=False)]
+    phone_e164: Annotated[str, Field(pattern=E164_PATTERN, repr=False)]
+
+    @field_validator("display_name")
+    @classmethod
+    def _clean(cls, value: str) -> str:
+        if not value.strip() or value != value.strip():
+            raise ValueError("display name is empty or has surrounding white space")
+        if _has_control_chars(value):
+            raise ValueError("display name contains control characters or line breaks")
+        return value
+
+
+def is_e164(value: str) -> bool:
+    """Whether ``value`` has the shape of an E.164 number (``+`` and 2 to 15 digits)."""
+    return _E164.fullmatch(value) is not None
