@@ -5,6 +5,7 @@ This module only re-exports the public names; each lives in the module that owns
 
 from contactvault.duplicates import DuplicateGroup, find_duplicates, merge_duplicates
 from contactvault.errors import ContactVaultError, ImportFailed, InvalidRegion, UnknownCsvLayout
+from contactvault.importers.csv import import_csv, iter_csv
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult
 from contactvault.importers.vcard import import_vcards, iter_vcards
 from contactvault.models import (
@@ -47,7 +48,9 @@ __all__ = [
     "PostalAddress",
     "UnknownCsvLayout",
     "find_duplicates",
+    "import_csv",
     "import_vcards",
+    "iter_csv",
     "iter_vcards",
     "merge_duplicates",
     "normalize_phone",
