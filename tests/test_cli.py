@@ -1,0 +1,116 @@
+"""The `contactvault import` command: summary, JSON, exit codes, and no personal data in its output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from contactvault.cli import main
+from tests.conftest import ROOT, SAMPLE
+
+# Values from the bundled sample that must never appear in the summary or in issue messages.
+SAMPLE_VALUES = ("Jürgen", "Müller", "Zoë", "Weiß", "2345678", "1234567", "info@example.com", "Nowak")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_import_prints_summary_without_personal_data():
+    """The summary shows counts and issue lines, never a name, number or e-mail address."""
+    code, out = run("import", str(SAMPLE), "--region", "DE")
+    assert code == 0
+    assert "contacts" in out and "normalised to E.164" in out
+    assert re.search(r"contacts\s*│\s*10\b", out)
+    assert "line" in out and "no END:VCARD" in out
+    for value in SAMPLE_VALUES:
+        assert value not in out
+
+
+def test_import_json_is_parseable_and_counts_match():
+    """`--json` prints the summary and the issues as JSON."""
+    code, out = run("import", str(SAMPLE), "--region", "de", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["format"] == "vcard"
+    assert payload["summary"]["contacts"] == 10
+    assert payload["summary"]["errors"] == 2
+    assert {issue["code"] for issue in payload["issues"]} >= {"not_closed", "bad_quoted_printable"}
+    for value in SAMPLE_VALUES:
+        assert value not in out
+
+
+def test_strict_exits_one_when_cards_were_not_imported():
+    """`--strict` turns error issues into exit code 1."""
+    code, _ = run("import", str(SAMPLE), "--region", "DE", "--strict")
+    assert code == 1
+
+
+def test_missing_file_is_one_line_and_exit_five(tmp_path):
+    """A missing file gives one error line naming the file, exit code 5, no traceback."""
+    code, out = run("import", str(tmp_path / "nowhere.vcf"), "--region", "DE")
+    assert code == 5
+    assert "nowhere.vcf" in out
+    assert "Traceback" not in out
+    assert str(tmp_path) not in out
+
+
+def test_not_an_address_book_exits_five(tmp_path):
+    """A file that is no vCard is refused with exit code 5."""
+    path = tmp_path / "notes.vcf"
+    path.write_text('{"name": "Jürgen Müller"}\n', encoding="utf-8")
+    code, out = run("import", str(path), "--region", "DE")
+    assert code == 5
+    assert "not a vCard" in out
+    assert "Jürgen" not in out
+
+
+def test_region_is_required():
+    """There is no hidden default region: leaving it out is a usage error."""
+    code, out = run("import", str(SAMPLE))
+    assert code == 2
+    assert "--region" in out
+
+
+def test_unknown_region_is_a_usage_error():
+    """An unknown region code gives exit code 2 and a clear message."""
+    code, out = run("import", str(SAMPLE), "--region", "XX")
+    assert code == 2
+    assert "region" in out
+    assert "Traceback" not in out
+
+
+def test_region_none_reads_only_international_numbers():
+    """`--region none` keeps national numbers without E.164."""
+    code, out = run("import", str(SAMPLE), "--region", "none", "--json")
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    assert 0 < summary["normalised"] < summary["phone_numbers"]
+
+
+def test_readme_main_command_runs_as_written():
+    """The contactvault part of the README's first set-up command works from the project root."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = re.search(r"```bash\n(.+)\n", readme)
+    assert first is not None
+    command = first.group(1).split("&&", 1)[1].strip()
+    assert command.startswith("contactvault import ")
+    executable = shutil.which("contactvault")
+    assert executable is not None, "the package must be installed (pip install -e .)"
+    done = subprocess.run(  # noqa: S603  (a fixed command from our own README)
+        [executable, *command.split()[1:]], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "contacts" in done.stdout
+
+
+def test_sample_is_synthetic_and_shipped_in_the_package():
+    """The sample export lives inside the package, so `contactvault` can find it after install."""
+    assert SAMPLE.is_file()
+    assert SAMPLE.parent == Path(__file__).resolve().parents[1] / "src" / "contactvault" / "samples"
