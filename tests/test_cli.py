@@ -26,9 +26,9 @@ def test_import_prints_summary_without_personal_data():
     """The summary shows counts and issue lines, never a name, number or e-mail address."""
     code, out = run("import", str(SAMPLE), "--region", "DE")
     assert code == 0
-    assert "contacts" in out and "normalised to E.164" in out
+    assert "normalised to E.164" in out
     assert re.search(r"contacts\s*│\s*10\b", out)
-    assert "line" in out and "no END:VCARD" in out
+    assert "no END:VCARD" in out
     for value in SAMPLE_VALUES:
         assert value not in out
 
