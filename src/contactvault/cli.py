@@ -93,7 +93,7 @@ def _guarded(func: _F) -> _F:
             _fail(err, str(exc), EXIT_BAD_INPUT)
         except ContactVaultError as exc:
             _fail(err, str(exc), EXIT_USAGE)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (users get one line, not a traceback; --debug shows it)
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
             message = f"unexpected {type(exc).__name__}; run with --debug for details, and please report it"
@@ -106,7 +106,7 @@ def _guarded(func: _F) -> _F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show the traceback of unexpected errors.")
 @click.version_option(package_name="contactvault")
-def main(debug: bool) -> None:  # noqa: ARG001  (read through the context by _guarded)
+def main(debug: bool) -> None:  # the --debug flag is read through the context by _guarded
     """Keep customer contacts encrypted; hand a messenger only names and numbers it may have."""
 
 

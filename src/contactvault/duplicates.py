@@ -40,14 +40,13 @@ def find_duplicates(contacts: Iterable[Contact], existing: Iterable[Contact] = (
     its members is in ``contacts``, so a number repeated only among ``existing`` is not reported again.
     A contact listing the same number twice is not its own duplicate. Groups come in order of first sight.
     """
-    owners: dict[str, list[uuid.UUID]] = {}
+    # Dicts as ordered sets: a switchboard number shared by thousands of contacts stays linear.
+    owners: dict[str, dict[uuid.UUID, None]] = {}
     new_numbers: set[str] = set()
     for is_new, source in ((False, existing), (True, contacts)):
         for contact in source:
             for number in contact.e164_numbers():
-                ids = owners.setdefault(number, [])
-                if contact.id not in ids:
-                    ids.append(contact.id)
+                owners.setdefault(number, {})[contact.id] = None
                 if is_new:
                     new_numbers.add(number)
     return [

@@ -64,10 +64,17 @@ def check_region(region: str | None) -> str | None:
 
 def _clean(raw: str) -> str:
     # Control characters and odd spaces never belong to a number; phonenumbers treats the rest.
+    if raw.isprintable():
+        return raw.strip()
     return "".join(ch if ch.isprintable() else " " for ch in raw).strip()
 
 
-@functools.lru_cache(maxsize=1 << 16)
+CACHE_SIZE = 8_192
+"""Numbers remembered: enough for the switchboards and family lines an address book repeats, and small
+enough (about 2 MB) that memory does not grow with the size of the file."""
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def parse_number(raw: str, default_region: str | None) -> NumberInfo:
     """Normalise one number string; cached. ``default_region`` must already be checked (see `check_region`).
 
