@@ -11,15 +11,16 @@ family landline), so results are cached per (string, region).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from contactvault.errors import InvalidRegion
-from contactvault.models import Phone, PhoneKind, PhoneProblem
+from contactvault.models import Phone, PhoneKind, PhoneProblem, is_e164
 
-__all__ = ["NumberInfo", "check_region", "normalize_phone", "parse_number"]
+__all__ = ["NumberInfo", "check_region", "normalize_phone", "parse_number", "parse_numbers"]
 
 MAX_RAW_LENGTH = 200
 """Longer strings are not read as numbers (phonenumbers itself gives up at 250 characters)."""
@@ -100,8 +101,15 @@ def parse_number(raw: str, default_region: str | None) -> NumberInfo:
     if number_type == PhoneNumberType.UNKNOWN:
         return NumberInfo(None, None, "unknown", extension, "invalid_number")
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if not is_e164(e164):  # phonenumbers' metadata allows a few national numbers beyond E.164's 15 digits
+        return NumberInfo(None, None, "unknown", extension, "invalid_number")
     region = phonenumbers.region_code_for_number(number)
     return NumberInfo(e164, region, _KINDS.get(number_type, "unknown"), extension, None)
+
+
+def parse_numbers(raws: Sequence[str], default_region: str | None) -> list[NumberInfo]:
+    """`parse_number` for many strings, in order; a top-level function so helper processes can run it."""
+    return [parse_number(raw, default_region) for raw in raws]
 
 
 def normalize_phone(

@@ -26,16 +26,17 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Union
 
 from pydantic import ValidationError
 
 from contactvault.errors import ImportFailed
 from contactvault.importers._gc import paused_gc
+from contactvault.importers._numbers import NumberJob, number_service
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult, IssueCode
 from contactvault.importers.source import Source, iter_blocks, source_name
 from contactvault.models import Birthday, Contact
-from contactvault.phones import MAX_RAW_LENGTH, check_region, parse_number
+from contactvault.phones import MAX_RAW_LENGTH, NumberInfo, check_region
 
 __all__ = ["import_vcards", "iter_vcards"]
 
@@ -195,6 +196,8 @@ class _Head:
     charset: str  # a Python codec name, or "" for none or an unknown one
     altid: str
     dropped: bool  # photo, logo, sound or key: never read
+    qp: bool  # quoted-printable: "=" at the end of a line is a soft line break
+    b64: bool  # base64: a 2.1 value may run on over unindented lines
 
 
 def _head_end(line: bytes) -> int:
@@ -263,6 +266,7 @@ def _parse_head(head: bytes) -> _Head | None:
             params.setdefault(key, []).append(_param_value(value))
     all_types = tuple(dict.fromkeys(t.lower() for t in params.get("TYPE", ()) if t))
     encoding = params.get("ENCODING", [""])[-1].upper()
+    encoding = _ENCODING_WORDS.get(encoding, encoding)
     charset = params.get("CHARSET", [""])[-1].strip()
     if charset:
         try:
@@ -276,10 +280,12 @@ def _parse_head(head: bytes) -> _Head | None:
         params={k: tuple(v) for k, v in params.items()},
         types=tuple(t for t in all_types if t != "pref"),
         preferred="PREF" in params or "pref" in all_types,
-        encoding=_ENCODING_WORDS.get(encoding, encoding),
+        encoding=encoding,
         charset=charset,
         altid=params.get("ALTID", [""])[0],
         dropped=name in _DROPPED,
+        qp=encoding == "Q",
+        b64=encoding == "B",
     )
 
 
@@ -307,7 +313,8 @@ def _properties(card: _RawCard) -> list[_Property]:
                 parts[-1] = parts[-1][:-1]
                 parts.append(raw)
                 continue
-            if raw and raw[0] in _FOLD:
+            first = raw[:1]
+            if first == b" " or first == b"\t":  # noqa: PLR1714  (faster than a tuple here)
                 if not dropped:
                     parts.append(raw[1:])
                 continue
@@ -315,11 +322,14 @@ def _properties(card: _RawCard) -> list[_Property]:
                 if not dropped:
                     parts.append(raw)
                 continue
-        if not raw:
-            continue
-        if head is not None:
+            if not raw:
+                continue
             props.append(_finish(card, start, head, parts))
-        colon = _head_end(raw)
+        elif not raw:
+            continue
+        colon = raw.find(b":")
+        if colon > 0 and b'"' in raw[:colon]:
+            colon = _head_end(raw)
         parsed = _parse_head(raw[:colon]) if colon > 0 else None
         if parsed is None:
             what = "continues nothing" if raw[0] in _FOLD else "is not a vCard property"
@@ -327,7 +337,7 @@ def _properties(card: _RawCard) -> list[_Property]:
                 "garbage", lineno, f"card at line {card.start} not imported: line {lineno} {what}"
             )
         head, start = parsed, lineno
-        qp, b64, dropped = head.encoding == "Q", head.encoding == "B", head.dropped
+        qp, b64, dropped = parsed.qp, parsed.b64, parsed.dropped
         parts = [b"" if dropped else raw[colon + 1 :]]
     if head is not None:
         props.append(_finish(card, start, head, parts))
@@ -335,7 +345,7 @@ def _properties(card: _RawCard) -> list[_Property]:
 
 
 def _finish(card: _RawCard, line: int, head: _Head, parts: list[bytes]) -> _Property:
-    value = parts[0] if len(parts) == 1 else b"".join(parts)
+    value = b"".join(parts)
     if len(value) > MAX_VALUE_BYTES:
         raise _CardError(
             "value_too_long",
@@ -448,7 +458,6 @@ class _Card:
 
     start: int
     source: str
-    default_region: str | None
     version: str | None = None
     warnings: list[ImportIssue] = field(default_factory=list)
     dropped: int = 0
@@ -456,6 +465,7 @@ class _Card:
     name: dict[str, str] | None = None
     nickname: str = ""
     phones: list[dict[str, Any]] = field(default_factory=list)
+    phone_lines: list[int] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     addresses: list[dict[str, Any]] = field(default_factory=list)
     birthday: dict[str, int | None] | None = None
@@ -514,6 +524,9 @@ def _decode(line: int, head: _Head, data: bytes, card: _Card) -> str:
     raise card.fail(line, "bad_encoding", f"{where} is not valid {charset} text")
 
 
+_Entry = Union["_Card", ImportIssue]
+"""A card read but not finished (numbers pending), or the issue it became."""
+
 _Handler = Callable[["_Card", int, _Head, str, "str | None"], None]
 
 
@@ -525,23 +538,25 @@ def _tel(card: _Card, line: int, head: _Head, text: str, label: str | None) -> N
         card.warn(line, "invalid_number", f"line {line} (TEL): too long for a number; kept as text")
         card.keep("TEL", raw, label)
         return
-    info = parse_number(raw, card.default_region)
-    if info.problem is not None:
-        why = _PHONE_PROBLEMS[info.problem]
-        card.warn(line, "invalid_number", f"line {line} (TEL): {why}; kept as typed, without E.164")
-    card.phones.append(
-        {
-            "raw": raw,
-            "e164": info.e164,
-            "region": info.region,
-            "kind": info.kind,
-            "extension": info.extension,
-            "label": label,
-            "types": head.types,
-            "preferred": head.preferred,
-            "problem": info.problem,
-        }
-    )
+    # Normalised later, for the whole batch at once (see _numbers.py); the line is kept for warnings.
+    card.phones.append({"raw": raw, "label": label, "types": head.types, "preferred": head.preferred})
+    card.phone_lines.append(line)
+
+
+def _apply_numbers(card: _Card, answers: dict[str, NumberInfo]) -> None:
+    """Fill in each phone's E.164 form, region, kind and extension, and warn about the invalid ones."""
+    for phone, line in zip(card.phones, card.phone_lines, strict=True):
+        info = answers[phone["raw"]]
+        phone.update(
+            e164=info.e164,
+            region=info.region,
+            kind=info.kind,
+            extension=info.extension,
+            problem=info.problem,
+        )
+        if info.problem is not None:
+            why = _PHONE_PROBLEMS[info.problem]
+            card.warn(line, "invalid_number", f"line {line} (TEL): {why}; kept as typed, without E.164")
 
 
 def _fn(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
@@ -683,9 +698,9 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
-def _read_properties(raw: _RawCard, source: str, region: str | None) -> _Card:
-    """Parse one card's properties into a _Card; raises _CardError."""
-    card = _Card(start=raw.start, source=source, default_region=region)
+def _read_properties(raw: _RawCard, source: str) -> _Card:
+    """Parse one card's properties into a _Card (numbers not yet normalised); raises _CardError."""
+    card = _Card(start=raw.start, source=source)
     for line in raw.nested:
         card.warn(line, "nested_card", f"line {line}: a vCard 2.1 AGENT card inside a card; skipped")
     props = _properties(raw)
@@ -736,8 +751,11 @@ def _display_name(card: _Card) -> str:
 
 
 def _field_names(error: ValidationError) -> str:
-    names = sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]})
-    return ", ".join(names) or "its values"
+    """Where and why validation failed, e.g. ``phones.1.label (string_too_long)``; never the value."""
+    problems = dict.fromkeys(
+        f"{'.'.join(str(part) for part in e['loc'])} ({e['type']})" for e in error.errors() if e["loc"]
+    )
+    return ", ".join(list(problems)[:5]) or "its values"
 
 
 def _to_contact(card: _Card, now: datetime) -> Contact:
@@ -774,34 +792,69 @@ def _to_contact(card: _Card, now: datetime) -> Contact:
         raise card.fail(card.start, "invalid_card", f"invalid {_field_names(exc)}") from None
 
 
-def _read_card(raw: _RawCard, source: str, region: str | None, now: datetime, batch: ImportBatch) -> None:
-    """One card into the batch: a contact plus its warnings, or one error issue."""
-    batch.entries += 1
-    try:
-        card = _read_properties(raw, source, region)
-        contact = _to_contact(card, now)
-    except _CardError as exc:
-        batch.issues.append(ImportIssue(exc.line, exc.message, exc.code, "error", source))
-        return
-    except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
-        message = (
-            f"card at line {raw.start} not imported: internal error ({type(exc).__name__}); please report it"
-        )
-        batch.issues.append(ImportIssue(raw.start, message, "internal_error", "error", source))
-        return
-    batch.contacts.append(contact)
-    batch.issues.extend(card.warnings)
-    batch.dropped += card.dropped
+def _internal_error(line: int, exc: Exception, source: str) -> ImportIssue:
+    message = f"card at line {line} not imported: internal error ({type(exc).__name__}); please report it"
+    return ImportIssue(line, message, "internal_error", "error", source)
+
+
+def _read_batch(items: Iterator[_RawCard | ImportIssue], source: str, size: int) -> tuple[list[_Entry], int]:
+    """Read up to ``size`` cards: each becomes a _Card (numbers pending) or an error issue, in order."""
+    entries: list[_Entry] = []
+    count = 0
+    for item in items:
+        if isinstance(item, ImportIssue):
+            entries.append(item)
+            count += item.code == "not_closed"
+        else:
+            count += 1
+            try:
+                entries.append(_read_properties(item, source))
+            except _CardError as exc:
+                entries.append(ImportIssue(exc.line, exc.message, exc.code, "error", source))
+            except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
+                entries.append(_internal_error(item.start, exc, source))
+        if count >= size:
+            break
+    return entries, count
+
+
+def _pending_numbers(entries: list[_Entry]) -> list[str]:
+    return list(dict.fromkeys(p["raw"] for e in entries if isinstance(e, _Card) for p in e.phones))
+
+
+def _finish_batch(entries: list[_Entry], count: int, job: NumberJob, now: datetime) -> ImportBatch:
+    """Numbers in, Contacts validated: each card becomes a contact plus its warnings, or one error issue."""
+    answers = job()
+    batch = ImportBatch(entries=count)
+    for entry in entries:
+        if isinstance(entry, ImportIssue):
+            batch.issues.append(entry)
+            continue
+        try:
+            _apply_numbers(entry, answers)
+            contact = _to_contact(entry, now)
+        except _CardError as exc:
+            batch.issues.append(ImportIssue(exc.line, exc.message, exc.code, "error", entry.source))
+            continue
+        except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
+            batch.issues.append(_internal_error(entry.start, exc, entry.source))
+            continue
+        batch.contacts.append(contact)
+        batch.issues.extend(sorted(entry.warnings, key=lambda issue: issue.line))
+        batch.dropped += entry.dropped
+    return batch
 
 
 def iter_vcards(
-    source: Source, *, default_region: str | None, batch_size: int = DEFAULT_BATCH_SIZE
+    source: Source, *, default_region: str | None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 0
 ) -> Iterator[ImportBatch]:
     """Read a vCard address book in batches of at most ``batch_size`` cards; memory stays bounded.
 
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
-    only international numbers; there is no hidden default. Raises :class:`~contactvault.ImportFailed`
-    when the source cannot be read or holds no vCard at all; problems inside cards become issues.
+    only international numbers; there is no hidden default. ``workers`` > 0 normalises numbers in that many
+    helper processes while the next batch is read (see :mod:`contactvault.importers._numbers`). Raises
+    :class:`~contactvault.ImportFailed` when the source cannot be read or holds no vCard at all; problems
+    inside cards become issues.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -809,36 +862,36 @@ def iter_vcards(
     name = source_name(source)
     now = datetime.now(UTC)
     items = _split_cards(iter_blocks(source), name)
-    while True:
-        batch = ImportBatch()
-        with paused_gc():
-            for item in items:
-                if isinstance(item, ImportIssue):
-                    batch.issues.append(item)
-                    batch.entries += item.code == "not_closed"
-                else:
-                    _read_card(item, name, region, now, batch)
-                if batch.entries >= batch_size:
-                    break
-        if not (batch.entries or batch.issues):
-            return
-        yield batch
+    with number_service(region, workers) as numbers:
+        # A two-stage pipeline: batch k's numbers are normalised while batch k+1 is read.
+        previous: tuple[list[_Entry], int, NumberJob] | None = None
+        while True:
+            with paused_gc():
+                entries, count = _read_batch(items, name, batch_size)
+                job = numbers.submit(_pending_numbers(entries))
+                done = _finish_batch(*previous, now) if previous else None
+            if done is not None:
+                yield done
+            if not entries:
+                return
+            previous = (entries, count, job)
 
 
 def import_vcards(
-    source: Source, *, default_region: str | None, existing: Iterable[Contact] = ()
+    source: Source, *, default_region: str | None, existing: Iterable[Contact] = (), workers: int = 0
 ) -> ImportResult:
     """Import a vCard 2.1, 3.0 or 4.0 address book, as phones and programs export it.
 
     ``source`` is a path, the file's bytes, or its text (see :mod:`contactvault.importers.source`).
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None``.
     ``existing`` holds contacts of earlier imports: duplicates against them are reported too.
+    ``workers`` > 0 normalises numbers in helper processes, for large files on several cores.
 
     Every card becomes a contact or an error issue naming its line; nothing is stored anywhere.
     Photos, logos, sounds and keys are dropped unread.
     """
     return ImportResult.collect(
-        iter_vcards(source, default_region=default_region),
+        iter_vcards(source, default_region=default_region, workers=workers),
         source=source_name(source),
         format="vcard",
         existing=existing,
