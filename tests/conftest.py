@@ -12,9 +12,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 SAMPLE = ROOT / "src" / "contactvault" / "samples" / "phone-export.vcf"
 
 # Hypothesis: a CI profile that is thorough but bounded (2 cores, well under the CI time budget).
-settings.register_profile(
-    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
 
 

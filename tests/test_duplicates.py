@@ -38,9 +38,9 @@ def bad_phone(raw: str) -> Phone:
     return Phone(raw=raw, problem="invalid_number")
 
 
-def person(name: str, *numbers: str, **fields: Any) -> Contact:
+def person(display_name: str, *numbers: str, **fields: Any) -> Contact:
     """A synthetic contact with the given E.164 numbers."""
-    return Contact(display_name=name, phones=[phone(n) for n in numbers], **fields)
+    return Contact(display_name=display_name, phones=[phone(n) for n in numbers], **fields)
 
 
 def consent(purpose: str) -> ConsentRecord:
@@ -263,7 +263,7 @@ def test_merge_fills_empty_single_values_without_merged_fields():
     """A value only one member has is taken over; equal values add no MERGED-... field."""
     a = person("Anna Probe", N1, birthday=Birthday(month=5, day=1), title="Meisterin")
     b = person(
-        "Anna P.", N1, birthday=Birthday(month=5, day=1), organisation="Probe & Söhne", title="Meisterin"
+        "Anna Probe", N1, birthday=Birthday(month=5, day=1), organisation="Probe & Söhne", title="Meisterin"
     )
     (merged,) = merge_duplicates([a, b])
     assert merged.organisation == "Probe & Söhne"

@@ -2,8 +2,9 @@
 
 Finding is cheap and always done on import; merging changes data, so it only happens when a caller asks
 (`merge_duplicates`). A merge keeps every number, e-mail address, note, address, label and custom field of
-every contact it joins; where two contacts disagree on a single-valued field (birthday, organisation), the
-first contact's value wins and the other is kept as a custom field, so nothing is lost.
+every contact it joins; where two contacts disagree on a single-valued field (display name, structured
+name, birthday, organisation), the first contact's value wins and the other is kept as a custom field
+(``MERGED-FN``, ``MERGED-N``, ``MERGED-BDAY``, ...), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -92,6 +93,15 @@ def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
             kept.append(CustomField(name=f"MERGED-{name}", value=theirs))
         return mine or theirs
 
+    if other.display_name != first.display_name:
+        kept.append(CustomField(name="MERGED-FN", value=other.display_name))
+    if not other.name.is_empty() and not first.name.is_empty() and other.name != first.name:
+        n = other.name
+        kept.append(
+            CustomField(
+                name="MERGED-N", value=";".join((n.family, n.given, n.additional, n.prefixes, n.suffixes))
+            )
+        )
     birthday = first.birthday or other.birthday
     if first.birthday and other.birthday and first.birthday != other.birthday:
         kept.append(CustomField(name="MERGED-BDAY", value=other.birthday.iso()))

@@ -108,11 +108,27 @@ class _Model(BaseModel):
         hide_input_in_errors=True,
     )
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise _frozen_error(self)
+
+    def __delattr__(self, name: str) -> None:
+        raise _frozen_error(self)
+
+
+_BREAKING = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
+# Bidirectional embeddings, overrides and isolates: they can make a name display as something else.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def _has_control_chars(text: str) -> bool:
-    """Whether the text holds a control character (line breaks included)."""
-    # isprintable() is a fast C check that is False for every control character (and a few others).
-    return not text.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in text)
+    """Whether the text holds a control character or a line or paragraph separator."""
+    # isprintable() is a fast C check that is False for all of these (and for a few harmless others).
+    return not text.isprintable() and any(unicodedata.category(ch) in _BREAKING for ch in text)
+
+
+def _frozen_error(model: BaseModel) -> TypeError:
+    # pydantic's own frozen-instance error repeats the new value; this one never does.
+    return TypeError(f"{type(model).__name__} is frozen: build a new one instead")
 
 
 def _now() -> datetime:
@@ -254,8 +270,8 @@ class ConsentRecord(_Model):
     channel: ConsentChannel
     notice_id: Annotated[str, Field(min_length=1, max_length=200)]
     notice_version: Annotated[str, Field(min_length=1, max_length=50)]
-    evidence_ref: Annotated[str | None, Field(max_length=1_000)] = None
-    recorded_by: Annotated[str, Field(min_length=1, max_length=200)]
+    evidence_ref: Annotated[str | None, Field(max_length=1_000, repr=False)] = None
+    recorded_by: Annotated[str, Field(min_length=1, max_length=200, repr=False)]
     withdrawn_at: AwareDatetime | None = None
     withdrawal_channel: ConsentChannel | None = None
 
@@ -282,7 +298,7 @@ class LegalBasis(_Model):
 
     article: GdprBasis
     purpose: _Purpose
-    justification: Annotated[str, Field(max_length=10_000)] = ""
+    justification: Annotated[str, Field(max_length=10_000, repr=False)] = ""
     recorded_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
@@ -297,7 +313,8 @@ class ContactSource(_Model):
 
     format: SourceFormat
     version: Annotated[str | None, Field(max_length=20)] = None
-    file: Annotated[str | None, Field(max_length=255)] = None
+    # repr=False: phones name single-contact exports after the person ("Anna Muster.vcf").
+    file: Annotated[str | None, Field(max_length=255, repr=False)] = None
     line: Annotated[int | None, Field(ge=1)] = None
     uid: Annotated[str | None, Field(max_length=1_000)] = None
 
@@ -364,6 +381,12 @@ class MessengerEntry(BaseModel):
     display_name: Annotated[str, Field(min_length=1, max_length=256, repr=False)]
     phone_e164: Annotated[str, Field(pattern=E164_PATTERN, repr=False)]
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise _frozen_error(self)
+
+    def __delattr__(self, name: str) -> None:
+        raise _frozen_error(self)
+
     @field_validator("display_name")
     @classmethod
     def _clean(cls, value: str) -> str:
@@ -371,6 +394,8 @@ class MessengerEntry(BaseModel):
             raise ValueError("display name is empty or has surrounding white space")
         if _has_control_chars(value):
             raise ValueError("display name contains control characters or line breaks")
+        if not _BIDI_CONTROLS.isdisjoint(value):
+            raise ValueError("display name contains bidirectional control characters")
         return value
 
 

@@ -9,6 +9,8 @@ Lines end in CRLF and are folded at 75 octets without splitting a UTF-8 characte
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
@@ -21,15 +23,15 @@ MAX_LINE_OCTETS = 75
 
 
 def escape_text(value: str) -> str:
-    r"""Escape a text value: backslash, comma, semicolon and line breaks (``\n``), as RFC 6350 asks."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+    r"""Escape a text value as RFC 6350 asks: backslash, comma, semicolon, and every line break as ``\n``.
+
+    Besides CR and LF, the other characters that some readers take for a line end (vertical tab, form
+    feed, U+0085, U+2028, U+2029, ...) become ``\n`` too, and the remaining control characters but
+    the tab are dropped: no value can break the card's structure.
+    """
+    value = value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\r\n", "\n")
+    value = _LINE_BREAKS.sub("\\\\n", value)
+    return _CONTROLS.sub("", value)
 
 
 def fold(line: str) -> str:
@@ -49,6 +51,34 @@ def fold(line: str) -> str:
     return "\r\n ".join(c.decode("utf-8") for c in chunks) + "\r\n"
 
 
+# Standard properties a custom field may be written back as: each may repeat without changing the card's
+# structure. Everything else (BEGIN, END, VERSION, UID, N, FN, BDAY, TEL, ...) becomes an X- name.
+_REPEATABLE = frozenset(
+    {
+        "ROLE", "TITLE", "ORG", "NICKNAME", "GEO", "TZ", "IMPP", "LANG", "RELATED", "LABEL", "MAILER",
+        "CLASS", "FBURL", "CALURI", "CALADRURI", "EXPERTISE", "HOBBY", "INTEREST", "ORG-DIRECTORY",
+    }
+)  # fmt: skip
+_NOT_NAME = re.compile(r"[^A-Z0-9-]+")
+# What str.splitlines() and some vCard readers take for a line end; and the other control characters.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _property_name(name: str) -> str:
+    """A safe property name for a custom field: ASCII ``X-...`` or a repeatable standard property."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").upper()
+    ascii_name = _NOT_NAME.sub("-", ascii_name).strip("-")
+    if ascii_name in _REPEATABLE or (ascii_name.startswith("X-") and len(ascii_name) > 2):
+        return ascii_name
+    return f"X-CONTACTVAULT-{ascii_name or 'FIELD'}"
+
+
+def _one_line(value: str) -> str:
+    """A value that is not text (a number, a URI): no escapes, but no line break either."""
+    return "".join(ch if ch.isprintable() else " " for ch in value)
+
+
 def _param(types: Iterable[str], preferred: bool, version: VCardVersion) -> str:
     values = [t for t in types if t and t.replace("-", "").isalnum()]
     params = f";TYPE={','.join(values)}" if values else ""
@@ -62,8 +92,10 @@ def _tel_value(phone: Phone, version: VCardVersion) -> tuple[str, str]:
     if version == "4.0" and phone.e164 is not None:
         ext = f";ext={phone.extension}" if phone.extension else ""
         return ";VALUE=uri", f"tel:{phone.e164}{ext}"
-    # A phone-number value is not text: no escapes, but never a line break.
-    return "", "".join(ch if ch.isprintable() else " " for ch in phone.raw)
+    if version == "4.0":  # vCard 4's default TEL value type is text
+        return "", escape_text(phone.raw)
+    # A vCard 3 phone-number value is not text: no escapes, but never a line break.
+    return "", _one_line(phone.raw)
 
 
 def _lines(contact: Contact, version: VCardVersion) -> Iterator[str]:
@@ -101,7 +133,9 @@ def _lines(contact: Contact, version: VCardVersion) -> Iterator[str]:
         yield from labelled(f"ADR{params}:{value}", adr.label)
     if contact.birthday is not None:
         bday = contact.birthday
-        if bday.year is not None:
+        if bday.year is not None and version == "4.0":  # RFC 6350 dates have the basic form only
+            yield f"BDAY:{bday.year:04d}{bday.month:02d}{bday.day:02d}"
+        elif bday.year is not None:
             yield f"BDAY:{bday.iso()}"
         elif version == "4.0":
             yield f"BDAY:--{bday.month:02d}{bday.day:02d}"
@@ -111,17 +145,14 @@ def _lines(contact: Contact, version: VCardVersion) -> Iterator[str]:
         yield f"ORG:{escape_text(contact.organisation)};{escape_text(contact.department)}"
     if contact.title:
         yield f"TITLE:{escape_text(contact.title)}"
-    for url in contact.urls:
-        yield f"URL:{escape_text(url)}"
+    for url in contact.urls:  # a URI, not text: no escapes, but never a line break
+        yield f"URL:{_one_line(url)}"
     for note in contact.notes:
         yield f"NOTE:{escape_text(note)}"
     if contact.labels:
         yield "CATEGORIES:" + ",".join(escape_text(label.name) for label in contact.labels)
     for custom in contact.custom_fields:
-        name = custom.name.upper()
-        if not name.replace("-", "").isalnum():
-            name = "X-CONTACTVAULT-FIELD"
-        yield from labelled(f"{name}:{escape_text(custom.value)}", custom.label)
+        yield from labelled(f"{_property_name(custom.name)}:{escape_text(custom.value)}", custom.label)
     yield "END:VCARD"
 
 

@@ -70,6 +70,7 @@ _BDAY = re.compile(r"(?:(\d{4})-?|--)(\d{2})-?(\d{2})(?:T.*)?", re.DOTALL)
 _ENCODING_WORDS = {"QUOTED-PRINTABLE": "Q", "BASE64": "B", "B": "B", "8BIT": "", "7BIT": ""}
 _RFC6868 = {"^n": "\n", "^N": "\n", "^^": "^", "^'": '"'}
 _APPLE_NO_YEAR = 1604  # Apple writes this year for "no year"
+_BREAKING = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
 _FOLD = (0x20, 0x09)  # a line starting with a space or a tab continues the previous one
 _PHONE_PROBLEMS = {
     "invalid_number": "not a valid number for its region",
@@ -424,7 +425,7 @@ def _one_line(text: str) -> str:
     """A value for a one-line field such as a name: control characters and line breaks become spaces."""
     if text.isprintable():
         return text.strip()
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).strip()
+    return "".join(" " if unicodedata.category(ch) in _BREAKING else ch for ch in text).strip()
 
 
 def _ab_label(text: str) -> str:
