@@ -32,10 +32,11 @@ IssueCode = Literal[
     "value_too_long",  # a value beyond the model's limits
     "invalid_card",  # the values do not make a valid contact
     "internal_error",  # a bug in contactvault; the card is reported, not lost
+    "unclosed_quote",  # a CSV quote never closed: the rest of the file was read as one cell
     # the card or row was imported (severity "warning")
     "invalid_number",  # a number kept as typed, without E.164
     "bad_birthday",  # a birthday that is not a date, kept as a custom field
-    "assumed_charset",  # a vCard 2.1 value without CHARSET read as Windows-1252
+    "assumed_charset",  # a vCard 2.1 value without CHARSET, or a CSV file not in UTF-8, read as Windows-1252
     "nested_card",  # a vCard 2.1 AGENT card inside a card, not imported
     "no_name",  # no name at all: the display name was taken from an e-mail or a number
     "row_length",  # a CSV row with more or fewer cells than the header
