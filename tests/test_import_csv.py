@@ -770,6 +770,14 @@ def test_invalid_region_is_refused():
         import_csv(b"First Name,Last Name,Labels\n", default_region="XX")
 
 
+def test_iter_csv_checks_its_arguments_at_the_call():
+    """A bad region or batch size fails when iter_csv is called, not at the first batch."""
+    with pytest.raises(InvalidRegion):
+        iter_csv(b"First Name,Last Name,Labels\n", default_region="XX")
+    with pytest.raises(ValueError, match="batch_size"):
+        iter_csv(b"First Name,Last Name,Labels\n", default_region="DE", batch_size=0)
+
+
 def test_duplicates_within_one_file():
     """Two rows with the same number, written differently, are reported as duplicates."""
     rows = [

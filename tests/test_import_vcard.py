@@ -283,6 +283,24 @@ def test_21_unindented_base64_photo_ending_with_blank_line():
     assert_photo_not_stored(result)
 
 
+def test_21_base64_line_with_trailing_space_is_still_part_of_the_photo():
+    """An unindented 2.1 base64 line with trailing white space still belongs to the dropped photo."""
+    chunks = [PHOTO_B64[i : i + 76] for i in range(0, len(PHOTO_B64), 76)]
+    data = vcf(
+        "BEGIN:VCARD",
+        "VERSION:2.1",
+        "FN:Anna Alpha",
+        f"PHOTO;ENCODING=BASE64;TYPE=JPEG:{chunks[0]}",
+        *(chunk + " " for chunk in chunks[1:]),
+        "",
+        "END:VCARD",
+    )
+    result = read(data)
+    assert [c.display_name for c in result.contacts] == ["Anna Alpha"]
+    assert result.errors == []
+    assert_photo_not_stored(result)
+
+
 def test_very_long_single_line_photo():
     """A photo on one line longer than a read block and than any kept value may be is dropped unread."""
     big = base64.b64encode(PHOTO_BYTES * (BLOCK_SIZE // len(PHOTO_BYTES) * 2)).decode()
@@ -644,6 +662,42 @@ def test_unknown_region_raises_invalid_region(region):
     """A default region that phonenumbers does not know raises InvalidRegion before anything is read."""
     with pytest.raises(InvalidRegion):
         read(vcf(*ALPHA), region=region)
+
+
+def test_iter_vcards_checks_its_arguments_at_the_call():
+    """A bad region or batch size fails when iter_vcards is called, not at the first batch."""
+    with pytest.raises(InvalidRegion):
+        iter_vcards(vcf(*ALPHA), default_region="XX")
+    with pytest.raises(ValueError, match="batch_size"):
+        iter_vcards(vcf(*ALPHA), default_region="DE", batch_size=0)
+    with pytest.raises(ValueError, match="workers"):
+        iter_vcards(vcf(*ALPHA), default_region="DE", workers=-1)
+
+
+def test_apple_omit_year_drops_only_the_year_it_names():
+    """X-APPLE-OMIT-YEAR=1604 marks 1604 as "no year"; a real year in the date is kept."""
+    data = vcf(
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        "FN:Anna Alpha",
+        "BDAY;X-APPLE-OMIT-YEAR=1604:1980-04-12",
+        "END:VCARD",
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        "FN:Bert Beta",
+        "BDAY;X-APPLE-OMIT-YEAR=1604:1604-04-12",
+        "END:VCARD",
+    )
+    years = [c.birthday.year for c in read(data).contacts if c.birthday]
+    assert years == [1980, None]
+
+
+def test_missing_file_named_as_str_is_reported_as_missing(tmp_path):
+    """A str that names a .vcf file which does not exist says so, rather than "not a vCard"."""
+    with pytest.raises(ImportFailed, match="cannot read file") as caught:
+        read(str(tmp_path / "fehlt.vcf"))
+    assert "fehlt.vcf" in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)
 
 
 # --- sources, batches, duplicates -------------------------------------------------------------------------

@@ -35,19 +35,16 @@ from pydantic import ValidationError
 
 from contactvault.errors import ImportFailed, UnknownCsvLayout
 from contactvault.importers._gc import paused_gc
+from contactvault.importers._values import (
+    PHONE_PROBLEMS,
+    clean_text,
+    one_line,
+    parse_birthday,
+    validation_fields,
+)
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult, IssueCode
 from contactvault.importers.source import Source, iter_lines, source_name
-
-# The vCard reader's small text and date helpers mean exactly the same here; sharing them keeps both
-# importers' values and messages alike.
-from contactvault.importers.vcard import (
-    _PHONE_PROBLEMS,
-    DEFAULT_BATCH_SIZE,
-    _clean,
-    _field_names,
-    _one_line,
-    _parse_birthday,
-)
+from contactvault.importers.vcard import DEFAULT_BATCH_SIZE
 from contactvault.models import Birthday, Contact, SourceFormat
 from contactvault.phones import MAX_RAW_LENGTH, check_region, parse_number
 
@@ -459,7 +456,7 @@ class _Field:
 
 def _column_name(header: str, column: int) -> str:
     """The name a column's values are kept under: its header, or ``column N`` if it has no usable one."""
-    name = _one_line(header.lstrip("\ufeff"))
+    name = one_line(header.lstrip("\ufeff"))
     return name if 0 < len(name) <= _MAX_NAME else f"column {column + 1}"
 
 
@@ -624,7 +621,7 @@ def _values(f: _Field, text: str) -> list[str]:
 
 def _google_label(cell: str) -> tuple[str | None, tuple[str, ...], bool]:
     """``"* Mobile"`` -> label ``Mobile``, types ``("cell",)``, preferred (Google's "*" marks the primary)."""
-    text = _one_line(cell)
+    text = one_line(cell)
     preferred = text.startswith("*")
     if preferred:
         text = text[1:].strip()
@@ -639,7 +636,7 @@ def _kind_of(f: _Field, cells: Sequence[str]) -> tuple[str | None, tuple[str, ..
 
 
 def _read_display(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
-    value = _one_line(text)
+    value = one_line(text)
     if value and not row.display:
         row.display = value
     elif value:
@@ -647,7 +644,7 @@ def _read_display(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None
 
 
 def _read_name(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
-    value = _one_line(text)
+    value = one_line(text)
     if value and not row.name.get(f.target):
         row.name[f.target] = value
     elif value:
@@ -656,7 +653,7 @@ def _read_name(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
 
 def _read_single(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
     """A one-line field: the first value fills it, later ones are kept as custom fields."""
-    value = _one_line(text)
+    value = one_line(text)
     if value and not getattr(row, f.target):
         setattr(row, f.target, value)
     elif value:
@@ -664,7 +661,7 @@ def _read_single(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
 
 
 def _read_birthday(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
-    value = _one_line(text)
+    value = one_line(text)
     if not value.strip("0/.- "):  # Outlook writes 0/0/00 (German: 0.0.00) for "no birthday"
         return
     if row.birthday is None:
@@ -684,7 +681,7 @@ def _parse_date(text: str) -> dict[str, int | None] | None:
     elif match := _DE_DATE.fullmatch(text):
         day, month, year = (int(g) for g in match.groups())
     else:
-        return _parse_birthday(text, False)
+        return parse_birthday(text)
     try:
         Birthday(year=year, month=month, day=day)
     except ValidationError:
@@ -693,7 +690,7 @@ def _parse_date(text: str) -> dict[str, int | None] | None:
 
 
 def _read_notes(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
-    note = _clean(text)
+    note = clean_text(text)
     if note.strip():
         row.notes.append(note)
 
@@ -706,7 +703,7 @@ def _read_photo(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
 def _read_labels(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
     """Google's labels (``* myContacts ::: Kunden``) or Outlook's categories (``Kunden;bezahlt``)."""
     for value in text.split(_MULTI) if f.google else text.split(";"):
-        name = _one_line(value)
+        name = one_line(value)
         if f.google and name.startswith("*"):  # a Google system group: "* starred" is kept as "starred"
             name = name[1:].strip()
             if name.replace(" ", "").casefold() == "mycontacts":  # every contact is in it: no information
@@ -732,7 +729,7 @@ def _add_phone(
         return
     info = parse_number(raw, row.default_region)
     if info.problem is not None:
-        why = _PHONE_PROBLEMS[info.problem]
+        why = PHONE_PROBLEMS[info.problem]
         row.warn("invalid_number", f"column '{f.shown}': {why}; kept as typed, without E.164")
     row.phones.append(
         {
@@ -752,7 +749,7 @@ def _add_phone(
 def _read_emails(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
     label, types, preferred = _kind_of(f, cells)
     for index, value in enumerate(_values(f, text)):
-        address = _one_line(value)
+        address = one_line(value)
         if address:
             row.emails.append(
                 {"address": address, "label": label, "types": types, "preferred": preferred and index == 0}
@@ -760,7 +757,7 @@ def _read_emails(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
 
 
 def _read_urls(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
-    row.urls.extend(url for url in map(_one_line, _values(f, text)) if url)
+    row.urls.extend(url for url in map(one_line, _values(f, text)) if url)
 
 
 def _read_addresses(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
@@ -773,7 +770,7 @@ def _read_addresses(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> No
     for index in range(max(len(values) for _, values in columns)):
         parts: dict[str, list[str]] = {}
         for part, values in columns:
-            value = _clean(values[index]).strip() if index < len(values) else ""
+            value = clean_text(values[index]).strip() if index < len(values) else ""
             if value:
                 parts.setdefault(part, []).append(value)
         address = {part: "\n".join(lines) for part, lines in parts.items()}  # "Street 2", "Street 3"
@@ -787,14 +784,14 @@ def _read_addresses(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> No
 
 def _read_custom_field(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
     """Google's ``Custom Field N - Label`` / ``Value``: the label names the field."""
-    value = _clean(text)
+    value = clean_text(text)
     if value.strip():
-        row.keep(_one_line(_cell(cells, f.label_column)) or "CUSTOM", value)
+        row.keep(one_line(_cell(cells, f.label_column)) or "CUSTOM", value)
 
 
 def _keep(row: _Row, f: _Field, text: str, cells: Sequence[str]) -> None:
     """A column the model has no field for: kept as a custom field under its header."""
-    value = _clean(text)
+    value = clean_text(text)
     if value.strip() and value.strip().casefold() not in f.placeholders:
         label = _google_label(_cell(cells, f.label_column))[0] if f.label_column >= 0 else None
         row.keep(f.name, value, label)
@@ -944,7 +941,7 @@ def _read_cells(raw: _RawRow, file: _CsvFile) -> _Row:
         if text or f.parts:
             f.read(row, f, text, cells)
     for column in range(file.width, count):
-        value = _clean(cells[column])
+        value = clean_text(cells[column])
         if value.strip():
             row.keep(f"column {column + 1}", value)
     return row
@@ -997,7 +994,7 @@ def _to_contact(row: _Row, file: _CsvFile, now: datetime) -> Contact:
     try:
         return Contact.model_validate(data)
     except ValidationError as exc:
-        raise row.fail("invalid_card", f"invalid {_field_names(exc)}") from None
+        raise row.fail("invalid_card", f"invalid {validation_fields(exc)}") from None
 
 
 def _read_row(raw: _RawRow, file: _CsvFile, now: datetime, batch: ImportBatch) -> None:
@@ -1056,8 +1053,8 @@ def iter_csv(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    region = check_region(default_region)
-    yield from _batches(_open(source, region), batch_size)
+    region = check_region(default_region)  # here, not in a generator: bad arguments fail at the call
+    return _batches(_open(source, region), batch_size)
 
 
 def import_csv(

@@ -36,13 +36,18 @@ _WIDE_BOMS = (
 )
 
 
+_FILE_SUFFIXES = (".vcf", ".vcard", ".csv")
+
+
 def _as_path(source: Source) -> Path | None:
     if isinstance(source, os.PathLike):
         return Path(source)
     if isinstance(source, str) and "\n" not in source and "\r" not in source and source.strip():
         try:
             candidate = Path(source)
-            if candidate.is_file():
+            # An existing file, or a name that can only mean one ("export.vcf"): reading it will say
+            # "no such file" rather than "not a vCard file".
+            if candidate.is_file() or candidate.suffix.lower() in _FILE_SUFFIXES:
                 return candidate
         except (OSError, ValueError):  # a name too long, or a NUL byte: it is text, not a path
             return None

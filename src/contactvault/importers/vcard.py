@@ -22,7 +22,6 @@ import binascii
 import codecs
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,9 +32,16 @@ from pydantic import ValidationError
 from contactvault.errors import ImportFailed
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._numbers import NumberJob, number_service
+from contactvault.importers._values import (
+    PHONE_PROBLEMS,
+    clean_text,
+    one_line,
+    parse_birthday,
+    validation_fields,
+)
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult, IssueCode
 from contactvault.importers.source import Source, iter_blocks, source_name
-from contactvault.models import Birthday, Contact
+from contactvault.models import Contact
 from contactvault.phones import MAX_RAW_LENGTH, NumberInfo, check_region
 
 __all__ = ["import_vcards", "iter_vcards"]
@@ -64,19 +70,10 @@ _KNOWN = frozenset(
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _BASE64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
 _BAD_QP = re.compile(rb"=(?![0-9A-Fa-f]{2})")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _APPLE_LABEL = re.compile(r"_\$!<(.*)>!\$_", re.DOTALL)
-_BDAY = re.compile(r"(?:(\d{4})-?|--)(\d{2})-?(\d{2})(?:T.*)?", re.DOTALL)
 _ENCODING_WORDS = {"QUOTED-PRINTABLE": "Q", "BASE64": "B", "B": "B", "8BIT": "", "7BIT": ""}
 _RFC6868 = {"^n": "\n", "^N": "\n", "^^": "^", "^'": '"'}
-_APPLE_NO_YEAR = 1604  # Apple writes this year for "no year"
-_BREAKING = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
 _FOLD = (0x20, 0x09)  # a line starting with a space or a tab continues the previous one
-_PHONE_PROBLEMS = {
-    "invalid_number": "not a valid number for its region",
-    "not_a_number": "not a phone number",
-    "no_country_code": "no country code and no default region given",
-}
 
 
 class _CardError(Exception):
@@ -137,6 +134,8 @@ def _split_cards(blocks: Iterable[bytes], source: str) -> Iterator[_RawCard | Im
         lines.pop()  # the empty string after the block's last LF
         for raw in lines:
             lineno += 1
+            if raw[:3] == codecs.BOM_UTF8:  # two exports with byte order marks, concatenated
+                raw = raw[3:]  # noqa: PLW2901  (the line without its mark is the line)
             first = raw[:1]
             if card is None:
                 if first in (b"B", b"b") and _is_marker(raw, b"BEGIN:VCARD"):
@@ -294,52 +293,89 @@ _Property = tuple[int, _Head, bytes]
 """One logical (unfolded) line: its line number, its head, its value as raw bytes."""
 
 
+def _colon(line: bytes) -> int:
+    """Index of the colon that ends ``NAME;params`` (quoted colons skipped), or -1 if none yet."""
+    colon = line.find(b":")
+    if colon > 0 and b'"' in line[:colon]:
+        return _head_end(line)
+    return colon
+
+
+def _garbage(card: _RawCard, line: int, what: str) -> _CardError:
+    return _CardError("garbage", line, f"card at line {card.start} not imported: line {line} {what}")
+
+
+def _start(card: _RawCard, line: int, text: bytes, colon: int) -> tuple[_Head, bytes]:
+    """The head and the first piece of the value of a property line; garbage if it is no property."""
+    parsed = _parse_head(text[:colon]) if colon > 0 else None
+    if parsed is None:
+        raise _garbage(card, line, "is not a vCard property")
+    return parsed, text[colon + 1 :]
+
+
 def _properties(card: _RawCard) -> list[_Property]:
     """Unfold a card into properties.
 
-    Folded lines start with a space or a tab. A quoted-printable value ending in ``=`` continues on the
-    next line (2.1 soft line break). A 2.1 base64 value may run on over unindented lines. The values of
-    dropped media are not even gathered.
+    Folded lines start with a space or a tab, and a fold may come anywhere, even before the colon. A
+    quoted-printable value ending in ``=`` continues on the next line (2.1 soft line break). A 2.1 base64
+    value may run on over unindented lines. The values of dropped media are not even gathered.
     """
     props: list[_Property] = []
     head: _Head | None = None
     start = 0
     parts: list[bytes] = []
-    qp = b64 = dropped = False
+    b64 = dropped = soft = False
+    pending: tuple[int, bytes] | None = None  # a property line whose colon is still to come in a fold
     lineno = card.start
     for raw in card.lines:
         lineno += 1
-        if head is not None:
-            if qp and parts[-1].endswith(b"="):  # soft line break: the next line goes on
+        first = raw[:1]
+        folded = first == b" " or first == b"\t"  # noqa: PLR1714  (faster than a tuple here)
+        if pending is not None:
+            if not folded:
+                raise _garbage(card, pending[0], "is not a vCard property")
+            text = pending[1] + raw[1:]
+            colon = _colon(text)
+            if colon < 0:
+                pending = (pending[0], text)
+                continue
+            start, pending = pending[0], None
+            head, value = _start(card, start, text, colon)
+        elif head is not None and soft:  # quoted-printable soft line break: whatever follows goes on
+            if not dropped:
                 parts[-1] = parts[-1][:-1]
                 parts.append(raw)
-                continue
-            first = raw[:1]
-            if first == b" " or first == b"\t":  # noqa: PLR1714  (faster than a tuple here)
-                if not dropped:
-                    parts.append(raw[1:])
-                continue
-            if b64 and raw and _BASE64_LINE.fullmatch(raw):
-                if not dropped:
-                    parts.append(raw)
-                continue
-            if not raw:
-                continue
-            props.append(_finish(card, start, head, parts))
+            soft = raw.endswith(b"=")
+            continue
+        elif head is not None and folded:
+            value = raw[1:]
+            if not dropped:
+                parts.append(value)
+            soft = head.qp and value.endswith(b"=")
+            continue
+        elif head is not None and b64 and raw and _BASE64_LINE.fullmatch(raw.rstrip()):
+            if not dropped:
+                parts.append(raw)
+            continue
         elif not raw:
             continue
-        colon = raw.find(b":")
-        if colon > 0 and b'"' in raw[:colon]:
-            colon = _head_end(raw)
-        parsed = _parse_head(raw[:colon]) if colon > 0 else None
-        if parsed is None:
-            what = "continues nothing" if raw[0] in _FOLD else "is not a vCard property"
-            raise _CardError(
-                "garbage", lineno, f"card at line {card.start} not imported: line {lineno} {what}"
-            )
-        head, start = parsed, lineno
-        qp, b64, dropped = parsed.qp, parsed.b64, parsed.dropped
-        parts = [b"" if dropped else raw[colon + 1 :]]
+        elif folded:
+            raise _garbage(card, lineno, "continues nothing")
+        else:
+            colon = _colon(raw)
+            if head is not None:
+                props.append(_finish(card, start, head, parts))
+                head = None
+            if colon < 0:
+                pending = (lineno, raw)  # unless a fold completes it, this line is garbage
+                continue
+            start = lineno
+            head, value = _start(card, start, raw, colon)
+        b64, dropped = head.b64, head.dropped
+        parts = [] if dropped else [value]
+        soft = head.qp and value.endswith(b"=")
+    if pending is not None:
+        raise _garbage(card, pending[0], "is not a vCard property")
     if head is not None:
         props.append(_finish(card, start, head, parts))
     return props
@@ -412,42 +448,10 @@ def _split_escaped(text: str, sep: str) -> list[str]:
     return parts
 
 
-def _clean(text: str) -> str:
-    """Line breaks to LF; other control characters (which no address book means) removed."""
-    if text.isprintable():
-        return text
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
-
-
-def _one_line(text: str) -> str:
-    """A value for a one-line field such as a name: control characters and line breaks become spaces."""
-    if text.isprintable():
-        return text.strip()
-    return "".join(" " if unicodedata.category(ch) in _BREAKING else ch for ch in text).strip()
-
-
 def _ab_label(text: str) -> str:
     """Apple's ``_$!<Mobile>!$_`` -> ``Mobile``; any other label as it is."""
     match = _APPLE_LABEL.fullmatch(text)
     return match.group(1) if match else text
-
-
-def _parse_birthday(text: str, omit_year: bool) -> dict[str, int | None] | None:
-    """``1980-03-22``, ``19800322``, ``--0322``, ``--03-22``, Apple's ``1604-03-22``, with or without time."""
-    match = _BDAY.fullmatch(text.strip())
-    if not match:
-        return None
-    year_text, month, day = match.groups()
-    year = int(year_text) if year_text else None
-    if omit_year or year in (0, _APPLE_NO_YEAR):
-        year = None
-    try:
-        Birthday(year=year, month=int(month), day=int(day))
-    except ValidationError:
-        return None
-    return {"year": year, "month": int(month), "day": int(day)}
 
 
 # --- properties -> a card's values -> Contact -----------------------------------------------------------
@@ -493,7 +497,7 @@ def _decode(line: int, head: _Head, data: bytes, card: _Card) -> str:
     """Bytes of a value -> text: transfer encoding first, then the character set; strict."""
     if not head.encoding and not head.charset:
         try:  # the common case: plain UTF-8
-            return _clean(data.decode("utf-8"))
+            return clean_text(data.decode("utf-8"))
         except UnicodeDecodeError:
             pass
     where = f"line {line} ({_shown(head.name)})"
@@ -508,7 +512,7 @@ def _decode(line: int, head: _Head, data: bytes, card: _Card) -> str:
         except (binascii.Error, ValueError):
             raise card.fail(line, "bad_encoding", f"{where} has bad base64") from None
     try:
-        return _clean(data.decode(head.charset or "utf-8"))
+        return clean_text(data.decode(head.charset or "utf-8"))
     except UnicodeDecodeError:
         pass
     if not head.charset and card.version == "2.1":
@@ -520,7 +524,7 @@ def _decode(line: int, head: _Head, data: bytes, card: _Card) -> str:
         else:
             message = f"{where}: not UTF-8 and no CHARSET given; read as Windows-1252"
             card.warn(line, "assumed_charset", message)
-            return _clean(text)
+            return clean_text(text)
     charset = (head.charset or "utf-8").upper()
     raise card.fail(line, "bad_encoding", f"{where} is not valid {charset} text")
 
@@ -556,19 +560,19 @@ def _apply_numbers(card: _Card, answers: dict[str, NumberInfo]) -> None:
             problem=info.problem,
         )
         if info.problem is not None:
-            why = _PHONE_PROBLEMS[info.problem]
+            why = PHONE_PROBLEMS[info.problem]
             card.warn(line, "invalid_number", f"line {line} (TEL): {why}; kept as typed, without E.164")
 
 
 def _fn(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
     if not card.fn:
-        card.fn = _one_line(_unescape(text))
+        card.fn = one_line(_unescape(text))
 
 
 def _n(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
     if card.name is not None:
         return
-    parts = [_one_line(_unescape(p)) for p in _split_escaped(text, ";")]
+    parts = [one_line(_unescape(p)) for p in _split_escaped(text, ";")]
     parts += [""] * (5 - len(parts))
     card.name = {
         "family": parts[0],
@@ -580,7 +584,7 @@ def _n(card: _Card, line: int, head: _Head, text: str, label: str | None) -> Non
 
 
 def _email(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
-    address = _one_line(_unescape(text))
+    address = one_line(_unescape(text))
     if address:
         card.emails.append(
             {"address": address, "label": label, "types": head.types, "preferred": head.preferred}
@@ -608,7 +612,7 @@ def _adr(card: _Card, line: int, head: _Head, text: str, label: str | None) -> N
 
 
 def _org(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
-    units = [_one_line(_unescape(p)) for p in _split_escaped(text, ";")]
+    units = [one_line(_unescape(p)) for p in _split_escaped(text, ";")]
     if not any(units):
         return
     if card.organisation or card.department:
@@ -620,9 +624,15 @@ def _org(card: _Card, line: int, head: _Head, text: str, label: str | None) -> N
 
 def _categories(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
     for category in _split_escaped(text, ","):
-        name = _one_line(_unescape(category))
+        name = one_line(_unescape(category))
         if name:
             card.labels.setdefault(name.casefold(), {"name": name})
+
+
+def _omitted_year(head: _Head) -> int | None:
+    """Apple's ``X-APPLE-OMIT-YEAR=1604``: the year written in the date that stands for "no year"."""
+    value = head.params.get("X-APPLE-OMIT-YEAR", ("",))[0].strip()
+    return int(value) if value.isdigit() and value.isascii() else None
 
 
 def _bday(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
@@ -630,7 +640,7 @@ def _bday(card: _Card, line: int, head: _Head, text: str, label: str | None) -> 
     if not text:
         return
     if card.birthday is None:
-        card.birthday = _parse_birthday(text, "X-APPLE-OMIT-YEAR" in head.params)
+        card.birthday = parse_birthday(text, _omitted_year(head))
         if card.birthday is not None:
             return
         card.warn(line, "bad_birthday", f"line {line} (BDAY): not a date; kept as text")
@@ -641,7 +651,7 @@ def _single(attribute: str) -> _Handler:
     """A handler for a one-line field: the first value fills it, later ones are kept as custom fields."""
 
     def handle(card: _Card, line: int, head: _Head, text: str, label: str | None) -> None:
-        value = _one_line(_unescape(text))
+        value = one_line(_unescape(text))
         if not value:
             return
         if getattr(card, attribute):
@@ -751,14 +761,6 @@ def _display_name(card: _Card) -> str:
     raise card.fail(card.start, "empty_card", "it has no name, phone number or e-mail address")
 
 
-def _field_names(error: ValidationError) -> str:
-    """Where and why validation failed, e.g. ``phones.1.label (string_too_long)``; never the value."""
-    problems = dict.fromkeys(
-        f"{'.'.join(str(part) for part in e['loc'])} ({e['type']})" for e in error.errors() if e["loc"]
-    )
-    return ", ".join(list(problems)[:5]) or "its values"
-
-
 def _to_contact(card: _Card, now: datetime) -> Contact:
     """Validate the gathered values as one Contact; raises _CardError, never a value in a message."""
     data: dict[str, Any] = {
@@ -790,7 +792,7 @@ def _to_contact(card: _Card, now: datetime) -> Contact:
     try:
         return Contact.model_validate(data)
     except ValidationError as exc:
-        raise card.fail(card.start, "invalid_card", f"invalid {_field_names(exc)}") from None
+        raise card.fail(card.start, "invalid_card", f"invalid {validation_fields(exc)}") from None
 
 
 def _internal_error(line: int, exc: Exception, source: str) -> ImportIssue:
@@ -859,7 +861,13 @@ def iter_vcards(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    region = check_region(default_region)
+    if workers < 0:
+        raise ValueError("workers must be 0 (normalise here) or a positive number of helper processes")
+    region = check_region(default_region)  # here, not in the generator: bad arguments fail at the call
+    return _batches(source, region, batch_size, workers)
+
+
+def _batches(source: Source, region: str | None, batch_size: int, workers: int) -> Iterator[ImportBatch]:
     name = source_name(source)
     now = datetime.now(UTC)
     items = _split_cards(iter_blocks(source), name)

@@ -1,0 +1,95 @@
+"""The benchmark harness runs end to end, and its synthetic input is deterministic and importable.
+
+Speed is never asserted here: these tests only check that the benchmark works and measures real input.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+import vobject
+
+import contactvault
+from tests.conftest import ROOT
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def generate() -> ModuleType:
+    """benchmarks/generate.py, loaded from its path (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("generate", BENCHMARKS / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_writes_a_complete_report(tmp_path):
+    """A --quick run exits 0, prints the ratio, and writes a JSON report with positive timings."""
+    command = [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--cards", "300", "--out", tmp_path]
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio vobject / contactvault" in done.stdout
+
+    latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert len(list(tmp_path.glob("import-*.json"))) == 1
+    assert {
+        "machine", "packages", "source", "parameters", "input", "stages", "ratio", "memory",
+    } <= latest.keys()  # fmt: skip
+    assert {"platform", "python", "cpu_count"} <= latest["machine"].keys()
+    assert set(latest["packages"]) == {"contactvault", "vobject", "phonenumbers", "pydantic"}
+    assert latest["parameters"]["cards"] == 300
+    assert latest["parameters"]["repeats"] == 1
+
+    stages = {stage["name"]: stage for stage in latest["stages"]}
+    assert {"vobject.readComponents", "contactvault import_vcards"} <= stages.keys()
+    for stage in stages.values():
+        if stage["skipped"] is None:
+            assert stage["seconds"]
+            assert all(seconds > 0 for seconds in stage["seconds"])
+            assert stage["best"] > 0
+    assert stages["vobject.readComponents"]["facts"]["components"] == 300
+    assert stages["contactvault import_vcards"]["facts"]["contacts"] == 300
+    assert latest["ratio"]["value"] > 0
+    assert latest["ratio"]["target"] == 5.0
+
+    assert latest["input"]["mix"]["cards"] == 300
+    assert 0 < latest["input"]["mix"]["with_photo"] < 1
+    assert len(latest["memory"]) == 4  # two file sizes times two batch sizes
+    assert {(row["cards"], row["batch_size"]) for row in latest["memory"]} == {
+        (30, 100), (30, 1000), (300, 100), (300, 1000),
+    }  # fmt: skip
+    for row in latest["memory"]:
+        assert row["peak_bytes"] > 0
+        assert row["entries"] == row["cards"]
+
+
+def test_generator_is_deterministic(generate, tmp_path):
+    """The same seed gives the same bytes; another seed gives other bytes."""
+    first = generate.write(tmp_path / "a.vcf", 200, seed=7).read_bytes()
+    again = generate.write(tmp_path / "b.vcf", 200, seed=7).read_bytes()
+    other = generate.write(tmp_path / "c.vcf", 200, seed=8).read_bytes()
+    assert first == again
+    assert first != other
+    assert first.count(b"BEGIN:VCARD\r\n") == 200
+
+
+def test_every_generated_card_imports(generate, tmp_path):
+    """Every generated card becomes a contact with 1-3 numbers and no error issue; vobject reads them all."""
+    path = generate.write(tmp_path / "cards.vcf", 500, seed=3)
+    result = contactvault.import_vcards(path, default_region="DE")
+    assert result.entries == 500
+    assert len(result.contacts) == 500
+    assert result.errors == []
+    assert all(1 <= len(contact.phones) <= 3 for contact in result.contacts)
+    with path.open(encoding="utf-8") as stream:
+        assert sum(1 for _ in vobject.readComponents(stream)) == 500
