@@ -369,23 +369,15 @@ class Contact(_Model):
 
 
 @final
-class MessengerEntry(BaseModel):
+class MessengerEntry(_Model):
     """The only thing that may ever leave for a messenger: a display name and an E.164 number.
 
     Exactly these two fields, frozen, strict, no extra fields, and not meant to be subclassed. There is no
     way to attach an e-mail address, a note, a label or any other CRM value to it.
     """
 
-    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", hide_input_in_errors=True)
-
     display_name: Annotated[str, Field(min_length=1, max_length=256, repr=False)]
     phone_e164: Annotated[str, Field(pattern=E164_PATTERN, repr=False)]
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise _frozen_error(self)
-
-    def __delattr__(self, name: str) -> None:
-        raise _frozen_error(self)
 
     @field_validator("display_name")
     @classmethod

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from contactvault.models import Birthday
 
-__all__ = ["PHONE_PROBLEMS", "clean_text", "one_line", "parse_birthday", "validation_fields"]
+__all__ = [
+    "PHONE_PROBLEMS",
+    "clean_text",
+    "fallback_display_name",
+    "one_line",
+    "parse_birthday",
+    "validation_fields",
+]
 
 PHONE_PROBLEMS = {
     "invalid_number": "not a valid number for its region",
@@ -68,3 +77,26 @@ def validation_fields(error: ValidationError) -> str:
         if e["loc"]
     )
     return ", ".join(list(problems)[:5]) or "its values"
+
+
+def fallback_display_name(
+    name: Mapping[str, str],
+    nickname: str,
+    organisation: str,
+    emails: Sequence[Mapping[str, Any]],
+    phones: Sequence[Mapping[str, Any]],
+) -> tuple[str, str | None]:
+    """A display name for an entry that gives none: its name parts, nickname or organisation.
+
+    Failing those, the first e-mail address or number, returned with what it is ("e-mail address",
+    "phone number") so that the importer can warn that no name was given. ``("", None)``: nothing at all.
+    """
+    parts = (name.get(part, "") for part in ("prefixes", "given", "additional", "family", "suffixes"))
+    for candidate in (" ".join(p for p in parts if p), nickname, organisation):
+        if candidate:
+            return candidate, None
+    if emails:
+        return str(emails[0]["address"]), "e-mail address"
+    if phones:
+        return str(phones[0]["raw"]), "phone number"
+    return "", None

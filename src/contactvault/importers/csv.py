@@ -38,6 +38,7 @@ from contactvault.importers._gc import paused_gc
 from contactvault.importers._values import (
     PHONE_PROBLEMS,
     clean_text,
+    fallback_display_name,
     one_line,
     parse_birthday,
     validation_fields,
@@ -950,19 +951,12 @@ def _read_cells(raw: _RawRow, file: _CsvFile) -> _Row:
 def _display_name(row: _Row) -> str:
     if row.display:
         return row.display
-    parts = (row.name.get(p, "") for p in ("prefixes", "given", "additional", "family", "suffixes"))
-    formatted = " ".join(p for p in parts if p)
-    for candidate in (formatted, row.nickname, row.organisation):
-        if candidate:
-            return candidate
-    for kind, candidate in (
-        ("e-mail address", row.emails[0]["address"] if row.emails else ""),
-        ("phone number", row.phones[0]["raw"] if row.phones else ""),
-    ):
-        if candidate:
-            row.warn("no_name", f"no name; its {kind} is used as display name")
-            return str(candidate)
-    raise row.fail("empty_card", "it has no name, phone number or e-mail address")
+    name, fallback = fallback_display_name(row.name, row.nickname, row.organisation, row.emails, row.phones)
+    if fallback is not None:
+        row.warn("no_name", f"no name; its {fallback} is used as display name")
+    if not name:
+        raise row.fail("empty_card", "it has no name, phone number or e-mail address")
+    return name
 
 
 def _to_contact(row: _Row, file: _CsvFile, now: datetime) -> Contact:

@@ -35,6 +35,7 @@ from contactvault.importers._numbers import NumberJob, number_service
 from contactvault.importers._values import (
     PHONE_PROBLEMS,
     clean_text,
+    fallback_display_name,
     one_line,
     parse_birthday,
     validation_fields,
@@ -743,22 +744,15 @@ def _read_properties(raw: _RawCard, source: str) -> _Card:
 def _display_name(card: _Card) -> str:
     if card.fn:
         return card.fn
-    name = card.name or {}
-    formatted = " ".join(
-        name[part] for part in ("prefixes", "given", "additional", "family", "suffixes") if name.get(part)
+    name, fallback = fallback_display_name(
+        card.name or {}, card.nickname, card.organisation, card.emails, card.phones
     )
-    for candidate in (formatted, card.nickname, card.organisation):
-        if candidate:
-            return candidate
-    for kind, candidate in (
-        ("e-mail address", card.emails[0]["address"] if card.emails else ""),
-        ("phone number", card.phones[0]["raw"] if card.phones else ""),
-    ):
-        if candidate:
-            message = f"card at line {card.start} has no name; its {kind} is used as display name"
-            card.warn(card.start, "no_name", message)
-            return str(candidate)
-    raise card.fail(card.start, "empty_card", "it has no name, phone number or e-mail address")
+    if fallback is not None:
+        message = f"card at line {card.start} has no name; its {fallback} is used as display name"
+        card.warn(card.start, "no_name", message)
+    if not name:
+        raise card.fail(card.start, "empty_card", "it has no name, phone number or e-mail address")
+    return name
 
 
 def _to_contact(card: _Card, now: datetime) -> Contact:
