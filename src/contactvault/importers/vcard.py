@@ -22,6 +22,7 @@ import binascii
 import codecs
 import functools
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -865,19 +866,22 @@ def _batches(source: Source, region: str | None, batch_size: int, workers: int) 
     name = source_name(source)
     now = datetime.now(UTC)
     items = _split_cards(iter_blocks(source), name)
+    # With helper processes, a two-stage pipeline: batch k's numbers are normalised while batch k+1 is
+    # read. Without, each batch is finished at once, so that only one batch is alive at a time.
+    in_flight = 1 if workers else 0
+    pending: deque[tuple[list[_Entry], int, NumberJob]] = deque()
     with number_service(region, workers) as numbers:
-        # A two-stage pipeline: batch k's numbers are normalised while batch k+1 is read.
-        previous: tuple[list[_Entry], int, NumberJob] | None = None
         while True:
             with paused_gc():
                 entries, count = _read_batch(items, name, batch_size)
-                job = numbers.submit(_pending_numbers(entries))
-                done = _finish_batch(*previous, now) if previous else None
+                if entries:
+                    pending.append((entries, count, numbers.submit(_pending_numbers(entries))))
+                ready = len(pending) > (in_flight if entries else 0)
+                done = _finish_batch(*pending.popleft(), now) if ready else None
             if done is not None:
                 yield done
-            if not entries:
+            elif not entries:
                 return
-            previous = (entries, count, job)
 
 
 def import_vcards(
