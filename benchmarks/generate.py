@@ -97,7 +97,7 @@ def _number(rnd: random.Random) -> str:
     if roll < 0.70:
         prefix = rnd.choice(MOBILE_PREFIXES)
         # 015x numbers have eight digits after the prefix, 016x and 017x seven.
-        rest = f"{rnd.randrange(10**8):08d}" if prefix.startswith("15") else (f"{rnd.randrange(10**7):07d}")
+        rest = f"{rnd.randrange(10**8):08d}" if prefix.startswith("15") else f"{rnd.randrange(10**7):07d}"
         formats = (
             f"+49 {prefix} {rest}",
             f"0{prefix} {rest}",
@@ -108,8 +108,8 @@ def _number(rnd: random.Random) -> str:
             f"0{prefix}-{rest[:3]} {rest[3:]}",
         )
         return rnd.choice(formats)
-    area, rest = rnd.choice(LANDLINE_AREAS), rnd.randrange(10**6, 10**7)
-    return rnd.choice((f"0{area} {rest}", f"0{area}/{rest}", f"+49 {area} {rest}", f"(0{area}) {rest}"))
+    area, local = rnd.choice(LANDLINE_AREAS), rnd.randrange(10**6, 10**7)
+    return rnd.choice((f"0{area} {local}", f"0{area}/{local}", f"+49 {area} {local}", f"(0{area}) {local}"))
 
 
 def card(rnd: random.Random, index: int) -> str:
