@@ -148,13 +148,11 @@ def import_command(file: Path, region: str, fmt: str, as_json: bool, strict: boo
     else:
         console = Console()
         console.print(_summary_table(result, region.upper()))
-        for issue in result.issues:
+        for issue in result.issues:  # each message names its line and field, never a value
             colour = "red" if issue.severity == "error" else "yellow"
-            console.print(
-                f"[{colour}]{issue.severity:7}[/{colour}] line {issue.line:>6}  {issue.message}",
-                highlight=False,
-            )
+            console.print(f"[{colour}]{issue.severity:7}[/{colour}] {issue.message}", highlight=False)
         if not result.issues:
             console.print("No issues.")
+        console.print("Nothing was stored: this was a read of the file only.")
     if strict and result.errors:
         sys.exit(EXIT_ISSUES)
