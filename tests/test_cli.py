@@ -114,3 +114,30 @@ def test_sample_is_synthetic_and_shipped_in_the_package():
     """The sample export lives inside the package, so `contactvault` can find it after install."""
     assert SAMPLE.is_file()
     assert SAMPLE.parent == Path(__file__).resolve().parents[1] / "src" / "contactvault" / "samples"
+
+
+def test_import_reads_a_google_csv(tmp_path):
+    """A .csv file is read as Google Contacts CSV, with the same summary."""
+    path = tmp_path / "google.csv"
+    path.write_text(
+        "First Name,Last Name,Labels,Phone 1 - Label,Phone 1 - Value\n"
+        "Jürgen,Müller,* myContacts ::: Kunden,Mobile,0171 2345678\n",
+        encoding="utf-8",
+    )
+    code, out = run("import", str(path), "--region", "DE", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["format"] == "google_csv"
+    assert payload["summary"]["normalised"] == 1
+    assert "Jürgen" not in out
+
+
+def test_unknown_csv_layout_names_missing_columns_only(tmp_path):
+    """A CSV without a known header exits with 5, naming missing columns and no cell value."""
+    path = tmp_path / "kunden.csv"
+    path.write_text("Jürgen Müller,0171 2345678,juergen@example.com\n", encoding="utf-8")
+    code, out = run("import", str(path), "--region", "DE")
+    assert code == 5
+    assert "missing columns" in out
+    for value in ("Jürgen", "2345678", "juergen@example.com"):
+        assert value not in out
