@@ -60,9 +60,10 @@ def _context() -> multiprocessing.context.BaseContext:
 
 @contextmanager
 def number_service(default_region: str | None, workers: int) -> Iterator[NumberService]:
-    """A `NumberService` for one import; helper processes (if any) end with the ``with`` block."""
-    if workers < 0:
-        raise ValueError("workers must be 0 (normalise here) or a positive number of helper processes")
+    """A `NumberService` for one import; helper processes (if any) end with the ``with`` block.
+
+    ``workers`` is 0 or more: the importer checks it when it is called.
+    """
     if workers == 0:
         yield NumberService(default_region, None, 0)
         return

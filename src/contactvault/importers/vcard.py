@@ -75,7 +75,6 @@ _BAD_QP = re.compile(rb"=(?![0-9A-Fa-f]{2})")
 _APPLE_LABEL = re.compile(r"_\$!<(.*)>!\$_", re.DOTALL)
 _ENCODING_WORDS = {"QUOTED-PRINTABLE": "Q", "BASE64": "B", "B": "B", "8BIT": "", "7BIT": ""}
 _RFC6868 = {"^n": "\n", "^N": "\n", "^^": "^", "^'": '"'}
-_FOLD = (0x20, 0x09)  # a line starting with a space or a tab continues the previous one
 
 
 class _CardError(Exception):
@@ -295,14 +294,6 @@ _Property = tuple[int, _Head, bytes]
 """One logical (unfolded) line: its line number, its head, its value as raw bytes."""
 
 
-def _colon(line: bytes) -> int:
-    """Index of the colon that ends ``NAME;params`` (quoted colons skipped), or -1 if none yet."""
-    colon = line.find(b":")
-    if colon > 0 and b'"' in line[:colon]:
-        return _head_end(line)
-    return colon
-
-
 def _garbage(card: _RawCard, line: int, what: str) -> _CardError:
     return _CardError("garbage", line, f"card at line {card.start} not imported: line {line} {what}")
 
@@ -337,7 +328,7 @@ def _properties(card: _RawCard) -> list[_Property]:
             if not folded:
                 raise _garbage(card, pending[0], "is not a vCard property")
             text = pending[1] + raw[1:]
-            colon = _colon(text)
+            colon = _head_end(text)
             if colon < 0:
                 pending = (pending[0], text)
                 continue
@@ -364,7 +355,7 @@ def _properties(card: _RawCard) -> list[_Property]:
         elif folded:
             raise _garbage(card, lineno, "continues nothing")
         else:
-            colon = _colon(raw)
+            colon = _head_end(raw)
             if head is not None:
                 props.append(_finish(card, start, head, parts))
                 head = None
