@@ -193,7 +193,12 @@ def test_fold_property(line):
         if i:
             assert physical.startswith(b" ")
             assert len(physical) > 1
-    assert "".join(unfold(folded)) == line
+    assert "".join(unfold(folded)) == re.sub("[\ud800-\udfff]", "\ufffd", line)
+
+
+def test_fold_writes_a_lone_surrogate_as_replacement_character():
+    """A lone surrogate has no UTF-8 form: fold writes U+FFFD instead of failing."""
+    assert fold("Anna \ud800 Probe") == "Anna ? Probe\r\n".replace("?", "\ufffd")
 
 
 # -- contact_to_vcard -------------------------------------------------------------------------------------

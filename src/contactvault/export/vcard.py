@@ -20,6 +20,7 @@ __all__ = ["contact_to_vcard", "contacts_to_vcard", "escape_text", "fold"]
 
 VCardVersion = Literal["3.0", "4.0"]
 MAX_LINE_OCTETS = 75
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def escape_text(value: str) -> str:
@@ -35,8 +36,15 @@ def escape_text(value: str) -> str:
 
 
 def fold(line: str) -> str:
-    """Fold one content line at 75 octets, never inside a UTF-8 character; returns CRLF-terminated text."""
-    data = line.encode("utf-8")
+    """Fold one content line at 75 octets, never inside a UTF-8 character; returns CRLF-terminated text.
+
+    A vCard is UTF-8: a lone surrogate, which has no UTF-8 form, is written as U+FFFD.
+    """
+    try:
+        data = line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = _SURROGATES.sub("\ufffd", line)
+        data = line.encode("utf-8")
     if len(data) <= MAX_LINE_OCTETS:
         return line + "\r\n"
     chunks: list[bytes] = []
