@@ -18,12 +18,14 @@ from contactvault.models import (
     Contact,
     ContactSource,
     CustomField,
+    DirectoryEntry,
     EmailAddress,
     Label,
     LegalBasis,
     MessengerEntry,
     MessengerPresence,
     NameParts,
+    Objection,
     Phone,
     PostalAddress,
 )
@@ -73,6 +75,12 @@ VALID: dict[type[BaseModel], tuple[dict[str, Any], str, Any]] = {
         1,
     ),
     ContactSource: ({"format": "vcard", "file": "export.vcf", "line": 3}, "file", 42),
+    Objection: ({"purpose": "marketing", "objected_at": T0}, "purpose", 42),
+    DirectoryEntry: (
+        {"id": uuid.uuid4(), "version": 1, "display_name": "Ada", "created_at": T0, "updated_at": T0},
+        "version",
+        "1",
+    ),
     Contact: ({"display_name": "Ada Beispiel"}, "display_name", 42),
     MessengerEntry: (
         {"display_name": "Ada Beispiel", "phone_e164": "+4915550123456"},

@@ -3,8 +3,26 @@
 This module only re-exports the public names; each lives in the module that owns its concern.
 """
 
+from contactvault.crypto import KdfParams
 from contactvault.duplicates import DuplicateGroup, find_duplicates, merge_duplicates
-from contactvault.errors import ContactVaultError, ImportFailed, InvalidRegion, UnknownCsvLayout
+from contactvault.errors import (
+    ConflictError,
+    ContactErased,
+    ContactNotFound,
+    ContactVaultError,
+    ImportFailed,
+    InvalidRegion,
+    KdfLimitExceeded,
+    UnknownCsvLayout,
+    UnsupportedFormat,
+    VaultClosed,
+    VaultCorrupted,
+    VaultError,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+    WrongPassphrase,
+)
 from contactvault.importers.csv import import_csv, iter_csv
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult
 from contactvault.importers.vcard import import_vcards, iter_vcards
@@ -14,39 +32,61 @@ from contactvault.models import (
     Contact,
     ContactSource,
     CustomField,
+    DirectoryEntry,
     EmailAddress,
     Label,
     LegalBasis,
     MessengerEntry,
     MessengerPresence,
     NameParts,
+    Objection,
     Phone,
     PostalAddress,
 )
 from contactvault.phones import normalize_phone
+from contactvault.vault import Erasure, Vault, VerifyReport, default_vault_path
 
 __all__ = [
     "Birthday",
+    "ConflictError",
     "ConsentRecord",
     "Contact",
+    "ContactErased",
+    "ContactNotFound",
     "ContactSource",
     "ContactVaultError",
     "CustomField",
+    "DirectoryEntry",
     "DuplicateGroup",
     "EmailAddress",
+    "Erasure",
     "ImportBatch",
     "ImportFailed",
     "ImportIssue",
     "ImportResult",
     "InvalidRegion",
+    "KdfLimitExceeded",
+    "KdfParams",
     "Label",
     "LegalBasis",
     "MessengerEntry",
     "MessengerPresence",
     "NameParts",
+    "Objection",
     "Phone",
     "PostalAddress",
     "UnknownCsvLayout",
+    "UnsupportedFormat",
+    "Vault",
+    "VaultClosed",
+    "VaultCorrupted",
+    "VaultError",
+    "VaultExists",
+    "VaultLocked",
+    "VaultNotFound",
+    "VerifyReport",
+    "WrongPassphrase",
+    "default_vault_path",
     "find_duplicates",
     "import_csv",
     "import_vcards",

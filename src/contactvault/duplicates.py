@@ -85,6 +85,11 @@ def _union(*parts: Iterable[_T]) -> tuple[_T, ...]:
     return tuple(dict.fromkeys(item for part in parts for item in part))
 
 
+def _earliest(*times: datetime | None) -> datetime | None:
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
+
+
 def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
     kept: list[CustomField] = []
 
@@ -113,6 +118,7 @@ def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
     extra_labels = [lb for lb in other.labels if lb.name.casefold() not in seen_labels]
     return Contact(
         id=first.id,
+        version=first.version,
         display_name=first.display_name,
         name=first.name if not first.name.is_empty() else other.name,
         nickname=pick("NICKNAME", first.nickname, other.nickname),
@@ -129,6 +135,8 @@ def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
         custom_fields=_union(first.custom_fields, other.custom_fields, kept),
         consents=_union(first.consents, other.consents),
         legal_bases=_union(first.legal_bases, other.legal_bases),
+        restricted_at=_earliest(first.restricted_at, other.restricted_at),
+        objections=_union(first.objections, other.objections),
         created_at=min(first.created_at, other.created_at),
         updated_at=max(now, first.updated_at, other.updated_at),
         source=first.source,

@@ -6,7 +6,19 @@ callers may catch either::
     ContactVaultError
     ├── ImportFailed (ValueError)        the input as a whole is not an address book
     │   └── UnknownCsvLayout             a CSV file whose header matches no known layout
-    └── InvalidRegion (ValueError)       a default region that is not an ISO 3166 code phonenumbers knows
+    ├── InvalidRegion (ValueError)       a default region that is not an ISO 3166 code phonenumbers knows
+    ├── VaultError                       something about the vault file as a whole
+    │   ├── WrongPassphrase              the passphrase (or recovery key) is not the vault's
+    │   ├── VaultCorrupted               the key is right but the file was damaged or tampered with
+    │   ├── UnsupportedFormat            not a contactvault vault, or a newer format than this version reads
+    │   ├── KdfLimitExceeded             the file asks for KDF parameters above the documented cap
+    │   ├── VaultLocked                  another process has the vault open
+    │   ├── VaultNotFound (FileNotFoundError)   no vault at that path
+    │   ├── VaultExists (FileExistsError)       create() would overwrite a file
+    │   └── VaultClosed                  the Vault object was closed
+    ├── ConflictError                    an update based on a stale version of the contact
+    └── ContactNotFound (KeyError)       no contact with that id
+        └── ContactErased                the contact was erased (GDPR Art. 17)
 
 Problems *inside* an address book (one broken card, one bad row) are not raised: they are reported as
 :class:`contactvault.ImportIssue` entries, so that one bad card never costs the others.
@@ -17,7 +29,24 @@ name the file, the line and the field, never the value.
 
 from __future__ import annotations
 
-__all__ = ["ContactVaultError", "ImportFailed", "InvalidRegion", "UnknownCsvLayout"]
+__all__ = [
+    "ConflictError",
+    "ContactErased",
+    "ContactNotFound",
+    "ContactVaultError",
+    "ImportFailed",
+    "InvalidRegion",
+    "KdfLimitExceeded",
+    "UnknownCsvLayout",
+    "UnsupportedFormat",
+    "VaultClosed",
+    "VaultCorrupted",
+    "VaultError",
+    "VaultExists",
+    "VaultLocked",
+    "VaultNotFound",
+    "WrongPassphrase",
+]
 
 
 class ContactVaultError(Exception):
@@ -49,3 +78,70 @@ class UnknownCsvLayout(ImportFailed):
 
 class InvalidRegion(ContactVaultError, ValueError):
     """A default region that is not a two-letter region code known to phonenumbers (e.g. ``"DE"``)."""
+
+
+class VaultError(ContactVaultError):
+    """Something about the vault file as a whole: it cannot be opened, read or written."""
+
+
+class WrongPassphrase(VaultError):
+    """The passphrase (or recovery key) does not open this vault.
+
+    Raised after exactly one key derivation, before anything is read; the file is left byte for byte as it
+    was. A damaged file gives :class:`VaultCorrupted` instead: the vault's key-check value tells them apart.
+    """
+
+
+class VaultCorrupted(VaultError):
+    """The key is right, but the file was damaged or tampered with.
+
+    Any failed authentication tag or MAC, a changed header, or a row that was deleted, duplicated, swapped
+    or replaced by an older copy. No data is returned from a vault in this state.
+    """
+
+
+class UnsupportedFormat(VaultError):
+    """The file is an intact SQLite database but not a contactvault vault, or a newer format version."""
+
+
+class KdfLimitExceeded(VaultError, ValueError):
+    """KDF parameters above the documented cap (``contactvault.crypto.KDF_CAPS``).
+
+    Raised before any key is derived, so that a crafted file cannot exhaust memory or time.
+    """
+
+
+class VaultLocked(VaultError):
+    """Another process (or another ``Vault`` object) holds the vault; one writer at a time."""
+
+
+class VaultNotFound(VaultError, FileNotFoundError):
+    """No vault file at the given path."""
+
+
+class VaultExists(VaultError, FileExistsError):
+    """``Vault.create`` refuses to overwrite an existing file."""
+
+
+class VaultClosed(VaultError):
+    """The ``Vault`` object was closed; open the vault again."""
+
+
+class ConflictError(ContactVaultError):
+    """An update based on a stale version of a contact: somebody changed it since it was read.
+
+    Read the contact again, apply the change to the fresh copy, and update that. The vault never lets the
+    last writer silently win.
+    """
+
+
+class ContactNotFound(ContactVaultError, KeyError):
+    """No contact with that id in this vault."""
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ would show the message in quotes.
+        return str(self.args[0]) if self.args else "contact not found"
+
+
+class ContactErased(ContactNotFound):
+    """The contact was erased (GDPR Art. 17); its data is gone for good, only the id's tombstone remains."""

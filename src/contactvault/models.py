@@ -18,7 +18,7 @@ import calendar
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self, final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +30,7 @@ __all__ = [
     "Contact",
     "ContactSource",
     "CustomField",
+    "DirectoryEntry",
     "EmailAddress",
     "GdprBasis",
     "Label",
@@ -37,6 +38,7 @@ __all__ = [
     "MessengerEntry",
     "MessengerPresence",
     "NameParts",
+    "Objection",
     "Phone",
     "PhoneKind",
     "PhoneProblem",
@@ -308,6 +310,13 @@ class LegalBasis(_Model):
         return self
 
 
+class Objection(_Model):
+    """An objection to processing for one purpose (GDPR Art. 21): the purpose and when it was made."""
+
+    purpose: _Purpose
+    objected_at: AwareDatetime
+
+
 class ContactSource(_Model):
     """Where a contact came from: the format, the file's name (never its path), the line, the card's UID."""
 
@@ -328,6 +337,8 @@ class Contact(_Model):
     """
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    version: Annotated[int, Field(ge=0)] = 0
+    """The stored version this copy was read at (0: never stored). ``Vault.update`` refuses stale copies."""
     display_name: Annotated[str, Field(min_length=1, max_length=1_000, repr=False)]
     name: NameParts = Field(default_factory=NameParts)
     nickname: _Short = Field(default="", repr=False)
@@ -344,6 +355,9 @@ class Contact(_Model):
     custom_fields: Annotated[tuple[CustomField, ...], _lax_tuple()] = ()
     consents: Annotated[tuple[ConsentRecord, ...], _lax_tuple()] = ()
     legal_bases: Annotated[tuple[LegalBasis, ...], _lax_tuple()] = ()
+    restricted_at: AwareDatetime | None = None
+    """When processing was restricted (GDPR Art. 18); ``None`` if it is not."""
+    objections: Annotated[tuple[Objection, ...], _lax_tuple()] = ()
     created_at: AwareDatetime = Field(default_factory=_now)
     updated_at: AwareDatetime = Field(default_factory=_now)
     source: ContactSource | None = None
@@ -366,6 +380,71 @@ class Contact(_Model):
     def e164_numbers(self) -> tuple[str, ...]:
         """The contact's normalised numbers, in order, without repeats."""
         return tuple(dict.fromkeys(p.e164 for p in self.phones if p.e164 is not None))
+
+
+DIRECTORY_FIELDS: frozenset[str] = frozenset(
+    {
+        "id",
+        "version",
+        "display_name",
+        "name",
+        "phones",
+        "labels",
+        "consents",
+        "legal_bases",
+        "restricted_at",
+        "objections",
+        "created_at",
+        "updated_at",
+    }
+)
+"""The fields of :class:`Contact` that the vault keeps in the directory compartment (all the sync policy
+needs); every other field is CRM payload, sealed under the contact's own data key."""
+
+
+class DirectoryEntry(_Model):
+    """The directory compartment of one contact: what listing contacts and the sync policy may see.
+
+    It holds the display name and name parts, the numbers (with their messenger presence), labels, the
+    consent and legal-basis history, restriction and objections, and the date of birth when its year is
+    known (for the rule on minors). It does **not** hold e-mail addresses, postal addresses, notes, the
+    organisation, URLs, custom fields or the source: those stay in the sealed CRM payload, which listing
+    and building a messenger book never decrypt.
+    """
+
+    id: uuid.UUID
+    version: Annotated[int, Field(ge=1)]
+    display_name: Annotated[str, Field(min_length=1, max_length=1_000, repr=False)]
+    name: NameParts = Field(default_factory=NameParts)
+    phones: Annotated[tuple[Phone, ...], _lax_tuple()] = ()
+    labels: Annotated[tuple[Label, ...], _lax_tuple()] = ()
+    consents: Annotated[tuple[ConsentRecord, ...], _lax_tuple()] = ()
+    legal_bases: Annotated[tuple[LegalBasis, ...], _lax_tuple()] = ()
+    restricted_at: AwareDatetime | None = None
+    objections: Annotated[tuple[Objection, ...], _lax_tuple()] = ()
+    birth_date: date | None = Field(default=None, repr=False)
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    @classmethod
+    def of(cls, contact: Contact, version: int) -> Self:
+        """The directory part of ``contact``, at ``version``."""
+        fields = {name: getattr(contact, name) for name in DIRECTORY_FIELDS}
+        fields["version"] = version
+        return cls(**fields, birth_date=_birth_date(contact.birthday))
+
+    def e164_numbers(self) -> tuple[str, ...]:
+        """The contact's normalised numbers, in order, without repeats."""
+        return tuple(dict.fromkeys(p.e164 for p in self.phones if p.e164 is not None))
+
+
+def _birth_date(birthday: Birthday | None) -> date | None:
+    if birthday is None or birthday.year is None:
+        return None
+    try:
+        return date(birthday.year, birthday.month, birthday.day)
+    except ValueError:  # 29 February of a year that had none
+        return None
 
 
 @final

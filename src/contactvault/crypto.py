@@ -1,0 +1,317 @@
+"""Every cryptographic operation of the vault, in one place.
+
+This is the only module that imports ``cryptography.hazmat``; the rest of contactvault calls the small,
+named functions below. The choices (see ``docs/format.md`` for the whole key hierarchy):
+
+- Passphrase -> **Argon2id** (:class:`KdfParams`, parameters stored in the vault header) -> a
+  key-encryption key (KEK). Parameters above :data:`KDF_CAPS` are refused before anything is derived, so
+  that a crafted file cannot make us allocate gigabytes or spin for hours.
+- The KEK wraps a random 256-bit **master key**; from the master key, **HKDF-SHA256** derives one subkey per
+  purpose (:class:`Keys`).
+- Records are sealed with **AES-256-GCM**, a fresh random 96-bit nonce each time, and associated data that
+  binds the vault, the contact, the kind of record and its version (:func:`associated_data`).
+- Plaintexts are padded (:func:`pad`) to size buckets before sealing, so a ciphertext's length says little
+  about what it holds.
+- A **key-check value** derived from the KEK tells a wrong passphrase from a damaged file.
+- Keyed **BLAKE2b** gives the blind index of phone numbers and the elements of the row-set digest.
+
+Nothing here logs, and no exception raised here carries key material or plaintext.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import unicodedata
+from dataclasses import dataclass
+from typing import Final, Self
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from contactvault.errors import KdfLimitExceeded
+
+__all__ = [
+    "KDF_CAPS",
+    "KEY_SIZE",
+    "NONCE_SIZE",
+    "SALT_SIZE",
+    "TAG_SIZE",
+    "Aead",
+    "AuthenticationFailed",
+    "KdfCaps",
+    "KdfParams",
+    "Keys",
+    "RecordKind",
+    "associated_data",
+    "derive_kek",
+    "format_recovery_key",
+    "key_check_value",
+    "keyed_hash",
+    "mac",
+    "macs_equal",
+    "open_sealed",
+    "pad",
+    "padded_size",
+    "parse_recovery_key",
+    "random_bytes",
+    "recovery_kek",
+    "seal",
+    "unpad",
+]
+
+KEY_SIZE: Final = 32
+"""Every symmetric key is 256 bits."""
+NONCE_SIZE: Final = 12
+"""AES-GCM nonces are 96 bits, random for every encryption."""
+TAG_SIZE: Final = 16
+"""AES-GCM's authentication tag, at the end of every sealed blob."""
+SALT_SIZE: Final = 16
+"""The Argon2id salt."""
+
+_LABEL: Final = b"contactvault/v1/"
+
+Aead = AESGCM
+"""An AEAD object with its key set up (AES-256-GCM); the vault keeps one per long-lived subkey."""
+
+
+class AuthenticationFailed(Exception):
+    """A sealed blob, a MAC or a padding did not verify. Internal: the vault turns it into a public error."""
+
+
+@dataclass(frozen=True, slots=True)
+class KdfCaps:
+    """The largest Argon2id parameters a vault file may ask for (see :data:`KDF_CAPS`)."""
+
+    max_memory_kib: int
+    max_iterations: int
+    max_lanes: int
+
+
+KDF_CAPS: Final = KdfCaps(max_memory_kib=1024 * 1024, max_iterations=64, max_lanes=16)
+"""Opening refuses a header whose Argon2id parameters exceed these: 1 GiB of memory, 64 iterations, 16 lanes.
+
+The default (64 MiB, 3 iterations, 4 lanes) is far below; the caps only stop a crafted file from making the
+reader allocate gigabytes or compute for hours before the passphrase is even checked.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id parameters: memory in KiB, iterations (passes) and lanes (parallelism).
+
+    Construct with :meth:`default` (64 MiB, 3 iterations, 4 lanes) for real vaults. Values above
+    :data:`KDF_CAPS` raise :class:`~contactvault.errors.KdfLimitExceeded`; values Argon2 cannot use raise
+    ``ValueError``.
+    """
+
+    memory_kib: int
+    iterations: int
+    lanes: int
+
+    def __post_init__(self) -> None:
+        for name in ("memory_kib", "iterations", "lanes"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"KDF parameter {name} must be a positive integer")
+        if self.memory_kib < 8 * self.lanes:
+            raise ValueError("KDF memory must be at least 8 KiB per lane")
+        caps = KDF_CAPS
+        if (
+            self.memory_kib > caps.max_memory_kib
+            or self.iterations > caps.max_iterations
+            or self.lanes > caps.max_lanes
+        ):
+            raise KdfLimitExceeded(
+                f"KDF parameters exceed the cap (memory {caps.max_memory_kib} KiB, "
+                f"{caps.max_iterations} iterations, {caps.max_lanes} lanes)"
+            )
+
+    @classmethod
+    def default(cls) -> Self:
+        """The strong default: 64 MiB, 3 iterations, 4 lanes (about 0.1 to 0.5 s on a laptop)."""
+        return cls(memory_kib=64 * 1024, iterations=3, lanes=4)
+
+    @classmethod
+    def insecure_fast_for_tests(cls) -> Self:
+        """Tiny parameters (8 KiB, 1 iteration, 1 lane) that make tests fast. Never use them for real data."""
+        return cls(memory_kib=8, iterations=1, lanes=1)
+
+
+def random_bytes(size: int = KEY_SIZE) -> bytes:
+    """``size`` bytes from the operating system's CSPRNG."""
+    return os.urandom(size)
+
+
+def _passphrase_bytes(passphrase: str | bytes) -> bytes:
+    if isinstance(passphrase, bytes):
+        return passphrase
+    # NFC, so that the same passphrase typed on two systems (composed or decomposed accents) is the same key.
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def derive_kek(passphrase: str | bytes, salt: bytes, params: KdfParams) -> bytes:
+    """The key-encryption key: Argon2id of the passphrase (NFC-normalised UTF-8) with the vault's salt."""
+    kdf = Argon2id(
+        salt=salt,
+        length=KEY_SIZE,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    )
+    return kdf.derive(_passphrase_bytes(passphrase))
+
+
+def recovery_kek(recovery_key: bytes, vault_id: bytes) -> bytes:
+    """The key-encryption key of a recovery key: HKDF, since the recovery key is already 256 random bits."""
+    return _hkdf(recovery_key, b"recovery-kek", salt=vault_id)
+
+
+def key_check_value(kek: bytes) -> bytes:
+    """A value derived from the KEK that shows whether a KEK is right without unwrapping anything."""
+    return _hkdf(kek, b"key-check")
+
+
+def _hkdf(key: bytes, label: bytes, *, salt: bytes | None = None) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=_LABEL + label).derive(key)
+
+
+class Keys:
+    """The subkeys of one vault, derived from its master key with HKDF and distinct labels.
+
+    - ``header``: MAC of the header (format version, KDF parameters, wrapped keys).
+    - ``state``: MAC of the row-set state (digest, counts, generation).
+    - ``rowset``: keyed hash of each row into the row-set digest.
+    - ``directory``: AEAD key of the directory compartment.
+    - ``wrap``: AEAD key that wraps each contact's own data key.
+    - ``index``: blind index of phone numbers.
+    - ``log``: reserved for the disclosure log.
+    """
+
+    __slots__ = ("directory", "header", "index", "log", "rowset", "state", "wrap")
+
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != KEY_SIZE:
+            raise ValueError("the master key must be 32 bytes")
+        self.header = _hkdf(master_key, b"header-mac")
+        self.state = _hkdf(master_key, b"state-mac")
+        self.rowset = _hkdf(master_key, b"rowset")
+        self.directory = AESGCM(_hkdf(master_key, b"directory"))
+        self.wrap = AESGCM(_hkdf(master_key, b"data-key-wrap"))
+        self.index = _hkdf(master_key, b"phone-index")
+        self.log = _hkdf(master_key, b"disclosure-log")
+
+    def __repr__(self) -> str:
+        return "Keys(<hidden>)"
+
+
+class RecordKind:
+    """The kinds of sealed record, each bound into the associated data so that none can pass for another."""
+
+    MASTER_KEY_WRAP: Final = 1
+    RECOVERY_WRAP: Final = 2
+    DIRECTORY: Final = 3
+    DATA_KEY: Final = 4
+    PAYLOAD: Final = 5
+    TOMBSTONE: Final = 6
+
+
+_AD = struct.Struct(">16s16sBQ")
+
+
+def associated_data(vault_id: bytes, record_id: bytes, kind: int, version: int) -> bytes:
+    """Associated data of a sealed record: vault id, record (contact) id, record kind and version."""
+    return _AD.pack(vault_id, record_id, kind, version)
+
+
+def seal(key: bytes | Aead, plaintext: bytes, ad: bytes) -> bytes:
+    """AES-256-GCM with a random nonce: returns ``nonce || ciphertext || tag``."""
+    aead = key if isinstance(key, AESGCM) else AESGCM(key)
+    nonce = os.urandom(NONCE_SIZE)
+    return nonce + aead.encrypt(nonce, plaintext, ad)
+
+
+def open_sealed(key: bytes | Aead, blob: bytes, ad: bytes) -> bytes:
+    """The plaintext of a :func:`seal` blob; raises :class:`AuthenticationFailed` if anything was changed."""
+    if len(blob) < NONCE_SIZE + TAG_SIZE:
+        raise AuthenticationFailed("sealed record too short")
+    try:
+        aead = key if isinstance(key, AESGCM) else AESGCM(key)
+        return aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], ad)
+    except InvalidTag:
+        raise AuthenticationFailed("authentication tag mismatch") from None
+    except ValueError:  # a key of the wrong length
+        raise AuthenticationFailed("malformed key") from None
+
+
+def mac(key: bytes, *parts: bytes) -> bytes:
+    """HMAC-SHA256 over the length-prefixed parts (so that part boundaries cannot shift)."""
+    h = hmac.new(key, digestmod=hashlib.sha256)
+    for part in parts:
+        h.update(struct.pack(">I", len(part)))
+        h.update(part)
+    return h.digest()
+
+
+def macs_equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of two MACs."""
+    return hmac.compare_digest(a, b)
+
+
+def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
+    """Keyed BLAKE2b: a fast PRF for the blind index and the row-set digest."""
+    return hashlib.blake2b(data, key=key, digest_size=size).digest()
+
+
+# Padding: ISO/IEC 7816-4 (0x80 then zeros) up to a bucket. Buckets: at least 128 bytes, then "Padmé"
+# (Nikitin et al., 2019): the length is rounded so that only O(log log n) bits of it are kept, which costs
+# at most about 12 % and hides most of what a length would otherwise tell.
+_MIN_BUCKET: Final = 128
+
+
+def padded_size(length: int) -> int:
+    """The bucket a plaintext of ``length`` bytes (plus the 0x80 marker) is padded to."""
+    size = max(length + 1, _MIN_BUCKET)
+    exponent = size.bit_length() - 1
+    mantissa_bits = exponent.bit_length()
+    low_bits = exponent - mantissa_bits
+    mask = (1 << low_bits) - 1
+    return (size + mask) & ~mask
+
+
+def pad(plaintext: bytes) -> bytes:
+    """``plaintext || 0x80 || 0x00...`` up to :func:`padded_size`."""
+    return plaintext + b"\x80" + bytes(padded_size(len(plaintext)) - len(plaintext) - 1)
+
+
+def unpad(padded: bytes) -> bytes:
+    """Undo :func:`pad`; raises :class:`AuthenticationFailed` on a malformed padding."""
+    end = len(padded.rstrip(b"\x00"))
+    if end == 0 or padded[end - 1] != 0x80:
+        raise AuthenticationFailed("malformed padding")
+    return padded[: end - 1]
+
+
+# Recovery keys: 32 random bytes shown as 13 groups of 4 base32 characters.
+def format_recovery_key(key: bytes) -> str:
+    """Show a recovery key as ``ABCD-EFGH-...`` (base32, 52 characters in 13 groups)."""
+    text = base64.b32encode(key).decode("ascii").rstrip("=")
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def parse_recovery_key(text: str) -> bytes | None:
+    """The 32 bytes of a recovery key typed by a person (case, spaces and dashes ignored), or ``None``."""
+    compact = "".join(ch for ch in text.upper() if ch not in " -\t\r\n")
+    if len(compact) != 52:
+        return None
+    try:
+        key = base64.b32decode(compact + "====", casefold=False)
+    except ValueError:
+        return None
+    return key if len(key) == KEY_SIZE else None

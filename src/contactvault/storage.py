@@ -1,0 +1,468 @@
+"""The SQLite layer of the vault: schema, pragmas, the writer lock, transactions and opaque rows.
+
+This module stores and returns bytes only: sealed blobs, random ids, blind-index tags and version numbers.
+It never sees a key or a plaintext. Every ``sqlite3`` error is turned into a contactvault error here:
+a damaged file becomes :class:`~contactvault.errors.VaultCorrupted`, a busy one
+:class:`~contactvault.errors.VaultLocked`.
+
+Settings, and why:
+
+- ``journal_mode=WAL`` and ``synchronous=FULL``: a crash (or a kill) at any moment leaves the last committed
+  transaction, never half of one.
+- ``secure_delete=ON``: deleted rows are overwritten with zeros, in the database and in the WAL.
+- ``temp_store=MEMORY``: no temporary files beside the vault.
+- The file and its ``-wal``/``-shm`` companions are created with mode 0600 (SQLite gives its companions the
+  database file's mode).
+- One process at a time: an exclusive ``flock`` on ``<vault>.lock``, held while the vault is open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, NamedTuple, Self
+
+from contactvault.errors import (
+    ConflictError,
+    VaultClosed,
+    VaultCorrupted,
+    VaultError,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+)
+
+__all__ = ["LockFile", "Row", "Storage", "TagRow"]
+
+_SCHEMA = """
+CREATE TABLE header (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
+CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
+CREATE TABLE contacts (
+    id BLOB NOT NULL UNIQUE CHECK (length(id) = 16),
+    version INTEGER NOT NULL,
+    directory BLOB NOT NULL,
+    data_key BLOB,
+    payload BLOB
+);
+CREATE TABLE phone_index (
+    tag BLOB NOT NULL,
+    contact_id BLOB NOT NULL,
+    PRIMARY KEY (tag, contact_id)
+) WITHOUT ROWID;
+"""
+
+APPLICATION_ID = 0x43564C54  # "CVLT": lets file(1) and tools tell a vault from any SQLite file.
+"""SQLite ``application_id`` of a vault. Informative only: the header, not this, decides what a file is."""
+
+# The row-set digest covers each sealed blob through its AES-GCM tag, its last 16 bytes.
+_TAG_QUERY = (
+    "SELECT id, version, substr(directory, -16), coalesce(substr(data_key, -16), x''), "
+    "coalesce(substr(payload, -16), x'') FROM contacts"
+)
+
+
+class Row(NamedTuple):
+    """One stored contact: its id, version and sealed blobs.
+
+    ``data_key`` and ``payload`` are ``None`` once the contact is erased.
+    """
+
+    id: bytes
+    version: int
+    directory: bytes
+    data_key: bytes | None
+    payload: bytes | None
+
+
+class TagRow(NamedTuple):
+    """What the row-set digest covers of a contact row: id, version and the tags of its sealed blobs."""
+
+    id: bytes
+    version: int
+    directory_tag: bytes
+    data_key_tag: bytes
+    payload_tag: bytes
+
+
+def _error(exc: sqlite3.Error, doing: str) -> VaultError:
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return VaultLocked(f"the vault is busy ({doing}); another process is using it")
+    if primary in (
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_READONLY,
+    ):
+        return VaultError(f"cannot {doing}: SQLite reports {_code_name(code)}")
+    return VaultCorrupted(f"the vault file is damaged ({doing}: SQLite reports {_code_name(code)})")
+
+
+def _code_name(code: int | None) -> str:
+    names: dict[int, str] = getattr(sqlite3, "error_names", {})  # not in every typeshed yet
+    return "an error" if code is None else names.get(code, f"error {code}")
+
+
+@contextlib.contextmanager
+def _sqlite_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.ProgrammingError:
+        raise  # a misuse (closed cursor, wrong thread), not a damaged file
+    except sqlite3.IntegrityError as exc:
+        raise ConflictError(f"cannot {doing}: a contact id is already in the vault") from exc
+    except sqlite3.Error as exc:
+        raise _error(exc, doing) from None
+
+
+class LockFile:
+    """An exclusive advisory lock on ``<vault>.lock``: one open vault per file, across processes.
+
+    Waits up to ``timeout`` seconds for another holder, then raises :class:`VaultLocked`.
+    """
+
+    def __init__(self, vault_path: Path, timeout: float) -> None:
+        self.path = vault_path.with_name(vault_path.name + ".lock")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._file: IO[bytes] | None = os.fdopen(fd, "r+b", buffering=0)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while not self._try_lock():
+            if time.monotonic() >= deadline:
+                self.release()
+                raise VaultLocked(
+                    f"{vault_path.name} is open in another process (waited {timeout:g} s); "
+                    "close it there first"
+                )
+            time.sleep(0.05)
+
+    def _try_lock(self) -> bool:
+        if self._file is None:  # pragma: no cover - only after release()
+            return False
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt  # noqa: PLC0415  (Windows only)
+
+            try:
+                msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
+            except OSError:
+                return False
+            return True
+        import fcntl  # noqa: PLC0415  (POSIX only)
+
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give the lock up (closing the file releases it)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Storage:
+    """An open vault file: one SQLite connection, held under the writer lock."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock: LockFile) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = connection
+        self._lock = lock
+        self._in_transaction = False
+
+    # --- opening and closing -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, lock_timeout: float) -> Self:
+        """Open an existing vault file (never creates one)."""
+        if not path.is_file():
+            raise VaultNotFound(f"no vault at {path.name}")
+        lock = LockFile(path, lock_timeout)
+        try:
+            return cls(path, _connect(path), lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def create(cls, path: Path, header: bytes, state: bytes, *, lock_timeout: float) -> Self:
+        """Create a vault file holding ``header`` and ``state``; it appears whole or not at all.
+
+        The file is built under a temporary name and linked into place only when complete, so a crash
+        during creation never leaves a half-made vault at ``path``.
+        """
+        if path.exists():
+            raise VaultExists(f"{path.name} already exists; refusing to overwrite it")
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            db = _connect(tmp)
+            try:
+                with _sqlite_errors("create the vault"):
+                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+                    db.execute("BEGIN IMMEDIATE")
+                    db.execute("INSERT INTO header (id, data) VALUES (1, ?)", (header,))
+                    db.execute("INSERT INTO state (id, data) VALUES (1, ?)", (state,))
+                    db.execute("COMMIT")
+            finally:
+                db.close()
+            _fsync(tmp)
+            try:
+                os.link(tmp, path)  # fails if something appeared at path meanwhile: never overwrites
+            except FileExistsError:
+                raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+            _fsync_dir(path.parent)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        return cls.open(path, lock_timeout=lock_timeout)
+
+    def close(self) -> None:
+        """Close the connection (SQLite checkpoints the WAL) and release the lock. Safe to call twice."""
+        if self._db is not None:
+            try:
+                with _sqlite_errors("close the vault"):
+                    self._db.close()
+            finally:
+                self._db = None
+                self._lock.release()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._db is None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise VaultClosed("the vault is closed")
+        return self._db
+
+    # --- transactions -------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: everything inside is committed together, or nothing is."""
+        db = self._conn()
+        if self._in_transaction:
+            raise RuntimeError("transactions do not nest")
+        with _sqlite_errors("begin a transaction"):
+            db.execute("BEGIN IMMEDIATE")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+        else:
+            with _sqlite_errors("commit"):
+                db.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def checkpoint_truncate(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes (after an erase)."""
+        with _sqlite_errors("checkpoint the WAL"):
+            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise VaultLocked("could not checkpoint the WAL: another connection is reading the vault")
+
+    # --- header and state ---------------------------------------------------------------------------------
+
+    def read_single(self, table: str) -> bytes:
+        """The one blob of the ``header`` or ``state`` table."""
+        if table not in ("header", "state"):
+            raise ValueError("unknown table")
+        with _sqlite_errors(f"read the {table}"):
+            rows = self._conn().execute(f"SELECT id, data FROM {table}").fetchall()  # noqa: S608 (fixed names)
+        if len(rows) != 1 or rows[0][0] != 1 or not isinstance(rows[0][1], bytes):
+            raise VaultCorrupted(f"the vault's {table} is missing or duplicated")
+        data: bytes = rows[0][1]
+        return data
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has a table of that name (tells a vault from another SQLite file)."""
+        with _sqlite_errors("read the schema"):
+            row = (
+                self._conn()
+                .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+                .fetchone()
+            )
+        return row is not None
+
+    def write_single(self, table: str, data: bytes) -> None:
+        """Replace the one blob of the ``header`` or ``state`` table."""
+        if table not in ("header", "state"):
+            raise ValueError("unknown table")
+        with _sqlite_errors(f"write the {table}"):
+            self._conn().execute(f"UPDATE {table} SET data = ? WHERE id = 1", (data,))  # noqa: S608
+
+    # --- contacts -----------------------------------------------------------------------------------------
+
+    def get(self, contact_id: bytes) -> Row | None:
+        """The row of one contact, or ``None``."""
+        with _sqlite_errors("read a contact"):
+            found = (
+                self._conn()
+                .execute(
+                    "SELECT id, version, directory, data_key, payload FROM contacts WHERE id = ?",
+                    (contact_id,),
+                )
+                .fetchall()
+            )
+        if len(found) > 1:
+            raise VaultCorrupted("a contact id appears twice")
+        return _row(found[0]) if found else None
+
+    def rows(self, *, with_payload: bool = False) -> Iterator[Row]:
+        """Every contact row in a stable order; ``payload`` is ``None`` unless asked for."""
+        payload = "payload" if with_payload else "NULL"
+        with _sqlite_errors("read the contacts"):
+            cursor = self._conn().execute(
+                f"SELECT id, version, directory, data_key, {payload} FROM contacts ORDER BY rowid"  # noqa: S608
+            )
+            for raw in cursor:
+                yield _row(raw)
+
+    def tag_rows(self) -> Iterator[TagRow]:
+        """Id, version and the tags of every contact row: what the row-set digest covers."""
+        with _sqlite_errors("read the contacts"):
+            for raw in self._conn().execute(_TAG_QUERY):
+                yield TagRow(*_checked(raw))
+
+    def count(self) -> tuple[int, int]:
+        """Rows in the contacts table, and how many of them are live (not erased)."""
+        with _sqlite_errors("count the contacts"):
+            total, live = self._conn().execute("SELECT count(*), count(data_key) FROM contacts").fetchone()
+        return int(total), int(live)
+
+    def insert(self, rows: Iterable[Row]) -> None:
+        """Add new contact rows (inside a transaction)."""
+        with _sqlite_errors("store contacts"):
+            self._conn().executemany(
+                "INSERT INTO contacts (id, version, directory, data_key, payload) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def replace(self, row: Row, expected_version: int) -> None:
+        """Overwrite a contact row, if it is still at ``expected_version`` (inside a transaction)."""
+        with _sqlite_errors("update a contact"):
+            cursor = self._conn().execute(
+                "UPDATE contacts SET version = ?, directory = ?, data_key = ?, payload = ? "
+                "WHERE id = ? AND version = ?",
+                (row.version, row.directory, row.data_key, row.payload, row.id, expected_version),
+            )
+        if cursor.rowcount != 1:
+            raise VaultCorrupted("a contact row changed underneath the writer")
+
+    # --- phone index --------------------------------------------------------------------------------------
+
+    def index_add(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        """Add ``(tag, contact_id)`` pairs to the phone index."""
+        with _sqlite_errors("index numbers"):
+            self._conn().executemany("INSERT INTO phone_index (tag, contact_id) VALUES (?, ?)", pairs)
+
+    def index_of(self, contact_id: bytes) -> list[bytes]:
+        """The index tags of one contact."""
+        with _sqlite_errors("read the index"):
+            rows = (
+                self._conn()
+                .execute("SELECT tag FROM phone_index WHERE contact_id = ?", (contact_id,))
+                .fetchall()
+            )
+        return [bytes(r[0]) for r in rows]
+
+    def index_remove(self, contact_id: bytes) -> None:
+        """Remove every index entry of one contact."""
+        with _sqlite_errors("update the index"):
+            self._conn().execute("DELETE FROM phone_index WHERE contact_id = ?", (contact_id,))
+
+    def index_lookup(self, tag: bytes) -> list[bytes]:
+        """The ids of the contacts with an index entry ``tag``."""
+        with _sqlite_errors("search the index"):
+            rows = self._conn().execute("SELECT contact_id FROM phone_index WHERE tag = ?", (tag,)).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def index_pairs(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(tag, contact_id)`` pair of the phone index."""
+        with _sqlite_errors("read the index"):
+            for tag, contact_id in self._conn().execute("SELECT tag, contact_id FROM phone_index"):
+                if not isinstance(tag, bytes) or not isinstance(contact_id, bytes):
+                    raise VaultCorrupted("the phone index holds a value of the wrong type")
+                yield tag, contact_id
+
+    def integrity_check(self) -> None:
+        """SQLite's structural check of every page; :class:`VaultCorrupted` if it finds anything."""
+        with _sqlite_errors("check the file's structure"):
+            rows = self._conn().execute("PRAGMA integrity_check").fetchall()
+        if rows != [("ok",)]:
+            raise VaultCorrupted("SQLite's integrity check found damaged pages")
+
+
+def _checked(raw: tuple[object, ...]) -> tuple[bytes, int, bytes, bytes, bytes]:
+    cid, version, directory, data_key, payload = raw
+    if (
+        not isinstance(cid, bytes)
+        or type(version) is not int
+        or not isinstance(directory, bytes)
+        or not isinstance(data_key, bytes)
+        or not isinstance(payload, bytes)
+    ):
+        raise VaultCorrupted("a contact row holds a value of the wrong type")
+    return cid, version, directory, data_key, payload
+
+
+def _row(raw: tuple[object, ...]) -> Row:
+    cid, version, directory, data_key, payload = raw
+    if (
+        not isinstance(cid, bytes)
+        or type(version) is not int
+        or not isinstance(directory, bytes)
+        or not isinstance(data_key, bytes | None)
+        or not isinstance(payload, bytes | None)
+    ):
+        raise VaultCorrupted("a contact row holds a value of the wrong type")
+    return Row(cid, version, directory, data_key, payload)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    uri = f"{path.resolve().as_uri()}?mode=rw"
+    with _sqlite_errors("open the vault"):
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0.5, check_same_thread=True)
+        try:
+            # Reading the schema first makes "not a database" surface here, as VaultCorrupted.
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("PRAGMA temp_store = MEMORY")
+            db.execute("PRAGMA cell_size_check = ON")
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            db.close()
+            raise
+    return db
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsynced on Windows
+        return
+    _fsync(directory)

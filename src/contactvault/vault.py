@@ -1,0 +1,899 @@
+"""The vault: one encrypted SQLite file that holds every contact.
+
+``Vault`` is the only way in. It opens a file with a passphrase (or a recovery key), checks that nothing
+was changed, and offers add, get, update, erase, the consent and rights operations, and ``verify()``.
+Each contact is stored in two sealed compartments:
+
+- the **directory** (:class:`~contactvault.models.DirectoryEntry`: display name, name parts, numbers with
+  their messenger presence, labels, consents, legal bases, restriction, objections, date of birth),
+  sealed under the vault's directory key. Listing contacts and building a messenger book decrypt this only.
+- the **CRM payload** (e-mail and postal addresses, birthday, organisation, notes, URLs, custom fields,
+  source), sealed under a random key of the contact's own, which the vault wraps. Erasing a contact
+  destroys that key (crypto-shredding).
+
+The whole file is authenticated. Every sealed blob carries the vault id, the contact id, the kind of record
+and the version in its associated data, and a MAC-protected digest of all rows (a keyed sum over every row
+and index entry) shows a deleted, duplicated, swapped or rolled-back row at open. ``docs/format.md``
+describes the format, ``docs/threat-model.md`` what it protects against and what it does not.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import platformdirs
+from pydantic import ValidationError
+
+from contactvault import crypto
+from contactvault.crypto import AuthenticationFailed, KdfParams, Keys, RecordKind
+from contactvault.errors import (
+    ConflictError,
+    ContactErased,
+    ContactNotFound,
+    UnsupportedFormat,
+    VaultCorrupted,
+    WrongPassphrase,
+)
+from contactvault.header import FORMAT_VERSION, Header, KeySlot
+from contactvault.models import (
+    DIRECTORY_FIELDS,
+    ConsentChannel,
+    ConsentRecord,
+    Contact,
+    DirectoryEntry,
+    Label,
+    LegalBasis,
+    MessengerPresence,
+    Objection,
+)
+from contactvault.phones import parse_number
+from contactvault.storage import Row, Storage, TagRow
+
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "Erasure", "Vault", "VerifyReport", "default_vault_path"]
+
+DEFAULT_LOCK_TIMEOUT: Final = 2.0
+"""Seconds ``Vault.open`` waits for another process to close the vault before raising ``VaultLocked``."""
+
+PAYLOAD_FIELDS: Final = frozenset(Contact.model_fields) - DIRECTORY_FIELDS
+"""The fields of a contact sealed in its CRM payload, under its own data key."""
+
+_Changes = dict[str, Any]  # field updates of a contact, validated when the contact is stored
+_STATE = struct.Struct(">QQQ32s")  # generation, contact rows, index entries, digest
+_MODULUS = 1 << 256
+_BATCH = 1_000
+_MAX_RECORD = 64 * 1024 * 1024  # a contact's JSON is far smaller; this only bounds a decompression bomb
+
+
+def default_vault_path() -> Path:
+    """Where a vault lives when no path is given: ``vault.db`` in the platform's user data folder."""
+    return platformdirs.user_data_path("contactvault", appauthor=False) / "vault.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What :meth:`Vault.erase` did: which contact, when, and at which version its tombstone was written."""
+
+    contact_id: uuid.UUID
+    erased_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The result of a successful :meth:`Vault.verify`: what was checked."""
+
+    contacts: int
+    erased: int
+    index_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class _RowSet:
+    """The authenticated state of the set of rows: a generation counter, counts and the digest."""
+
+    generation: int
+    rows: int
+    index: int
+    digest: int
+    live: int
+
+    def pack(self, keys: Keys, vault_id: bytes) -> bytes:
+        body = _STATE.pack(self.generation, self.rows, self.index, self.digest.to_bytes(32, "big"))
+        return body + crypto.mac(keys.state, vault_id, body)
+
+    @classmethod
+    def unpack(cls, data: bytes, keys: Keys, vault_id: bytes) -> _RowSet:
+        if len(data) != _STATE.size + 32:
+            raise VaultCorrupted("the vault's row-set state has the wrong length")
+        body, tag = data[: _STATE.size], data[_STATE.size :]
+        if not crypto.macs_equal(crypto.mac(keys.state, vault_id, body), tag):
+            raise VaultCorrupted("the vault's row-set state fails its MAC")
+        generation, rows, index, digest = _STATE.unpack(body)
+        return cls(generation, rows, index, int.from_bytes(digest, "big"), live=-1)
+
+
+class _Delta:
+    """Changes to the row set within one transaction, applied to :class:`_RowSet` after the commit."""
+
+    def __init__(self, keys: Keys) -> None:
+        self._key = keys.rowset
+        self.digest = 0
+        self.rows = 0
+        self.index = 0
+        self.live = 0
+
+    def row(self, row: TagRow, sign: int) -> None:
+        self.digest += sign * _row_element(self._key, row)
+        self.rows += sign
+        self.live += sign if row.data_key_tag else 0
+
+    def index_entry(self, tag: bytes, contact_id: bytes, sign: int) -> None:
+        self.digest += sign * _index_element(self._key, tag, contact_id)
+        self.index += sign
+
+    def applied(self, state: _RowSet) -> _RowSet:
+        return _RowSet(
+            generation=state.generation + 1,
+            rows=state.rows + self.rows,
+            index=state.index + self.index,
+            digest=(state.digest + self.digest) % _MODULUS,
+            live=state.live + self.live,
+        )
+
+
+def _row_element(key: bytes, row: TagRow) -> int:
+    tags = (row.directory_tag, row.data_key_tag, row.payload_tag)
+    data = b"C" + row.id + row.version.to_bytes(8, "big") + bytes(len(t) for t in tags) + b"".join(tags)
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def _index_element(key: bytes, tag: bytes, contact_id: bytes) -> int:
+    data = b"I" + bytes((len(tag),)) + tag + contact_id
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def _tags(row: Row) -> TagRow:
+    t = crypto.TAG_SIZE
+    key_tag = row.data_key[-t:] if row.data_key is not None else b""
+    payload_tag = row.payload[-t:] if row.payload is not None else b""
+    return TagRow(row.id, row.version, row.directory[-t:], key_tag, payload_tag)
+
+
+def _pack(plaintext: bytes) -> bytes:
+    """Compress (raw deflate) and pad a record's plaintext before it is sealed.
+
+    Compression halves the JSON and keeps the file under 1 KiB per contact; padding to size buckets
+    afterwards keeps the compressed length from telling much (see docs/format.md, "What leaks").
+    """
+    if len(plaintext) > _MAX_RECORD:
+        raise ValueError("the contact is too large to store (over 64 MiB as JSON)")
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return crypto.pad(compressor.compress(plaintext) + compressor.flush())
+
+
+def _unpack(padded: bytes) -> bytes:
+    """Undo :func:`_pack`; raises ``AuthenticationFailed`` if the content is malformed or too large."""
+    decompressor = zlib.decompressobj(-15)
+    try:
+        plaintext = decompressor.decompress(crypto.unpad(padded), _MAX_RECORD)
+    except zlib.error:
+        raise AuthenticationFailed("malformed compressed record") from None
+    if decompressor.unconsumed_tail or not decompressor.eof:
+        raise AuthenticationFailed("compressed record too large or truncated")
+    return plaintext
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _contact_id(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ContactNotFound("not a contact id (expected a UUID)") from None
+
+
+def _path(path: str | Path | None) -> Path:
+    return default_vault_path() if path is None else Path(path)
+
+
+def _check_passphrase(passphrase: str | bytes) -> None:
+    if not isinstance(passphrase, str | bytes):
+        raise TypeError("the passphrase must be str or bytes")
+    if not passphrase:
+        raise ValueError("the passphrase must not be empty")
+
+
+class Vault:
+    """An open vault file. Create one with :meth:`create`, open one with :meth:`open`; close it when done.
+
+    A ``Vault`` holds the file's lock: while it is open, no other process (and no other ``Vault`` object)
+    can open the same file. Use it as a context manager::
+
+        with Vault.open("contacts.db", passphrase) as vault:
+            contact_id = vault.add(contact)
+
+    Iterating over a vault yields :class:`~contactvault.models.DirectoryEntry` objects (the directory
+    compartment only); :meth:`get` and :meth:`contacts` return full :class:`~contactvault.models.Contact`
+    objects, decrypting their CRM payloads. A ``Vault`` is not thread-safe; use one per thread.
+
+    The vault never returns data it could not authenticate: any failed check raises
+    :class:`~contactvault.errors.VaultCorrupted`. Key material stays in memory while the vault is open
+    (Python cannot reliably wipe it) and is dropped on :meth:`close`.
+    """
+
+    recovery_key: str | None
+    """The recovery key, right after :meth:`create` with ``recovery_key=True`` only; ``None`` otherwise.
+    Show it to the user once, to keep offline: it opens the vault without the passphrase."""
+
+    def __init__(self, storage: Storage, header: Header, master_key: bytes, keys: Keys) -> None:
+        """Not for direct use: see :meth:`create`, :meth:`open` and :meth:`open_with_recovery_key`."""
+        self._storage = storage
+        self._header = header
+        self._master = master_key
+        self._keys = keys
+        self._vid = header.vault_id
+        self._state = _RowSet(0, 0, 0, 0, 0)
+        self.recovery_key = None
+
+    # --- creating, opening, closing ----------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path | None = None,
+        passphrase: str | bytes = "",
+        *,
+        kdf: KdfParams | None = None,
+        recovery_key: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Self:
+        """Create a new, empty vault and open it.
+
+        Args:
+            path: the new file; ``None`` means ``vault.db`` in the user data folder
+                (:func:`default_vault_path`). An existing file is never overwritten (``VaultExists``).
+            passphrase: protects the vault; required, not empty.
+            kdf: Argon2id parameters; :meth:`KdfParams.default` (64 MiB, 3 iterations, 4 lanes) unless given.
+            recovery_key: also create a recovery key (a second way to unwrap the master key), available once
+                as :attr:`recovery_key` on the returned vault.
+            lock_timeout: seconds to wait for the file lock.
+        """
+        _check_passphrase(passphrase)
+        params = kdf if kdf is not None else KdfParams.default()
+        target = _path(path)
+        if path is None:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        vault_id = crypto.random_bytes(16)
+        salt = crypto.random_bytes(crypto.SALT_SIZE)
+        master = crypto.random_bytes()
+        keys = Keys(master)
+        slot = _slot(
+            crypto.derive_kek(passphrase, salt, params), master, vault_id, RecordKind.MASTER_KEY_WRAP
+        )
+        shown: str | None = None
+        recovery: KeySlot | None = None
+        if recovery_key:
+            secret = crypto.random_bytes()
+            recovery = _slot(
+                crypto.recovery_kek(secret, vault_id), master, vault_id, RecordKind.RECOVERY_WRAP
+            )
+            shown = crypto.format_recovery_key(secret)
+        header = _signed(Header(params, salt, vault_id, slot, recovery), keys)
+        empty = _RowSet(0, 0, 0, 0, 0)
+        storage = Storage.create(target, header.pack(), empty.pack(keys, vault_id), lock_timeout=lock_timeout)
+        vault = cls(storage, header, master, keys)
+        vault._state = empty
+        vault.recovery_key = shown
+        return vault
+
+    @classmethod
+    def open(
+        cls, path: str | Path | None, passphrase: str | bytes, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> Self:
+        """Open a vault with its passphrase; ``path=None`` means the default location.
+
+        Succeeds whole or fails whole. Raises ``WrongPassphrase`` (after one key derivation; the file is not
+        changed), ``VaultCorrupted`` (damage or tampering, including deleted or rolled-back rows),
+        ``UnsupportedFormat``, ``KdfLimitExceeded`` (before any derivation), ``VaultLocked`` or
+        ``VaultNotFound``.
+        """
+        _check_passphrase(passphrase)
+
+        def unlock(header: Header) -> bytes:
+            kek = crypto.derive_kek(passphrase, header.salt, header.kdf)
+            return _unwrap(header.passphrase_slot, kek, header.vault_id, RecordKind.MASTER_KEY_WRAP)
+
+        return cls._open(_path(path), unlock, lock_timeout)
+
+    @classmethod
+    def open_with_recovery_key(
+        cls, path: str | Path | None, recovery_key: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> Self:
+        """Open a vault with the recovery key shown at creation (case, spaces and dashes do not matter).
+
+        Then set a new passphrase with :meth:`change_passphrase`. A key that is not the vault's, or a vault
+        created without one, raises ``WrongPassphrase``.
+        """
+
+        def unlock(header: Header) -> bytes:
+            secret = crypto.parse_recovery_key(recovery_key)
+            if secret is None:
+                raise WrongPassphrase("that is not a recovery key (52 letters and digits in groups of four)")
+            if header.recovery_slot is None:
+                raise WrongPassphrase("this vault was created without a recovery key")
+            kek = crypto.recovery_kek(secret, header.vault_id)
+            return _unwrap(header.recovery_slot, kek, header.vault_id, RecordKind.RECOVERY_WRAP)
+
+        return cls._open(_path(path), unlock, lock_timeout)
+
+    @classmethod
+    def _open(cls, path: Path, unlock: Callable[[Header], bytes], lock_timeout: float) -> Self:
+        storage = Storage.open(path, lock_timeout=lock_timeout)
+        try:
+            return cls._unlocked(storage, unlock)
+        except BaseException:
+            storage.close()
+            raise
+
+    @classmethod
+    def _unlocked(cls, storage: Storage, unlock: Callable[[Header], bytes]) -> Self:
+        """Check the header, unwrap the master key, check the header MAC and the set of rows."""
+        if not storage.has_table("header") or not storage.has_table("state"):
+            raise UnsupportedFormat(f"{storage.path.name} is an SQLite database but not a contactvault vault")
+        header = Header.unpack(storage.read_single("header"))
+        master = unlock(header)
+        keys = Keys(master)
+        if not crypto.macs_equal(crypto.mac(keys.header, header.body()), header.mac):
+            raise VaultCorrupted("the vault header fails its MAC (changed KDF parameters or key slots)")
+        vault = cls(storage, header, master, keys)
+        vault._state = vault._check_rowset()
+        return vault
+
+    def close(self) -> None:
+        """Close the file and release its lock. Safe to call more than once."""
+        self._storage.close()
+        self._master = b""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._storage.closed else f"{self._state.live} contacts"
+        return f"Vault({self._storage.path.name!r}, {state})"
+
+    @property
+    def path(self) -> Path:
+        """The vault file."""
+        return self._storage.path
+
+    @property
+    def kdf(self) -> KdfParams:
+        """The Argon2id parameters of the passphrase."""
+        return self._header.kdf
+
+    @property
+    def has_recovery_key(self) -> bool:
+        """Whether a recovery key can open this vault."""
+        return self._header.recovery_slot is not None
+
+    # --- passphrase ---------------------------------------------------------------------------------------
+
+    def change_passphrase(self, new_passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
+        """Set a new passphrase (and optionally new KDF parameters).
+
+        Only the master key is re-wrapped, with a fresh salt: the cost is one key derivation, whatever the
+        size of the vault. The recovery key, if any, keeps working.
+        """
+        _check_passphrase(new_passphrase)
+        params = kdf if kdf is not None else self._header.kdf
+        salt = crypto.random_bytes(crypto.SALT_SIZE)
+        kek = crypto.derive_kek(new_passphrase, salt, params)
+        slot = _slot(kek, self._master, self._vid, RecordKind.MASTER_KEY_WRAP)
+        header = _signed(Header(params, salt, self._vid, slot, self._header.recovery_slot), self._keys)
+        with self._storage.transaction():
+            self._storage.write_single("header", header.pack())
+        self._header = header
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """The number of contacts (erased ones do not count)."""
+        self._storage._conn()
+        return self._state.live
+
+    def __iter__(self) -> Iterator[DirectoryEntry]:
+        """Every contact's directory entry, in the order they were added. Never decrypts a CRM payload."""
+        for row in self._storage.rows():
+            if row.data_key is not None:
+                yield self._directory(row)
+
+    def __contains__(self, contact_id: object) -> bool:
+        if not isinstance(contact_id, uuid.UUID | str):
+            return False
+        try:
+            row = self._storage.get(_contact_id(contact_id).bytes)
+        except ContactNotFound:
+            return False
+        return row is not None and row.data_key is not None
+
+    def contacts(self) -> Iterator[Contact]:
+        """Every contact in full (directory and CRM payload), in the order they were added."""
+        for row in self._storage.rows(with_payload=True):
+            if row.data_key is not None:
+                yield self._contact(row)
+
+    def get(self, contact_id: uuid.UUID | str) -> Contact:
+        """One contact in full. Raises ``ContactNotFound`` (a ``KeyError``), or ``ContactErased``."""
+        return self._contact(self._live_row(_contact_id(contact_id)))
+
+    def directory_entry(self, contact_id: uuid.UUID | str) -> DirectoryEntry:
+        """One contact's directory entry, without decrypting its CRM payload."""
+        return self._directory(self._live_row(_contact_id(contact_id)))
+
+    def find_by_phone(self, number: str, *, region: str | None = None) -> tuple[Contact, ...]:
+        """The contacts with this number, given in any format.
+
+        For example ``+49 30 1234567``, ``030 1234567`` with ``region="DE"``, or a ``tel:`` URI.
+        The number is normalised to E.164 and looked up in the blind index (a keyed hash of each number):
+        only the matching contacts are decrypted. Text that is not a phone number finds nothing.
+        """
+        e164 = parse_number(number, region).e164
+        if e164 is None:
+            return ()
+        found: list[Contact] = []
+        for cid in self._storage.index_lookup(self._index_tag(e164)):
+            contact = self._contact(self._live_row(uuid.UUID(bytes=cid)))
+            if e164 not in contact.e164_numbers():
+                raise VaultCorrupted("the phone index does not match a contact's numbers")
+            found.append(contact)
+        return tuple(found)
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def add(self, contact: Contact) -> uuid.UUID:
+        """Store a new contact; returns its id. ``ConflictError`` if the id is already in the vault."""
+        return self.add_many([contact])[0]
+
+    def add_many(
+        self, contacts: Iterable[Contact], *, progress: Callable[[int], object] | None = None
+    ) -> list[uuid.UUID]:
+        """Store many new contacts in one transaction: all of them, or (on any error) none.
+
+        ``progress``, if given, is called with the number stored so far after every thousand contacts and
+        at the end. Each contact is validated again before it is stored (a ``model_copy(update=...)`` is not
+        validated by pydantic), and stored at version 1.
+        """
+        ids: list[uuid.UUID] = []
+        seen: set[bytes] = set()
+        delta = _Delta(self._keys)
+        with self._storage.transaction():
+            batch: list[Row] = []
+            pairs: list[tuple[bytes, bytes]] = []
+            for contact in contacts:
+                fresh = _validated(contact, version=1)
+                cid = fresh.id.bytes
+                if cid in seen:
+                    raise ConflictError("the same contact id appears twice in add_many")
+                seen.add(cid)
+                row, tags = self._seal(fresh, crypto.random_bytes())
+                batch.append(row)
+                delta.row(_tags(row), +1)
+                for tag in tags:
+                    pairs.append((tag, cid))
+                    delta.index_entry(tag, cid, +1)
+                ids.append(fresh.id)
+                if len(batch) >= _BATCH:
+                    self._flush(batch, pairs)
+                    if progress is not None:
+                        progress(len(ids))
+            self._flush(batch, pairs)
+            new_state = self._write_state(delta)
+        self._state = new_state
+        if progress is not None:
+            progress(len(ids))
+        return ids
+
+    def update(self, contact: Contact) -> Contact:
+        """Store a changed contact and return it at its new version.
+
+        ``contact.version`` must be the version it was read at; if the stored contact has changed since,
+        ``ConflictError`` is raised and nothing is written (the last writer never silently wins).
+        """
+        if not isinstance(contact, Contact):
+            raise TypeError("update() takes a Contact")
+        row = self._live_row(contact.id)
+        if contact.version != row.version:
+            raise ConflictError(
+                f"contact {contact.id} changed since it was read (version {contact.version}, "
+                f"stored {row.version}); read it again and apply the change to the fresh copy"
+            )
+        return self._replace(row, contact)
+
+    def erase(self, contact_id: uuid.UUID | str) -> Erasure:
+        """Erase a contact for good (GDPR Art. 17) by crypto-shredding.
+
+        The contact's wrapped data key, its sealed payload and directory, and its phone-index entries are
+        deleted; a sealed tombstone (the erasure time) keeps the id, so that :meth:`get` raises
+        ``ContactErased``. SQLite's secure delete zeroes the freed bytes, and the WAL is checkpointed and
+        truncated, so neither the key nor any plaintext survives in the ``.db`` or ``-wal`` file.
+        Backups made before the erase still hold the contact: erase cannot reach them.
+        """
+        cid = _contact_id(contact_id)
+        row = self._live_row(cid)
+        erased_at = _now()
+        version = row.version + 1
+        ad = crypto.associated_data(self._vid, row.id, RecordKind.TOMBSTONE, version)
+        tombstone = crypto.seal(
+            self._keys.directory, _pack(json.dumps({"erased_at": erased_at.isoformat()}).encode()), ad
+        )
+        new_row = Row(row.id, version, tombstone, None, None)
+        delta = _Delta(self._keys)
+        delta.row(_tags(row), -1)
+        delta.row(_tags(new_row), +1)
+        with self._storage.transaction():
+            for tag in self._storage.index_of(row.id):
+                delta.index_entry(tag, row.id, -1)
+            self._storage.index_remove(row.id)
+            self._storage.replace(new_row, row.version)
+            new_state = self._write_state(delta)
+        self._state = new_state
+        self._storage.checkpoint_truncate()
+        return Erasure(contact_id=cid, erased_at=erased_at, version=version)
+
+    # --- consent and rights -------------------------------------------------------------------------------
+
+    def grant_consent(self, contact_id: uuid.UUID | str, consent: ConsentRecord) -> Contact:
+        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept."""
+        if not isinstance(consent, ConsentRecord):
+            raise TypeError("grant_consent() takes a ConsentRecord")
+        return self._modify(contact_id, lambda c: {"consents": (*c.consents, consent)})
+
+    def withdraw_consent(
+        self,
+        contact_id: uuid.UUID | str,
+        purpose: str,
+        *,
+        channel: ConsentChannel,
+        at: datetime | None = None,
+    ) -> Contact:
+        """Withdraw every active consent for ``purpose`` (GDPR Art. 7(3)).
+
+        The consent records stay (with their withdrawal time and channel), so the history remains
+        demonstrable; an earlier withdrawal is never overwritten. ``ValueError`` if there is no active
+        consent for the purpose.
+        """
+        when = at if at is not None else _now()
+
+        def change(c: Contact) -> _Changes:
+            active = [r for r in c.consents if r.purpose == purpose and not r.withdrawn]
+            if not active:
+                raise ValueError(f"no active consent for purpose {purpose!r}")
+            consents = tuple(
+                ConsentRecord.model_validate(
+                    {**r.model_dump(), "withdrawn_at": when, "withdrawal_channel": channel}
+                )
+                if r in active
+                else r
+                for r in c.consents
+            )
+            return {"consents": consents}
+
+        return self._modify(contact_id, change)
+
+    def add_legal_basis(self, contact_id: uuid.UUID | str, basis: LegalBasis) -> Contact:
+        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept."""
+        if not isinstance(basis, LegalBasis):
+            raise TypeError("add_legal_basis() takes a LegalBasis")
+        stamped = basis if basis.recorded_at is not None else basis.model_copy(update={"recorded_at": _now()})
+        return self._modify(contact_id, lambda c: {"legal_bases": (*c.legal_bases, stamped)})
+
+    def set_messenger_presence(
+        self,
+        contact_id: uuid.UUID | str,
+        number: str,
+        present: bool,
+        *,
+        source: str,
+        at: datetime | None = None,
+        region: str | None = None,
+    ) -> Contact:
+        """Record whether a number of the contact uses the messenger, who or what said so, and when.
+
+        ``number`` may be in any format; it is matched by its E.164 form. ``ValueError`` if the contact has
+        no such number.
+        """
+        e164 = parse_number(number, region).e164
+        presence = MessengerPresence(
+            present=present, source=source, checked_at=at if at is not None else _now()
+        )
+
+        def change(c: Contact) -> _Changes:
+            if e164 is None or e164 not in c.e164_numbers():
+                raise ValueError("the contact has no such number")
+            phones = tuple(
+                p.model_copy(update={"messenger": presence}) if p.e164 == e164 else p for p in c.phones
+            )
+            return {"phones": phones}
+
+        return self._modify(contact_id, change)
+
+    def add_label(self, contact_id: uuid.UUID | str, label: Label | str) -> Contact:
+        """Attach a label (a name already there, compared without case, is not added twice)."""
+        new = label if isinstance(label, Label) else Label(name=label)
+
+        def change(c: Contact) -> _Changes:
+            if any(lb.name.casefold() == new.name.casefold() for lb in c.labels):
+                return {}
+            return {"labels": (*c.labels, new)}
+
+        return self._modify(contact_id, change)
+
+    def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
+        """Remove a label by name (without regard to case); nothing happens if it is not there."""
+        return self._modify(
+            contact_id,
+            lambda c: {"labels": tuple(lb for lb in c.labels if lb.name.casefold() != name.casefold())},
+        )
+
+    def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
+        """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
+        when = at if at is not None else _now()
+        return self._modify(contact_id, lambda c: {} if c.restricted_at else {"restricted_at": when})
+
+    def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
+        """Lift a restriction of processing (GDPR Art. 18(3))."""
+        return self._modify(contact_id, lambda _: {"restricted_at": None})
+
+    def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
+        """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
+        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
+        return self._modify(contact_id, lambda c: {"objections": (*c.objections, objection)})
+
+    # --- integrity ----------------------------------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Check everything, and decrypt everything once to do it.
+
+        SQLite's page structure, the header MAC, every sealed blob of every row (every CRM payload too),
+        the phone index against each contact's numbers, and the row-set digest.
+
+        Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
+        """
+        self._storage.integrity_check()
+        header = Header.unpack(self._storage.read_single("header"))
+        if header != self._header or not crypto.macs_equal(
+            crypto.mac(self._keys.header, header.body()), header.mac
+        ):
+            raise VaultCorrupted("the vault header changed or fails its MAC")
+        state = self._check_rowset()
+        index: dict[bytes, set[bytes]] = {}
+        for tag, cid in self._storage.index_pairs():
+            index.setdefault(cid, set()).add(tag)
+        contacts = erased = 0
+        for row in self._storage.rows(with_payload=True):
+            if row.data_key is None:
+                self._tombstone_time(row)
+                erased += 1
+                expected: set[bytes] = set()
+            else:
+                contact = self._contact(row)
+                contacts += 1
+                expected = {self._index_tag(n) for n in contact.e164_numbers()}
+            if index.pop(row.id, set()) != expected:
+                raise VaultCorrupted("the phone index does not match a contact's numbers")
+        if index:
+            raise VaultCorrupted("the phone index names contacts that are not in the vault")
+        return VerifyReport(contacts=contacts, erased=erased, index_entries=state.index)
+
+    # --- internals ----------------------------------------------------------------------------------------
+
+    def _check_rowset(self) -> _RowSet:
+        """Recompute the digest of all rows and index entries; compare it with the authenticated state."""
+        stored = _RowSet.unpack(self._storage.read_single("state"), self._keys, self._vid)
+        key = self._keys.rowset
+        digest = rows = index = live = 0
+        for tag_row in self._storage.tag_rows():
+            if len(tag_row.id) != 16:
+                raise VaultCorrupted("a contact row has a malformed id")
+            digest += _row_element(key, tag_row)
+            rows += 1
+            live += 1 if tag_row.data_key_tag else 0
+        for tag, cid in self._storage.index_pairs():
+            digest += _index_element(key, tag, cid)
+            index += 1
+        if (rows, index, digest % _MODULUS) != (stored.rows, stored.index, stored.digest):
+            raise VaultCorrupted(
+                "the set of rows does not match the vault's authenticated state "
+                "(a row was deleted, added, duplicated or replaced by an older copy)"
+            )
+        return _RowSet(stored.generation, rows, index, stored.digest, live)
+
+    def _write_state(self, delta: _Delta) -> _RowSet:
+        new = delta.applied(self._state)
+        self._storage.write_single("state", new.pack(self._keys, self._vid))
+        return new
+
+    def _flush(self, batch: list[Row], pairs: list[tuple[bytes, bytes]]) -> None:
+        self._storage.insert(batch)
+        self._storage.index_add(pairs)
+        batch.clear()
+        pairs.clear()
+
+    def _index_tag(self, e164: str) -> bytes:
+        return crypto.keyed_hash(self._keys.index, e164.encode("ascii"), 16)
+
+    def _seal(self, contact: Contact, data_key: bytes) -> tuple[Row, list[bytes]]:
+        cid, version = contact.id.bytes, contact.version
+        entry = DirectoryEntry.of(contact, version)
+        directory = crypto.seal(
+            self._keys.directory,
+            _pack(entry.model_dump_json(exclude_defaults=True).encode()),
+            crypto.associated_data(self._vid, cid, RecordKind.DIRECTORY, version),
+        )
+        wrapped = crypto.seal(
+            self._keys.wrap, data_key, crypto.associated_data(self._vid, cid, RecordKind.DATA_KEY, version)
+        )
+        payload = crypto.seal(
+            data_key,
+            _pack(contact.model_dump_json(include=set(PAYLOAD_FIELDS), exclude_defaults=True).encode()),
+            crypto.associated_data(self._vid, cid, RecordKind.PAYLOAD, version),
+        )
+        tags = [self._index_tag(n) for n in entry.e164_numbers()]
+        return Row(cid, version, directory, wrapped, payload), tags
+
+    def _open_blob(
+        self, key: bytes | crypto.Aead, blob: bytes, row_id: bytes, kind: int, version: int
+    ) -> bytes:
+        try:
+            return crypto.open_sealed(key, blob, crypto.associated_data(self._vid, row_id, kind, version))
+        except AuthenticationFailed:
+            raise VaultCorrupted("a contact record fails authentication (damaged or tampered with)") from None
+
+    def _tombstone_time(self, row: Row) -> datetime:
+        plain = self._open_blob(
+            self._keys.directory, row.directory, row.id, RecordKind.TOMBSTONE, row.version
+        )
+        try:
+            return datetime.fromisoformat(json.loads(_unpack(plain))["erased_at"])
+        except (AuthenticationFailed, ValueError, KeyError, TypeError):
+            raise VaultCorrupted("a tombstone is malformed") from None
+
+    def _live_row(self, cid: uuid.UUID) -> Row:
+        row = self._storage.get(cid.bytes)
+        if row is None:
+            raise ContactNotFound(f"no contact {cid} in this vault")
+        if row.data_key is None:
+            erased_at = self._tombstone_time(row)
+            raise ContactErased(f"contact {cid} was erased on {erased_at:%Y-%m-%d}")
+        return row
+
+    def _directory_json(self, row: Row) -> bytes:
+        plain = self._open_blob(
+            self._keys.directory, row.directory, row.id, RecordKind.DIRECTORY, row.version
+        )
+        try:
+            return _unpack(plain)
+        except AuthenticationFailed:
+            raise VaultCorrupted("a directory record has a malformed padding") from None
+
+    def _directory(self, row: Row) -> DirectoryEntry:
+        try:
+            entry = DirectoryEntry.model_validate_json(self._directory_json(row))
+        except ValidationError:
+            raise VaultCorrupted("a directory record does not hold a valid entry") from None
+        if entry.id.bytes != row.id or entry.version != row.version:
+            raise VaultCorrupted("a directory record belongs to another contact or version")
+        return entry
+
+    def _data_key(self, row: Row) -> bytes:
+        if row.data_key is None:  # pragma: no cover - callers check for tombstones first
+            raise VaultCorrupted("a contact has no data key")
+        key = self._open_blob(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, row.version)
+        if len(key) != crypto.KEY_SIZE:
+            raise VaultCorrupted("a contact's data key has the wrong length")
+        return key
+
+    def _contact(self, row: Row) -> Contact:
+        if row.payload is None:
+            raise VaultCorrupted("a contact has a data key but no payload")
+        directory = self._directory_json(row)
+        payload = self._open_blob(self._data_key(row), row.payload, row.id, RecordKind.PAYLOAD, row.version)
+        try:
+            fields = json.loads(directory)
+            extra = json.loads(_unpack(payload))
+            if (
+                not isinstance(fields, dict)
+                or not isinstance(extra, dict)
+                or not extra.keys() <= PAYLOAD_FIELDS
+            ):
+                raise TypeError  # noqa: TRY301  (handled just below, like malformed JSON)
+            fields.pop("birth_date", None)
+            fields.update(extra)
+            contact = Contact.model_validate_json(json.dumps(fields))
+        except (ValueError, TypeError, AuthenticationFailed):  # ValidationError, JSONDecodeError: ValueError
+            raise VaultCorrupted("a contact record does not hold a valid contact") from None
+        if contact.id.bytes != row.id or contact.version != row.version:
+            raise VaultCorrupted("a contact record belongs to another contact or version")
+        return contact
+
+    def _replace(self, row: Row, contact: Contact) -> Contact:
+        """Write ``contact`` over ``row`` (one version later), in one transaction."""
+        data_key = self._data_key(row)
+        updated_at = max(_now(), contact.created_at)
+        fresh = _validated(contact, version=row.version + 1, updated_at=updated_at)
+        new_row, tags = self._seal(fresh, data_key)
+        delta = _Delta(self._keys)
+        delta.row(_tags(row), -1)
+        delta.row(_tags(new_row), +1)
+        with self._storage.transaction():
+            for tag in self._storage.index_of(row.id):
+                delta.index_entry(tag, row.id, -1)
+            self._storage.index_remove(row.id)
+            self._storage.replace(new_row, row.version)
+            self._storage.index_add([(tag, row.id) for tag in tags])
+            for tag in tags:
+                delta.index_entry(tag, row.id, +1)
+            new_state = self._write_state(delta)
+        self._state = new_state
+        return fresh
+
+    def _modify(self, contact_id: uuid.UUID | str, change: Callable[[Contact], _Changes]) -> Contact:
+        row = self._live_row(_contact_id(contact_id))
+        current = self._contact(row)
+        updates = change(current)
+        if not updates:
+            return current
+        return self._replace(row, current.model_copy(update=updates))
+
+
+def _validated(contact: Contact, *, version: int, updated_at: datetime | None = None) -> Contact:
+    """``contact`` validated afresh (a ``model_copy(update=...)`` is not) at ``version``."""
+    if not isinstance(contact, Contact):
+        raise TypeError("the vault stores Contact objects")
+    fields = contact.model_dump()
+    fields["version"] = version
+    if updated_at is not None:
+        fields["updated_at"] = updated_at
+    return Contact.model_validate(fields)
+
+
+def _slot(kek: bytes, master: bytes, vault_id: bytes, kind: int) -> KeySlot:
+    wrapped = crypto.seal(kek, master, crypto.associated_data(vault_id, vault_id, kind, FORMAT_VERSION))
+    return KeySlot(key_check=crypto.key_check_value(kek), wrapped_master_key=wrapped)
+
+
+def _unwrap(slot: KeySlot, kek: bytes, vault_id: bytes, kind: int) -> bytes:
+    if not crypto.macs_equal(crypto.key_check_value(kek), slot.key_check):
+        what = "passphrase" if kind == RecordKind.MASTER_KEY_WRAP else "recovery key"
+        raise WrongPassphrase(f"wrong {what}")
+    try:
+        master = crypto.open_sealed(
+            kek, slot.wrapped_master_key, crypto.associated_data(vault_id, vault_id, kind, FORMAT_VERSION)
+        )
+    except AuthenticationFailed:
+        raise VaultCorrupted("the key is right but the wrapped master key is damaged") from None
+    if len(master) != crypto.KEY_SIZE:
+        raise VaultCorrupted("the wrapped master key has the wrong length")
+    return master
+
+
+def _signed(header: Header, keys: Keys) -> Header:
+    return header.with_mac(crypto.mac(keys.header, header.body()))
