@@ -8,11 +8,26 @@ real personal data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
 from contactvault.export.vcard import escape_text
-from contactvault.models import Contact, EmailAddress, NameParts, Phone
+from contactvault.models import (
+    Birthday,
+    ConsentRecord,
+    Contact,
+    ContactSource,
+    CustomField,
+    EmailAddress,
+    Label,
+    LegalBasis,
+    MessengerPresence,
+    NameParts,
+    Objection,
+    Phone,
+    PostalAddress,
+)
 from contactvault.phones import normalize_phone
 
 __all__ = [
@@ -25,6 +40,7 @@ __all__ = [
     "contacts",
     "display_names",
     "emails",
+    "full_contacts",
     "garbage_lines",
     "good_cards",
     "name_parts",
@@ -165,6 +181,111 @@ def contacts(draw: st.DrawFn) -> Contact:
         phones=tuple(draw(st.lists(phones(), max_size=3))),
         emails=tuple(EmailAddress(address=a) for a in draw(st.lists(emails(), max_size=2))),
         notes=tuple(draw(st.lists(notes(), max_size=2))),
+    )
+
+
+_instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)).map(
+    lambda d: d.replace(tzinfo=UTC)
+)
+_zones = st.sampled_from((UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))))
+_aware = st.builds(lambda d, z: d.astimezone(z), _instants, _zones)
+_purposes = st.sampled_from(("messenger", "newsletter", "marketing.sms", "support"))
+_any_text = st.text(max_size=60)  # every Unicode character but surrogates: controls, bidi marks, emoji
+
+
+@st.composite
+def _consents(draw: st.DrawFn) -> ConsentRecord:
+    granted = draw(_aware)
+    withdrawn = draw(
+        st.one_of(st.none(), st.integers(0, 10**8).map(lambda s: granted + timedelta(seconds=s)))
+    )
+    return ConsentRecord(
+        purpose=draw(_purposes),
+        granted_at=granted,
+        channel=draw(st.sampled_from(("written", "email", "web_form", "in_person"))),
+        notice_id=draw(st.sampled_from(("notice-messenger", "datenschutz-2024"))),
+        notice_version=draw(st.sampled_from(("1", "3.2"))),
+        evidence_ref=draw(st.one_of(st.none(), _any_text)),
+        recorded_by=draw(st.sampled_from(("front-desk", "Jürgen"))),
+        withdrawn_at=withdrawn,
+        withdrawal_channel=None if withdrawn is None else "email",
+    )
+
+
+_addresses = st.builds(
+    PostalAddress,
+    street=st.one_of(st.just(""), display_names()),
+    locality=st.one_of(st.just(""), display_names(max_words=2)),
+    postal_code=st.text("0123456789", max_size=5),
+    country=st.sampled_from(("", "Deutschland", "Österreich")),
+    label=st.one_of(st.none(), _any_text),
+    types=st.sampled_from(((), ("home",), ("work", "pref"))),
+)
+_birthdays = st.dates(min_value=datetime(1900, 1, 1).date(), max_value=datetime(2025, 12, 31).date()).flatmap(
+    lambda d: st.sampled_from(
+        (Birthday(year=d.year, month=d.month, day=d.day), Birthday(month=d.month, day=d.day))
+    )
+)
+
+
+@st.composite
+def full_contacts(draw: st.DrawFn) -> Contact:
+    """A Contact with every field the model has filled in sometimes: CRM values, consent history, rights.
+
+    Free-text fields (notes, custom field values, labels of numbers) take any Unicode text, so that the
+    storage is tested with control characters, bidi marks, emoji and escapes as well as ordinary names.
+    """
+    created = draw(_aware)
+    phone_list = draw(st.lists(phones(), max_size=3))
+    with_presence = [
+        p.model_copy(
+            update={"messenger": MessengerPresence(present=True, source="manual", checked_at=created)}
+        )
+        if draw(st.booleans()) and p.e164
+        else p
+        for p in phone_list
+    ]
+    return Contact.model_validate(
+        {
+            "display_name": draw(display_names()),
+            "name": draw(name_parts()),
+            "nickname": draw(st.one_of(st.just(""), _any_text)),
+            "phones": [p.model_dump() for p in with_presence],
+            "emails": [EmailAddress(address=a) for a in draw(st.lists(emails(), max_size=2))],
+            "addresses": draw(st.lists(_addresses, max_size=2)),
+            "birthday": draw(st.one_of(st.none(), _birthdays)),
+            "organisation": draw(st.one_of(st.just(""), display_names())),
+            "title": draw(st.sampled_from(("", "Meisterin", "Dr."))),
+            "urls": draw(st.lists(st.just("https://example.org/kunde"), max_size=1)),
+            "notes": draw(st.lists(st.one_of(notes(), _any_text), max_size=2)),
+            "labels": [
+                Label(name=n) for n in draw(st.sets(st.sampled_from(("VIP", "bezahlt", "Zahlung offen"))))
+            ],
+            "custom_fields": [
+                CustomField(name="X-SHOE-SIZE", value=v) for v in draw(st.lists(_any_text, max_size=2))
+            ],
+            "consents": draw(st.lists(_consents(), max_size=3)),
+            "legal_bases": draw(
+                st.lists(
+                    st.builds(
+                        LegalBasis,
+                        article=st.just("6(1)(b)"),
+                        purpose=_purposes,
+                        justification=st.just("Werkvertrag Nr. 12"),
+                    ),
+                    max_size=1,
+                )
+            ),
+            "restricted_at": draw(st.one_of(st.none(), _aware)),
+            "objections": draw(
+                st.lists(st.builds(Objection, purpose=_purposes, objected_at=_aware), max_size=2)
+            ),
+            "created_at": created,
+            "updated_at": created + timedelta(seconds=draw(st.integers(0, 10**7))),
+            "source": draw(
+                st.one_of(st.none(), st.just(ContactSource(format="vcard", version="3.0", line=3)))
+            ),
+        }
     )
 
 

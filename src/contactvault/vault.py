@@ -478,8 +478,8 @@ class Vault:
         """Store many new contacts in one transaction: all of them, or (on any error) none.
 
         ``progress``, if given, is called with the number stored so far after every thousand contacts and
-        at the end. Each contact is validated again before it is stored (a ``model_copy(update=...)`` is not
-        validated by pydantic), and stored at version 1.
+        with the total at the end (once). Each contact is validated again before it is stored (pydantic
+        does not validate a ``model_copy(update=...)``), and stored at version 1.
         """
         ids: list[uuid.UUID] = []
         seen: set[bytes] = set()
@@ -507,7 +507,7 @@ class Vault:
             self._flush(batch, pairs)
             new_state = self._write_state(delta)
         self._state = new_state
-        if progress is not None:
+        if progress is not None and (len(ids) % _BATCH or not ids):
             progress(len(ids))
         return ids
 

@@ -1,0 +1,716 @@
+"""The vault's API on real files: create, open, add, get, update, find, erase, consent and rights, keys.
+
+Every vault here uses ``KdfParams.insecure_fast_for_tests()``; one test checks that the default stays strong.
+Tampering, crashes, locking across processes and erase forensics are in ``test_vault_security.py`` and
+``test_vault_crash.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from contactvault import (
+    ConflictError,
+    ConsentRecord,
+    Contact,
+    ContactErased,
+    ContactNotFound,
+    DirectoryEntry,
+    EmailAddress,
+    KdfLimitExceeded,
+    KdfParams,
+    Label,
+    LegalBasis,
+    Vault,
+    VaultClosed,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+    WrongPassphrase,
+    import_vcards,
+    normalize_phone,
+)
+from contactvault.crypto import KDF_CAPS
+from contactvault.vault import default_vault_path
+from tests.conftest import SAMPLE
+from tests.strategies import full_contacts
+
+FAST = KdfParams.insecure_fast_for_tests()
+PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a test vault's passphrase)
+T0 = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def _contact(name: str = "Jürgen Beispiel", number: str = "0151 55501234", **fields: object) -> Contact:
+    phones = (normalize_phone(number, default_region="DE"),) if number else ()
+    return Contact.model_validate({"display_name": name, "phones": phones, **fields})
+
+
+def _consent(**changes: object) -> ConsentRecord:
+    fields: dict[str, object] = {
+        "purpose": "messenger",
+        "granted_at": T0,
+        "channel": "written",
+        "notice_id": "notice-messenger",
+        "notice_version": "3",
+        "recorded_by": "front-desk",
+    }
+    return ConsentRecord.model_validate(fields | changes)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where a test's vault file goes."""
+    return tmp_path / "contacts.db"
+
+
+@pytest.fixture
+def vault(path: Path):
+    """A new, empty vault with the fast test KDF, closed after the test."""
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as opened:
+        yield opened
+
+
+# --- creating and opening ------------------------------------------------------------------------------
+
+
+def test_created_vault_reopens_with_its_contacts(path):
+    """Contacts added before close are there, unchanged, after open."""
+    contact = _contact(emails=[EmailAddress(address="kunde@example.org")], notes=["Rückruf; bezahlt"])
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
+        contact_id = vault.add(contact)
+    with Vault.open(path, PASSPHRASE) as vault:
+        assert len(vault) == 1
+        assert vault.get(contact_id) == contact.model_copy(update={"version": 1})
+
+
+def test_new_vault_file_is_private(path):
+    """The vault file is created with mode 0600."""
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
+        vault.add(_contact())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_default_path_is_the_user_data_folder(tmp_path, monkeypatch):
+    """``path=None`` creates ``vault.db`` in the platformdirs user data folder, which is created if needed."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    expected = default_vault_path()
+    assert expected.is_relative_to(tmp_path / "data")
+    with Vault.create(None, PASSPHRASE, kdf=FAST) as vault:
+        vault.add(_contact())
+    assert expected.is_file()
+    with Vault.open(None, PASSPHRASE) as vault:
+        assert len(vault) == 1
+
+
+def test_create_never_overwrites(path):
+    """Creating a vault where a file exists raises VaultExists and leaves the file as it was."""
+    path.write_bytes(b"someone's important file")
+    with pytest.raises(VaultExists) as caught:
+        Vault.create(path, PASSPHRASE, kdf=FAST)
+    assert isinstance(caught.value, FileExistsError)
+    assert path.read_bytes() == b"someone's important file"
+
+
+def test_create_leaves_no_temporary_files(path):
+    """Only the vault and its lock file are left in the folder after create and close."""
+    Vault.create(path, PASSPHRASE, kdf=FAST).close()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.db", "contacts.db.lock"]
+
+
+def test_open_missing_file(path):
+    """Opening a path with no file raises VaultNotFound (a FileNotFoundError) and creates nothing."""
+    with pytest.raises(VaultNotFound) as caught:
+        Vault.open(path, PASSPHRASE)
+    assert isinstance(caught.value, FileNotFoundError)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("passphrase", ["", b""])
+def test_empty_passphrase_is_refused(path, passphrase):
+    """An empty passphrase is a ValueError, for create and open."""
+    with pytest.raises(ValueError, match="empty"):
+        Vault.create(path, passphrase, kdf=FAST)
+    Vault.create(path, PASSPHRASE, kdf=FAST).close()
+    with pytest.raises(ValueError, match="empty"):
+        Vault.open(path, passphrase)
+
+
+def test_wrong_passphrase(vault, path):
+    """A wrong passphrase raises WrongPassphrase, whose message says nothing about the passphrase."""
+    vault.close()
+    with pytest.raises(WrongPassphrase) as caught:
+        Vault.open(path, "Correct horse battery staple")
+    assert "horse" not in str(caught.value)
+
+
+def test_passphrase_unicode_forms_are_the_same_key(path):
+    """A passphrase typed with composed or decomposed accents opens the same vault (NFC)."""
+    Vault.create(path, "Gr\u00fc\u00dfe", kdf=FAST).close()
+    Vault.open(path, "Gru\u0308\u00dfe").close()
+
+
+def test_closed_vault_refuses_work(vault):
+    """After close, every operation raises VaultClosed; close is idempotent."""
+    vault.close()
+    vault.close()
+    with pytest.raises(VaultClosed):
+        vault.add(_contact())
+    with pytest.raises(VaultClosed):
+        len(vault)
+
+
+def test_second_open_in_the_same_process_is_locked(vault, path):
+    """While a Vault is open, another Vault on the same file gets VaultLocked; after close it opens."""
+    with pytest.raises(VaultLocked):
+        Vault.open(path, PASSPHRASE, lock_timeout=0.1)
+    vault.close()
+    Vault.open(path, PASSPHRASE, lock_timeout=0.1).close()
+
+
+def test_repr_shows_no_personal_data(vault):
+    """repr() names the file and the count, nothing else."""
+    vault.add(_contact("Zoë Geheim"))
+    assert repr(vault) == "Vault('contacts.db', 1 contacts)"
+
+
+# --- KDF parameters ------------------------------------------------------------------------------------
+
+
+def test_default_kdf_stays_strong(path):
+    """The default is Argon2id with 64 MiB, 3 iterations, 4 lanes; create uses it unless told otherwise."""
+    assert KdfParams.default() == KdfParams(memory_kib=65536, iterations=3, lanes=4)
+    with Vault.create(path, PASSPHRASE) as vault:
+        assert vault.kdf == KdfParams.default()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"memory_kib": KDF_CAPS.max_memory_kib + 1, "iterations": 3, "lanes": 4},
+        {"memory_kib": 65536, "iterations": KDF_CAPS.max_iterations + 1, "lanes": 4},
+        {"memory_kib": 65536, "iterations": 3, "lanes": KDF_CAPS.max_lanes + 1},
+    ],
+)
+def test_kdf_params_above_the_cap_are_refused(fields):
+    """Parameters above the documented cap raise KdfLimitExceeded."""
+    with pytest.raises(KdfLimitExceeded):
+        KdfParams(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"memory_kib": 0, "iterations": 3, "lanes": 4},
+        {"memory_kib": 16, "iterations": 3, "lanes": 4},  # under 8 KiB per lane
+        {"memory_kib": 65536, "iterations": 0, "lanes": 4},
+        {"memory_kib": 65536, "iterations": 3.0, "lanes": 4},
+    ],
+)
+def test_impossible_kdf_params_are_refused(fields):
+    """Parameters Argon2 cannot use raise ValueError."""
+    with pytest.raises(ValueError, match="KDF"):
+        KdfParams(**fields)
+
+
+# --- adding, reading, iterating ------------------------------------------------------------------------
+
+
+def test_add_returns_the_id_and_stores_version_one(vault):
+    """add() returns the contact's id; get() returns it at version 1."""
+    contact = _contact()
+    assert vault.add(contact) == contact.id
+    assert vault.get(contact.id).version == 1
+    assert vault.get(str(contact.id)) == vault.get(contact.id)
+    assert contact.id in vault
+    assert str(contact.id) in vault
+
+
+def test_add_many_imports_the_sample(vault):
+    """The bundled sample's contacts all go in, in one call, and come out equal."""
+    contacts = import_vcards(SAMPLE, default_region="DE").contacts
+    seen: list[int] = []
+    ids = vault.add_many(contacts, progress=seen.append)
+    assert ids == [c.id for c in contacts]
+    assert len(vault) == len(contacts)
+    assert seen == [len(contacts)]
+    assert list(vault.contacts()) == [c.model_copy(update={"version": 1}) for c in contacts]
+
+
+def test_add_many_reports_progress_every_thousand(vault):
+    """Progress is called after each thousand contacts and at the end."""
+    seen: list[int] = []
+    vault.add_many((_contact(f"Kunde Ä{i}", number="") for i in range(2500)), progress=seen.append)
+    assert seen == [1000, 2000, 2500]
+    seen.clear()
+    vault.add_many((_contact(f"Kunde Ö{i}", number="") for i in range(2000)), progress=seen.append)
+    assert seen == [1000, 2000]
+
+
+def test_add_many_is_all_or_nothing(vault):
+    """One bad item in add_many stores none of the batch, and the vault stays usable and intact."""
+    first = _contact("Erste Ö")
+    vault.add(first)
+    batch = [_contact(f"Kunde Ü{i}", number="") for i in range(1500)]
+    with pytest.raises(TypeError):
+        vault.add_many([*batch, "not a contact"])  # type: ignore[list-item]
+    assert len(vault) == 1
+    assert [e.id for e in vault] == [first.id]
+    assert vault.verify().contacts == 1
+
+
+def test_add_refuses_an_existing_id(vault):
+    """Adding a contact whose id is stored already raises ConflictError and changes nothing."""
+    contact = _contact()
+    vault.add(contact)
+    with pytest.raises(ConflictError):
+        vault.add(contact.model_copy(update={"display_name": "Anderer Name"}))
+    with pytest.raises(ConflictError):
+        vault.add_many([_contact("Neu Ä"), _contact("Auch neu Ö")] * 2)
+    assert len(vault) == 1
+    assert vault.get(contact.id).display_name == "Jürgen Beispiel"
+
+
+def test_stored_contacts_are_validated_again(vault):
+    """A model_copy(update=...) that broke a rule (pydantic does not validate it) is refused on add."""
+    broken = _contact().model_copy(update={"display_name": "Zeile 1\nZeile 2"})
+    with pytest.raises(ValidationError):
+        vault.add(broken)
+    assert len(vault) == 0
+
+
+def test_iteration_yields_directory_entries_only(vault):
+    """Iterating gives DirectoryEntry objects: name, numbers, consents; no e-mail, notes or address."""
+    contact = _contact(
+        emails=[EmailAddress(address="geheim@example.org")],
+        notes=["Zahlung offen"],
+        birthday={"year": 1990, "month": 2, "day": 28},
+        consents=[_consent()],
+    )
+    vault.add(contact)
+    (entry,) = list(vault)
+    assert isinstance(entry, DirectoryEntry)
+    assert entry.display_name == contact.display_name
+    assert entry.phones == contact.phones
+    assert entry.consents == contact.consents
+    assert entry.birth_date == datetime(1990, 2, 28).date()
+    dumped = entry.model_dump_json()
+    assert "geheim@example.org" not in dumped
+    assert "Zahlung" not in dumped
+
+
+def test_directory_entry_of_one_contact(vault):
+    """directory_entry() gives one contact's directory entry at its current version."""
+    contact_id = vault.add(_contact())
+    entry = vault.directory_entry(contact_id)
+    assert (entry.id, entry.version) == (contact_id, 1)
+
+
+def test_birth_date_only_with_a_year(vault):
+    """A birthday without a year (or Feb 29 in no year) gives no birth date in the directory."""
+    vault.add(_contact(birthday={"month": 4, "day": 12}))
+    assert next(iter(vault)).birth_date is None
+
+
+def test_unknown_ids(vault):
+    """An unknown id raises ContactNotFound, which is a KeyError whose message has no quotes."""
+    with pytest.raises(ContactNotFound) as caught:
+        vault.get(uuid.uuid4())
+    assert isinstance(caught.value, KeyError)
+    assert not str(caught.value).startswith("'")
+    with pytest.raises(KeyError):
+        vault.get("not-a-uuid")
+    assert "not-a-uuid" not in vault
+    assert 42 not in vault
+
+
+# --- updating ------------------------------------------------------------------------------------------
+
+
+def test_update_stores_a_new_version(vault):
+    """update() returns the contact at version 2 with a fresh updated_at, and get() agrees."""
+    contact_id = vault.add(_contact())
+    stored = vault.get(contact_id)
+    updated = vault.update(stored.model_copy(update={"notes": ("neue Notiz",)}))
+    assert updated.version == 2
+    assert updated.updated_at >= stored.updated_at
+    assert vault.get(contact_id) == updated
+
+
+def test_stale_update_is_a_conflict(vault):
+    """An update based on an older version raises ConflictError; the newer write stays."""
+    contact_id = vault.add(_contact())
+    first_copy = vault.get(contact_id)
+    second_copy = vault.get(contact_id)
+    vault.update(first_copy.model_copy(update={"notes": ("von A",)}))
+    with pytest.raises(ConflictError) as caught:
+        vault.update(second_copy.model_copy(update={"notes": ("von B",)}))
+    assert "von" not in str(caught.value)
+    assert vault.get(contact_id).notes == ("von A",)
+
+
+def test_update_of_a_contact_never_added(vault):
+    """Updating a contact that is not in the vault raises ContactNotFound."""
+    with pytest.raises(ContactNotFound):
+        vault.update(_contact())
+
+
+def test_update_changes_the_phone_index(vault):
+    """After a number is replaced, the old number finds nothing and the new one finds the contact."""
+    contact_id = vault.add(_contact(number="0151 55501234"))
+    stored = vault.get(contact_id)
+    vault.update(
+        stored.model_copy(update={"phones": (normalize_phone("0160 5550999", default_region="DE"),)})
+    )
+    assert vault.find_by_phone("+4915155501234") == ()
+    assert [c.id for c in vault.find_by_phone("0160 5550999", region="DE")] == [contact_id]
+
+
+# --- finding by phone ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [
+        ("0151 55501234", "DE"),
+        ("+49 151 55501234", None),
+        ("+49 (0)151 / 555 012-34", None),
+        ("0049 151 55501234", "DE"),  # 00 is the international prefix in Germany, not everywhere
+        ("tel:+49-151-55501234", None),
+    ],
+)
+def test_find_by_phone_in_any_format(vault, number, region):
+    """A number in any format finds the contact, through its E.164 form."""
+    contact_id = vault.add(_contact(number="0151 55501234"))
+    vault.add(_contact("Andere Person Ö", number="0151 55509999"))
+    assert [c.id for c in vault.find_by_phone(number, region=region)] == [contact_id]
+
+
+def test_find_by_phone_shared_number(vault):
+    """A switchboard number shared by two contacts finds both."""
+    a = vault.add(_contact("Empfang Ä", number="030 5550100"))
+    b = vault.add(_contact("Buchhaltung Ö", number="+49 30 5550100"))
+    assert {c.id for c in vault.find_by_phone("+49305550100")} == {a, b}
+
+
+@pytest.mark.parametrize("junk", ["", "kein Anschluss", "12", "+", "0151 55501234"])
+def test_find_by_phone_junk_finds_nothing(vault, junk):
+    """Text that is not a number (or a national number without a region) finds nothing and raises nothing."""
+    vault.add(_contact())
+    assert vault.find_by_phone(junk) == ()
+
+
+# --- erasing -------------------------------------------------------------------------------------------
+
+
+def test_erase_is_final(vault):
+    """After erase, get raises ContactErased (also a ContactNotFound), and the contact is gone everywhere."""
+    keep = vault.add(_contact("Bleibt Ö", number="0160 5550111"))
+    gone = vault.add(_contact())
+    receipt = vault.erase(gone)
+    assert receipt.contact_id == gone
+    assert receipt.version == 2
+    assert receipt.erased_at.tzinfo is not None
+    with pytest.raises(ContactErased) as caught:
+        vault.get(gone)
+    assert isinstance(caught.value, ContactNotFound)
+    assert isinstance(caught.value, KeyError)
+    assert len(vault) == 1
+    assert [e.id for e in vault] == [keep]
+    assert [c.id for c in vault.contacts()] == [keep]
+    assert gone not in vault
+    assert vault.find_by_phone("0151 55501234", region="DE") == ()
+    with pytest.raises(ContactErased):
+        vault.erase(gone)
+    with pytest.raises(ContactErased):
+        vault.grant_consent(gone, _consent())
+    report = vault.verify()
+    assert (report.contacts, report.erased) == (1, 1)
+
+
+def test_erase_survives_reopen(vault, path):
+    """An erased contact is still erased after the vault is closed and opened again."""
+    gone = vault.add(_contact())
+    vault.erase(gone)
+    vault.close()
+    with Vault.open(path, PASSPHRASE) as reopened:
+        with pytest.raises(ContactErased):
+            reopened.get(gone)
+        assert len(reopened) == 0
+
+
+def test_erased_id_cannot_be_added_again(vault):
+    """The tombstone keeps the id: adding a contact with an erased id is a conflict."""
+    contact = _contact()
+    vault.add(contact)
+    vault.erase(contact.id)
+    with pytest.raises(ConflictError):
+        vault.add(contact)
+
+
+def test_update_of_an_erased_contact(vault):
+    """Updating an erased contact raises ContactErased."""
+    contact_id = vault.add(_contact())
+    stored = vault.get(contact_id)
+    vault.erase(contact_id)
+    with pytest.raises(ContactErased):
+        vault.update(stored)
+
+
+# --- consent and rights --------------------------------------------------------------------------------
+
+
+def test_consent_history_is_kept(vault):
+    """A withdrawal marks the consent withdrawn and keeps the record; a later consent is added beside it."""
+    contact_id = vault.add(_contact())
+    vault.grant_consent(contact_id, _consent())
+    withdrawn_at = T0 + timedelta(days=10)
+    after = vault.withdraw_consent(contact_id, "messenger", channel="email", at=withdrawn_at)
+    (record,) = after.consents
+    assert (record.granted_at, record.withdrawn_at, record.withdrawal_channel) == (T0, withdrawn_at, "email")
+    again = vault.grant_consent(contact_id, _consent(granted_at=T0 + timedelta(days=20)))
+    assert len(again.consents) == 2
+    assert again.consents[0] == record
+    assert vault.get(contact_id).version == 4
+
+
+def test_withdrawal_needs_an_active_consent(vault):
+    """Withdrawing with no active consent for the purpose is a ValueError and writes nothing."""
+    contact_id = vault.add(_contact())
+    vault.grant_consent(contact_id, _consent(purpose="newsletter"))
+    with pytest.raises(ValueError, match="no active consent"):
+        vault.withdraw_consent(contact_id, "messenger", channel="email")
+    assert vault.get(contact_id).version == 2
+
+
+def test_withdrawal_before_the_grant_is_refused(vault):
+    """A withdrawal time before the consent was granted is refused by validation."""
+    contact_id = vault.add(_contact())
+    vault.grant_consent(contact_id, _consent())
+    with pytest.raises(ValidationError):
+        vault.withdraw_consent(contact_id, "messenger", channel="email", at=T0 - timedelta(days=1))
+    assert not vault.get(contact_id).consents[0].withdrawn
+
+
+def test_wrong_types_are_refused(vault):
+    """grant_consent and add_legal_basis take their model types only."""
+    contact_id = vault.add(_contact())
+    with pytest.raises(TypeError):
+        vault.grant_consent(contact_id, {"purpose": "messenger"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        vault.add_legal_basis(contact_id, "6(1)(b)")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        vault.update("not a contact")  # type: ignore[arg-type]
+
+
+def test_legal_basis_gets_a_recording_time(vault):
+    """A legal basis without recorded_at is stamped when it is stored."""
+    contact_id = vault.add(_contact())
+    basis = LegalBasis(article="6(1)(b)", purpose="messenger", justification="Werkvertrag 2025-17")
+    (stored,) = vault.add_legal_basis(contact_id, basis).legal_bases
+    assert stored.recorded_at is not None
+    assert stored.justification == "Werkvertrag 2025-17"
+
+
+def test_messenger_presence_by_number_in_any_format(vault):
+    """Messenger presence is set on the number given in any format, and only on that number."""
+    contact = Contact(
+        display_name="Zwei Nummern Ä",
+        phones=(
+            normalize_phone("0151 55501234", default_region="DE"),
+            normalize_phone("030 5550100", default_region="DE"),
+        ),
+    )
+    vault.add(contact)
+    after = vault.set_messenger_presence(contact.id, "+49 151 55501234", True, source="manual", at=T0)
+    mobile, landline = after.phones
+    assert mobile.messenger is not None
+    assert (mobile.messenger.present, mobile.messenger.source, mobile.messenger.checked_at) == (
+        True,
+        "manual",
+        T0,
+    )
+    assert landline.messenger is None
+    entry = vault.directory_entry(contact.id)
+    assert entry.phones[0].messenger == mobile.messenger
+
+
+def test_messenger_presence_for_an_unknown_number(vault):
+    """A number the contact does not have is a ValueError whose message does not repeat it."""
+    contact_id = vault.add(_contact())
+    with pytest.raises(ValueError, match="no such number") as caught:
+        vault.set_messenger_presence(contact_id, "0160 5550999", True, source="manual", region="DE")
+    assert "5550999" not in str(caught.value)
+
+
+def test_labels(vault):
+    """Labels are added once (without regard to case) and removed by name."""
+    contact_id = vault.add(_contact())
+    vault.add_label(contact_id, "bezahlt")
+    vault.add_label(contact_id, Label(name="VIP", colour="#ff0000"))
+    same = vault.add_label(contact_id, "BEZAHLT")
+    assert [lb.name for lb in same.labels] == ["bezahlt", "VIP"]
+    assert same.version == 3  # the repeated label wrote nothing
+    after = vault.remove_label(contact_id, "Bezahlt")
+    assert [lb.name for lb in after.labels] == ["VIP"]
+
+
+def test_restriction_and_objection(vault):
+    """Restrict (Art. 18) records the time once; lift_restriction clears it; object (Art. 21) is kept."""
+    contact_id = vault.add(_contact())
+    restricted = vault.restrict(contact_id, at=T0)
+    assert restricted.restricted_at == T0
+    assert vault.restrict(contact_id).restricted_at == T0
+    assert vault.lift_restriction(contact_id).restricted_at is None
+    objected = vault.object(contact_id, "marketing", at=T0)
+    assert [(o.purpose, o.objected_at) for o in objected.objections] == [("marketing", T0)]
+    entry = vault.directory_entry(contact_id)
+    assert entry.objections == objected.objections
+
+
+# --- passphrase and recovery key -----------------------------------------------------------------------
+
+
+def test_change_passphrase(vault, path):
+    """After change_passphrase only the new passphrase opens the vault, with every contact."""
+    contact_id = vault.add(_contact())
+    vault.change_passphrase("ein neues Passwort")
+    vault.close()
+    with pytest.raises(WrongPassphrase):
+        Vault.open(path, PASSPHRASE)
+    with Vault.open(path, "ein neues Passwort") as reopened:
+        assert reopened.get(contact_id).display_name == "Jürgen Beispiel"
+
+
+def test_change_passphrase_can_change_the_kdf(vault, path):
+    """change_passphrase may set new KDF parameters, which the header then records."""
+    stronger = KdfParams(memory_kib=64, iterations=2, lanes=2)
+    vault.change_passphrase("neu", kdf=stronger)
+    vault.close()
+    with Vault.open(path, "neu") as reopened:
+        assert reopened.kdf == stronger
+
+
+def test_recovery_key_opens_the_vault(path):
+    """The recovery key opens the vault (in any case, with spaces), even after a passphrase change."""
+    with Vault.create(path, PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
+        assert vault.has_recovery_key
+        key = vault.recovery_key
+        assert key is not None
+        contact_id = vault.add(_contact())
+        vault.change_passphrase("vergessen")
+    assert len(key.replace("-", "")) == 52
+    with Vault.open_with_recovery_key(path, key.lower().replace("-", " ")) as vault:
+        assert vault.recovery_key is None  # shown once, at creation only
+        assert vault.get(contact_id).display_name == "Jürgen Beispiel"
+        vault.change_passphrase("neu gesetzt")
+    Vault.open(path, "neu gesetzt").close()
+
+
+def test_wrong_or_missing_recovery_key(path):
+    """A wrong, malformed or absent recovery key raises WrongPassphrase."""
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
+        assert not vault.has_recovery_key
+        assert vault.recovery_key is None
+    other = tempfile.mkdtemp()
+    with Vault.create(Path(other) / "v.db", PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
+        foreign = vault.recovery_key
+    assert foreign is not None
+    for attempt in (foreign, "ABCD-EFGH", "!" * 52):
+        with pytest.raises(WrongPassphrase):
+            Vault.open_with_recovery_key(path, attempt)
+    with Vault.create(path.with_name("with-key.db"), PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
+        pass
+    with pytest.raises(WrongPassphrase):
+        Vault.open_with_recovery_key(path.with_name("with-key.db"), foreign)
+
+
+# --- verify --------------------------------------------------------------------------------------------
+
+
+def test_verify_reports_what_it_checked(vault):
+    """verify() on an intact vault returns the number of contacts, tombstones and index entries."""
+    ids = vault.add_many(import_vcards(SAMPLE, default_region="DE").contacts)
+    vault.erase(ids[0])
+    report = vault.verify()
+    assert report.contacts == len(ids) - 1
+    assert report.erased == 1
+    assert report.index_entries == sum(len(vault.directory_entry(i).e164_numbers()) for i in ids[1:])
+
+
+# --- properties ----------------------------------------------------------------------------------------
+
+
+@settings(max_examples=100)
+@given(st.lists(full_contacts(), min_size=1, max_size=4, unique_by=lambda c: c.id))
+def test_any_contact_survives_a_round_trip(contacts):
+    """Any valid contact survives add -> close -> open -> get unchanged (except its version, now 1)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "v.db"
+        with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
+            vault.add_many(contacts)
+        with Vault.open(path, PASSPHRASE) as vault:
+            for contact in contacts:
+                assert vault.get(contact.id) == contact.model_copy(update={"version": 1})
+            assert [e.id for e in vault] == [c.id for c in contacts]
+            assert vault.verify().contacts == len(contacts)
+
+
+@settings(max_examples=50)
+@given(full_contacts())
+def test_errors_never_repeat_personal_data(contact):
+    """The vault's error messages (conflict, erased, unknown number) never contain the contact's values."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Vault.create(Path(folder) / "v.db", "pw", kdf=FAST) as vault,
+    ):
+        vault.add(contact)
+        messages: list[str] = []
+        try:
+            vault.update(contact.model_copy(update={"version": 7}))
+        except ConflictError as exc:
+            messages.append(str(exc))
+        try:
+            vault.set_messenger_presence(contact.id, "+1 212 555 0000", True, source="manual")
+        except ValueError as exc:
+            messages.append(str(exc))
+        vault.erase(contact.id)
+        try:
+            vault.get(contact.id)
+        except ContactErased as exc:
+            messages.append(str(exc))
+        assert len(messages) == 3
+        values = [
+            contact.display_name,
+            *(p.raw for p in contact.phones),
+            *(e.address for e in contact.emails),
+        ]
+        values += [n for n in contact.notes if len(n) > 3]
+        for message in messages:
+            for value in values:
+                assert value not in message
+
+
+def test_vault_files_hold_no_plaintext(vault, path):
+    """Names, numbers, e-mail addresses and notes never appear in the raw bytes of the vault's files."""
+    contact = _contact(
+        "Mustermann Ö",
+        emails=[EmailAddress(address="sichtbar@example.org")],
+        notes=["Zahlung offen seit März"],
+    )
+    vault.add(contact)
+    vault.close()
+    raw = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+    for value in ("Mustermann", "sichtbar@example.org", "Zahlung offen", "55501234", "+4915155501234"):
+        assert value.encode() not in raw
+        assert value.encode("utf-16-le") not in raw
+    assert os.path.getsize(path) > 0
