@@ -8,6 +8,7 @@ Tampering, crashes, locking across processes and erase forensics are in ``test_v
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import uuid
@@ -42,7 +43,7 @@ from contactvault import (
 )
 from contactvault.crypto import KDF_CAPS
 from contactvault.vault import default_vault_path
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 from tests.strategies import full_contacts
 
 FAST = KdfParams.insecure_fast_for_tests()
@@ -714,3 +715,20 @@ def test_vault_files_hold_no_plaintext(vault, path):
         assert value.encode() not in raw
         assert value.encode("utf-16-le") not in raw
     assert os.path.getsize(path) > 0
+
+
+def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
+    """The README's vault example runs as written, on the bundled sample saved as contacts.vcf."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The vault in Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "contacts.vcf").write_bytes(SAMPLE.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "readme passphrase")
+    exec(compile(code, "README.md", "exec"), {})  # noqa: S102  (our own README's example)
+    printed = capsys.readouterr().out
+    assert "10 contacts stored" in printed
+    assert re.search(r"^\S.* 1$", printed, re.MULTILINE)  # find_by_phone found a contact, at version 1
+    assert "Recovery key, keep it offline:" in printed
+    with Vault.open(tmp_path / "contacts.db", "readme passphrase") as vault:
+        assert len(vault) == 10
