@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import stat
 import tempfile
 import uuid
@@ -28,10 +29,12 @@ from contactvault import (
     ContactNotFound,
     DirectoryEntry,
     EmailAddress,
+    InvalidRegion,
     KdfLimitExceeded,
     KdfParams,
     Label,
     LegalBasis,
+    UnsupportedFormat,
     Vault,
     VaultClosed,
     VaultExists,
@@ -681,7 +684,7 @@ def test_errors_never_repeat_personal_data(contact):
         except ConflictError as exc:
             messages.append(str(exc))
         try:
-            vault.set_messenger_presence(contact.id, "+1 212 555 0000", True, source="manual")
+            vault.set_messenger_presence(contact.id, "+41 44 668 18 00", True, source="manual")  # not drawn
         except ValueError as exc:
             messages.append(str(exc))
         vault.erase(contact.id)
@@ -732,3 +735,22 @@ def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
     assert "Recovery key, keep it offline:" in printed
     with Vault.open(tmp_path / "contacts.db", "readme passphrase") as vault:
         assert len(vault) == 10
+
+
+def test_find_by_phone_with_a_bad_region(vault):
+    """A region phonenumbers does not know raises InvalidRegion (a ValueError), naming the problem."""
+    with pytest.raises(InvalidRegion):
+        vault.find_by_phone("0151 55501234", region="XX")
+    assert vault.find_by_phone("0151 55501234", region="de") == ()
+
+
+def test_opening_never_changes_a_foreign_database(tmp_path):
+    """Opening an SQLite database that is not a vault raises UnsupportedFormat and leaves it unchanged."""
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (body TEXT)")
+    db.close()
+    before = other.read_bytes()
+    with pytest.raises(UnsupportedFormat):
+        Vault.open(other, PASSPHRASE)
+    assert other.read_bytes() == before

@@ -57,6 +57,8 @@ CREATE TABLE phone_index (
 ) WITHOUT ROWID;
 """
 
+_CHECKPOINT_WAIT = 2.0  # seconds to wait for readers outside contactvault before giving up
+
 APPLICATION_ID = 0x43564C54  # "CVLT": lets file(1) and tools tell a vault from any SQLite file.
 """SQLite ``application_id`` of a vault. Informative only: the header, not this, decides what a file is."""
 
@@ -203,7 +205,7 @@ class Storage:
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-            db = _connect(tmp)
+            db = _connect(tmp, create=True)
             try:
                 with _sqlite_errors("create the vault"):
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -241,6 +243,10 @@ class Storage:
         """Whether :meth:`close` was called."""
         return self._db is None
 
+    def check_open(self) -> None:
+        """Raise :class:`VaultClosed` if the vault was closed."""
+        self._conn()
+
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise VaultClosed("the vault is closed")
@@ -271,10 +277,18 @@ class Storage:
 
     def checkpoint_truncate(self) -> None:
         """Copy the WAL into the database and truncate it to zero bytes (after an erase)."""
-        with _sqlite_errors("checkpoint the WAL"):
-            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:
-            raise VaultLocked("could not checkpoint the WAL: another connection is reading the vault")
+        deadline = time.monotonic() + _CHECKPOINT_WAIT
+        while True:
+            with _sqlite_errors("checkpoint the WAL"):
+                busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            if time.monotonic() >= deadline:
+                raise VaultLocked(
+                    "the change is committed, but the WAL could not be truncated: another connection is "
+                    "reading the vault file; close it and erase again or reopen the vault"
+                )
+            time.sleep(0.05)
 
     # --- header and state ---------------------------------------------------------------------------------
 
@@ -434,7 +448,7 @@ def _row(raw: tuple[object, ...]) -> Row:
     return Row(cid, version, directory, data_key, payload)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=rw"
     with _sqlite_errors("open the vault"):
         db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0.5, check_same_thread=True)
@@ -444,8 +458,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA temp_store = MEMORY")
             db.execute("PRAGMA cell_size_check = ON")
-            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
+            if create:  # WAL is a property of the file, set once; opening never changes a file's mode
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
         except BaseException:

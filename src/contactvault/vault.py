@@ -55,7 +55,7 @@ from contactvault.models import (
     MessengerPresence,
     Objection,
 )
-from contactvault.phones import parse_number
+from contactvault.phones import check_region, parse_number
 from contactvault.storage import Row, Storage, TagRow
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "Erasure", "Vault", "VerifyReport", "default_vault_path"]
@@ -455,7 +455,7 @@ class Vault:
         The number is normalised to E.164 and looked up in the blind index (a keyed hash of each number):
         only the matching contacts are decrypted. Text that is not a phone number finds nothing.
         """
-        e164 = parse_number(number, region).e164
+        e164 = parse_number(number, check_region(region)).e164
         if e164 is None:
             return ()
         found: list[Contact] = []
@@ -620,7 +620,7 @@ class Vault:
         ``number`` may be in any format; it is matched by its E.164 form. ``ValueError`` if the contact has
         no such number.
         """
-        e164 = parse_number(number, region).e164
+        e164 = parse_number(number, check_region(region)).e164
         presence = MessengerPresence(
             present=present, source=source, checked_at=at if at is not None else _now()
         )
