@@ -37,6 +37,7 @@ from contactvault import (
     UnsupportedFormat,
     Vault,
     VaultClosed,
+    VaultCorrupted,
     VaultExists,
     VaultLocked,
     VaultNotFound,
@@ -126,9 +127,9 @@ def test_create_never_overwrites(path):
 
 
 def test_create_leaves_no_temporary_files(path):
-    """Only the vault and its lock file are left in the folder after create and close."""
+    """Only the vault file is left in the folder after create and close: no temp, lock, -wal or -shm file."""
     Vault.create(path, PASSPHRASE, kdf=FAST).close()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.db", "contacts.db.lock"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.db"]
 
 
 def test_open_missing_file(path):
@@ -754,3 +755,46 @@ def test_opening_never_changes_a_foreign_database(tmp_path):
     with pytest.raises(UnsupportedFormat):
         Vault.open(other, PASSPHRASE)
     assert other.read_bytes() == before
+
+
+def test_the_lock_holds_through_another_path(vault, path):
+    """A symlink or hard link to an open vault cannot open it a second time: the lock is on the file."""
+    link = path.with_name("link.db")
+    link.symlink_to(path)
+    hard = path.with_name("hard.db")
+    os.link(path, hard)
+    for other in (link, hard):
+        with pytest.raises(VaultLocked):
+            Vault.open(other, PASSPHRASE, lock_timeout=0.1)
+
+
+def test_no_op_changes_write_nothing(vault):
+    """Removing a label that is not there or lifting a restriction never made keeps the version."""
+    contact_id = vault.add(_contact())
+    assert vault.remove_label(contact_id, "nicht da").version == 1
+    assert vault.lift_restriction(contact_id).version == 1
+
+
+def test_close_drops_the_keys(path):
+    """After close the vault holds no keys and no recovery key; using it raises VaultClosed."""
+    vault = Vault.create(path, PASSPHRASE, kdf=FAST, recovery_key=True)
+    vault.close()
+    assert vault.recovery_key is None
+    with pytest.raises(VaultClosed):
+        vault.find_by_phone("+4915155501234")
+
+
+def test_old_header_cannot_be_put_back(vault, path):
+    """A header saved before change_passphrase and put back later is refused: the state names its header."""
+    vault.add(_contact())
+    vault.close()
+    with sqlite3.connect(path) as db:
+        (old_header,) = db.execute("SELECT data FROM header").fetchone()
+    db.close()
+    with Vault.open(path, PASSPHRASE) as reopened:
+        reopened.change_passphrase("neu")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE header SET data = ?", (old_header,))
+    db.close()
+    with pytest.raises(VaultCorrupted):
+        Vault.open(path, PASSPHRASE)

@@ -3,14 +3,14 @@
 This is the only module that imports ``cryptography.hazmat``; the rest of contactvault calls the small,
 named functions below. The choices (see ``docs/format.md`` for the whole key hierarchy):
 
-- Passphrase -> **Argon2id** (:class:`KdfParams`, parameters stored in the vault header) -> a
-  key-encryption key (KEK). Parameters above :data:`KDF_CAPS` are refused before anything is derived, so
+- Passphrase -> **Argon2id** (``KdfParams``, parameters stored in the vault header) -> a
+  key-encryption key (KEK). Parameters above ``KDF_CAPS`` are refused before anything is derived, so
   that a crafted file cannot make us allocate gigabytes or spin for hours.
 - The KEK wraps a random 256-bit **master key**; from the master key, **HKDF-SHA256** derives one subkey per
-  purpose (:class:`Keys`).
+  purpose (``Keys``).
 - Records are sealed with **AES-256-GCM**, a fresh random 96-bit nonce each time, and associated data that
-  binds the vault, the contact, the kind of record and its version (:func:`associated_data`).
-- Plaintexts are padded (:func:`pad`) to size buckets before sealing, so a ciphertext's length says little
+  binds the vault, the contact, the kind of record and its version (``associated_data``).
+- Plaintexts are padded (``pad``) to size buckets before sealing, so a ciphertext's length says little
   about what it holds.
 - A **key-check value** derived from the KEK tells a wrong passphrase from a damaged file.
 - Keyed **BLAKE2b** gives the blind index of phone numbers and the elements of the row-set digest.
@@ -87,7 +87,7 @@ class AuthenticationFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class KdfCaps:
-    """The largest Argon2id parameters a vault file may ask for (see :data:`KDF_CAPS`)."""
+    """The largest Argon2id parameters a vault file may ask for (see ``KDF_CAPS``)."""
 
     max_memory_kib: int
     max_iterations: int
@@ -106,8 +106,8 @@ reader allocate gigabytes or compute for hours before the passphrase is even che
 class KdfParams:
     """Argon2id parameters: memory in KiB, iterations (passes) and lanes (parallelism).
 
-    Construct with :meth:`default` (64 MiB, 3 iterations, 4 lanes) for real vaults. Values above
-    :data:`KDF_CAPS` raise :class:`~contactvault.errors.KdfLimitExceeded`; values Argon2 cannot use raise
+    Construct with ``default`` (64 MiB, 3 iterations, 4 lanes) for real vaults. Values above
+    ``KDF_CAPS`` raise ``KdfLimitExceeded``; values Argon2 cannot use raise
     ``ValueError``.
     """
 
@@ -188,13 +188,13 @@ class Keys:
     - ``header``: MAC of the header (format version, KDF parameters, wrapped keys).
     - ``state``: MAC of the row-set state (digest, counts, generation).
     - ``rowset``: keyed hash of each row into the row-set digest.
-    - ``directory``: AEAD key of the directory compartment.
-    - ``wrap``: AEAD key that wraps each contact's own data key.
+    - ``tombstone``: AEAD key of the tombstones erased contacts leave behind.
+    - ``wrap``: AEAD key that wraps each contact's own keys (one for its directory, one for its payload).
     - ``index``: blind index of phone numbers.
     - ``log``: reserved for the disclosure log.
     """
 
-    __slots__ = ("directory", "header", "index", "log", "rowset", "state", "wrap")
+    __slots__ = ("header", "index", "log", "rowset", "state", "tombstone", "wrap")
 
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != KEY_SIZE:
@@ -202,7 +202,7 @@ class Keys:
         self.header = _hkdf(master_key, b"header-mac")
         self.state = _hkdf(master_key, b"state-mac")
         self.rowset = _hkdf(master_key, b"rowset")
-        self.directory = AESGCM(_hkdf(master_key, b"directory"))
+        self.tombstone = AESGCM(_hkdf(master_key, b"tombstone"))
         self.wrap = AESGCM(_hkdf(master_key, b"data-key-wrap"))
         self.index = _hkdf(master_key, b"phone-index")
         self.log = _hkdf(master_key, b"disclosure-log")
@@ -238,7 +238,7 @@ def seal(key: bytes | Aead, plaintext: bytes, ad: bytes) -> bytes:
 
 
 def open_sealed(key: bytes | Aead, blob: bytes, ad: bytes) -> bytes:
-    """The plaintext of a :func:`seal` blob; raises :class:`AuthenticationFailed` if anything was changed."""
+    """The plaintext of a ``seal`` blob; raises ``AuthenticationFailed`` if anything was changed."""
     if len(blob) < NONCE_SIZE + TAG_SIZE:
         raise AuthenticationFailed("sealed record too short")
     try:
@@ -269,29 +269,32 @@ def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
     return hashlib.blake2b(data, key=key, digest_size=size).digest()
 
 
-# Padding: ISO/IEC 7816-4 (0x80 then zeros) up to a bucket. Buckets: at least 128 bytes, then "Padmé"
-# (Nikitin et al., 2019): the length is rounded so that only O(log log n) bits of it are kept, which costs
-# at most about 12 % and hides most of what a length would otherwise tell.
-_MIN_BUCKET: Final = 128
+# Padding: ISO/IEC 7816-4 (0x80 then zeros) up to a bucket. Up to 2 KiB the buckets are 128 bytes apart,
+# so that one more label, consent or short note rarely changes a record's size; above that, "Padmé"
+# (Nikitin et al., 2019) rounds the length so that only O(log log n) bits of it are kept, at a cost of at
+# most about 12 %.
+_STEP: Final = 128
+_STEPPED_UP_TO: Final = 2048
 
 
 def padded_size(length: int) -> int:
     """The bucket a plaintext of ``length`` bytes (plus the 0x80 marker) is padded to."""
-    size = max(length + 1, _MIN_BUCKET)
+    size = length + 1
+    if size <= _STEPPED_UP_TO:
+        return -(-size // _STEP) * _STEP
     exponent = size.bit_length() - 1
-    mantissa_bits = exponent.bit_length()
-    low_bits = exponent - mantissa_bits
+    low_bits = exponent - exponent.bit_length()
     mask = (1 << low_bits) - 1
     return (size + mask) & ~mask
 
 
 def pad(plaintext: bytes) -> bytes:
-    """``plaintext || 0x80 || 0x00...`` up to :func:`padded_size`."""
+    """``plaintext || 0x80 || 0x00...`` up to ``padded_size``."""
     return plaintext + b"\x80" + bytes(padded_size(len(plaintext)) - len(plaintext) - 1)
 
 
 def unpad(padded: bytes) -> bytes:
-    """Undo :func:`pad`; raises :class:`AuthenticationFailed` on a malformed padding."""
+    """Undo ``pad``; raises ``AuthenticationFailed`` on a malformed padding."""
     end = len(padded.rstrip(b"\x00"))
     if end == 0 or padded[end - 1] != 0x80:
         raise AuthenticationFailed("malformed padding")

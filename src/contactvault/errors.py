@@ -1,6 +1,6 @@
 """Every error contactvault raises on purpose.
 
-All of them derive from :class:`ContactVaultError`, and each also subclasses the matching built-in, so
+All of them derive from ``ContactVaultError``, and each also subclasses the matching built-in, so
 callers may catch either::
 
     ContactVaultError
@@ -21,7 +21,7 @@ callers may catch either::
         └── ContactErased                the contact was erased (GDPR Art. 17)
 
 Problems *inside* an address book (one broken card, one bad row) are not raised: they are reported as
-:class:`contactvault.ImportIssue` entries, so that one bad card never costs the others.
+``contactvault.ImportIssue`` entries, so that one bad card never costs the others.
 
 No message carries personal data (names, numbers, e-mail addresses, note text) or key material: messages
 name the file, the line and the field, never the value.
@@ -88,7 +88,7 @@ class WrongPassphrase(VaultError):
     """The passphrase (or recovery key) does not open this vault.
 
     Raised after exactly one key derivation, before anything is read; the file is left byte for byte as it
-    was. A damaged file gives :class:`VaultCorrupted` instead: the vault's key-check value tells them apart.
+    was. A damaged file gives ``VaultCorrupted`` instead: the vault's key-check value tells them apart.
     """
 
 

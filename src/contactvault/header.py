@@ -109,8 +109,8 @@ class Header:
     def unpack(cls, data: bytes) -> Self:
         """Parse a header. Checks shape and checksum only; the caller checks the MAC once it has the key.
 
-        Raises :class:`VaultCorrupted` for a damaged header, :class:`UnsupportedFormat` for an intact one
-        this version cannot read, and :class:`~contactvault.errors.KdfLimitExceeded` for KDF parameters
+        Raises ``VaultCorrupted`` for a damaged header, ``UnsupportedFormat`` for an intact one
+        this version cannot read, and ``KdfLimitExceeded`` for KDF parameters
         above the cap (before anything is derived).
         """
         if len(data) < _FIXED.size + _HASH:

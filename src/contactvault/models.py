@@ -8,7 +8,7 @@ name or a number. ``repr()`` shows identifiers and counts only; personal values 
 Collections are tuples. Fields that hold collections also accept a list and turn it into a tuple, so that
 ``Contact(display_name="Ada", phones=[phone])`` works as one would expect.
 
-:class:`MessengerEntry` is special: it is the only type that may ever leave for a messenger, and it holds
+``MessengerEntry`` is special: it is the only type that may ever leave for a messenger, and it holds
 exactly a display name and an E.164 number, nothing else.
 """
 
@@ -294,7 +294,7 @@ class ConsentRecord(_Model):
 class LegalBasis(_Model):
     """A legal basis under GDPR Art. 6(1) for one purpose.
 
-    Every basis but consent (point a, which lives in :class:`ConsentRecord`) needs a written justification:
+    Every basis but consent (point a, which lives in ``ConsentRecord``) needs a written justification:
     the contract, the legal obligation or the balancing of interests it rests on.
     """
 
@@ -332,7 +332,7 @@ class Contact(_Model):
     """A customer's full record.
 
     Only ``display_name`` and the E.164 form of a phone number may ever reach a messenger, and only through
-    :class:`MessengerEntry`; everything else here stays in the vault. Photos, keys, logos and sounds are not
+    ``MessengerEntry``; everything else here stays in the vault. Photos, keys, logos and sounds are not
     part of the model: the importers drop them before they are stored anywhere.
     """
 
@@ -398,7 +398,7 @@ DIRECTORY_FIELDS: frozenset[str] = frozenset(
         "updated_at",
     }
 )
-"""The fields of :class:`Contact` that the vault keeps in the directory compartment (all the sync policy
+"""The fields of ``Contact`` that the vault keeps in the directory compartment (all the sync policy
 needs); every other field is CRM payload, sealed under the contact's own data key."""
 
 

@@ -51,7 +51,7 @@ class NumberInfo(NamedTuple):
 
 
 def check_region(region: str | None) -> str | None:
-    """Return the region code in upper case, or raise :class:`InvalidRegion` if phonenumbers does not know it.
+    """Return the region code in upper case, or raise ``InvalidRegion`` if phonenumbers does not know it.
 
     ``None`` is allowed and means: read only numbers that carry their country code.
     """
@@ -120,7 +120,7 @@ def normalize_phone(
     types: tuple[str, ...] = (),
     preferred: bool = False,
 ) -> Phone:
-    """Build a :class:`~contactvault.models.Phone` from a number string as typed.
+    """Build a ``Phone`` from a number string as typed.
 
     ``default_region`` is the region assumed for numbers without a country code (``"DE"``), or ``None``.
     The result always keeps ``raw``; if the number cannot be normalised, ``e164`` is ``None`` and

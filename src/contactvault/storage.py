@@ -2,8 +2,8 @@
 
 This module stores and returns bytes only: sealed blobs, random ids, blind-index tags and version numbers.
 It never sees a key or a plaintext. Every ``sqlite3`` error is turned into a contactvault error here:
-a damaged file becomes :class:`~contactvault.errors.VaultCorrupted`, a busy one
-:class:`~contactvault.errors.VaultLocked`.
+a damaged file becomes ``VaultCorrupted``, a busy one
+``VaultLocked``.
 
 Settings, and why:
 
@@ -13,7 +13,10 @@ Settings, and why:
 - ``temp_store=MEMORY``: no temporary files beside the vault.
 - The file and its ``-wal``/``-shm`` companions are created with mode 0600 (SQLite gives its companions the
   database file's mode).
-- One process at a time: an exclusive ``flock`` on ``<vault>.lock``, held while the vault is open.
+- ``locking_mode=EXCLUSIVE``, and an exclusive lock taken at open and held until close: one open vault per
+  file, across processes and within one, whatever path (symlink, hard link) leads to the file. SQLite's
+  own lock is on the file itself, so there is no lock file. In this mode SQLite keeps the WAL index in
+  memory: there is no ``-shm`` file either.
 """
 
 from __future__ import annotations
@@ -22,11 +25,10 @@ import contextlib
 import os
 import sqlite3
 import sys
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, NamedTuple, Self
+from typing import NamedTuple, Self
 
 from contactvault.errors import (
     ConflictError,
@@ -38,7 +40,7 @@ from contactvault.errors import (
     VaultNotFound,
 )
 
-__all__ = ["LockFile", "Row", "Storage", "TagRow"]
+__all__ = ["Row", "Storage", "TagRow"]
 
 _SCHEMA = """
 CREATE TABLE header (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
@@ -56,8 +58,6 @@ CREATE TABLE phone_index (
     PRIMARY KEY (tag, contact_id)
 ) WITHOUT ROWID;
 """
-
-_CHECKPOINT_WAIT = 2.0  # seconds to wait for readers outside contactvault before giving up
 
 APPLICATION_ID = 0x43564C54  # "CVLT": lets file(1) and tools tell a vault from any SQLite file.
 """SQLite ``application_id`` of a vault. Informative only: the header, not this, decides what a file is."""
@@ -92,9 +92,14 @@ class TagRow(NamedTuple):
     payload_tag: bytes
 
 
+def _primary(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
 def _error(exc: sqlite3.Error, doing: str) -> VaultError:
     code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
+    primary = _primary(exc)
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return VaultLocked(f"the vault is busy ({doing}); another process is using it")
     if primary in (
@@ -124,74 +129,22 @@ def _sqlite_errors(doing: str) -> Iterator[None]:
         raise _error(exc, doing) from None
 
 
-class LockFile:
-    """An exclusive advisory lock on ``<vault>.lock``: one open vault per file, across processes.
-
-    Waits up to ``timeout`` seconds for another holder, then raises :class:`VaultLocked`.
-    """
-
-    def __init__(self, vault_path: Path, timeout: float) -> None:
-        self.path = vault_path.with_name(vault_path.name + ".lock")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._file: IO[bytes] | None = os.fdopen(fd, "r+b", buffering=0)
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while not self._try_lock():
-            if time.monotonic() >= deadline:
-                self.release()
-                raise VaultLocked(
-                    f"{vault_path.name} is open in another process (waited {timeout:g} s); "
-                    "close it there first"
-                )
-            time.sleep(0.05)
-
-    def _try_lock(self) -> bool:
-        if self._file is None:  # pragma: no cover - only after release()
-            return False
-        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-            import msvcrt  # noqa: PLC0415  (Windows only)
-
-            try:
-                msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
-            except OSError:
-                return False
-            return True
-        import fcntl  # noqa: PLC0415  (POSIX only)
-
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def release(self) -> None:
-        """Give the lock up (closing the file releases it)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
 class Storage:
     """An open vault file: one SQLite connection, held under the writer lock."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, lock: LockFile) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = connection
-        self._lock = lock
         self._in_transaction = False
 
     # --- opening and closing -----------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path, *, lock_timeout: float) -> Self:
-        """Open an existing vault file (never creates one)."""
+        """Open an existing vault file (never creates one) and take its exclusive lock."""
         if not path.is_file():
             raise VaultNotFound(f"no vault at {path.name}")
-        lock = LockFile(path, lock_timeout)
-        try:
-            return cls(path, _connect(path), lock)
-        except BaseException:
-            lock.release()
-            raise
+        return cls(path, _connect(path, lock_timeout=lock_timeout))
 
     @classmethod
     def create(cls, path: Path, header: bytes, state: bytes, *, lock_timeout: float) -> Self:
@@ -202,10 +155,12 @@ class Storage:
         """
         if path.exists():
             raise VaultExists(f"{path.name} already exists; refusing to overwrite it")
+        if not path.parent.is_dir():
+            raise VaultNotFound(f"the folder for {path.name} does not exist")
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-            db = _connect(tmp, create=True)
+            db = _connect(tmp, lock_timeout=0.0, create=True)
             try:
                 with _sqlite_errors("create the vault"):
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -217,10 +172,7 @@ class Storage:
             finally:
                 db.close()
             _fsync(tmp)
-            try:
-                os.link(tmp, path)  # fails if something appeared at path meanwhile: never overwrites
-            except FileExistsError:
-                raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+            _place(tmp, path)
             _fsync_dir(path.parent)
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
@@ -236,15 +188,14 @@ class Storage:
                     self._db.close()
             finally:
                 self._db = None
-                self._lock.release()
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
+        """Whether ``close`` was called."""
         return self._db is None
 
     def check_open(self) -> None:
-        """Raise :class:`VaultClosed` if the vault was closed."""
+        """Raise ``VaultClosed`` if the vault was closed."""
         self._conn()
 
     def _conn(self) -> sqlite3.Connection:
@@ -277,18 +228,10 @@ class Storage:
 
     def checkpoint_truncate(self) -> None:
         """Copy the WAL into the database and truncate it to zero bytes (after an erase)."""
-        deadline = time.monotonic() + _CHECKPOINT_WAIT
-        while True:
-            with _sqlite_errors("checkpoint the WAL"):
-                busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            if not busy:
-                return
-            if time.monotonic() >= deadline:
-                raise VaultLocked(
-                    "the change is committed, but the WAL could not be truncated: another connection is "
-                    "reading the vault file; close it and erase again or reopen the vault"
-                )
-            time.sleep(0.05)
+        with _sqlite_errors("checkpoint the WAL"):
+            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # pragma: no cover - nobody else can hold the file while it is locked exclusively
+            raise VaultLocked("the change is committed, but the WAL could not be truncated")
 
     # --- header and state ---------------------------------------------------------------------------------
 
@@ -415,7 +358,7 @@ class Storage:
                 yield tag, contact_id
 
     def integrity_check(self) -> None:
-        """SQLite's structural check of every page; :class:`VaultCorrupted` if it finds anything."""
+        """SQLite's structural check of every page; ``VaultCorrupted`` if it finds anything."""
         with _sqlite_errors("check the file's structure"):
             rows = self._conn().execute("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
@@ -448,12 +391,24 @@ def _row(raw: tuple[object, ...]) -> Row:
     return Row(cid, version, directory, data_key, payload)
 
 
-def _connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
+def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=rw"
     with _sqlite_errors("open the vault"):
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0.5, check_same_thread=True)
-        try:
-            # Reading the schema first makes "not a database" surface here, as VaultCorrupted.
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=max(lock_timeout, 0.0))
+    try:
+        with _sqlite_errors("open the vault"):
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            try:
+                db.execute("BEGIN EXCLUSIVE")  # takes the lock, and keeps it until close in this mode
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if _primary(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise VaultLocked(
+                        f"{path.name} is open in another process or by another Vault object "
+                        f"(waited {lock_timeout:g} s); close it there first"
+                    ) from None
+                raise
+            # Reading the schema makes "not a database" surface here, as VaultCorrupted.
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA temp_store = MEMORY")
@@ -461,10 +416,22 @@ def _connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
             if create:  # WAL is a property of the file, set once; opening never changes a file's mode
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            db.close()
-            raise
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _place(tmp: Path, path: Path) -> None:
+    """Put the finished file at ``path``, never overwriting anything that appeared there meanwhile."""
+    try:
+        os.link(tmp, path)  # atomic, and fails if path exists
+    except FileExistsError:
+        raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+    except OSError:  # a file system without hard links (FAT, some network shares)
+        if path.exists():
+            raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+        os.rename(tmp, path)
 
 
 def _fsync(path: Path) -> None:

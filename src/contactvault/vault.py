@@ -4,7 +4,7 @@
 was changed, and offers add, get, update, erase, the consent and rights operations, and ``verify()``.
 Each contact is stored in two sealed compartments:
 
-- the **directory** (:class:`~contactvault.models.DirectoryEntry`: display name, name parts, numbers with
+- the **directory** (``DirectoryEntry``: display name, name parts, numbers with
   their messenger presence, labels, consents, legal bases, restriction, objections, date of birth),
   sealed under the vault's directory key. Listing contacts and building a messenger book decrypt this only.
 - the **CRM payload** (e-mail and postal addresses, birthday, organisation, notes, URLs, custom fields,
@@ -40,6 +40,7 @@ from contactvault.errors import (
     ContactErased,
     ContactNotFound,
     UnsupportedFormat,
+    VaultClosed,
     VaultCorrupted,
     WrongPassphrase,
 )
@@ -80,7 +81,7 @@ def default_vault_path() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    """What :meth:`Vault.erase` did: which contact, when, and at which version its tombstone was written."""
+    """What ``Vault.erase`` did: which contact, when, and at which version its tombstone was written."""
 
     contact_id: uuid.UUID
     erased_at: datetime
@@ -89,7 +90,7 @@ class Erasure:
 
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The result of a successful :meth:`Vault.verify`: what was checked."""
+    """The result of a successful ``Vault.verify``: what was checked."""
 
     contacts: int
     erased: int
@@ -98,7 +99,11 @@ class VerifyReport:
 
 @dataclass(frozen=True, slots=True)
 class _RowSet:
-    """The authenticated state of the set of rows: a generation counter, counts and the digest."""
+    """The authenticated state of the set of rows: a generation counter, counts and the digest.
+
+    Its MAC also covers the header's bytes, so that neither can be put back without the other: an older
+    header (an old passphrase) under the current rows, or older rows under the current header, is refused.
+    """
 
     generation: int
     rows: int
@@ -106,23 +111,23 @@ class _RowSet:
     digest: int
     live: int
 
-    def pack(self, keys: Keys, vault_id: bytes) -> bytes:
+    def pack(self, keys: Keys, header: bytes) -> bytes:
         body = _STATE.pack(self.generation, self.rows, self.index, self.digest.to_bytes(32, "big"))
-        return body + crypto.mac(keys.state, vault_id, body)
+        return body + crypto.mac(keys.state, header, body)
 
     @classmethod
-    def unpack(cls, data: bytes, keys: Keys, vault_id: bytes) -> _RowSet:
+    def unpack(cls, data: bytes, keys: Keys, header: bytes) -> _RowSet:
         if len(data) != _STATE.size + 32:
             raise VaultCorrupted("the vault's row-set state has the wrong length")
         body, tag = data[: _STATE.size], data[_STATE.size :]
-        if not crypto.macs_equal(crypto.mac(keys.state, vault_id, body), tag):
-            raise VaultCorrupted("the vault's row-set state fails its MAC")
+        if not crypto.macs_equal(crypto.mac(keys.state, header, body), tag):
+            raise VaultCorrupted("the vault's row-set state fails its MAC, or belongs to another header")
         generation, rows, index, digest = _STATE.unpack(body)
         return cls(generation, rows, index, int.from_bytes(digest, "big"), live=-1)
 
 
 class _Delta:
-    """Changes to the row set within one transaction, applied to :class:`_RowSet` after the commit."""
+    """Changes to the row set within one transaction, applied to ``_RowSet`` after the commit."""
 
     def __init__(self, keys: Keys) -> None:
         self._key = keys.rowset
@@ -181,7 +186,7 @@ def _pack(plaintext: bytes) -> bytes:
 
 
 def _unpack(padded: bytes) -> bytes:
-    """Undo :func:`_pack`; raises ``AuthenticationFailed`` if the content is malformed or too large."""
+    """Undo ``_pack``; raises ``AuthenticationFailed`` if the content is malformed or too large."""
     decompressor = zlib.decompressobj(-15)
     try:
         plaintext = decompressor.decompress(crypto.unpad(padded), _MAX_RECORD)
@@ -217,7 +222,7 @@ def _check_passphrase(passphrase: str | bytes) -> None:
 
 
 class Vault:
-    """An open vault file. Create one with :meth:`create`, open one with :meth:`open`; close it when done.
+    """An open vault file. Create one with ``create``, open one with ``open``; close it when done.
 
     A ``Vault`` holds the file's lock: while it is open, no other process (and no other ``Vault`` object)
     can open the same file. Use it as a context manager::
@@ -225,25 +230,27 @@ class Vault:
         with Vault.open("contacts.db", passphrase) as vault:
             contact_id = vault.add(contact)
 
-    Iterating over a vault yields :class:`~contactvault.models.DirectoryEntry` objects (the directory
-    compartment only); :meth:`get` and :meth:`contacts` return full :class:`~contactvault.models.Contact`
-    objects, decrypting their CRM payloads. A ``Vault`` is not thread-safe; use one per thread.
+    Iterating over a vault yields ``DirectoryEntry`` objects (the directory
+    compartment only); ``get`` and ``contacts`` return full ``Contact``
+    objects, decrypting their CRM payloads. A ``Vault`` belongs to the thread that opened it (SQLite's
+    rule; another thread gets ``sqlite3.ProgrammingError``); share work between threads through queues.
 
     The vault never returns data it could not authenticate: any failed check raises
-    :class:`~contactvault.errors.VaultCorrupted`. Key material stays in memory while the vault is open
-    (Python cannot reliably wipe it) and is dropped on :meth:`close`.
+    ``VaultCorrupted``. Key material stays in memory while the vault is open
+    (Python cannot reliably wipe it) and is dropped on ``close`` (references only: the bytes are left
+    for the garbage collector).
     """
 
     recovery_key: str | None
-    """The recovery key, right after :meth:`create` with ``recovery_key=True`` only; ``None`` otherwise.
+    """The recovery key, right after ``create`` with ``recovery_key=True`` only; ``None`` otherwise.
     Show it to the user once, to keep offline: it opens the vault without the passphrase."""
 
     def __init__(self, storage: Storage, header: Header, master_key: bytes, keys: Keys) -> None:
-        """Not for direct use: see :meth:`create`, :meth:`open` and :meth:`open_with_recovery_key`."""
+        """Not for direct use: see ``create``, ``open`` and ``open_with_recovery_key``."""
         self._storage = storage
         self._header = header
         self._master = master_key
-        self._keys = keys
+        self._keyring: Keys | None = keys
         self._vid = header.vault_id
         self._state = _RowSet(0, 0, 0, 0, 0)
         self.recovery_key = None
@@ -264,11 +271,11 @@ class Vault:
 
         Args:
             path: the new file; ``None`` means ``vault.db`` in the user data folder
-                (:func:`default_vault_path`). An existing file is never overwritten (``VaultExists``).
+                (``default_vault_path``). An existing file is never overwritten (``VaultExists``).
             passphrase: protects the vault; required, not empty.
-            kdf: Argon2id parameters; :meth:`KdfParams.default` (64 MiB, 3 iterations, 4 lanes) unless given.
+            kdf: Argon2id parameters; ``KdfParams.default`` (64 MiB, 3 iterations, 4 lanes) unless given.
             recovery_key: also create a recovery key (a second way to unwrap the master key), available once
-                as :attr:`recovery_key` on the returned vault.
+                as ``recovery_key`` on the returned vault.
             lock_timeout: seconds to wait for the file lock.
         """
         _check_passphrase(passphrase)
@@ -293,7 +300,9 @@ class Vault:
             shown = crypto.format_recovery_key(secret)
         header = _signed(Header(params, salt, vault_id, slot, recovery), keys)
         empty = _RowSet(0, 0, 0, 0, 0)
-        storage = Storage.create(target, header.pack(), empty.pack(keys, vault_id), lock_timeout=lock_timeout)
+        storage = Storage.create(
+            target, header.pack(), empty.pack(keys, header.pack()), lock_timeout=lock_timeout
+        )
         vault = cls(storage, header, master, keys)
         vault._state = empty
         vault.recovery_key = shown
@@ -324,7 +333,7 @@ class Vault:
     ) -> Self:
         """Open a vault with the recovery key shown at creation (case, spaces and dashes do not matter).
 
-        Then set a new passphrase with :meth:`change_passphrase`. A key that is not the vault's, or a vault
+        Then set a new passphrase with ``change_passphrase``. A key that is not the vault's, or a vault
         created without one, raises ``WrongPassphrase``.
         """
 
@@ -363,9 +372,17 @@ class Vault:
         return vault
 
     def close(self) -> None:
-        """Close the file and release its lock. Safe to call more than once."""
+        """Close the file, release its lock and drop the keys. Safe to call more than once."""
         self._storage.close()
         self._master = b""
+        self._keyring = None
+        self.recovery_key = None
+
+    @property
+    def _keys(self) -> Keys:
+        if self._keyring is None:
+            raise VaultClosed("the vault is closed")
+        return self._keyring
 
     def __enter__(self) -> Self:
         return self
@@ -410,7 +427,9 @@ class Vault:
         header = _signed(Header(params, salt, self._vid, slot, self._header.recovery_slot), self._keys)
         with self._storage.transaction():
             self._storage.write_single("header", header.pack())
+            new_state = self._write_state(_Delta(self._keys), header)
         self._header = header
+        self._state = new_state
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -493,7 +512,7 @@ class Vault:
                 if cid in seen:
                     raise ConflictError("the same contact id appears twice in add_many")
                 seen.add(cid)
-                row, tags = self._seal(fresh, crypto.random_bytes())
+                row, tags = self._seal(fresh, crypto.random_bytes(2 * crypto.KEY_SIZE))
                 batch.append(row)
                 delta.row(_tags(row), +1)
                 for tag in tags:
@@ -531,7 +550,7 @@ class Vault:
         """Erase a contact for good (GDPR Art. 17) by crypto-shredding.
 
         The contact's wrapped data key, its sealed payload and directory, and its phone-index entries are
-        deleted; a sealed tombstone (the erasure time) keeps the id, so that :meth:`get` raises
+        deleted; a sealed tombstone (the erasure time) keeps the id, so that ``get`` raises
         ``ContactErased``. SQLite's secure delete zeroes the freed bytes, and the WAL is checkpointed and
         truncated, so neither the key nor any plaintext survives in the ``.db`` or ``-wal`` file.
         Backups made before the erase still hold the contact: erase cannot reach them.
@@ -542,7 +561,7 @@ class Vault:
         version = row.version + 1
         ad = crypto.associated_data(self._vid, row.id, RecordKind.TOMBSTONE, version)
         tombstone = crypto.seal(
-            self._keys.directory, _pack(json.dumps({"erased_at": erased_at.isoformat()}).encode()), ad
+            self._keys.tombstone, _pack(json.dumps({"erased_at": erased_at.isoformat()}).encode()), ad
         )
         new_row = Row(row.id, version, tombstone, None, None)
         delta = _Delta(self._keys)
@@ -648,10 +667,12 @@ class Vault:
 
     def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
         """Remove a label by name (without regard to case); nothing happens if it is not there."""
-        return self._modify(
-            contact_id,
-            lambda c: {"labels": tuple(lb for lb in c.labels if lb.name.casefold() != name.casefold())},
-        )
+
+        def change(c: Contact) -> _Changes:
+            kept = tuple(lb for lb in c.labels if lb.name.casefold() != name.casefold())
+            return {"labels": kept} if kept != c.labels else {}
+
+        return self._modify(contact_id, change)
 
     def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
         """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
@@ -660,7 +681,7 @@ class Vault:
 
     def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
         """Lift a restriction of processing (GDPR Art. 18(3))."""
-        return self._modify(contact_id, lambda _: {"restricted_at": None})
+        return self._modify(contact_id, lambda c: {"restricted_at": None} if c.restricted_at else {})
 
     def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
         """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
@@ -707,7 +728,7 @@ class Vault:
 
     def _check_rowset(self) -> _RowSet:
         """Recompute the digest of all rows and index entries; compare it with the authenticated state."""
-        stored = _RowSet.unpack(self._storage.read_single("state"), self._keys, self._vid)
+        stored = _RowSet.unpack(self._storage.read_single("state"), self._keys, self._header.pack())
         key = self._keys.rowset
         digest = rows = index = live = 0
         for tag_row in self._storage.tag_rows():
@@ -726,9 +747,9 @@ class Vault:
             )
         return _RowSet(stored.generation, rows, index, stored.digest, live)
 
-    def _write_state(self, delta: _Delta) -> _RowSet:
+    def _write_state(self, delta: _Delta, header: Header | None = None) -> _RowSet:
         new = delta.applied(self._state)
-        self._storage.write_single("state", new.pack(self._keys, self._vid))
+        self._storage.write_single("state", new.pack(self._keys, (header or self._header).pack()))
         return new
 
     def _flush(self, batch: list[Row], pairs: list[tuple[bytes, bytes]]) -> None:
@@ -740,19 +761,20 @@ class Vault:
     def _index_tag(self, e164: str) -> bytes:
         return crypto.keyed_hash(self._keys.index, e164.encode("ascii"), 16)
 
-    def _seal(self, contact: Contact, data_key: bytes) -> tuple[Row, list[bytes]]:
+    def _seal(self, contact: Contact, data_keys: bytes) -> tuple[Row, list[bytes]]:
+        """Seal ``contact`` at its version under its own keys (directory key, payload key)."""
         cid, version = contact.id.bytes, contact.version
         entry = DirectoryEntry.of(contact, version)
         directory = crypto.seal(
-            self._keys.directory,
+            data_keys[: crypto.KEY_SIZE],
             _pack(entry.model_dump_json(exclude_defaults=True).encode()),
             crypto.associated_data(self._vid, cid, RecordKind.DIRECTORY, version),
         )
         wrapped = crypto.seal(
-            self._keys.wrap, data_key, crypto.associated_data(self._vid, cid, RecordKind.DATA_KEY, version)
+            self._keys.wrap, data_keys, crypto.associated_data(self._vid, cid, RecordKind.DATA_KEY, version)
         )
         payload = crypto.seal(
-            data_key,
+            data_keys[crypto.KEY_SIZE :],
             _pack(contact.model_dump_json(include=set(PAYLOAD_FIELDS), exclude_defaults=True).encode()),
             crypto.associated_data(self._vid, cid, RecordKind.PAYLOAD, version),
         )
@@ -769,7 +791,7 @@ class Vault:
 
     def _tombstone_time(self, row: Row) -> datetime:
         plain = self._open_blob(
-            self._keys.directory, row.directory, row.id, RecordKind.TOMBSTONE, row.version
+            self._keys.tombstone, row.directory, row.id, RecordKind.TOMBSTONE, row.version
         )
         try:
             return datetime.fromisoformat(json.loads(_unpack(plain))["erased_at"])
@@ -785,9 +807,10 @@ class Vault:
             raise ContactErased(f"contact {cid} was erased on {erased_at:%Y-%m-%d}")
         return row
 
-    def _directory_json(self, row: Row) -> bytes:
+    def _directory_json(self, row: Row, data_keys: bytes | None = None) -> bytes:
+        keys = data_keys if data_keys is not None else self._data_keys(row)
         plain = self._open_blob(
-            self._keys.directory, row.directory, row.id, RecordKind.DIRECTORY, row.version
+            keys[: crypto.KEY_SIZE], row.directory, row.id, RecordKind.DIRECTORY, row.version
         )
         try:
             return _unpack(plain)
@@ -803,19 +826,23 @@ class Vault:
             raise VaultCorrupted("a directory record belongs to another contact or version")
         return entry
 
-    def _data_key(self, row: Row) -> bytes:
+    def _data_keys(self, row: Row) -> bytes:
+        """The contact's own keys, unwrapped: 32 bytes for the directory, 32 for the payload."""
         if row.data_key is None:  # pragma: no cover - callers check for tombstones first
             raise VaultCorrupted("a contact has no data key")
-        key = self._open_blob(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, row.version)
-        if len(key) != crypto.KEY_SIZE:
-            raise VaultCorrupted("a contact's data key has the wrong length")
-        return key
+        keys = self._open_blob(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, row.version)
+        if len(keys) != 2 * crypto.KEY_SIZE:
+            raise VaultCorrupted("a contact's data keys have the wrong length")
+        return keys
 
     def _contact(self, row: Row) -> Contact:
         if row.payload is None:
             raise VaultCorrupted("a contact has a data key but no payload")
-        directory = self._directory_json(row)
-        payload = self._open_blob(self._data_key(row), row.payload, row.id, RecordKind.PAYLOAD, row.version)
+        data_keys = self._data_keys(row)
+        directory = self._directory_json(row, data_keys)
+        payload = self._open_blob(
+            data_keys[crypto.KEY_SIZE :], row.payload, row.id, RecordKind.PAYLOAD, row.version
+        )
         try:
             fields = json.loads(directory)
             extra = json.loads(_unpack(payload))
@@ -836,10 +863,10 @@ class Vault:
 
     def _replace(self, row: Row, contact: Contact) -> Contact:
         """Write ``contact`` over ``row`` (one version later), in one transaction."""
-        data_key = self._data_key(row)
+        data_keys = self._data_keys(row)
         updated_at = max(_now(), contact.created_at)
         fresh = _validated(contact, version=row.version + 1, updated_at=updated_at)
-        new_row, tags = self._seal(fresh, data_key)
+        new_row, tags = self._seal(fresh, data_keys)
         delta = _Delta(self._keys)
         delta.row(_tags(row), -1)
         delta.row(_tags(new_row), +1)

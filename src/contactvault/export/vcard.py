@@ -1,6 +1,6 @@
 """Writing vCards: RFC-correct escaping and folding, and a contact's full card.
 
-`contact_to_vcard` writes everything a :class:`~contactvault.models.Contact` holds that vCard can carry
+`contact_to_vcard` writes everything a ``Contact`` holds that vCard can carry
 (for a portable export or a round trip through a phone). It is not for messengers: what may go to a
 messenger is written from a ``MessengerBook`` only, which holds names and numbers and nothing else.
 

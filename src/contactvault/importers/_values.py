@@ -52,7 +52,7 @@ def one_line(text: str) -> str:
 def parse_birthday(text: str, omit_year: int | None = None) -> dict[str, int | None] | None:
     """``1980-03-22``, ``19800322``, ``--0322``, ``--03-22``, Apple's ``1604-03-22``, with or without time.
 
-    Returns the fields of a valid :class:`~contactvault.models.Birthday`, or None. The year 0, Apple's
+    Returns the fields of a valid ``Birthday``, or None. The year 0, Apple's
     1604 and ``omit_year`` (Apple's ``X-APPLE-OMIT-YEAR`` value) mean "no year".
     """
     match = _BDAY.fullmatch(text.strip())

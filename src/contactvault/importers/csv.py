@@ -3,11 +3,11 @@
 The layout is recognised from the header row: Google Contacts as exported since 2024 (``First Name``,
 ``Labels``, ``Phone 1 - Label``, ...), the older Google layout (``Name``, ``Given Name``, ``Group
 Membership``, ``Phone 1 - Type``, ...), and Outlook's export with English or German column names. A header
-that matches none of them raises :class:`~contactvault.UnknownCsvLayout`, which names the columns missing
+that matches none of them raises ``UnknownCsvLayout``, which names the columns missing
 for the closest layout and never the header that was found (a file without a header row has a customer's
 data there).
 
-Every non-empty row becomes a contact or an :class:`~contactvault.ImportIssue` naming the line where the
+Every non-empty row becomes a contact or an ``ImportIssue`` naming the line where the
 row starts; completely empty rows are skipped. Google's ``" ::: "`` multi-values are split, so every number
 becomes its own phone. Columns the model has no field for are kept as custom fields under their header;
 photo URLs are dropped and counted, never stored. Issue messages name lines and columns, never values.
@@ -418,7 +418,7 @@ def _key(header: str) -> str:
 def _detect(header: Sequence[str], source: str) -> _Layout:
     """The layout whose identifying columns are all there (the best covered one if several are).
 
-    Raises :class:`UnknownCsvLayout` naming the columns missing for the closest layout; the header that
+    Raises ``UnknownCsvLayout`` naming the columns missing for the closest layout; the header that
     was found is never repeated.
     """
     keys = {_key(h) for h in header}
@@ -1041,8 +1041,8 @@ def iter_csv(
 
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
     only international numbers; there is no hidden default. Memory stays bounded by the batch size.
-    Raises :class:`~contactvault.UnknownCsvLayout` when the header row matches no known layout (naming the
-    missing columns, never the header found) and :class:`~contactvault.ImportFailed` when the source is
+    Raises ``UnknownCsvLayout`` when the header row matches no known layout (naming the
+    missing columns, never the header found) and ``ImportFailed`` when the source is
     not a CSV file at all; problems inside rows become issues. Photo URLs are dropped, never stored.
     """
     if batch_size < 1:
@@ -1062,8 +1062,8 @@ def import_csv(
 
     The result's ``format`` is ``"google_csv"`` or ``"outlook_csv"``. Every non-empty row becomes a
     contact or an error issue naming the line it starts at; nothing is stored anywhere. Photo URLs are
-    dropped. Raises :class:`~contactvault.UnknownCsvLayout` or :class:`~contactvault.ImportFailed` as
-    :func:`iter_csv` does.
+    dropped. Raises ``UnknownCsvLayout`` or ``ImportFailed`` as
+    ``iter_csv`` does.
     """
     file = _open(source, check_region(default_region))
     return ImportResult.collect(

@@ -1,7 +1,7 @@
 """What an import returns: contacts, issues with line numbers, duplicates, and counts.
 
-Every card (or CSV row) of an address book ends either as a :class:`~contactvault.models.Contact` or as an
-:class:`ImportIssue` of severity ``"error"`` that names its line: none vanishes. Warnings mark cards that were
+Every card (or CSV row) of an address book ends either as a ``Contact`` or as an
+``ImportIssue`` of severity ``"error"`` that names its line: none vanishes. Warnings mark cards that were
 imported with something noted (a number kept without E.164, a birthday kept as text).
 
 Issue messages name lines and fields, never values: they are safe to log and to show.

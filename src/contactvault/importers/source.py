@@ -113,7 +113,7 @@ def iter_blocks(source: Source) -> Iterator[bytes]:
     """Yield the source as blocks of whole lines, each line ending in LF whatever it ended in before.
 
     A UTF-8 byte order mark is dropped and UTF-16/32 is transcoded to UTF-8. Raises
-    :class:`ImportFailed` (naming the file, not its directory) when a path cannot be read.
+    ``ImportFailed`` (naming the file, not its directory) when a path cannot be read.
     """
     path = _as_path(source)
     if path is not None:

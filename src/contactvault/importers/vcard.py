@@ -2,7 +2,7 @@ r"""A tolerant vCard reader for the address books that phones and programs reall
 
 It reads vCard 2.1, 3.0 and 4.0 card by card, so that one broken card costs only itself: a card without
 ``END:VCARD``, with bad quoted-printable, with bytes that are not valid in its character set, or with a line
-that is not a property becomes an :class:`~contactvault.ImportIssue` naming its line, and every other card
+that is not a property becomes an ``ImportIssue`` naming its line, and every other card
 still imports. Photos, logos, sounds and keys are dropped unread and never stored.
 
 The quirks it handles, each with a test, are listed in ``docs/import.md``: byte order marks; CRLF, LF or
@@ -116,7 +116,7 @@ def _opens_agent(line: bytes) -> bool:
 def _split_cards(blocks: Iterable[bytes], source: str) -> Iterator[_RawCard | ImportIssue]:
     """Cut blocks of lines into cards; report text outside cards and cards that never end.
 
-    Raises :class:`ImportFailed` when the input holds text but not a single ``BEGIN:VCARD``.
+    Raises ``ImportFailed`` when the input holds text but not a single ``BEGIN:VCARD``.
     """
     card: _RawCard | None = None
     depth = 0  # nesting of 2.1 AGENT cards inside the current card
@@ -842,7 +842,7 @@ def iter_vcards(
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
     only international numbers; there is no hidden default. ``workers`` > 0 normalises numbers in that many
     helper processes while the next batch is read (see :mod:`contactvault.importers._numbers`). Raises
-    :class:`~contactvault.ImportFailed` when the source cannot be read or holds no vCard at all; problems
+    ``ImportFailed`` when the source cannot be read or holds no vCard at all; problems
     inside cards become issues.
     """
     if batch_size < 1:
