@@ -50,6 +50,7 @@ __all__ = [
     "Keys",
     "RecordKind",
     "associated_data",
+    "contact_keys",
     "derive_kek",
     "format_recovery_key",
     "key_check_value",
@@ -189,7 +190,8 @@ class Keys:
     - ``state``: MAC of the row-set state (digest, counts, generation).
     - ``rowset``: keyed hash of each row into the row-set digest.
     - ``tombstone``: AEAD key of the tombstones erased contacts leave behind.
-    - ``wrap``: AEAD key that wraps each contact's own keys (one for its directory, one for its payload).
+    - ``wrap``: AEAD key that wraps each contact's random data key (from which ``contact_keys`` derives
+      the keys of its directory and its payload).
     - ``index``: blind index of phone numbers.
     - ``log``: reserved for the disclosure log.
     """
@@ -248,6 +250,20 @@ def open_sealed(key: bytes | Aead, blob: bytes, ad: bytes) -> bytes:
         raise AuthenticationFailed("authentication tag mismatch") from None
     except ValueError:  # a key of the wrong length
         raise AuthenticationFailed("malformed key") from None
+
+
+def contact_keys(data_key: bytes) -> tuple[bytes, bytes]:
+    """The two keys of one contact, derived from its random data key: (directory key, payload key).
+
+    Keyed BLAKE2b with distinct labels (a PRF, like HKDF-Expand, but cheap enough to run for every row
+    while listing). Destroying the data key destroys both.
+    """
+    if len(data_key) != KEY_SIZE:
+        raise ValueError("a data key is 32 bytes")
+    return (
+        hashlib.blake2b(_LABEL + b"contact-directory", key=data_key, digest_size=KEY_SIZE).digest(),
+        hashlib.blake2b(_LABEL + b"contact-payload", key=data_key, digest_size=KEY_SIZE).digest(),
+    )
 
 
 def mac(key: bytes, *parts: bytes) -> bytes:

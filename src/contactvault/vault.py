@@ -512,7 +512,7 @@ class Vault:
                 if cid in seen:
                     raise ConflictError("the same contact id appears twice in add_many")
                 seen.add(cid)
-                row, tags = self._seal(fresh, crypto.random_bytes(2 * crypto.KEY_SIZE))
+                row, tags = self._seal(fresh, crypto.random_bytes())
                 batch.append(row)
                 delta.row(_tags(row), +1)
                 for tag in tags:
@@ -564,13 +564,14 @@ class Vault:
             self._keys.tombstone, _pack(json.dumps({"erased_at": erased_at.isoformat()}).encode()), ad
         )
         new_row = Row(row.id, version, tombstone, None, None)
+        old_tags = self._stored_tags(row)
         delta = _Delta(self._keys)
         delta.row(_tags(row), -1)
         delta.row(_tags(new_row), +1)
         with self._storage.transaction():
-            for tag in self._storage.index_of(row.id):
+            for tag in old_tags:
                 delta.index_entry(tag, row.id, -1)
-            self._storage.index_remove(row.id)
+            self._storage.index_remove(row.id, old_tags)
             self._storage.replace(new_row, row.version)
             new_state = self._write_state(delta)
         self._state = new_state
@@ -761,20 +762,21 @@ class Vault:
     def _index_tag(self, e164: str) -> bytes:
         return crypto.keyed_hash(self._keys.index, e164.encode("ascii"), 16)
 
-    def _seal(self, contact: Contact, data_keys: bytes) -> tuple[Row, list[bytes]]:
-        """Seal ``contact`` at its version under its own keys (directory key, payload key)."""
+    def _seal(self, contact: Contact, data_key: bytes) -> tuple[Row, list[bytes]]:
+        """Seal ``contact`` at its version under its own data key."""
         cid, version = contact.id.bytes, contact.version
         entry = DirectoryEntry.of(contact, version)
+        directory_key, payload_key = crypto.contact_keys(data_key)
         directory = crypto.seal(
-            data_keys[: crypto.KEY_SIZE],
+            directory_key,
             _pack(entry.model_dump_json(exclude_defaults=True).encode()),
             crypto.associated_data(self._vid, cid, RecordKind.DIRECTORY, version),
         )
         wrapped = crypto.seal(
-            self._keys.wrap, data_keys, crypto.associated_data(self._vid, cid, RecordKind.DATA_KEY, version)
+            self._keys.wrap, data_key, crypto.associated_data(self._vid, cid, RecordKind.DATA_KEY, version)
         )
         payload = crypto.seal(
-            data_keys[crypto.KEY_SIZE :],
+            payload_key,
             _pack(contact.model_dump_json(include=set(PAYLOAD_FIELDS), exclude_defaults=True).encode()),
             crypto.associated_data(self._vid, cid, RecordKind.PAYLOAD, version),
         )
@@ -807,11 +809,9 @@ class Vault:
             raise ContactErased(f"contact {cid} was erased on {erased_at:%Y-%m-%d}")
         return row
 
-    def _directory_json(self, row: Row, data_keys: bytes | None = None) -> bytes:
-        keys = data_keys if data_keys is not None else self._data_keys(row)
-        plain = self._open_blob(
-            keys[: crypto.KEY_SIZE], row.directory, row.id, RecordKind.DIRECTORY, row.version
-        )
+    def _directory_json(self, row: Row, directory_key: bytes | None = None) -> bytes:
+        key = directory_key if directory_key is not None else self._contact_keys(row)[0]
+        plain = self._open_blob(key, row.directory, row.id, RecordKind.DIRECTORY, row.version)
         try:
             return _unpack(plain)
         except AuthenticationFailed:
@@ -826,23 +826,36 @@ class Vault:
             raise VaultCorrupted("a directory record belongs to another contact or version")
         return entry
 
-    def _data_keys(self, row: Row) -> bytes:
-        """The contact's own keys, unwrapped: 32 bytes for the directory, 32 for the payload."""
+    def _stored_tags(self, row: Row) -> list[bytes]:
+        """The phone-index tags stored for a live row.
+
+        Computed from its directory's numbers (so removing them is a few primary-key lookups); if the
+        directory cannot be read, found by scanning the index, so that a damaged contact can still be erased.
+        """
+        try:
+            numbers = self._directory(row).e164_numbers()
+        except VaultCorrupted:
+            return self._storage.index_of(row.id)
+        return [self._index_tag(n) for n in numbers]
+
+    def _data_key(self, row: Row) -> bytes:
+        """The contact's own data key, unwrapped."""
         if row.data_key is None:  # pragma: no cover - callers check for tombstones first
             raise VaultCorrupted("a contact has no data key")
-        keys = self._open_blob(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, row.version)
-        if len(keys) != 2 * crypto.KEY_SIZE:
-            raise VaultCorrupted("a contact's data keys have the wrong length")
-        return keys
+        key = self._open_blob(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, row.version)
+        if len(key) != crypto.KEY_SIZE:
+            raise VaultCorrupted("a contact's data key has the wrong length")
+        return key
+
+    def _contact_keys(self, row: Row) -> tuple[bytes, bytes]:
+        return crypto.contact_keys(self._data_key(row))
 
     def _contact(self, row: Row) -> Contact:
         if row.payload is None:
             raise VaultCorrupted("a contact has a data key but no payload")
-        data_keys = self._data_keys(row)
-        directory = self._directory_json(row, data_keys)
-        payload = self._open_blob(
-            data_keys[crypto.KEY_SIZE :], row.payload, row.id, RecordKind.PAYLOAD, row.version
-        )
+        directory_key, payload_key = self._contact_keys(row)
+        directory = self._directory_json(row, directory_key)
+        payload = self._open_blob(payload_key, row.payload, row.id, RecordKind.PAYLOAD, row.version)
         try:
             fields = json.loads(directory)
             extra = json.loads(_unpack(payload))
@@ -863,17 +876,18 @@ class Vault:
 
     def _replace(self, row: Row, contact: Contact) -> Contact:
         """Write ``contact`` over ``row`` (one version later), in one transaction."""
-        data_keys = self._data_keys(row)
+        data_key = self._data_key(row)
         updated_at = max(_now(), contact.created_at)
         fresh = _validated(contact, version=row.version + 1, updated_at=updated_at)
-        new_row, tags = self._seal(fresh, data_keys)
+        new_row, tags = self._seal(fresh, data_key)
+        old_tags = self._stored_tags(row)
         delta = _Delta(self._keys)
         delta.row(_tags(row), -1)
         delta.row(_tags(new_row), +1)
         with self._storage.transaction():
-            for tag in self._storage.index_of(row.id):
+            for tag in old_tags:
                 delta.index_entry(tag, row.id, -1)
-            self._storage.index_remove(row.id)
+            self._storage.index_remove(row.id, old_tags)
             self._storage.replace(new_row, row.version)
             self._storage.index_add([(tag, row.id) for tag in tags])
             for tag in tags:
