@@ -407,6 +407,8 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
         db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=max(lock_timeout, 0.0))
     try:
         with _sqlite_errors("open the vault"):
+            if create:  # before anything touches the new, empty file
+                db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
             try:
                 db.execute("BEGIN EXCLUSIVE")  # takes the lock, and keeps it until close in this mode
@@ -423,8 +425,7 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA temp_store = MEMORY")
             db.execute("PRAGMA cell_size_check = ON")
-            if create:  # properties of the file, set once; opening never changes them
-                db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            if create:  # a property of the file, set once; opening never changes it
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
     except BaseException:
