@@ -131,6 +131,8 @@ def _sqlite_errors(doing: str) -> Iterator[None]:
         raise ConflictError(f"cannot {doing}: a contact id is already in the vault") from exc
     except sqlite3.Error as exc:
         raise _error(exc, doing) from None
+    except UnicodeDecodeError:  # SQLite's message quoted a damaged name from the schema
+        raise VaultCorrupted(f"the vault file is damaged ({doing}: unreadable schema)") from None
 
 
 class Storage:
@@ -255,10 +257,19 @@ class Storage:
         with _sqlite_errors("read the schema"):
             row = (
                 self._conn()
-                .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+                .execute(
+                    "SELECT 1 FROM sqlite_master WHERE lower(type) = 'table' AND name = ? COLLATE NOCASE",
+                    (name,),
+                )
                 .fetchone()
             )
         return row is not None
+
+    def is_marked_as_vault(self) -> bool:
+        """Whether the file carries the vault's SQLite ``application_id`` (set at creation)."""
+        with _sqlite_errors("read the file header"):
+            (value,) = self._conn().execute("PRAGMA application_id").fetchone()
+        return bool(value == APPLICATION_ID)
 
     def write_single(self, table: str, data: bytes) -> None:
         """Replace the one blob of the ``header`` or ``state`` table."""
@@ -405,6 +416,9 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
     uri = f"{path.resolve().as_uri()}?mode=rw"
     with _sqlite_errors("open the vault"):
         db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=max(lock_timeout, 0.0))
+        # The vault stores no text; what SQLite returns as text (schema names, pragma output) may come from a
+        # damaged page, so it must never raise UnicodeDecodeError.
+        db.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         with _sqlite_errors("open the vault"):
             if create:  # before anything touches the new, empty file

@@ -361,6 +361,8 @@ class Vault:
     def _unlocked(cls, storage: Storage, unlock: Callable[[Header], bytes]) -> Self:
         """Check the header, unwrap the master key, check the header MAC and the set of rows."""
         if not storage.has_table("header") or not storage.has_table("state"):
+            if storage.is_marked_as_vault():  # a vault whose schema was damaged
+                raise VaultCorrupted(f"{storage.path.name}: the vault's tables are missing (damaged schema)")
             raise UnsupportedFormat(f"{storage.path.name} is an SQLite database but not a contactvault vault")
         header = Header.unpack(storage.read_single("header"))
         master = unlock(header)
