@@ -37,7 +37,6 @@ from contactvault import (
     UnsupportedFormat,
     Vault,
     VaultClosed,
-    VaultCorrupted,
     VaultExists,
     VaultLocked,
     VaultNotFound,
@@ -172,14 +171,6 @@ def test_closed_vault_refuses_work(vault):
         vault.add(_contact())
     with pytest.raises(VaultClosed):
         len(vault)
-
-
-def test_second_open_in_the_same_process_is_locked(vault, path):
-    """While a Vault is open, another Vault on the same file gets VaultLocked; after close it opens."""
-    with pytest.raises(VaultLocked):
-        Vault.open(path, PASSPHRASE, lock_timeout=0.1)
-    vault.close()
-    Vault.open(path, PASSPHRASE, lock_timeout=0.1).close()
 
 
 def test_repr_shows_no_personal_data(vault):
@@ -782,22 +773,6 @@ def test_close_drops_the_keys(path):
     assert vault.recovery_key is None
     with pytest.raises(VaultClosed):
         vault.find_by_phone("+4915155501234")
-
-
-def test_old_header_cannot_be_put_back(vault, path):
-    """A header saved before change_passphrase and put back later is refused: the state names its header."""
-    vault.add(_contact())
-    vault.close()
-    with sqlite3.connect(path) as db:
-        (old_header,) = db.execute("SELECT data FROM header").fetchone()
-    db.close()
-    with Vault.open(path, PASSPHRASE) as reopened:
-        reopened.change_passphrase("neu")
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE header SET data = ?", (old_header,))
-    db.close()
-    with pytest.raises(VaultCorrupted):
-        Vault.open(path, PASSPHRASE)
 
 
 def test_vault_pages_are_8_kib(vault, path):

@@ -265,6 +265,12 @@ class Storage:
             )
         return row is not None
 
+    def in_wal_mode(self) -> bool:
+        """Whether the file is in WAL mode, as every vault is (its erase relies on it)."""
+        with _sqlite_errors("read the journal mode"):
+            (mode,) = self._conn().execute("PRAGMA journal_mode").fetchone()
+        return str(mode).lower() == "wal"
+
     def is_marked_as_vault(self) -> bool:
         """Whether the file carries the vault's SQLite ``application_id`` (set at creation)."""
         with _sqlite_errors("read the file header"):
@@ -428,6 +434,9 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
                 db.execute("BEGIN EXCLUSIVE")  # takes the lock, and keeps it until close in this mode
                 db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
+                if _primary(exc) == sqlite3.SQLITE_READONLY and os.access(path, os.W_OK):
+                    # The file may be written, so SQLite refuses because of its header's write version.
+                    raise VaultCorrupted(f"{path.name}: the SQLite file header is damaged") from None
                 if _primary(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise VaultLocked(
                         f"{path.name} is open in another process or by another Vault object "

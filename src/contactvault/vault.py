@@ -364,6 +364,8 @@ class Vault:
             if storage.is_marked_as_vault():  # a vault whose schema was damaged
                 raise VaultCorrupted(f"{storage.path.name}: the vault's tables are missing (damaged schema)")
             raise UnsupportedFormat(f"{storage.path.name} is an SQLite database but not a contactvault vault")
+        if not storage.in_wal_mode():  # only a damaged SQLite file header takes a vault out of WAL mode
+            raise VaultCorrupted(f"{storage.path.name}: not in WAL mode (damaged SQLite file header)")
         header = Header.unpack(storage.read_single("header"))
         master = unlock(header)
         keys = Keys(master)
