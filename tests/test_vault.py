@@ -37,6 +37,7 @@ from contactvault import (
     UnsupportedFormat,
     Vault,
     VaultClosed,
+    VaultCorrupted,
     VaultExists,
     VaultLocked,
     VaultNotFound,
@@ -782,3 +783,29 @@ def test_vault_pages_are_8_kib(vault, path):
         assert db.execute("PRAGMA page_size").fetchone() == (8192,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
+
+
+@settings(max_examples=100)
+@given(
+    st.one_of(st.binary(max_size=4096), st.binary(max_size=4096).map(lambda b: b"SQLite format 3\x00" + b))
+)
+def test_opening_junk_never_raises_anything_else(junk):
+    """Any file of junk opens to a vault error (corrupted or unsupported), never another exception."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "junk.db"
+        path.write_bytes(junk)
+        with pytest.raises((VaultCorrupted, UnsupportedFormat)):
+            Vault.open(path, PASSPHRASE)
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=300))
+def test_find_by_phone_never_raises_on_junk(text):
+    """Any text given as a number finds nothing or a contact; it never raises."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        Vault.create(Path(folder) / "v.db", "pw", kdf=FAST) as vault,
+    ):
+        vault.add(_contact())
+        found = vault.find_by_phone(text, region="DE")
+        assert all(c.e164_numbers() == ("+4915155501234",) for c in found)
