@@ -12,6 +12,7 @@ import re
 import sqlite3
 import stat
 import tempfile
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -809,3 +810,21 @@ def test_find_by_phone_never_raises_on_junk(text):
         vault.add(_contact())
         found = vault.find_by_phone(text, region="DE")
         assert all(c.e164_numbers() == ("+4915155501234",) for c in found)
+
+
+def test_close_from_another_thread_leaves_the_vault_open(vault):
+    """close() from a foreign thread raises ProgrammingError and changes nothing; the owner can go on."""
+    errors: list[BaseException] = []
+
+    def close_elsewhere() -> None:
+        try:
+            vault.close()
+        except sqlite3.ProgrammingError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=close_elsewhere)
+    worker.start()
+    worker.join()
+    assert len(errors) == 1
+    assert vault.add(_contact()) is not None
+    vault.close()

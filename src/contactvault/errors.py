@@ -12,7 +12,7 @@ callers may catch either::
     │   ├── VaultCorrupted               the key is right but the file was damaged or tampered with
     │   ├── UnsupportedFormat            not a contactvault vault, or a newer format than this version reads
     │   ├── KdfLimitExceeded             the file asks for KDF parameters above the documented cap
-    │   ├── VaultLocked                  another process has the vault open
+    │   ├── VaultLocked                  another process (or Vault object) has the vault open
     │   ├── VaultNotFound (FileNotFoundError)   no vault at that path
     │   ├── VaultExists (FileExistsError)       create() would overwrite a file
     │   └── VaultClosed                  the Vault object was closed
@@ -112,7 +112,7 @@ class KdfLimitExceeded(VaultError, ValueError):
 
 
 class VaultLocked(VaultError):
-    """Another process (or another ``Vault`` object) holds the vault; one writer at a time."""
+    """Another process (or another ``Vault`` object) has the vault open; one at a time, readers included."""
 
 
 class VaultNotFound(VaultError, FileNotFoundError):

@@ -1,9 +1,8 @@
-"""The SQLite layer of the vault: schema, pragmas, the writer lock, transactions and opaque rows.
+"""The SQLite layer of the vault: schema, pragmas, the exclusive lock, transactions and opaque rows.
 
 This module stores and returns bytes only: sealed blobs, random ids, blind-index tags and version numbers.
 It never sees a key or a plaintext. Every ``sqlite3`` error is turned into a contactvault error here:
-a damaged file becomes ``VaultCorrupted``, a busy one
-``VaultLocked``.
+a damaged file becomes ``VaultCorrupted``, a busy one ``VaultLocked``.
 
 Settings, and why:
 
@@ -11,8 +10,9 @@ Settings, and why:
   transaction, never half of one.
 - ``secure_delete=ON``: deleted rows are overwritten with zeros, in the database and in the WAL.
 - ``temp_store=MEMORY``: no temporary files beside the vault.
-- The file and its ``-wal``/``-shm`` companions are created with mode 0600 (SQLite gives its companions the
-  database file's mode).
+- The file and its ``-wal`` companion are created with mode 0600 (SQLite gives the WAL the database
+  file's mode).
+- ``page_size=8192``, set at creation: less of each page is wasted on rows of several hundred bytes.
 - ``locking_mode=EXCLUSIVE``, and an exclusive lock taken at open and held until close: one open vault per
   file, across processes and within one, whatever path (symlink, hard link) leads to the file. SQLite's
   own lock is on the file itself, so there is no lock file. In this mode SQLite keeps the WAL index in
@@ -22,6 +22,7 @@ Settings, and why:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import sys
@@ -60,8 +61,8 @@ CREATE TABLE phone_index (
 """
 
 PAGE_SIZE = 8192
-"""Bytes per SQLite page: a contact row is about 800 bytes, and 8 KiB pages waste less of each page than
-4 KiB ones (the file stays under 1 KiB per contact)."""
+"""Bytes per SQLite page. Contact rows are several hundred bytes; 8 KiB pages waste less of each page than
+4 KiB ones (measured: about 920 bytes per contact in all, see docs/performance.md)."""
 
 APPLICATION_ID = 0x43564C54  # "CVLT": lets file(1) and tools tell a vault from any SQLite file.
 """SQLite ``application_id`` of a vault. Informative only: the header, not this, decides what a file is."""
@@ -116,9 +117,22 @@ def _error(exc: sqlite3.Error, doing: str) -> VaultError:
     return VaultCorrupted(f"the vault file is damaged ({doing}: SQLite reports {_code_name(code)})")
 
 
+_PRIMARY_NAMES = {
+    getattr(sqlite3, name): name
+    for name in (
+        "SQLITE_ERROR", "SQLITE_PERM", "SQLITE_ABORT", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_NOMEM",
+        "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_FULL", "SQLITE_CANTOPEN",
+        "SQLITE_PROTOCOL", "SQLITE_SCHEMA", "SQLITE_TOOBIG", "SQLITE_CONSTRAINT", "SQLITE_MISMATCH",
+        "SQLITE_MISUSE", "SQLITE_NOLFS", "SQLITE_AUTH", "SQLITE_RANGE", "SQLITE_NOTADB",
+    )
+    if hasattr(sqlite3, name)
+}  # fmt: skip
+
+
 def _code_name(code: int | None) -> str:
-    names: dict[int, str] = getattr(sqlite3, "error_names", {})  # not in every typeshed yet
-    return "an error" if code is None else names.get(code, f"error {code}")
+    if code is None:
+        return "an error"
+    return _PRIMARY_NAMES.get(code & 0xFF, f"error {code}")
 
 
 @contextlib.contextmanager
@@ -189,11 +203,10 @@ class Storage:
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL) and release the lock. Safe to call twice."""
         if self._db is not None:
-            try:
-                with _sqlite_errors("close the vault"):
-                    self._db.close()
-            finally:
-                self._db = None
+            # From another thread sqlite3 refuses (ProgrammingError): the vault then stays open and locked.
+            with _sqlite_errors("close the vault"):
+                self._db.close()
+            self._db = None
 
     @property
     def closed(self) -> bool:
@@ -457,16 +470,28 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
     return db
 
 
+_NO_HARD_LINKS = frozenset(
+    code for code in (errno.EPERM, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", None), errno.EXDEV) if code
+)
+
+
 def _place(tmp: Path, path: Path) -> None:
     """Put the finished file at ``path``, never overwriting anything that appeared there meanwhile."""
     try:
         os.link(tmp, path)  # atomic, and fails if path exists
     except FileExistsError:
         raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
-    except OSError:  # a file system without hard links (FAT, some network shares)
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # A file system without hard links (FAT, some network shares): rename after a check. Not atomic
+        # against a file appearing in between; documented in docs/format.md.
         if path.exists():
             raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
-        os.rename(tmp, path)
+        try:
+            os.rename(tmp, path)
+        except FileExistsError:  # Windows refuses to rename over a file
+            raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
 
 
 def _fsync(path: Path) -> None:

@@ -4,17 +4,20 @@
 was changed, and offers add, get, update, erase, the consent and rights operations, and ``verify()``.
 Each contact is stored in two sealed compartments:
 
-- the **directory** (``DirectoryEntry``: display name, name parts, numbers with
-  their messenger presence, labels, consents, legal bases, restriction, objections, date of birth),
-  sealed under the vault's directory key. Listing contacts and building a messenger book decrypt this only.
+- the **directory** (``DirectoryEntry``: display name, name parts, numbers with their messenger presence,
+  labels, consents, legal bases, restriction, objections, date of birth). Listing contacts and building a
+  messenger book decrypt this only.
 - the **CRM payload** (e-mail and postal addresses, birthday, organisation, notes, URLs, custom fields,
-  source), sealed under a random key of the contact's own, which the vault wraps. Erasing a contact
-  destroys that key (crypto-shredding).
+  source).
+
+Both are sealed under keys derived from a random data key of the contact's own, which the vault wraps.
+Erasing a contact destroys that key (crypto-shredding) and leaves a sealed tombstone.
 
 The whole file is authenticated. Every sealed blob carries the vault id, the contact id, the kind of record
 and the version in its associated data, and a MAC-protected digest of all rows (a keyed sum over every row
-and index entry) shows a deleted, duplicated, swapped or rolled-back row at open. ``docs/format.md``
-describes the format, ``docs/threat-model.md`` what it protects against and what it does not.
+and index entry, bound to the header) shows a deleted, duplicated, swapped or rolled-back row at open.
+``docs/format.md`` describes the format, ``docs/threat-model.md`` what it protects against and what it
+does not.
 """
 
 from __future__ import annotations
