@@ -29,9 +29,6 @@ import gc
 import hashlib
 import io
 import json
-import os
-import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,11 +39,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import vobject
 
+import common
 import contactvault
 import generate
 from contactvault.phones import parse_number
@@ -391,59 +388,14 @@ def measure_memory(files: dict[int, Path], batch_sizes: Sequence[int], seed: int
 # --- the report ---------------------------------------------------------------------------------------
 
 
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 Environment = dict[str, dict[str, object]]
 
 
 def environment() -> Environment:
-    """Machine, Python, package versions, and the commit of the contactvault that was measured."""
-    cpu = platform.processor() or platform.machine()
-    with_model = Path("/proc/cpuinfo")
-    if with_model.is_file():
-        models = [ln for ln in with_model.read_text().splitlines() if ln.startswith("model name")]
-        cpu = models[0].partition(":")[2].strip() if models else cpu
-    package = Path(contactvault.__file__).resolve().parent
-    commit = _git("-C", str(package), "rev-parse", "--short=12", "HEAD")
-    changes = _git("-C", str(package), "status", "--porcelain", "--", ".")
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "cpu": cpu,
-            "cpu_count": os.cpu_count(),
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-        },
-        "packages": {
-            name: metadata.version(name) for name in ("contactvault", "vobject", "phonenumbers", "pydantic")
-        },
-        "source": {
-            "path": str(package),
-            "commit": commit,
-            "modified": bool(changes) if changes is not None else None,
-            "phone_cache_size": parse_number.cache_info().maxsize,
-        },
-    }
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
-    """A plain-text table, columns aligned (right-aligned where ``right`` says so)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(width) if r else cell.ljust(width)
-            for cell, width, r in zip(cells, widths, right, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+    """Machine, Python, package versions, the measured commit, and the phone cache's size."""
+    env = common.environment(("vobject", "phonenumbers", "pydantic"))
+    env["source"]["phone_cache_size"] = parse_number.cache_info().maxsize
+    return env
 
 
 def stage_table(results: Sequence[StageResult], cards: int) -> str:
@@ -462,7 +414,7 @@ def stage_table(results: Sequence[StageResult], cards: int) -> str:
             [result.name, f"{best:.3f}", f"{best / cards * 1e6:.1f}", f"{cards / best:,.0f}", ratio, runs]
         )
     headers = ["stage", "best s", "µs/card", "cards/s", "vobject/stage", "runs (s)"]
-    return "\n".join([_table(headers, rows, [False, True, True, True, True, False]), *notes])
+    return "\n".join([common.table(headers, rows, [False, True, True, True, True, False]), *notes])
 
 
 def memory_table(rows: Sequence[dict[str, int]]) -> str:
@@ -482,7 +434,7 @@ def memory_table(rows: Sequence[dict[str, int]]) -> str:
         for row in rows
     ]
     headers = ["cards", "batch size", "peak MiB", "phone cache MiB", "cache entries"]
-    return _table(headers, lines, [True] * len(headers))
+    return common.table(headers, lines, [True] * len(headers))
 
 
 def _load(averages: object) -> str:
@@ -630,16 +582,6 @@ def build_report(
     }
 
 
-def write_report(report: dict[str, object], out: Path) -> Path:
-    """Write ``import-<timestamp>.json`` and a copy as ``latest.json``; return the first."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(str(report["timestamp"])).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"import-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    shutil.copyfile(path, out / "latest.json")
-    return path
-
-
 # --- command line -------------------------------------------------------------------------------------
 
 
@@ -698,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print("peak memory of iter_vcards(path, batch_size=B), batches consumed and dropped (tracemalloc):")
     print(memory_table(memory))
-    path = write_report(report, args.out)
+    path = common.write_report(report, args.out, "import", "latest.json")
     print(f"\nwrote {path} and {path.with_name('latest.json')}")
     return 0
 

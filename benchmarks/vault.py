@@ -27,14 +27,9 @@ import contextlib
 import functools
 import gc
 import io
-import json
-import os
-import platform
 import random
-import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,10 +37,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
+import common
 import contactvault
 import generate
 from contactvault import Contact, KdfParams, Vault, crypto
@@ -438,56 +433,11 @@ def targets_of(vault: Json) -> list[Target]:
     ]
 
 
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def environment() -> dict[str, Json]:
+def environment() -> dict[str, dict[str, object]]:
     """Machine, Python, SQLite, package versions, and the commit of the contactvault that was measured."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
-        cpu = models[0].partition(":")[2].strip() if models else cpu
-    package = Path(contactvault.__file__).resolve().parent
-    changes = _git("-C", str(package), "status", "--porcelain", "--", ".")
-    return {
-        "machine": {
-            "platform": platform.platform(),
-            "cpu": cpu,
-            "cpu_count": os.cpu_count(),
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "sqlite": sqlite3.sqlite_version,
-        },
-        "packages": {
-            name: metadata.version(name)
-            for name in ("contactvault", "cryptography", "pydantic", "phonenumbers")
-        },
-        "source": {
-            "path": str(package),
-            "commit": _git("-C", str(package), "rev-parse", "--short=12", "HEAD"),
-            "modified": bool(changes) if changes is not None else None,
-        },
-    }
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
-    """A plain-text table, columns aligned (right-aligned where ``right`` says so)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(width) if r else cell.ljust(width)
-            for cell, width, r in zip(cells, widths, right, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+    env = common.environment(("cryptography", "pydantic", "phonenumbers"))
+    env["machine"]["sqlite"] = sqlite3.sqlite_version
+    return env
 
 
 def _duration(seconds: float) -> str:
@@ -657,7 +607,7 @@ def result_table(report: Json, count: int) -> str:
         detail=f"p95 {_duration(_number(p, 'lookup', 'p95'))}, the same numbers, cold phone cache",
     )
     headers = ["stage", "value", "per contact", "target", "met", "detail"]
-    return _table(headers, t.rows, [False, True, True, True, False, False])
+    return common.table(headers, t.rows, [False, True, True, True, False, False])
 
 
 def ratios_of(vault: Json, plain: Json) -> dict[str, float]:
@@ -694,16 +644,6 @@ def report_lines(report: Json, env: dict[str, Json], facts: Json, count: int) ->
         f"find_by_phone {ratios['lookup']:.2f}x, file size {ratios['size']:.2f}x",
         "targets: all met" if not missed else f"targets NOT met: {', '.join(missed)}",
     ]
-
-
-def write_report(report: Json, out: Path) -> Path:
-    """Write ``vault-<timestamp>.json`` and a copy as ``vault-latest.json``; return the first."""
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromisoformat(str(report["timestamp"])).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"vault-{stamp}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    shutil.copyfile(path, out / "vault-latest.json")
-    return path
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -776,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(report_lines(report, env, work.facts, args.contacts)))
     if environment()["source"] != env["source"]:
         print("WARNING: contactvault's source changed during the run; the numbers may mix two versions")
-    path = write_report(report, args.out)
+    path = common.write_report(report, args.out, "vault", "vault-latest.json")
     print(f"\nwrote {path} and {path.with_name('vault-latest.json')}")
     return 0
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from contactvault.models import ConsentRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +64,19 @@ def corpus() -> Path:
 def vcf(*lines: str) -> bytes:
     """Join lines with CRLF into the bytes of a vCard file."""
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+CONSENT_GRANTED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def consent(**changes: Any) -> ConsentRecord:
+    """A valid messenger consent, granted at ``CONSENT_GRANTED``, with ``changes`` applied."""
+    fields: dict[str, Any] = {
+        "purpose": "messenger",
+        "granted_at": CONSENT_GRANTED,
+        "channel": "written",
+        "notice_id": "notice-messenger",
+        "notice_version": "3",
+        "recorded_by": "front-desk",
+    }
+    return ConsentRecord(**(fields | changes))

@@ -29,22 +29,11 @@ from contactvault.models import (
     Phone,
     PostalAddress,
 )
+from tests.conftest import CONSENT_GRANTED, consent
 
-T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+T0 = CONSENT_GRANTED
 T1 = T0 + timedelta(days=30)
 FIXED_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
-
-
-def consent(**changes: Any) -> ConsentRecord:
-    fields: dict[str, Any] = {
-        "purpose": "messenger",
-        "granted_at": T0,
-        "channel": "written",
-        "notice_id": "notice-messenger",
-        "notice_version": "3",
-        "recorded_by": "front-desk",
-    }
-    return ConsentRecord(**(fields | changes))
 
 
 # One valid set of arguments per model, and a field that must refuse a wrongly typed value in strict mode.

@@ -14,7 +14,7 @@ import stat
 import tempfile
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ from pydantic import ValidationError
 
 from contactvault import (
     ConflictError,
-    ConsentRecord,
     Contact,
     ContactErased,
     ContactNotFound,
@@ -48,29 +47,17 @@ from contactvault import (
 )
 from contactvault.crypto import KDF_CAPS
 from contactvault.vault import default_vault_path
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import CONSENT_GRANTED, ROOT, SAMPLE, consent
 from tests.strategies import full_contacts
 
 FAST = KdfParams.insecure_fast_for_tests()
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a test vault's passphrase)
-T0 = datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
+T0 = CONSENT_GRANTED
 
 
 def _contact(name: str = "Jürgen Beispiel", number: str = "0151 55501234", **fields: object) -> Contact:
     phones = (normalize_phone(number, default_region="DE"),) if number else ()
     return Contact.model_validate({"display_name": name, "phones": phones, **fields})
-
-
-def _consent(**changes: object) -> ConsentRecord:
-    fields: dict[str, object] = {
-        "purpose": "messenger",
-        "granted_at": T0,
-        "channel": "written",
-        "notice_id": "notice-messenger",
-        "notice_version": "3",
-        "recorded_by": "front-desk",
-    }
-    return ConsentRecord.model_validate(fields | changes)
 
 
 @pytest.fixture
@@ -292,7 +279,7 @@ def test_iteration_yields_directory_entries_only(vault):
         emails=[EmailAddress(address="geheim@example.org")],
         notes=["Zahlung offen"],
         birthday={"year": 1990, "month": 2, "day": 28},
-        consents=[_consent()],
+        consents=[consent()],
     )
     vault.add(contact)
     (entry,) = list(vault)
@@ -430,7 +417,7 @@ def test_erase_is_final(vault):
     with pytest.raises(ContactErased):
         vault.erase(gone)
     with pytest.raises(ContactErased):
-        vault.grant_consent(gone, _consent())
+        vault.grant_consent(gone, consent())
     report = vault.verify()
     assert (report.contacts, report.erased) == (1, 1)
 
@@ -470,12 +457,12 @@ def test_update_of_an_erased_contact(vault):
 def test_consent_history_is_kept(vault):
     """A withdrawal marks the consent withdrawn and keeps the record; a later consent is added beside it."""
     contact_id = vault.add(_contact())
-    vault.grant_consent(contact_id, _consent())
+    vault.grant_consent(contact_id, consent())
     withdrawn_at = T0 + timedelta(days=10)
     after = vault.withdraw_consent(contact_id, "messenger", channel="email", at=withdrawn_at)
     (record,) = after.consents
     assert (record.granted_at, record.withdrawn_at, record.withdrawal_channel) == (T0, withdrawn_at, "email")
-    again = vault.grant_consent(contact_id, _consent(granted_at=T0 + timedelta(days=20)))
+    again = vault.grant_consent(contact_id, consent(granted_at=T0 + timedelta(days=20)))
     assert len(again.consents) == 2
     assert again.consents[0] == record
     assert vault.get(contact_id).version == 4
@@ -484,7 +471,7 @@ def test_consent_history_is_kept(vault):
 def test_withdrawal_needs_an_active_consent(vault):
     """Withdrawing with no active consent for the purpose is a ValueError and writes nothing."""
     contact_id = vault.add(_contact())
-    vault.grant_consent(contact_id, _consent(purpose="newsletter"))
+    vault.grant_consent(contact_id, consent(purpose="newsletter"))
     with pytest.raises(ValueError, match="no active consent"):
         vault.withdraw_consent(contact_id, "messenger", channel="email")
     assert vault.get(contact_id).version == 2
@@ -493,7 +480,7 @@ def test_withdrawal_needs_an_active_consent(vault):
 def test_withdrawal_before_the_grant_is_refused(vault):
     """A withdrawal time before the consent was granted is refused by validation."""
     contact_id = vault.add(_contact())
-    vault.grant_consent(contact_id, _consent())
+    vault.grant_consent(contact_id, consent())
     with pytest.raises(ValidationError):
         vault.withdraw_consent(contact_id, "messenger", channel="email", at=T0 - timedelta(days=1))
     assert not vault.get(contact_id).consents[0].withdrawn

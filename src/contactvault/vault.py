@@ -570,18 +570,7 @@ class Vault:
         tombstone = crypto.seal(
             self._keys.tombstone, _pack(json.dumps({"erased_at": erased_at.isoformat()}).encode()), ad
         )
-        new_row = Row(row.id, version, tombstone, None, None)
-        old_tags = self._stored_tags(row)
-        delta = _Delta(self._keys)
-        delta.row(_tags(row), -1)
-        delta.row(_tags(new_row), +1)
-        with self._storage.transaction():
-            for tag in old_tags:
-                delta.index_entry(tag, row.id, -1)
-            self._storage.index_remove(row.id, old_tags)
-            self._storage.replace(new_row, row.version)
-            new_state = self._write_state(delta)
-        self._state = new_state
+        self._rewrite(row, Row(row.id, version, tombstone, None, None), [])
         self._storage.checkpoint_truncate()
         return Erasure(contact_id=cid, erased_at=erased_at, version=version)
 
@@ -886,22 +875,25 @@ class Vault:
         data_key = self._data_key(row)
         updated_at = max(_now(), contact.created_at)
         fresh = _validated(contact, version=row.version + 1, updated_at=updated_at)
-        new_row, tags = self._seal(fresh, data_key)
+        self._rewrite(row, *self._seal(fresh, data_key))
+        return fresh
+
+    def _rewrite(self, row: Row, new_row: Row, new_tags: list[bytes]) -> None:
+        """Replace a live row and its index entries, and the row-set state, in one transaction."""
         old_tags = self._stored_tags(row)
         delta = _Delta(self._keys)
         delta.row(_tags(row), -1)
         delta.row(_tags(new_row), +1)
+        for tag in old_tags:
+            delta.index_entry(tag, row.id, -1)
+        for tag in new_tags:
+            delta.index_entry(tag, row.id, +1)
         with self._storage.transaction():
-            for tag in old_tags:
-                delta.index_entry(tag, row.id, -1)
             self._storage.index_remove(row.id, old_tags)
             self._storage.replace(new_row, row.version)
-            self._storage.index_add([(tag, row.id) for tag in tags])
-            for tag in tags:
-                delta.index_entry(tag, row.id, +1)
+            self._storage.index_add([(tag, row.id) for tag in new_tags])
             new_state = self._write_state(delta)
         self._state = new_state
-        return fresh
 
     def _modify(self, contact_id: uuid.UUID | str, change: Callable[[Contact], _Changes]) -> Contact:
         row = self._live_row(_contact_id(contact_id))

@@ -1,0 +1,75 @@
+"""What both benchmark scripts share: the machine they ran on, plain-text tables, the JSON report files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import contactvault
+
+__all__ = ["environment", "table", "write_report"]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def environment(packages: Iterable[str]) -> dict[str, dict[str, object]]:
+    """Machine, Python, the versions of ``packages``, and the commit of the contactvault that was measured."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        cpu = models[0].partition(":")[2].strip() if models else cpu
+    package = Path(contactvault.__file__).resolve().parent
+    changes = _git("-C", str(package), "status", "--porcelain", "--", ".")
+    return {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": cpu,
+            "cpu_count": os.cpu_count(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+        },
+        "packages": {name: metadata.version(name) for name in ("contactvault", *packages)},
+        "source": {
+            "path": str(package),
+            "commit": _git("-C", str(package), "rev-parse", "--short=12", "HEAD"),
+            "modified": bool(changes) if changes is not None else None,
+        },
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    """A plain-text table, columns aligned (right-aligned where ``right`` says so)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if r else cell.ljust(width)
+            for cell, width, r in zip(cells, widths, right, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+
+
+def write_report(report: dict[str, object], out: Path, stem: str, latest: str) -> Path:
+    """Write ``<stem>-<timestamp>.json`` and a copy named ``latest``; return the first."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(str(report["timestamp"])).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"{stem}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    shutil.copyfile(path, out / latest)
+    return path
