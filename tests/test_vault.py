@@ -815,3 +815,32 @@ def test_close_from_another_thread_leaves_the_vault_open(vault):
     assert len(errors) == 1
     assert vault.add(_contact()) is not None
     vault.close()
+
+
+def test_only_the_crypto_module_imports_hazmat():
+    """``contactvault/crypto.py`` is the one module that imports ``cryptography`` (its hazmat layer)."""
+    importers = sorted(
+        path.relative_to(ROOT / "src").as_posix()
+        for path in (ROOT / "src" / "contactvault").rglob("*.py")
+        if re.search(r"^\s*(from|import)\s+cryptography\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    assert importers == ["contactvault/crypto.py"]
+
+
+def test_listing_never_decrypts_a_payload(vault, path):
+    """Listing and directory_entry() work when a CRM payload is damaged (they never read it); get() fails."""
+    contact_id = vault.add(_contact(notes=["nur im CRM"]))
+    vault.close()
+    with sqlite3.connect(path) as db:  # flip one byte of the payload's ciphertext, before its tag
+        (payload,) = db.execute("SELECT payload FROM contacts").fetchone()
+        damaged = bytearray(payload)
+        damaged[20] ^= 0x01
+        db.execute("UPDATE contacts SET payload = ?", (bytes(damaged),))
+    db.close()
+    with Vault.open(path, PASSPHRASE) as reopened:
+        assert [e.id for e in reopened] == [contact_id]
+        assert reopened.directory_entry(contact_id).display_name == "Jürgen Beispiel"
+        with pytest.raises(VaultCorrupted):
+            reopened.get(contact_id)
+        with pytest.raises(VaultCorrupted):
+            reopened.verify()
