@@ -193,10 +193,11 @@ class Keys:
     - ``wrap``: AEAD key that wraps each contact's random data key (from which ``contact_keys`` derives
       the keys of its directory and its payload).
     - ``index``: blind index of phone numbers.
-    - ``log``: reserved for the disclosure log.
+    - ``log``: the disclosure log.
+    - ``book``: the UIDs and pseudonym codes of messenger-book entries.
     """
 
-    __slots__ = ("header", "index", "log", "rowset", "state", "tombstone", "wrap")
+    __slots__ = ("book", "header", "index", "log", "rowset", "state", "tombstone", "wrap")
 
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != KEY_SIZE:
@@ -208,6 +209,7 @@ class Keys:
         self.wrap = AESGCM(_hkdf(master_key, b"data-key-wrap"))
         self.index = _hkdf(master_key, b"phone-index")
         self.log = _hkdf(master_key, b"disclosure-log")
+        self.book = _hkdf(master_key, b"messenger-book")
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -222,6 +224,7 @@ class RecordKind:
     DATA_KEY: Final = 4
     PAYLOAD: Final = 5
     TOMBSTONE: Final = 6
+    DISCLOSURE: Final = 7
 
 
 _AD = struct.Struct(">16s16sBQ")

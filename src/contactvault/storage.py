@@ -58,6 +58,7 @@ CREATE TABLE phone_index (
     contact_id BLOB NOT NULL,
     PRIMARY KEY (tag, contact_id)
 ) WITHOUT ROWID;
+CREATE TABLE disclosures (seq INTEGER PRIMARY KEY CHECK (seq >= 1), record BLOB NOT NULL);
 """
 
 PAGE_SIZE = 8192
@@ -396,6 +397,35 @@ class Storage:
                 if not isinstance(tag, bytes) or not isinstance(contact_id, bytes):
                     raise VaultCorrupted("the phone index holds a value of the wrong type")
                 yield tag, contact_id
+
+    # --- disclosure log -----------------------------------------------------------------------------------
+
+    def log_append(self, seq: int, record: bytes) -> None:
+        """Append a sealed disclosure record (inside a transaction)."""
+        with _sqlite_errors("append to the disclosure log"):
+            self._conn().execute("INSERT INTO disclosures (seq, record) VALUES (?, ?)", (seq, record))
+
+    def log_records(self) -> Iterator[tuple[int, bytes]]:
+        """Every sealed disclosure record, in order."""
+        with _sqlite_errors("read the disclosure log"):
+            for seq, record in self._conn().execute("SELECT seq, record FROM disclosures ORDER BY seq"):
+                if type(seq) is not int or not isinstance(record, bytes):
+                    raise VaultCorrupted("the disclosure log holds a value of the wrong type")
+                yield seq, record
+
+    def log_last(self) -> tuple[int, bytes] | None:
+        """The last sealed disclosure record, or ``None`` if the log is empty."""
+        with _sqlite_errors("read the disclosure log"):
+            row = (
+                self._conn()
+                .execute("SELECT seq, record FROM disclosures ORDER BY seq DESC LIMIT 1")
+                .fetchone()
+            )
+        if row is None:
+            return None
+        if type(row[0]) is not int or not isinstance(row[1], bytes):
+            raise VaultCorrupted("the disclosure log holds a value of the wrong type")
+        return row[0], row[1]
 
     def integrity_check(self) -> None:
         """SQLite's structural check of every page; ``VaultCorrupted`` if it finds anything."""

@@ -22,6 +22,7 @@ does not.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import uuid
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import platformdirs
 from pydantic import ValidationError
@@ -47,6 +48,8 @@ from contactvault.errors import (
     VaultCorrupted,
     WrongPassphrase,
 )
+from contactvault.export.minimal import write_csv, write_vcard
+from contactvault.export.vcard import VCardVersion
 from contactvault.header import FORMAT_VERSION, Header, KeySlot
 from contactvault.models import (
     DIRECTORY_FIELDS,
@@ -56,11 +59,24 @@ from contactvault.models import (
     DirectoryEntry,
     Label,
     LegalBasis,
+    MessengerEntry,
     MessengerPresence,
     Objection,
 )
 from contactvault.phones import check_region, parse_number
 from contactvault.storage import Row, Storage, TagRow
+from contactvault.sync.book import (
+    DEFAULT_PSEUDONYM,
+    MessengerBook,
+    NameStyle,
+    book_name,
+    book_uid,
+    pseudonym_code,
+)
+from contactvault.sync.disclosures import GENESIS, Disclosure, DisclosureKind, replay
+
+if TYPE_CHECKING:
+    from contactvault.sync.policy import Decision, Policy
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "Erasure", "Vault", "VerifyReport", "default_vault_path"]
 
@@ -70,8 +86,11 @@ DEFAULT_LOCK_TIMEOUT: Final = 2.0
 PAYLOAD_FIELDS: Final = frozenset(Contact.model_fields) - DIRECTORY_FIELDS
 """The fields of a contact sealed in its CRM payload, under its own data key."""
 
+ExportFormat = Literal["vcf", "csv"]
+"""The file formats of ``Vault.export_book``: a minimal vCard address book or a Google Contacts CSV."""
+
 _Changes = dict[str, Any]  # field updates of a contact, validated when the contact is stored
-_STATE = struct.Struct(">QQQ32s")  # generation, contact rows, index entries, digest
+_STATE = struct.Struct(">QQQQ32s")  # generation, contact rows, index entries, log records, digest
 _MODULUS = 1 << 256
 _BATCH = 1_000
 _MAX_RECORD = 64 * 1024 * 1024  # a contact's JSON is far smaller; this only bounds a decompression bomb
@@ -111,11 +130,12 @@ class _RowSet:
     generation: int
     rows: int
     index: int
+    log: int
     digest: int
     live: int
 
     def pack(self, keys: Keys, header: bytes) -> bytes:
-        body = _STATE.pack(self.generation, self.rows, self.index, self.digest.to_bytes(32, "big"))
+        body = _STATE.pack(self.generation, self.rows, self.index, self.log, self.digest.to_bytes(32, "big"))
         return body + crypto.mac(keys.state, header, body)
 
     @classmethod
@@ -125,8 +145,8 @@ class _RowSet:
         body, tag = data[: _STATE.size], data[_STATE.size :]
         if not crypto.macs_equal(crypto.mac(keys.state, header, body), tag):
             raise VaultCorrupted("the vault's row-set state fails its MAC, or belongs to another header")
-        generation, rows, index, digest = _STATE.unpack(body)
-        return cls(generation, rows, index, int.from_bytes(digest, "big"), live=-1)
+        generation, rows, index, log, digest = _STATE.unpack(body)
+        return cls(generation, rows, index, log, int.from_bytes(digest, "big"), live=-1)
 
 
 class _Delta:
@@ -137,6 +157,7 @@ class _Delta:
         self.digest = 0
         self.rows = 0
         self.index = 0
+        self.log = 0
         self.live = 0
 
     def row(self, row: TagRow, sign: int) -> None:
@@ -148,11 +169,16 @@ class _Delta:
         self.digest += sign * _index_element(self._key, tag, contact_id)
         self.index += sign
 
+    def log_record(self, seq: int, record: bytes) -> None:
+        self.digest += _log_element(self._key, seq, record[-crypto.TAG_SIZE :])
+        self.log += 1
+
     def applied(self, state: _RowSet) -> _RowSet:
         return _RowSet(
             generation=state.generation + 1,
             rows=state.rows + self.rows,
             index=state.index + self.index,
+            log=state.log + self.log,
             digest=(state.digest + self.digest) % _MODULUS,
             live=state.live + self.live,
         )
@@ -166,6 +192,11 @@ def _row_element(key: bytes, row: TagRow) -> int:
 
 def _index_element(key: bytes, tag: bytes, contact_id: bytes) -> int:
     data = b"I" + bytes((len(tag),)) + tag + contact_id
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def _log_element(key: bytes, seq: int, tag: bytes) -> int:
+    data = b"L" + seq.to_bytes(8, "big") + bytes((len(tag),)) + tag
     return int.from_bytes(crypto.keyed_hash(key, data), "big")
 
 
@@ -255,7 +286,7 @@ class Vault:
         self._master = master_key
         self._keyring: Keys | None = keys
         self._vid = header.vault_id
-        self._state = _RowSet(0, 0, 0, 0, 0)
+        self._state = _RowSet(0, 0, 0, 0, 0, 0)
         self.recovery_key = None
 
     # --- creating, opening, closing ----------------------------------------------------------------------
@@ -302,7 +333,7 @@ class Vault:
             )
             shown = crypto.format_recovery_key(secret)
         header = _signed(Header(params, salt, vault_id, slot, recovery), keys)
-        empty = _RowSet(0, 0, 0, 0, 0)
+        empty = _RowSet(0, 0, 0, 0, 0, 0)
         storage = Storage.create(
             target, header.pack(), empty.pack(keys, header.pack()), lock_timeout=lock_timeout
         )
@@ -685,6 +716,169 @@ class Vault:
         objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
         return self._modify(contact_id, lambda c: {"objections": (*c.objections, objection)})
 
+    # --- the messenger book -------------------------------------------------------------------------------
+
+    def explain(
+        self, policy: Policy, *, now: datetime | None = None
+    ) -> Iterator[tuple[DirectoryEntry, Decision]]:
+        """Every contact's directory entry with the policy's decision and its reasons.
+
+        Reads the directory compartment only. ``now`` (default: the current time, taken once) is the moment
+        the policy judges.
+        """
+        moment = now if now is not None else _now()
+        for entry in self:
+            yield entry, policy.decide(entry, now=moment)
+
+    def messenger_book(
+        self,
+        policy: Policy,
+        *,
+        name_style: NameStyle = "full",
+        pseudonym: str = DEFAULT_PSEUDONYM,
+        now: datetime | None = None,
+    ) -> MessengerBook:
+        """The minimal book: one ``MessengerEntry`` per number the policy allows, nothing else.
+
+        Decrypts the directory compartment only, never a CRM payload. Names follow ``name_style`` (see
+        ``NameStyle``); ``pseudonym`` is the template of the pseudonym style, with ``{code}`` for the
+        contact's stable code. UIDs and codes are keyed with this vault's book key: stable across books,
+        not linkable to other vaults or to the internal ids.
+        """
+        key = self._keys.book
+        cards: list[tuple[str, MessengerEntry]] = []
+        for entry, decision in self.explain(policy, now=now):
+            if not decision.allowed:
+                continue
+            cid = entry.id.bytes
+            name = book_name(entry, name_style, code=pseudonym_code(key, cid), pseudonym=pseudonym)
+            cards.extend(
+                (book_uid(key, cid, number), MessengerEntry(display_name=name, phone_e164=number))
+                for number in decision.numbers
+            )
+        return MessengerBook(cards, policy_digest=policy.digest())
+
+    # --- the disclosure log ------------------------------------------------------------------------------
+
+    def record_disclosure(
+        self,
+        target: str,
+        book: MessengerBook,
+        *,
+        kind: DisclosureKind,
+        policy_digest: str,
+        held: Iterable[str] | None = None,
+        at: datetime | None = None,
+    ) -> Disclosure:
+        """Append what ``target`` now holds to the disclosure log, as the change since its last record.
+
+        ``held`` is the set of UIDs of ``book`` that reached the target (default: all of them); only those
+        are recorded, so nothing counts as disclosed that did not arrive. ``target`` describes the target
+        without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``).
+        """
+        if not isinstance(book, MessengerBook):
+            raise TypeError("record_disclosure() takes a MessengerBook")
+        if not target or any(not ch.isprintable() for ch in target):
+            raise ValueError("a target is a non-empty line of printable text")
+        cards = dict(book.cards())
+        reached = set(cards) if held is None else set(held)
+        if not reached <= cards.keys():
+            raise ValueError("held names UIDs that are not in the book")
+        records = self.disclosures()
+        before = replay(records, target)
+        now_held = {uid: self._entry_hash(uid, cards[uid]) for uid in sorted(reached)}
+        record = Disclosure(
+            seq=len(records) + 1,
+            at=at if at is not None else _now(),
+            target=target,
+            kind=kind,
+            policy=policy_digest,
+            added={u: h for u, h in now_held.items() if u not in before},
+            removed=tuple(sorted(u for u in before if u not in now_held)),
+            renamed={u: h for u, h in now_held.items() if u in before and before[u] != h},
+            held=len(now_held),
+            previous=self._log_hash(),
+        )
+        if record.at.tzinfo is None:
+            raise ValueError("the time of a disclosure must be timezone-aware")
+        sealed = crypto.seal(self._log_aead(), _pack(record.to_json()), self._log_ad(record.seq))
+        delta = _Delta(self._keys)
+        delta.log_record(record.seq, sealed)
+        with self._storage.transaction():
+            self._storage.log_append(record.seq, sealed)
+            new_state = self._write_state(delta)
+        self._state = new_state
+        return record
+
+    def export_book(
+        self,
+        book: MessengerBook,
+        path: str | Path,
+        *,
+        file_format: ExportFormat = "vcf",
+        version: VCardVersion = "3.0",
+    ) -> Disclosure:
+        """Write ``book`` to ``path`` and record the disclosure (target ``file:<absolute path>``).
+
+        A minimal vCard or a Google Contacts CSV, written atomically with mode 0600.
+        """
+        target = Path(path)
+        if file_format == "vcf":
+            write_vcard(book, target, version)
+        elif file_format == "csv":
+            write_csv(book, target)
+        else:
+            raise ValueError("file_format must be 'vcf' or 'csv'")
+        return self.record_disclosure(
+            f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest
+        )
+
+    def disclosures(self) -> list[Disclosure]:
+        """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""
+        records: list[Disclosure] = []
+        previous = GENESIS
+        for seq, sealed in self._storage.log_records():
+            if seq != len(records) + 1:
+                raise VaultCorrupted("the disclosure log has a gap or is out of order")
+            try:
+                plain = crypto.open_sealed(self._log_aead(), sealed, self._log_ad(seq))
+                record = Disclosure.from_json(_unpack(plain))
+            except (AuthenticationFailed, ValueError):
+                raise VaultCorrupted("a disclosure record fails authentication or is malformed") from None
+            if record.seq != seq or record.previous != previous:
+                raise VaultCorrupted("the disclosure log's hash chain is broken")
+            records.append(record)
+            previous = hashlib.sha256(sealed).hexdigest()
+        return records
+
+    def visible_at(self, target: str, when: datetime) -> dict[str, uuid.UUID | None]:
+        """What ``target`` held at ``when``, by replaying the disclosure log: UID -> contact id.
+
+        The contact id is ``None`` for an entry whose contact (or number) is no longer in the vault, for
+        example after an erase: the log keeps only keyed hashes, never the name or the number.
+        """
+        if when.tzinfo is None:
+            raise ValueError("when must be timezone-aware")
+        held = replay(self.disclosures(), target, when)
+        key = self._keys.book
+        owners = {book_uid(key, e.id.bytes, n): e.id for e in self for n in e.e164_numbers()}
+        return {uid: owners.get(uid) for uid in sorted(held)}
+
+    def _log_aead(self) -> crypto.Aead:
+        return crypto.Aead(self._keys.log)
+
+    def _log_ad(self, seq: int) -> bytes:
+        return crypto.associated_data(self._vid, seq.to_bytes(16, "big"), RecordKind.DISCLOSURE, seq)
+
+    def _log_hash(self) -> str:
+        last = self._storage.log_last()
+        return GENESIS if last is None else hashlib.sha256(last[1]).hexdigest()
+
+    def _entry_hash(self, uid: str, entry: MessengerEntry) -> str:
+        key = crypto.keyed_hash(self._keys.log, b"entry-hash")
+        data = json.dumps([uid, entry.display_name, entry.phone_e164]).encode("utf-8")
+        return crypto.keyed_hash(key, data, 16).hex()
+
     # --- integrity ----------------------------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
@@ -702,6 +896,7 @@ class Vault:
         ):
             raise VaultCorrupted("the vault header changed or fails its MAC")
         state = self._check_rowset()
+        self.disclosures()  # seals, order and hash chain of the log
         index: dict[bytes, set[bytes]] = {}
         for tag, cid in self._storage.index_pairs():
             index.setdefault(cid, set()).add(tag)
@@ -737,12 +932,16 @@ class Vault:
         for tag, cid in self._storage.index_pairs():
             digest += _index_element(key, tag, cid)
             index += 1
-        if (rows, index, digest % _MODULUS) != (stored.rows, stored.index, stored.digest):
+        log = 0
+        for seq, record in self._storage.log_records():
+            digest += _log_element(key, seq, record[-crypto.TAG_SIZE :])
+            log += 1
+        if (rows, index, log, digest % _MODULUS) != (stored.rows, stored.index, stored.log, stored.digest):
             raise VaultCorrupted(
                 "the set of rows does not match the vault's authenticated state "
                 "(a row was deleted, added, duplicated or replaced by an older copy)"
             )
-        return _RowSet(stored.generation, rows, index, stored.digest, live)
+        return _RowSet(stored.generation, rows, index, log, stored.digest, live)
 
     def _write_state(self, delta: _Delta, header: Header | None = None) -> _RowSet:
         new = delta.applied(self._state)
