@@ -22,6 +22,7 @@ does not.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import struct
@@ -51,6 +52,7 @@ from contactvault.errors import (
 from contactvault.export.minimal import write_csv, write_vcard
 from contactvault.export.vcard import VCardVersion
 from contactvault.header import FORMAT_VERSION, Header, KeySlot
+from contactvault.importers._gc import paused_gc
 from contactvault.models import (
     DIRECTORY_FIELDS,
     ConsentChannel,
@@ -71,6 +73,7 @@ from contactvault.sync.book import (
     NameStyle,
     book_name,
     book_uid,
+    check_name_style,
     pseudonym_code,
 )
 from contactvault.sync.disclosures import GENESIS, Disclosure, DisclosureKind, replay
@@ -745,18 +748,32 @@ class Vault:
         contact's stable code. UIDs and codes are keyed with this vault's book key: stable across books,
         not linkable to other vaults or to the internal ids.
         """
-        key = self._keys.book
+        check_name_style(name_style, pseudonym)
         cards: list[tuple[str, MessengerEntry]] = []
+        with paused_gc():  # many small objects and no cycles: the collector would only slow this down
+            self._collect_cards(policy, cards, name_style=name_style, pseudonym=pseudonym, now=now)
+        return MessengerBook(cards, policy_digest=policy.digest())
+
+    def _collect_cards(
+        self,
+        policy: Policy,
+        cards: list[tuple[str, MessengerEntry]],
+        *,
+        name_style: NameStyle,
+        pseudonym: str,
+        now: datetime | None,
+    ) -> None:
+        key = self._keys.book
         for entry, decision in self.explain(policy, now=now):
             if not decision.allowed:
                 continue
             cid = entry.id.bytes
-            name = book_name(entry, name_style, code=pseudonym_code(key, cid), pseudonym=pseudonym)
+            code = functools.partial(pseudonym_code, key, cid)  # computed only if the name needs it
+            name = book_name(entry, name_style, code=code, pseudonym=pseudonym)
             cards.extend(
                 (book_uid(key, cid, number), MessengerEntry(display_name=name, phone_e164=number))
                 for number in decision.numbers
             )
-        return MessengerBook(cards, policy_digest=policy.digest())
 
     # --- the disclosure log ------------------------------------------------------------------------------
 

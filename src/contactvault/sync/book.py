@@ -18,7 +18,7 @@ import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
@@ -57,6 +57,8 @@ _EDGE_PUNCTUATION: Final = f" {_DASHES},;:/|"
 
 def _clean(text: str) -> str:
     """One line of printable text: breaks, controls and bidi marks become spaces; spaces collapse."""
+    if text.isprintable() and _BIDI.isdisjoint(text):  # the common case, checked in C
+        return " ".join(text.split())
     chars = [
         " " if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") else ch
         for ch in text
@@ -66,6 +68,9 @@ def _clean(text: str) -> str:
 
 def _without_labels(name: str, labels: Iterable[str]) -> str:
     """``name`` with every label name (whole words, any case) taken out, and brackets left empty removed."""
+    labels = list(labels)
+    if not labels:
+        return name
     for label in sorted({_clean(lb) for lb in labels if _clean(lb)}, key=len, reverse=True):
         name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
     name = _EMPTY_BRACKETS.sub(" ", name)
@@ -100,17 +105,37 @@ def _check_template(template: str) -> None:
         raise ValueError("a pseudonym template must contain {code}")
 
 
-def book_name(
-    entry: DirectoryEntry, style: NameStyle, *, code: str, pseudonym: str = DEFAULT_PSEUDONYM
-) -> str:
-    """The name a contact gets in the book, in ``style``; never empty, never with CRM label text."""
+def check_name_style(style: NameStyle, pseudonym: str) -> None:
+    """Raise ``ValueError`` for an unknown style or a pseudonym template without (only) ``{code}``."""
     if style not in get_args(NameStyle):
         raise ValueError(f"unknown name style {style!r}; use one of {', '.join(get_args(NameStyle))}")
     _check_template(pseudonym)
-    labels = [lb.name for lb in entry.labels]
-    fallback = _clean(pseudonym.format(code=code))
+
+
+def book_name(
+    entry: DirectoryEntry,
+    style: NameStyle,
+    *,
+    code: str | Callable[[], str],
+    pseudonym: str = DEFAULT_PSEUDONYM,
+) -> str:
+    """The name a contact gets in the book, in ``style``; never empty, never with CRM label text.
+
+    ``code`` is the contact's pseudonym code, or a function that computes it (only called when needed).
+    """
+    check_name_style(style, pseudonym)
+    return _name(entry, style, code, pseudonym)
+
+
+def _name(entry: DirectoryEntry, style: NameStyle, code: str | Callable[[], str], pseudonym: str) -> str:
+    """``book_name`` without the checks of style and template (done once per book)."""
+
+    def fallback() -> str:
+        return _clean(pseudonym.format(code=code if isinstance(code, str) else code()))[:_MAX_NAME].strip()
+
     if style == "pseudonym":
-        return fallback[:_MAX_NAME].strip()
+        return fallback()
+    labels = [lb.name for lb in entry.labels]
     full = _without_labels(_clean(entry.display_name), labels)
     given = _without_labels(_clean(entry.name.given), labels)
     family = _without_labels(_clean(entry.name.family), labels)
@@ -125,7 +150,7 @@ def book_name(
         letters = [_initial(w) for w in (given, family) if _initial(w)]
         name = " ".join(f"{letter}." for letter in letters)
     name = name[:_MAX_NAME].strip()
-    return name or fallback[:_MAX_NAME].strip()
+    return name or fallback()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,607 @@
+"""A CardDAV address book as a sync target, on httpx: what a phone subscribes to (DAVx5, iOS accounts).
+
+The target owns one address book, ``<home>/<addressbook>/``, and makes it hold exactly the book:
+
+- it finds the address book with ``PROPFIND``, and creates it with an extended ``MKCOL`` (RFC 5689) if it
+  is missing, marked as contactvault's by its display name and description;
+- it lists the cards with the ``sync-collection`` REPORT (RFC 6578) where the server offers it, and with
+  ``PROPFIND Depth: 1`` otherwise, then reads the cards of the book to compare them;
+- it creates cards with ``PUT`` and ``If-None-Match: *``, updates them with ``If-Match: <etag>``, and
+  deletes every other card of the address book with ``DELETE`` and ``If-Match``;
+- if a card changed on the server in the meantime (HTTP 412), it reads the card's new entity tag and
+  tries once more: the vault is the source of truth, so the book wins.
+
+It never writes outside that address book. An address book of that name that contactvault did not create
+is used only if it is empty; otherwise the sync stops with :class:`~contactvault.sync.targets.SyncError`.
+"""
+
+from __future__ import annotations
+
+import types
+import xml.etree.ElementTree as ET
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Final, Literal, Self
+from urllib.parse import quote, unquote
+from xml.sax.saxutils import escape
+
+import httpx
+
+from contactvault.export.minimal import card
+from contactvault.sync.book import MessengerBook
+from contactvault.sync.targets.base import (
+    RemoteCard,
+    SyncError,
+    SyncPlan,
+    SyncResult,
+    canonical_text,
+    check_book,
+    check_plan,
+    run_sync,
+)
+
+__all__ = ["ADDRESSBOOK_DESCRIPTION", "CardDAVTarget"]
+
+ADDRESSBOOK_DESCRIPTION: Final = (
+    "Managed by contactvault: a minimal messenger address book. Every sync replaces its cards and deletes "
+    "any other card in it; keep your own contacts in another address book."
+)
+"""The description contactvault gives the address book it creates; it marks the address book as its own."""
+
+_MARKER: Final = "Managed by contactvault"
+_DISPLAY_NAME: Final = "contactvault"
+_D: Final = "{DAV:}"
+_CR: Final = "{urn:ietf:params:xml:ns:carddav}"
+_XML_HEAD: Final = '<?xml version="1.0" encoding="utf-8"?>\n'
+_NS: Final = 'xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"'
+_VCARD_TYPE: Final = "text/vcard; charset=utf-8"
+_WRITES: Final = frozenset({"PUT", "DELETE", "MKCOL", "PROPPATCH"})
+# Answers to the sync-collection REPORT that mean "not offered here": fall back to PROPFIND.
+_NO_SYNC_COLLECTION: Final = frozenset({400, 403, 405, 409, 415, 422, 501})
+
+Listing = Literal["sync-collection", "propfind"]
+
+
+class _NotMultistatus(Exception):
+    """The answer is not a DAV multistatus document."""
+
+
+@dataclass
+class _DavResponse:
+    """One ``<response>`` of a multistatus: its absolute URL, its own status, and its properties found."""
+
+    url: httpx.URL
+    status: int | None
+    props: dict[str, ET.Element] = field(default_factory=dict)
+
+
+def _status_code(text: str | None) -> int | None:
+    parts = (text or "").split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def _body(inner: str) -> bytes:
+    return (_XML_HEAD + inner).encode("utf-8")
+
+
+def _path(url: httpx.URL) -> str:
+    """The URL's path, percent-decoded, so that differently encoded hrefs compare equal."""
+    return unquote(url.raw_path.decode("ascii").split("?", 1)[0])
+
+
+class CardDAVTarget:
+    """Sync a book to a CardDAV address book that contactvault owns, e.g. on Radicale or Nextcloud.
+
+    Cards are stored as ``<uid>.vcf``, each a minimal vCard 3.0 (``BEGIN``, ``VERSION``, ``UID``, ``N``,
+    ``FN``, ``TEL``, ``END``). Every other card in the address book is deleted at the next sync, including
+    one added by hand on a phone: the address book belongs to contactvault.
+
+    Args:
+        url: The server's base URL (the address book home is then found from the user's principal) or the
+            user's address book home, e.g. ``https://dav.example.org/alice/``. No user name or password in
+            it; only ``http`` and ``https``.
+        username: The account's user name.
+        password: The account's password (or app password). It is sent with every request (HTTP Basic
+            authentication: use ``https`` beyond the local machine) and shown nowhere else.
+        addressbook: The address book's name below the home: one path segment.
+        timeout: Seconds to wait for the server, per request.
+        verify: Check the server's TLS certificate (``True``), or a path to a CA bundle; for the client this
+            target makes.
+        client: An ``httpx.Client`` to use instead (for proxies or special TLS settings); the target still
+            sends its own authentication and timeout with each request, never follows redirects, and does
+            not close a client it was given.
+        use_sync_collection: Use the ``sync-collection`` REPORT where the server offers it (the default);
+            ``False`` always lists with ``PROPFIND``.
+
+    Attributes:
+        name: ``carddav:<url><addressbook>/``, the target's name in the disclosure log (no credentials).
+        listing: How the last plan listed the address book: ``"sync-collection"``, ``"propfind"``, or
+            ``None`` before the first listing (or when the address book did not exist yet).
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        addressbook: str = "contactvault",
+        *,
+        timeout: float = 10.0,
+        verify: bool | str = True,
+        client: httpx.Client | None = None,
+        use_sync_collection: bool = True,
+    ) -> None:
+        try:
+            base = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise ValueError("not a valid URL") from exc
+        if base.scheme not in ("http", "https") or not base.host:
+            raise ValueError("the CardDAV URL must be an http or https URL with a host")
+        if base.userinfo:
+            raise ValueError("give the user name and password as arguments, not in the URL")
+        if base.query or base.fragment:
+            raise ValueError("the CardDAV URL must not have a query or a fragment")
+        if not addressbook or "/" in addressbook or addressbook in (".", ".."):
+            raise ValueError("the address book name must be one path segment")
+        if not base.path.endswith("/"):
+            base = base.copy_with(path=base.path + "/")
+        self._url = base
+        self._username = username
+        self._auth = httpx.BasicAuth(username, password)
+        self._addressbook = addressbook
+        self._timeout = timeout
+        self._use_sync_collection = use_sync_collection
+        self._own_client = client is None
+        self._client = client if client is not None else httpx.Client(verify=verify, timeout=timeout)
+        self.name = f"carddav:{base}{quote(addressbook, safe='')}/"
+        self.listing: Listing | None = None
+        self._home: httpx.URL | None = None
+        self._collection: httpx.URL | None = None
+        self._exists = False
+        self._claim = False
+        self._offers_sync = True
+
+    def __repr__(self) -> str:
+        return (
+            f"CardDAVTarget(url={str(self._url)!r}, username={self._username!r}, "
+            f"addressbook={self._addressbook!r})"
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client, if this target made it (a client that was passed in stays open)."""
+        if self._own_client:
+            self._client.close()
+
+    @property
+    def collection_url(self) -> str | None:
+        """The address book's URL once a plan found where it is (``None`` before)."""
+        return str(self._collection) if self._collection is not None else None
+
+    # --- plan and apply ------------------------------------------------------------------------------
+
+    def plan(self, book: MessengerBook) -> SyncPlan:
+        """List the address book, read its cards of the book, and say what a sync would change.
+
+        Writes nothing: an address book that does not exist yet is planned as empty (and is created by
+        :meth:`apply`).
+
+        Raises:
+            SyncError: The server could not be reached, refused the credentials, or answered an error; or
+                the address book exists, holds cards, and was not created by contactvault.
+        """
+        book = check_book(book)
+        wanted = dict(book.cards())
+        remote = self._list() if self._find_collection() else []
+        if self._claim and remote:
+            raise SyncError(
+                "CardDAV: the address book exists, holds cards, and was not created by contactvault; "
+                "it is left alone (choose another address book name)"
+            )
+        create, update, delete = [], [], []
+        present: set[str] = set()
+        for index, rc in enumerate(remote):
+            entry = wanted.get(rc.uid)
+            if entry is None or not _is_own(rc, wanted) or rc.uid in present:
+                delete.append(rc.uid)
+                continue
+            present.add(rc.uid)
+            text, etag = self._get(httpx.URL(rc.href))
+            if text is None:  # deleted since it was listed
+                create.append((rc.uid, entry))
+                continue
+            remote[index] = RemoteCard(uid=rc.uid, href=rc.href, etag=etag or rc.etag)
+            ours = card(rc.uid, entry.display_name, entry.phone_e164, "3.0")
+            if canonical_text(text) != canonical_text(ours):
+                update.append((rc.uid, entry))
+        create += [(uid, entry) for uid, entry in book.cards() if uid not in present]
+        order = {uid: n for n, (uid, _) in enumerate(book.cards())}
+        return SyncPlan(
+            target=self.name,
+            create=tuple(sorted(create, key=lambda c: order[c[0]])),
+            update=tuple(update),
+            delete=tuple(sorted(set(delete))),
+            unchanged=len(book) - len(create) - len(update),
+            book=book,
+            remote=tuple(remote),
+        )
+
+    def apply(self, plan: SyncPlan) -> SyncResult:
+        """Carry out ``plan``: create the address book if needed, then delete, update and create cards.
+
+        Deletions come first, so that a card somebody else stored under one of the book's UIDs is gone
+        before the book's card is written. A card that changed on the server since the plan (HTTP 412) is
+        read again and written once more with its new entity tag: the book wins.
+
+        Raises:
+            SyncError: The server failed; ``partial`` holds what it confirmed until then. Running the sync
+                again finishes the job.
+            ValueError: The plan was made for another target.
+        """
+        check_plan(self, plan)
+        created: list[str] = []
+        updated: list[str] = []
+        deleted: list[str] = []
+        try:
+            if plan.changes:
+                self._ensure_collection()
+            doomed = set(plan.delete)
+            wanted = {uid for uid, _ in plan.book.cards()}
+            for rc in plan.remote:
+                if rc.uid in doomed and not _is_own(rc, wanted):
+                    self._delete(rc)
+                    if rc.uid not in deleted:
+                        deleted.append(rc.uid)
+            etags = {rc.uid: rc.etag for rc in plan.remote if _is_own(rc, wanted)}
+            for uid, entry in plan.update:
+                self._upload(uid, card(uid, entry.display_name, entry.phone_e164, "3.0"), etags.get(uid))
+                updated.append(uid)
+            for uid, entry in plan.create:
+                self._upload(uid, card(uid, entry.display_name, entry.phone_e164, "3.0"), None)
+                created.append(uid)
+        except SyncError as exc:
+            exc.partial = SyncResult.from_plan(
+                plan, created=created, updated=updated, deleted=deleted, complete=False
+            )
+            raise
+        return SyncResult.from_plan(plan, created=created, updated=updated, deleted=deleted)
+
+    def sync(self, book: MessengerBook, *, dry_run: bool = False) -> SyncResult:
+        """Plan, then apply unless ``dry_run`` (see :meth:`plan` and :meth:`apply`)."""
+        return run_sync(self, book, dry_run=dry_run)
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        op: str,
+        method: str,
+        url: httpx.URL,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        if method in _WRITES and not self._inside(url):
+            raise SyncError(f"CardDAV: {op}: refused to write outside the address book")
+        try:
+            return self._client.request(
+                method,
+                url,
+                headers=headers,
+                content=content,
+                auth=self._auth,
+                follow_redirects=False,
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise SyncError(f"CardDAV: {op} failed: the server did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            why = f"the server could not be reached ({type(exc).__name__})"
+            raise SyncError(f"CardDAV: {op} failed: {why}") from exc
+
+    @staticmethod
+    def _error(op: str, response: httpx.Response) -> SyncError:
+        status = response.status_code
+        if status == 401:
+            why = "authentication failed (HTTP 401); check the user name and password"
+        elif status == 403:
+            why = "permission denied (HTTP 403)"
+        elif 300 <= status < 400:
+            why = f"the server redirected (HTTP {status}); give the final URL, redirects are not followed"
+        elif status == 412:
+            why = "the card changed on the server again (HTTP 412); run the sync again"
+        else:
+            why = f"HTTP {status}"
+        return SyncError(f"CardDAV: {op} failed: {why}")
+
+    def _propfind(self, op: str, url: httpx.URL, props: str, depth: str) -> httpx.Response:
+        body = _body(f"<D:propfind {_NS}><D:prop>{props}</D:prop></D:propfind>")
+        return self._send(
+            op,
+            "PROPFIND",
+            url,
+            headers={"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
+            content=body,
+        )
+
+    def _parse(self, response: httpx.Response) -> list[_DavResponse]:
+        """The responses of a 207 multistatus, with the properties found (status 200) only."""
+        content = response.content
+        if response.status_code != 207 or b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+            raise _NotMultistatus
+        try:
+            # Safe enough without defusedxml: documents with a DTD are refused above, ElementTree resolves
+            # no external entities, and expat limits entity expansion on its own.
+            root = ET.fromstring(content)  # noqa: S314
+        except ET.ParseError:
+            raise _NotMultistatus from None
+        if root.tag != f"{_D}multistatus":
+            raise _NotMultistatus
+        out = []
+        for item in root.findall(f"{_D}response"):
+            href = item.findtext(f"{_D}href")
+            if not href:
+                continue
+            try:
+                url = response.request.url.join(href.strip())
+            except httpx.InvalidURL:
+                continue
+            found = _DavResponse(url=url, status=_status_code(item.findtext(f"{_D}status")))
+            for propstat in item.findall(f"{_D}propstat"):
+                if _status_code(propstat.findtext(f"{_D}status")) == 200:
+                    for prop in propstat.findall(f"{_D}prop"):
+                        found.props.update((child.tag, child) for child in prop)
+            out.append(found)
+        return out
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (self._url.scheme, self._url.host, self._url.port)
+
+    def _inside(self, url: httpx.URL) -> bool:
+        """Whether ``url`` is the address book itself or one resource directly in it."""
+        if self._collection is None or not self._same_origin(url):
+            return False
+        base, path = _path(self._collection), _path(url)
+        if path == base:
+            return True
+        rest = path[len(base) :] if path.startswith(base) else ""
+        return bool(rest) and "/" not in rest
+
+    # --- discovery -------------------------------------------------------------------------------------
+
+    def _find_home(self) -> httpx.URL:
+        """The address book home: ``addressbook-home-set`` of the URL or of its principal, else the URL."""
+        if self._home is not None:
+            return self._home
+        op = "finding the address book home"
+        home = self._url
+        props = "<D:current-user-principal/><CR:addressbook-home-set/>"
+        response = self._propfind(op, self._url, props, "0")
+        if response.status_code == 401 or 500 <= response.status_code < 600:
+            raise self._error(op, response)
+        try:
+            found = self._parse(response)
+        except _NotMultistatus:
+            found = []
+        here = next((r for r in found if _path(r.url) == _path(self._url)), found[0] if found else None)
+        if here is not None:
+            home_set = _href_in(here, f"{_CR}addressbook-home-set")
+            principal = _href_in(here, f"{_D}current-user-principal")
+            if home_set is None and principal is not None and _path(principal) != _path(self._url):
+                try:
+                    answer = self._parse(self._propfind(op, principal, props, "0"))
+                except _NotMultistatus:
+                    answer = []
+                home_set = next((h for r in answer if (h := _href_in(r, f"{_CR}addressbook-home-set"))), None)
+                home_set = home_set or principal
+            home = home_set or home
+        if not self._same_origin(home):
+            raise SyncError(f"CardDAV: {op} failed: the server pointed to another host; refused")
+        if not home.path.endswith("/"):
+            home = home.copy_with(path=home.path + "/")
+        self._home = home
+        return home
+
+    def _find_collection(self) -> bool:
+        """Find the address book; whether it exists. Sets whether it is ours and what the server offers."""
+        op = "finding the address book"
+        self._collection = self._find_home().join(quote(self._addressbook, safe="") + "/")
+        props = "<D:resourcetype/><D:displayname/><CR:addressbook-description/><D:supported-report-set/>"
+        response = self._propfind(op, self._collection, props, "0")
+        if response.status_code == 404:
+            self._exists, self._claim = False, False
+            return False
+        try:
+            found = self._parse(response)
+        except _NotMultistatus:
+            raise self._error(op, response) from None
+        here = next((r for r in found if _path(r.url) == _path(self._collection)), None)
+        if here is not None and here.status == 404:
+            self._exists, self._claim = False, False
+            return False
+        if here is None:
+            raise SyncError(f"CardDAV: {op} failed: the server's answer does not describe it")
+        kind = here.props.get(f"{_D}resourcetype")
+        if kind is None or kind.find(f"{_CR}addressbook") is None:
+            why = "a collection of that name exists and is not an address book"
+            raise SyncError(f"CardDAV: {op} failed: {why}")
+        description = here.props.get(f"{_CR}addressbook-description")
+        self._claim = not (description is not None and (description.text or "").startswith(_MARKER))
+        reports = here.props.get(f"{_D}supported-report-set")
+        self._offers_sync = reports is None or reports.find(f".//{_D}sync-collection") is not None
+        self._exists = True
+        return True
+
+    def _ensure_collection(self) -> None:
+        """Create the address book if it is missing, or mark an empty foreign one as contactvault's."""
+        if self._collection is None:
+            self._find_collection()
+        assert self._collection is not None  # noqa: S101  (set by _find_collection)
+        if not self._exists:
+            op = "creating the address book"
+            body = _body(
+                f"<D:mkcol {_NS}><D:set><D:prop>"
+                "<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
+                f"<D:displayname>{_DISPLAY_NAME}</D:displayname>"
+                f"<CR:addressbook-description>{escape(ADDRESSBOOK_DESCRIPTION)}</CR:addressbook-description>"
+                "</D:prop></D:set></D:mkcol>"
+            )
+            headers = {"Content-Type": "application/xml; charset=utf-8"}
+            response = self._send(op, "MKCOL", self._collection, headers=headers, content=body)
+            if response.status_code == 405 and self._find_collection():  # created meanwhile
+                if self._claim:
+                    why = "somebody else created an address book of that name"
+                    raise SyncError(f"CardDAV: {op} failed: {why}")
+                return
+            if not response.is_success:
+                raise self._error(op, response)
+            self._exists, self._claim = True, False
+        elif self._claim:
+            op = "marking the address book as contactvault's"
+            body = _body(
+                f"<D:propertyupdate {_NS}><D:set><D:prop>"
+                f"<D:displayname>{_DISPLAY_NAME}</D:displayname>"
+                f"<CR:addressbook-description>{escape(ADDRESSBOOK_DESCRIPTION)}</CR:addressbook-description>"
+                "</D:prop></D:set></D:propertyupdate>"
+            )
+            headers = {"Content-Type": "application/xml; charset=utf-8"}
+            response = self._send(op, "PROPPATCH", self._collection, headers=headers, content=body)
+            if not response.is_success:
+                raise self._error(op, response)
+            self._claim = False
+
+    # --- cards -----------------------------------------------------------------------------------------
+
+    def _list(self) -> list[RemoteCard]:
+        """The cards in the address book, with their entity tags."""
+        assert self._collection is not None  # noqa: S101  (found before listing)
+        op = "listing the address book"
+        found: list[_DavResponse] | None = None
+        if self._use_sync_collection and self._offers_sync:
+            body = _body(
+                '<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level>'
+                "<D:prop><D:getetag/></D:prop></D:sync-collection>"
+            )
+            headers = {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"}
+            response = self._send(op, "REPORT", self._collection, headers=headers, content=body)
+            if response.status_code == 207:
+                try:
+                    found = self._parse(response)
+                except _NotMultistatus:
+                    found = None
+                # A truncated answer (507 for the collection) would need paging: list with PROPFIND instead.
+                if found is not None and any(r.status == 507 for r in found):
+                    found = None
+            elif response.status_code not in _NO_SYNC_COLLECTION and not response.is_success:
+                raise self._error(op, response)
+            if found is not None:
+                self.listing = "sync-collection"
+        if found is None:
+            response = self._propfind(op, self._collection, "<D:getetag/><D:resourcetype/>", "1")
+            try:
+                found = self._parse(response)
+            except _NotMultistatus:
+                raise self._error(op, response) from None
+            self.listing = "propfind"
+        cards = []
+        for item in found:
+            kind = item.props.get(f"{_D}resourcetype")
+            if item.status not in (None, 200):
+                continue
+            if kind is not None and kind.find(f"{_D}collection") is not None:
+                continue
+            if not self._inside(item.url) or _path(item.url) == _path(self._collection):
+                continue  # the address book itself, or something the server should not have listed
+            name = _name_of(item.url)
+            uid = name.removesuffix(".vcf") if name.endswith(".vcf") and len(name) > 4 else name
+            etag = item.props.get(f"{_D}getetag")
+            text = (etag.text or "").strip() if etag is not None else ""
+            cards.append(RemoteCard(uid=uid, href=str(item.url), etag=text or None))
+        return cards
+
+    def _member(self, uid: str) -> httpx.URL:
+        assert self._collection is not None  # noqa: S101  (found before writing)
+        return self._collection.join(quote(f"{uid}.vcf", safe=""))
+
+    def _get(self, url: httpx.URL) -> tuple[str | None, str | None]:
+        """A card's text and entity tag; ``(None, None)`` if it is gone."""
+        op = "reading a card"
+        if not self._inside(url):
+            raise SyncError(f"CardDAV: {op}: refused to read outside the address book")
+        response = self._send(op, "GET", url)
+        if response.status_code in (404, 410):
+            return None, None
+        if response.status_code != 200:
+            raise self._error(op, response)
+        return response.content.decode("utf-8", errors="replace"), response.headers.get("ETag")
+
+    def _upload(self, uid: str, text: str, etag: str | None) -> None:
+        """Create (``etag`` None) or update one card; after a 412, once more with the card's new state."""
+        url = self._member(uid)
+        create = etag is None
+        for attempt in range(2):
+            op = "creating a card" if create else "updating a card"
+            headers = {"Content-Type": _VCARD_TYPE}
+            if create:
+                headers["If-None-Match"] = "*"
+            elif etag is not None:
+                headers["If-Match"] = etag
+            response = self._send(op, "PUT", url, headers=headers, content=text.encode("utf-8"))
+            if response.is_success:
+                return
+            if response.status_code != 412 or attempt:
+                raise self._error(op, response)
+            current, etag = self._get(url)
+            create = current is None
+            if not create and etag is None:
+                raise SyncError(f"CardDAV: {op} failed: the server gives no entity tag for the card")
+
+    def _delete(self, rc: RemoteCard) -> None:
+        """Delete one card; gone already counts as done; after a 412, once more with its new entity tag."""
+        op = "deleting a card"
+        url = httpx.URL(rc.href)
+        etag = rc.etag
+        for attempt in range(2):
+            headers = {"If-Match": etag} if etag else {}
+            response = self._send(op, "DELETE", url, headers=headers)
+            if response.is_success or response.status_code in (404, 410):
+                return
+            if response.status_code != 412 or attempt:
+                raise self._error(op, response)
+            current, etag = self._get(url)
+            if current is None:
+                return
+
+
+def _is_own(rc: RemoteCard, wanted: Collection[str]) -> bool:
+    """Whether a listed card is the book's card of its UID: the UID is in the book, the name ``<uid>.vcf``."""
+    return rc.uid in wanted and _name_of(httpx.URL(rc.href)) == f"{rc.uid}.vcf"
+
+
+def _name_of(url: httpx.URL) -> str:
+    """The last path segment of a URL, percent-decoded."""
+    return _path(url).rstrip("/").rpartition("/")[2]
+
+
+def _href_in(found: _DavResponse, tag: str) -> httpx.URL | None:
+    """The URL in a property holding an ``<href>`` (``current-user-principal``, ``addressbook-home-set``)."""
+    prop = found.props.get(tag)
+    href = prop.findtext(f"{_D}href") if prop is not None else None
+    if not href or not href.strip():
+        return None
+    try:
+        return found.url.join(href.strip())
+    except httpx.InvalidURL:
+        return None
