@@ -17,6 +17,7 @@ callers may catch either::
     │   ├── VaultExists (FileExistsError)       create() would overwrite a file
     │   └── VaultClosed                  the Vault object was closed
     ├── ConflictError                    an update based on a stale version of the contact
+    ├── SyncError                        a sync target was unreachable or refused a request
     └── ContactNotFound (KeyError)       no contact with that id
         └── ContactErased                the contact was erased (GDPR Art. 17)
 
@@ -29,6 +30,11 @@ name the file, the line and the field, never the value.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contactvault.sync.targets.base import SyncResult
+
 __all__ = [
     "ConflictError",
     "ContactErased",
@@ -37,6 +43,7 @@ __all__ = [
     "ImportFailed",
     "InvalidRegion",
     "KdfLimitExceeded",
+    "SyncError",
     "UnknownCsvLayout",
     "UnsupportedFormat",
     "VaultClosed",
@@ -145,3 +152,25 @@ class ContactNotFound(ContactVaultError, KeyError):
 
 class ContactErased(ContactNotFound):
     """The contact was erased (GDPR Art. 17); its data is gone for good, only the id's tombstone remains."""
+
+
+class SyncError(ContactVaultError):
+    """A sync could not be completed: the target was unreachable, refused a request, or answered an error.
+
+    The message names the operation and, for an HTTP answer, its status; never a name, a number or a
+    password. Running the sync again once the cause is fixed finishes the job, since every plan starts
+    from the target's current state.
+
+    Attributes:
+        partial: What the target confirmed before the failure (``None`` if the failure came before anything
+            was written, for example while planning).
+    """
+
+    def __init__(self, message: str, *, partial: SyncResult | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+    @property
+    def done(self) -> tuple[str, ...]:
+        """The UIDs of the cards the target confirmed as created, updated or deleted before the failure."""
+        return self.partial.done if self.partial is not None else ()

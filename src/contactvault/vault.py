@@ -44,6 +44,7 @@ from contactvault.errors import (
     ConflictError,
     ContactErased,
     ContactNotFound,
+    SyncError,
     UnsupportedFormat,
     VaultClosed,
     VaultCorrupted,
@@ -80,6 +81,7 @@ from contactvault.sync.disclosures import GENESIS, Disclosure, DisclosureKind, r
 
 if TYPE_CHECKING:
     from contactvault.sync.policy import Decision, Policy
+    from contactvault.sync.targets.base import SyncResult, Target
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "Erasure", "Vault", "VerifyReport", "default_vault_path"]
 
@@ -785,13 +787,16 @@ class Vault:
         kind: DisclosureKind,
         policy_digest: str,
         held: Iterable[str] | None = None,
+        kept: Iterable[str] = (),
         at: datetime | None = None,
     ) -> Disclosure:
         """Append what ``target`` now holds to the disclosure log, as the change since its last record.
 
         ``held`` is the set of UIDs of ``book`` that reached the target (default: all of them); only those
         are recorded, so nothing counts as disclosed that did not arrive. ``target`` describes the target
-        without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``).
+        without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``). ``kept`` names
+        UIDs the target still holds as they were (a sync that failed half-way): they are neither removed
+        nor renamed in the log.
         """
         if not isinstance(book, MessengerBook):
             raise TypeError("record_disclosure() takes a MessengerBook")
@@ -804,6 +809,7 @@ class Vault:
         records = self.disclosures()
         before = replay(records, target)
         now_held = {uid: self._entry_hash(uid, cards[uid]) for uid in sorted(reached)}
+        now_held.update({uid: before[uid] for uid in kept if uid in before})
         record = Disclosure(
             seq=len(records) + 1,
             at=at if at is not None else _now(),
@@ -849,6 +855,34 @@ class Vault:
         return self.record_disclosure(
             f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest
         )
+
+    def sync_book(self, book: MessengerBook, target: Target, *, dry_run: bool = False) -> SyncResult:
+        """Sync ``book`` to ``target`` and record in the disclosure log what the target confirmed.
+
+        A dry run records nothing. If the target fails half-way, what it confirmed is recorded (and the
+        cards it still holds as before are kept as they were in the log) before ``SyncError`` is raised;
+        running the sync again finishes the job.
+        """
+        if not isinstance(book, MessengerBook):
+            raise TypeError("sync_book() takes a MessengerBook")
+        try:
+            result = target.sync(book, dry_run=dry_run)
+        except SyncError as exc:
+            if exc.partial is not None and exc.partial.done:
+                self.record_disclosure(
+                    target.name,
+                    book,
+                    kind="sync",
+                    policy_digest=book.policy_digest,
+                    held=exc.partial.held,
+                    kept=exc.partial.pending,
+                )
+            raise
+        if not result.dry_run:
+            self.record_disclosure(
+                target.name, book, kind="sync", policy_digest=book.policy_digest, held=result.held
+            )
+        return result
 
     def disclosures(self) -> list[Disclosure]:
         """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""

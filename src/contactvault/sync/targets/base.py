@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from contactvault.errors import ContactVaultError
+from contactvault.errors import SyncError
 from contactvault.models import MessengerEntry
 from contactvault.sync.book import MessengerBook
 
@@ -180,28 +180,6 @@ class SyncResult:
             dry_run=dry_run,
             plan=plan,
         )
-
-
-class SyncError(ContactVaultError):
-    """A sync could not be completed: the target was unreachable, refused a request, or answered an error.
-
-    The message names the operation and, for an HTTP answer, its status; never a name, a number or a
-    password. Running the sync again once the cause is fixed finishes the job, since every plan starts
-    from the target's current state.
-
-    Attributes:
-        partial: What the target confirmed before the failure (``None`` if the failure came before anything
-            was written, for example while planning).
-    """
-
-    def __init__(self, message: str, *, partial: SyncResult | None = None) -> None:
-        super().__init__(message)
-        self.partial = partial
-
-    @property
-    def done(self) -> tuple[str, ...]:
-        """The UIDs of the cards the target confirmed as created, updated or deleted before the failure."""
-        return self.partial.done if self.partial is not None else ()
 
 
 @runtime_checkable
