@@ -702,10 +702,10 @@ def test_vault_files_hold_no_plaintext(vault, path):
 
 
 def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
-    """The README's vault example runs as written, on the bundled sample saved as contacts.vcf."""
+    """The README's vault and book examples run as written, on the bundled sample saved as contacts.vcf."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The vault in Python", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    section = readme.split("## The vault in Python", 1)[1].split("\n## ", 1)[0]
+    code = "\n".join(block.split("```", 1)[0] for block in section.split("```python\n")[1:])
     (tmp_path / "contacts.vcf").write_bytes(SAMPLE.read_bytes())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "readme passphrase")
@@ -714,8 +714,11 @@ def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
     assert "10 contacts stored" in printed
     assert re.search(r"^\S.* 1$", printed, re.MULTILINE)  # find_by_phone found a contact, at version 1
     assert "Recovery key, keep it offline:" in printed
+    assert "1 entry in the book, 9 contacts refused with reasons" in printed
+    assert (tmp_path / "messenger.vcf").read_bytes().count(b"BEGIN:VCARD") == 1
     with Vault.open(tmp_path / "contacts.db", "readme passphrase") as vault:
         assert len(vault) == 10
+        assert len(vault.disclosures()) == 1
 
 
 def test_find_by_phone_with_a_bad_region(vault):

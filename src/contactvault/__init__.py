@@ -13,6 +13,7 @@ from contactvault.errors import (
     ImportFailed,
     InvalidRegion,
     KdfLimitExceeded,
+    SyncError,
     UnknownCsvLayout,
     UnsupportedFormat,
     VaultClosed,
@@ -44,6 +45,8 @@ from contactvault.models import (
     PostalAddress,
 )
 from contactvault.phones import normalize_phone
+from contactvault.sync.book import MessengerBook
+from contactvault.sync.policy import Policy
 from contactvault.vault import Erasure, Vault, VerifyReport, default_vault_path
 
 __all__ = [
@@ -69,12 +72,15 @@ __all__ = [
     "KdfParams",
     "Label",
     "LegalBasis",
+    "MessengerBook",
     "MessengerEntry",
     "MessengerPresence",
     "NameParts",
     "Objection",
     "Phone",
+    "Policy",
     "PostalAddress",
+    "SyncError",
     "UnknownCsvLayout",
     "UnsupportedFormat",
     "Vault",
