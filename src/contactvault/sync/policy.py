@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Literal, Protocol, get_args, runtime_checkable
 
 from contactvault.models import DirectoryEntry, GdprBasis, Phone, PhoneKind
 
@@ -67,20 +67,7 @@ Reason = Literal[
 ]
 """Why a number may not reach the messenger. The codes are stable: logs and reports rely on them."""
 
-REASONS: Final[tuple[Reason, ...]] = (
-    "no_number",
-    "invalid_number",
-    "not_mobile",
-    "no_messenger",
-    "messenger_check_expired",
-    "no_legal_basis",
-    "consent_withdrawn",
-    "consent_expired",
-    "restricted",
-    "objected",
-    "minor",
-    "label_excluded",
-)
+REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
 """Every reason code, in the order `MessengerPolicy` checks the rules."""
 
 _KNOWN_REASONS: Final = frozenset(REASONS)
