@@ -150,3 +150,44 @@ def test_vault_quick_run_writes_a_complete_report(tmp_path):
         # open minus a separately timed KDF can come out below zero for a vault this small: not checked
         assert target["name"] == "open_excluding_kdf" or target["value"] > 0
         assert isinstance(target["met"], bool)  # recorded, never asserted: speed is not tested here
+
+
+def test_book_quick_run_writes_a_complete_report(tmp_path):
+    """benchmarks/book.py --quick exits 0 and writes a JSON report with every stage and both targets."""
+    command = [
+        sys.executable, str(BENCHMARKS / "book.py"), "--quick", "--contacts", "300", "--out", tmp_path,
+    ]  # fmt: skip
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio vobject / contactvault" in done.stdout
+
+    latest = json.loads((tmp_path / "book-latest.json").read_text(encoding="utf-8"))
+    assert len(list(tmp_path.glob("book-2*.json"))) == 1
+    assert {
+        "machine", "packages", "source", "parameters", "input", "kdf", "open", "book", "book_cold",
+        "book_warm", "vcard", "book_and_vcard", "iterate", "explain", "breakdown", "vobject", "ratio",
+        "targets",
+    } <= latest.keys()  # fmt: skip
+    assert {"contactvault", "vobject"} <= latest["packages"].keys()
+    assert latest["parameters"]["contacts"] == 300
+    assert latest["parameters"]["repeats"] == 1
+    assert latest["kdf_params"] == {"memory_kib": 65536, "iterations": 3, "lanes": 4}
+    assert latest["input"]["contacts"] == 300
+
+    book = latest["book"]
+    assert 0 < book["contacts_allowed"] <= 300
+    assert book["entries"] == book["numbers_allowed"] == latest["vobject"]["cards"] > 0
+    assert book["vcard_bytes"] > 0
+    stages = ("open", "book_cold", "book_warm", "vcard", "book_and_vcard", "iterate", "explain", "vobject")
+    for stage in stages:
+        assert len(latest[stage]["seconds"]) == 1, stage
+        assert latest[stage]["best"] > 0, stage
+    assert {
+        "decrypt_directories", "policy_decisions", "names_uids_entries", "book_constructor", "collector",
+        "cold_extra",
+    } == latest["breakdown"].keys()  # fmt: skip
+    assert latest["ratio"]["value"] > 0
+    assert latest["ratio"]["target"] == 20.0
+    assert {target["name"] for target in latest["targets"]} == {"book_and_vcard", "ratio_vobject"}

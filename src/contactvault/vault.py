@@ -754,7 +754,7 @@ class Vault:
         cards: list[tuple[str, MessengerEntry]] = []
         with paused_gc():  # many small objects and no cycles: the collector would only slow this down
             self._collect_cards(policy, cards, name_style=name_style, pseudonym=pseudonym, now=now)
-        return MessengerBook(cards, policy_digest=policy.digest())
+            return MessengerBook(cards, policy_digest=policy.digest())
 
     def _collect_cards(
         self,
