@@ -48,6 +48,11 @@ import vobject
 import common
 import contactvault
 import generate
+from common import duration as _duration
+from common import number as _number
+from common import runs
+from common import runs_text as _runs_text
+from common import timed as _timed
 from contactvault import ConsentRecord, Contact, DirectoryEntry, KdfParams, MessengerPresence, Vault
 from contactvault.crypto import SALT_SIZE, derive_kek, random_bytes
 from contactvault.export.minimal import to_vcard
@@ -121,14 +126,6 @@ def make_contacts(directory: Path, count: int, seed: int, now: datetime) -> tupl
 # --- measuring ----------------------------------------------------------------------------------------
 
 
-def _timed(action: Callable[[], T]) -> tuple[float, T]:
-    """Run ``action`` after a full collection (earlier garbage must not be collected on its clock)."""
-    gc.collect()
-    start = time.perf_counter()
-    value = action()
-    return time.perf_counter() - start, value
-
-
 def _timed_without_gc(action: Callable[[], T]) -> tuple[float, T]:
     """``_timed`` with the cyclic collector paused, as ``messenger_book`` pauses it for its own work."""
     with paused_gc():
@@ -163,11 +160,6 @@ def _timed_book(vault: Vault, policy: Policy, now: datetime) -> tuple[float, flo
         book = vault.messenger_book(policy, now=now)
         seconds = time.perf_counter() - start
     return seconds, sum(collections), book
-
-
-def runs(seconds: Sequence[float]) -> Json:
-    """Repeated runs of one stage, in seconds: the best counts."""
-    return {"seconds": list(seconds), "best": min(seconds), "median": statistics.median(seconds)}
 
 
 def _cards_in(text: str) -> int:
@@ -414,36 +406,6 @@ def environment() -> dict[str, dict[str, object]]:
     return common.environment(("vobject", "cryptography", "pydantic", "phonenumbers"))
 
 
-def _duration(seconds: float) -> str:
-    if abs(seconds) >= 1:
-        return f"{seconds:.2f} s"
-    if abs(seconds) >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
-def _number(report: Json, *keys: str) -> float:
-    node: object = report
-    for key in keys:
-        if not isinstance(node, dict):
-            raise TypeError(f"no {'.'.join(keys)} in the report")
-        node = node[key]
-    if not isinstance(node, int | float):
-        raise TypeError(f"{'.'.join(keys)} is not a number")
-    return float(node)
-
-
-def _runs_text(report: Json, *keys: str) -> str:
-    node: object = report
-    for key in keys:
-        if not isinstance(node, dict):
-            raise TypeError(f"no {'.'.join(keys)} in the report")
-        node = node[key]
-    if not isinstance(node, list):
-        raise TypeError(f"{'.'.join(keys)} is not a list")
-    return "runs " + ", ".join(f"{s:.3f}" for s in node)
-
-
 def result_table(report: Json) -> str:
     """Every stage, one measurement per row: value, per contact, per card of the book, target, met."""
     targets = {t.name: t for t in targets_of(report)}
@@ -529,7 +491,11 @@ def result_table(report: Json) -> str:
         per_card=False,
         detail="collections during the warm book (gc.callbacks)",
     )
-    add("  cold call extra", _number(report, "breakdown", "cold_extra"), detail="cold book minus warm book")
+    add(
+        "  cold call extra",
+        _number(report, "breakdown", "cold_extra"),
+        detail="cold book minus warm book",
+    )
     add(
         "vobject: build + serialise",
         best("vobject"),

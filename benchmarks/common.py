@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import contactvault
 
-__all__ = ["environment", "table", "write_report"]
+__all__ = ["Json", "duration", "environment", "number", "runs", "runs_text", "table", "timed", "write_report"]
+
+Json = dict[str, object]
+T = TypeVar("T")
 
 
 def _git(*args: str) -> str | None:
@@ -73,3 +80,49 @@ def write_report(report: dict[str, object], out: Path, stem: str, latest: str) -
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.copyfile(path, out / latest)
     return path
+
+
+def timed(action: Callable[[], T]) -> tuple[float, T]:
+    """Run ``action`` after a full collection (earlier garbage must not be collected on its clock)."""
+    gc.collect()
+    start = time.perf_counter()
+    value = action()
+    return time.perf_counter() - start, value
+
+
+def runs(seconds: Sequence[float]) -> Json:
+    """Repeated runs of one stage, in seconds: the best counts."""
+    return {"seconds": list(seconds), "best": min(seconds), "median": statistics.median(seconds)}
+
+
+def duration(seconds: float) -> str:
+    """Seconds as s, ms or µs, whichever reads best."""
+    if abs(seconds) >= 1:
+        return f"{seconds:.2f} s"
+    if abs(seconds) >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def number(report: Json, *keys: str) -> float:
+    """A number at ``keys`` in a report (``TypeError`` if the report has none there)."""
+    node: object = report
+    for key in keys:
+        if not isinstance(node, dict):
+            raise TypeError(f"no {'.'.join(keys)} in the report")
+        node = node[key]
+    if not isinstance(node, int | float):
+        raise TypeError(f"{'.'.join(keys)} is not a number")
+    return float(node)
+
+
+def runs_text(report: Json, *keys: str) -> str:
+    """A list of runs at ``keys`` in a report (``TypeError`` if the report has none there)."""
+    node: object = report
+    for key in keys:
+        if not isinstance(node, dict):
+            raise TypeError(f"no {'.'.join(keys)} in the report")
+        node = node[key]
+    if not isinstance(node, list):
+        raise TypeError(f"{'.'.join(keys)} is not a list")
+    return "runs " + ", ".join(f"{s:.3f}" for s in node)

@@ -43,6 +43,11 @@ from typing import TypeVar
 import common
 import contactvault
 import generate
+from common import duration as _duration
+from common import number as _number
+from common import runs
+from common import runs_text as _runs_text
+from common import timed as _timed
 from contactvault import Contact, KdfParams, Vault, crypto
 from contactvault.crypto import SALT_SIZE, derive_kek, random_bytes
 from contactvault.phones import parse_number
@@ -134,14 +139,6 @@ class Samples:
 # --- measuring ----------------------------------------------------------------------------------------
 
 
-def _timed(action: Callable[[], T]) -> tuple[float, T]:
-    """Run ``action`` after a full collection (earlier garbage must not be collected on its clock)."""
-    gc.collect()
-    start = time.perf_counter()
-    value = action()
-    return time.perf_counter() - start, value
-
-
 def _calls(action: Callable[[], object], count: int) -> list[float]:
     """Seconds of each of ``count`` calls of ``action``."""
     gc.collect()
@@ -168,11 +165,6 @@ def spread(seconds: Sequence[float]) -> Json:
         "max": max(seconds),
         "mean": statistics.fmean(seconds),
     }
-
-
-def runs(seconds: Sequence[float]) -> Json:
-    """Repeated runs of one stage, in seconds: the best counts."""
-    return {"seconds": list(seconds), "best": min(seconds), "median": statistics.median(seconds)}
 
 
 def file_sizes(path: Path, contacts: int) -> Json:
@@ -440,14 +432,6 @@ def environment() -> dict[str, dict[str, object]]:
     return env
 
 
-def _duration(seconds: float) -> str:
-    if abs(seconds) >= 1:
-        return f"{seconds:.2f} s"
-    if abs(seconds) >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
 def _limit(seconds: float) -> str:
     for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
         if seconds >= scale:
@@ -483,28 +467,6 @@ class _Rows:
         self.rows.append([stage, value, per, limit, met, detail])
 
 
-def _number(report: Json, *keys: str) -> float:
-    node: object = report
-    for key in keys:
-        if not isinstance(node, dict):
-            raise TypeError(f"no {'.'.join(keys)} in the report")
-        node = node[key]
-    if not isinstance(node, int | float):
-        raise TypeError(f"{'.'.join(keys)} is not a number")
-    return float(node)
-
-
-def _runs_text(report: Json, *keys: str) -> str:
-    node: object = report
-    for key in keys:
-        if not isinstance(node, dict):
-            raise TypeError(f"no {'.'.join(keys)} in the report")
-        node = node[key]
-    if not isinstance(node, list):
-        raise TypeError(f"{'.'.join(keys)} is not a list")
-    return "runs " + ", ".join(f"{s:.3f}" for s in node)
-
-
 def _section(report: Json, key: str) -> Json:
     node = report[key]
     if not isinstance(node, dict):
@@ -529,7 +491,11 @@ def result_table(report: Json, count: int) -> str:
         f"Argon2id {_number(params, 'memory_kib') / 1024:g} MiB, {_number(params, 'iterations'):g} "
         f"iterations, {_number(params, 'lanes'):g} lanes"
     )
-    t.add("create (one KDF)", _duration(n("create", "best")), detail=_runs_text(v, "create", "seconds"))
+    t.add(
+        "create (one KDF)",
+        _duration(n("create", "best")),
+        detail=_runs_text(v, "create", "seconds"),
+    )
     t.add(
         f"add_many ({count:,} contacts)",
         _duration(n("add_many", "best")),
@@ -537,7 +503,11 @@ def result_table(report: Json, count: int) -> str:
         "add_many",
         _runs_text(v, "add_many", "seconds"),
     )
-    t.add("close after add_many", _duration(n("close", "best")), detail=_runs_text(v, "close", "seconds"))
+    t.add(
+        "close after add_many",
+        _duration(n("close", "best")),
+        detail=_runs_text(v, "close", "seconds"),
+    )
     t.add(
         "file size (.db after close)",
         f"{n('file', 'db_bytes') / 2**20:.1f} MiB",
@@ -557,7 +527,10 @@ def result_table(report: Json, count: int) -> str:
     own = _own_kdf(v)
     if own is not None:
         t.add(
-            "  cross-check", _duration(own), per(own), detail="each open minus the KDF timed inside it, best"
+            "  cross-check",
+            _duration(own),
+            per(own),
+            detail="each open minus the KDF timed inside it, best",
         )
     t.add(
         "iterate (directory entries)",
