@@ -413,20 +413,6 @@ class Storage:
                     raise VaultCorrupted("the disclosure log holds a value of the wrong type")
                 yield seq, record
 
-    def log_last(self) -> tuple[int, bytes] | None:
-        """The last sealed disclosure record, or ``None`` if the log is empty."""
-        with _sqlite_errors("read the disclosure log"):
-            row = (
-                self._conn()
-                .execute("SELECT seq, record FROM disclosures ORDER BY seq DESC LIMIT 1")
-                .fetchone()
-            )
-        if row is None:
-            return None
-        if type(row[0]) is not int or not isinstance(row[1], bytes):
-            raise VaultCorrupted("the disclosure log holds a value of the wrong type")
-        return row[0], row[1]
-
     def integrity_check(self) -> None:
         """SQLite's structural check of every page; ``VaultCorrupted`` if it finds anything."""
         with _sqlite_errors("check the file's structure"):

@@ -806,9 +806,10 @@ class Vault:
         reached = set(cards) if held is None else set(held)
         if not reached <= cards.keys():
             raise ValueError("held names UIDs that are not in the book")
-        records = self.disclosures()
+        records, previous = self._read_log()
         before = replay(records, target)
-        now_held = {uid: self._entry_hash(uid, cards[uid]) for uid in sorted(reached)}
+        entry_key = crypto.keyed_hash(self._keys.log, b"entry-hash")
+        now_held = {uid: _entry_hash(entry_key, uid, cards[uid]) for uid in sorted(reached)}
         now_held.update({uid: before[uid] for uid in kept if uid in before})
         record = Disclosure(
             seq=len(records) + 1,
@@ -820,7 +821,7 @@ class Vault:
             removed=tuple(sorted(u for u in before if u not in now_held)),
             renamed={u: h for u, h in now_held.items() if u in before and before[u] != h},
             held=len(now_held),
-            previous=self._log_hash(),
+            previous=previous,
         )
         if record.at.tzinfo is None:
             raise ValueError("the time of a disclosure must be timezone-aware")
@@ -886,13 +887,18 @@ class Vault:
 
     def disclosures(self) -> list[Disclosure]:
         """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""
+        return self._read_log()[0]
+
+    def _read_log(self) -> tuple[list[Disclosure], str]:
+        """The checked records, and the hash the next record must name as its ``previous``."""
         records: list[Disclosure] = []
         previous = GENESIS
+        aead = self._log_aead()
         for seq, sealed in self._storage.log_records():
             if seq != len(records) + 1:
                 raise VaultCorrupted("the disclosure log has a gap or is out of order")
             try:
-                plain = crypto.open_sealed(self._log_aead(), sealed, self._log_ad(seq))
+                plain = crypto.open_sealed(aead, sealed, self._log_ad(seq))
                 record = Disclosure.from_json(_unpack(plain))
             except (AuthenticationFailed, ValueError):
                 raise VaultCorrupted("a disclosure record fails authentication or is malformed") from None
@@ -900,7 +906,7 @@ class Vault:
                 raise VaultCorrupted("the disclosure log's hash chain is broken")
             records.append(record)
             previous = hashlib.sha256(sealed).hexdigest()
-        return records
+        return records, previous
 
     def visible_at(self, target: str, when: datetime) -> dict[str, uuid.UUID | None]:
         """What ``target`` held at ``when``, by replaying the disclosure log: UID -> contact id.
@@ -920,15 +926,6 @@ class Vault:
 
     def _log_ad(self, seq: int) -> bytes:
         return crypto.associated_data(self._vid, seq.to_bytes(16, "big"), RecordKind.DISCLOSURE, seq)
-
-    def _log_hash(self) -> str:
-        last = self._storage.log_last()
-        return GENESIS if last is None else hashlib.sha256(last[1]).hexdigest()
-
-    def _entry_hash(self, uid: str, entry: MessengerEntry) -> str:
-        key = crypto.keyed_hash(self._keys.log, b"entry-hash")
-        data = json.dumps([uid, entry.display_name, entry.phone_e164]).encode("utf-8")
-        return crypto.keyed_hash(key, data, 16).hex()
 
     # --- integrity ----------------------------------------------------------------------------------------
 
@@ -1163,6 +1160,12 @@ def _validated(contact: Contact, *, version: int, updated_at: datetime | None = 
     if updated_at is not None:
         fields["updated_at"] = updated_at
     return Contact.model_validate(fields)
+
+
+def _entry_hash(key: bytes, uid: str, entry: MessengerEntry) -> str:
+    """The log's keyed hash of one book entry (its UID, name and number): shows a rename, hides the values."""
+    data = json.dumps([uid, entry.display_name, entry.phone_e164]).encode("utf-8")
+    return crypto.keyed_hash(key, data, 16).hex()
 
 
 def _slot(kek: bytes, master: bytes, vault_id: bytes, kind: int) -> KeySlot:
