@@ -329,7 +329,7 @@ class Storage:
         """Id, version and the tags of every contact row: what the row-set digest covers."""
         with _sqlite_errors("read the contacts"):
             for raw in self._conn().execute(_TAG_QUERY):
-                yield TagRow(*_checked(raw))
+                yield _tag_row(raw)
 
     def count(self) -> tuple[int, int]:
         """Rows in the contacts table, and how many of them are live (not erased)."""
@@ -421,19 +421,6 @@ class Storage:
             raise VaultCorrupted("SQLite's integrity check found damaged pages")
 
 
-def _checked(raw: tuple[object, ...]) -> tuple[bytes, int, bytes, bytes, bytes]:
-    cid, version, directory, data_key, payload = raw
-    if (
-        not isinstance(cid, bytes)
-        or type(version) is not int
-        or not isinstance(directory, bytes)
-        or not isinstance(data_key, bytes)
-        or not isinstance(payload, bytes)
-    ):
-        raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return cid, version, directory, data_key, payload
-
-
 def _row(raw: tuple[object, ...]) -> Row:
     cid, version, directory, data_key, payload = raw
     if (
@@ -445,6 +432,13 @@ def _row(raw: tuple[object, ...]) -> Row:
     ):
         raise VaultCorrupted("a contact row holds a value of the wrong type")
     return Row(cid, version, directory, data_key, payload)
+
+
+def _tag_row(raw: tuple[object, ...]) -> TagRow:
+    row = _row(raw)
+    if row.data_key is None or row.payload is None:  # coalesce() gives b"" for a tombstone, never NULL
+        raise VaultCorrupted("a contact row holds a value of the wrong type")
+    return TagRow(row.id, row.version, row.directory, row.data_key, row.payload)
 
 
 def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite3.Connection:
