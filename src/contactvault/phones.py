@@ -20,7 +20,14 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 from contactvault.errors import InvalidRegion
 from contactvault.models import Phone, PhoneKind, PhoneProblem, is_e164
 
-__all__ = ["NumberInfo", "check_region", "normalize_phone", "parse_number", "parse_numbers"]
+__all__ = [
+    "NumberInfo",
+    "check_region",
+    "mask_number",
+    "normalize_phone",
+    "parse_number",
+    "parse_numbers",
+]
 
 MAX_RAW_LENGTH = 200
 """Longer strings are not read as numbers (phonenumbers itself gives up at 250 characters)."""
@@ -139,3 +146,26 @@ def normalize_phone(
         preferred=preferred,
         problem=info.problem,
     )
+
+
+def mask_number(number: str, *, keep: int = 2) -> str:
+    """A number as reports show it when they must not disclose it: the country code and the last digits.
+
+    ``+4917612345678`` becomes ``+49 ••••••••• 78``: enough for a person holding the phone to find the
+    entry, not enough to call it. Anything that is not an E.164 number keeps only its last ``keep``
+    digits. ``keep`` is at most 4.
+    """
+    if not 0 <= keep <= 4:
+        raise ValueError("keep must be between 0 and 4")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    tail = digits[-keep:] if keep and len(digits) > keep + 4 else ""
+    if is_e164(number):
+        try:
+            country = str(phonenumbers.parse(number, None).country_code)
+        except NumberParseException:
+            country = ""
+        hidden = max(len(digits) - len(country) - len(tail), 0)
+        head = f"+{country} " if country else "+"
+        return f"{head}{'•' * hidden}{' ' + tail if tail else ''}"
+    hidden = max(len(digits) - len(tail), 1)
+    return f"{'•' * hidden}{' ' + tail if tail else ''}"

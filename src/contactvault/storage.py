@@ -285,6 +285,19 @@ class Storage:
             (mode,) = self._conn().execute("PRAGMA journal_mode").fetchone()
         return str(mode).lower() == "wal"
 
+    def settings(self) -> dict[str, int | str]:
+        """The SQLite settings that protect the data, read back from the open connection.
+
+        ``journal_mode``, ``synchronous`` (2 is FULL), ``secure_delete`` (1 is on), ``page_size`` and
+        ``locking_mode``: what is really in force, not what the code meant to set.
+        """
+        values: dict[str, int | str] = {}
+        with _sqlite_errors("read the settings"):
+            for name in ("journal_mode", "synchronous", "secure_delete", "page_size", "locking_mode"):
+                (value,) = self._conn().execute(f"PRAGMA {name}").fetchone()
+                values[name] = value.lower() if isinstance(value, str) else int(value)
+        return values
+
     def is_marked_as_vault(self) -> bool:
         """Whether the file carries the vault's SQLite ``application_id`` (set at creation)."""
         with _sqlite_errors("read the file header"):

@@ -83,13 +83,23 @@ if TYPE_CHECKING:
     from contactvault.sync.policy import Decision, Policy
     from contactvault.sync.targets.base import SyncResult, Target
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "Erasure", "Vault", "VerifyReport", "default_vault_path"]
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "ContactDisclosure",
+    "Erasure",
+    "Vault",
+    "VaultSettings",
+    "VerifyReport",
+    "default_vault_path",
+]
 
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
 """Seconds ``Vault.open`` waits for another process to close the vault before raising ``VaultLocked``."""
 
 PAYLOAD_FIELDS: Final = frozenset(Contact.model_fields) - DIRECTORY_FIELDS
 """The fields of a contact sealed in its CRM payload, under its own data key."""
+
+_Change = Literal["added", "renamed", "removed"]
 
 ExportFormat = Literal["vcf", "csv"]
 """The file formats of ``Vault.export_book``: a minimal vCard address book or a Google Contacts CSV."""
@@ -122,6 +132,76 @@ class VerifyReport:
     contacts: int
     erased: int
     index_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class VaultSettings:
+    """The protections in force in an open vault, read from its header and its SQLite connection.
+
+    This is what the Art. 30 record's technical measures are filled in from, so that they describe this
+    file and not the documentation.
+
+    Attributes:
+        format_version: The vault file format version.
+        cipher: The authenticated cipher of every record.
+        kdf: The passphrase KDF's name (``"Argon2id"``).
+        kdf_params: Its memory, iterations and lanes, as stored in the header.
+        key_hierarchy: How keys are organised, in one line.
+        per_contact_keys: Whether every contact has its own data key (erasure shreds it).
+        padding: How plaintexts are padded before sealing, in one line.
+        recovery_key: Whether a recovery key can also open the vault.
+        journal_mode: SQLite's journal mode (``"wal"``).
+        synchronous: SQLite's synchronous level (2 is FULL: every commit is flushed to disk).
+        secure_delete: Whether SQLite overwrites deleted content.
+        exclusive_lock: Whether the file is locked for one process while open.
+        disclosure_log: Whether disclosures are recorded in the authenticated, hash-chained log (always).
+        disclosure_records: How many records the log holds.
+        contacts: Live contacts.
+        erased: Erased contacts (tombstones).
+    """
+
+    format_version: int
+    cipher: str
+    kdf: str
+    kdf_params: KdfParams
+    key_hierarchy: str
+    per_contact_keys: bool
+    padding: str
+    recovery_key: bool
+    journal_mode: str
+    synchronous: int
+    secure_delete: bool
+    exclusive_lock: bool
+    disclosure_log: bool
+    disclosure_records: int
+    contacts: int
+    erased: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDisclosure:
+    """One disclosure of one of a contact's numbers, found in the disclosure log.
+
+    Attributes:
+        seq: The log record's sequence number.
+        at: When the disclosure happened.
+        target: Where the book went (``file:...``, ``carddav:...``), without credentials.
+        kind: ``"export"`` or ``"sync"``.
+        change: ``"added"`` (the target received the entry), ``"renamed"`` (it received a new name) or
+            ``"removed"`` (the target no longer holds it).
+        number: The contact's E.164 number the entry carried.
+        uid: The book entry's UID.
+        policy: The digest of the policy that allowed it.
+    """
+
+    seq: int
+    at: datetime
+    target: str
+    kind: DisclosureKind
+    change: _Change
+    number: str
+    uid: str
+    policy: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -907,6 +987,65 @@ class Vault:
             records.append(record)
             previous = hashlib.sha256(sealed).hexdigest()
         return records, previous
+
+    def disclosures_of(self, contact_id: uuid.UUID | str) -> list[ContactDisclosure]:
+        """Every disclosure of the contact's current numbers in the log, oldest first (for Art. 15).
+
+        The log holds keyed hashes only; a contact's entries are found by recomputing the UIDs of its
+        numbers. A number the contact no longer holds cannot be matched, nor can an erased contact's.
+        """
+        entry = self.directory_entry(contact_id)
+        key = self._keys.book
+        numbers = {book_uid(key, entry.id.bytes, n): n for n in entry.e164_numbers()}
+        found: list[ContactDisclosure] = []
+        for record in self.disclosures():
+            changes: tuple[tuple[_Change, Iterable[str]], ...] = (
+                ("added", record.added),
+                ("renamed", record.renamed),
+                ("removed", record.removed),
+            )
+            found.extend(
+                ContactDisclosure(
+                    seq=record.seq,
+                    at=record.at,
+                    target=record.target,
+                    kind=record.kind,
+                    change=change,
+                    number=numbers[uid],
+                    uid=uid,
+                    policy=record.policy,
+                )
+                for change, uids in changes
+                for uid in uids
+                if uid in numbers
+            )
+        return found
+
+    def settings(self) -> VaultSettings:
+        """The protections in force: header, SQLite settings and counts (see `VaultSettings`)."""
+        sql = self._storage.settings()
+        total, live = self._storage.count()
+        return VaultSettings(
+            format_version=FORMAT_VERSION,
+            cipher="AES-256-GCM",
+            kdf="Argon2id",
+            kdf_params=self.kdf,
+            key_hierarchy=(
+                "passphrase -> Argon2id KEK -> random 256-bit master key -> HKDF-SHA256 subkeys; "
+                "a random 256-bit data key per contact"
+            ),
+            per_contact_keys=True,
+            padding="128-byte buckets up to 2 KiB, then Padmé",
+            recovery_key=self.has_recovery_key,
+            journal_mode=str(sql["journal_mode"]),
+            synchronous=int(sql["synchronous"]),
+            secure_delete=sql["secure_delete"] == 1,
+            exclusive_lock=sql["locking_mode"] == "exclusive",
+            disclosure_log=True,
+            disclosure_records=len(self.disclosures()),
+            contacts=live,
+            erased=total - live,
+        )
 
     def visible_at(self, target: str, when: datetime) -> dict[str, uuid.UUID | None]:
         """What ``target`` held at ``when``, by replaying the disclosure log: UID -> contact id.
