@@ -46,7 +46,7 @@ from contactvault.importers.source import Source, iter_blocks, source_name
 from contactvault.models import Contact
 from contactvault.phones import MAX_RAW_LENGTH, NumberInfo, check_region
 
-__all__ = ["import_vcards", "iter_vcards"]
+__all__ = ["CardView", "import_vcards", "iter_card_views", "iter_vcards"]
 
 DEFAULT_BATCH_SIZE = 1_000
 MAX_VALUE_BYTES = 1 << 20
@@ -894,3 +894,95 @@ def import_vcards(
         format="vcard",
         existing=existing,
     )
+
+
+# --- cards as a phone shows them (for audits) ------------------------------------------------------------
+
+_STRUCTURE = _IGNORED | {"UID"}
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """What one card of an address book exposes, read without building a ``Contact`` (for audits).
+
+    Attributes:
+        line: The line the card starts at (its ``BEGIN:VCARD``).
+        uid: The card's UID, if it has one.
+        display_name: ``FN``, else the name parts of ``N`` joined, else ``""``. Left out of ``repr()``.
+        numbers: Every ``TEL`` value as typed, in order. Left out of ``repr()``.
+        properties: The name of every property the card carries beyond its structure (``BEGIN``,
+            ``END``, ``VERSION``, ``PRODID``, ``REV``, ``UID``, ...), upper case, each once, in order of
+            first appearance; ``FN``, ``N`` and ``TEL`` included. An Apple ``X-ABLabel`` that labels a
+            number belongs to the number and is not listed; one that labels anything else is.
+        categories: The card's ``CATEGORIES`` values. Left out of ``repr()``.
+    """
+
+    line: int
+    uid: str | None
+    display_name: str = field(repr=False)
+    numbers: tuple[str, ...] = field(repr=False)
+    properties: tuple[str, ...]
+    categories: tuple[str, ...] = field(repr=False)
+
+
+def _view(raw: _RawCard, source: str) -> CardView:
+    """One card's view; raises _CardError for a card that cannot be read (the importer's rules)."""
+    card = _Card(start=raw.start, source=source)
+    props = _properties(raw)
+    tel_groups = {head.group for _, head, _ in props if head.name == "TEL" and head.group}
+    names: dict[str, None] = {}
+    numbers: list[str] = []
+    seen_altids: set[tuple[str, str]] = set()
+    for _, head, value in props:
+        if head.name == "VERSION":
+            card.version = value.decode("ascii", errors="replace").strip()[:20] or None
+    for line, head, value in props:
+        name = head.name
+        if name in _IGNORED or (name == "X-ABLABEL" and head.group in tel_groups):
+            continue
+        if head.altid:
+            if (name, head.altid) in seen_altids:
+                continue
+            seen_altids.add((name, head.altid))
+        if name in ("FN", "N", "TEL", "UID", "CATEGORIES"):
+            text = _decode(line, head, value, card)
+            if name == "TEL":
+                if text.strip():
+                    numbers.append(text.strip())
+            else:
+                _HANDLERS[name](card, line, head, text, None)
+        if name not in _STRUCTURE:
+            names[name] = None
+    display = card.fn
+    if not display and card.name:
+        parts = ("prefixes", "given", "additional", "family", "suffixes")
+        display = " ".join(card.name[p] for p in parts if card.name[p])
+    return CardView(
+        line=raw.start,
+        uid=card.uid,
+        display_name=display,
+        numbers=tuple(numbers),
+        properties=tuple(names),
+        categories=tuple(label["name"] for label in card.labels.values()),
+    )
+
+
+def iter_card_views(source: Source) -> Iterator[CardView | ImportIssue]:
+    """Read an address book card by card as a phone would show it: name, numbers and property names.
+
+    The same tolerant reader as ``import_vcards`` (folding, quoted-printable, character sets, Apple
+    groups), without number normalisation or validation: a card becomes a `CardView`, or an error
+    `ImportIssue` naming its line when it cannot be read. Raises ``ImportFailed`` when the source holds
+    no vCard at all.
+    """
+    name = source_name(source)
+    for item in _split_cards(iter_blocks(source), name):
+        if isinstance(item, ImportIssue):
+            yield item
+            continue
+        try:
+            yield _view(item, name)
+        except _CardError as exc:
+            yield ImportIssue(exc.line, exc.message, exc.code, "error", name)
+        except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
+            yield _internal_error(item.start, exc, name)

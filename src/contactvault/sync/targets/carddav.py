@@ -238,6 +238,24 @@ class CardDAVTarget:
             remote=tuple(remote),
         )
 
+    def read_cards(self) -> list[tuple[str, str]]:
+        """Every card in the address book as ``(resource name, vCard text)``, for an audit; writes nothing.
+
+        An address book that does not exist yet holds no cards. Cards deleted while they are read are
+        left out.
+
+        Raises:
+            SyncError: The server could not be reached, refused the credentials, or answered an error.
+        """
+        if not self._find_collection():
+            return []
+        cards = []
+        for rc in self._list():
+            text, _ = self._get(httpx.URL(rc.href))
+            if text is not None:
+                cards.append((_name_of(httpx.URL(rc.href)), text))
+        return cards
+
     def apply(self, plan: SyncPlan) -> SyncResult:
         """Carry out ``plan``: create the address book if needed, then delete, update and create cards.
 

@@ -1,0 +1,370 @@
+"""The audit's result: entries with findings, counts per code, a fix list, JSON, and the diff of two audits.
+
+An `AuditReport` is plain data. It is built by :func:`contactvault.audit.audit_phonebook`, written as
+JSON with :meth:`AuditReport.to_json` (schema ``contactvault.audit/1``, documented in ``docs/audit.md``)
+and read back with :meth:`AuditReport.from_json`, so that next month's audit can be compared with this
+one (:meth:`AuditReport.diff`). The text, Markdown and HTML renderings live in
+:mod:`contactvault.audit.render`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, get_args
+
+from contactvault.phones import mask_number
+
+__all__ = [
+    "FINDING_CODES",
+    "SCHEMA",
+    "SEVERITY",
+    "AuditDiff",
+    "AuditEntry",
+    "AuditReport",
+    "Finding",
+    "FindingCode",
+    "Unreadable",
+    "entry_key",
+]
+
+SCHEMA: Final = "contactvault.audit/1"
+"""The JSON schema name and version of `AuditReport.to_json`; raised when a field changes meaning."""
+
+FindingCode = Literal[
+    "unknown_contact",
+    "no_legal_basis",
+    "consent_withdrawn",
+    "consent_expired",
+    "restricted",
+    "objected",
+    "minor",
+    "label_excluded",
+    "not_on_messenger",
+    "extra_fields",
+    "label_in_name",
+    "invalid_number",
+    "duplicate",
+]
+"""What is wrong with an entry of the phone's address book. The codes are stable: scripts rely on them.
+
+- ``unknown_contact``: a number (or a numberless entry) that is not in the vault.
+- ``no_legal_basis``, ``consent_withdrawn``, ``consent_expired``, ``restricted``, ``objected``, ``minor``,
+  ``label_excluded``: the vault's contact holds the number, but the policy refuses it for this reason.
+- ``not_on_messenger``: the number is not a mobile number, or the contact is not known to use the
+  messenger (or that check is too old).
+- ``extra_fields``: the entry carries properties beyond name and number (named in ``fields``).
+- ``label_in_name``: a CRM label ("bezahlt", "payment pending") is part of the display name.
+- ``invalid_number``: a number that is not a valid telephone number.
+- ``duplicate``: another entry holds the same number.
+"""
+
+FINDING_CODES: Final[tuple[FindingCode, ...]] = get_args(FindingCode)
+"""Every finding code, from the most to the least serious."""
+
+Severity = Literal["high", "medium", "low"]
+
+SEVERITY: Final[dict[FindingCode, Severity]] = {
+    "unknown_contact": "high",
+    "no_legal_basis": "high",
+    "consent_withdrawn": "high",
+    "consent_expired": "high",
+    "restricted": "high",
+    "objected": "high",
+    "minor": "high",
+    "label_excluded": "high",
+    "not_on_messenger": "medium",
+    "extra_fields": "medium",
+    "label_in_name": "medium",
+    "invalid_number": "low",
+    "duplicate": "low",
+}
+"""How serious each code is: ``high`` (a disclosure without a legal basis), ``medium`` (more than the
+messenger needs), ``low`` (housekeeping)."""
+
+_KNOWN: Final = frozenset(FINDING_CODES)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem with one entry.
+
+    Attributes:
+        code: What is wrong (`FindingCode`).
+        number: The number concerned, E.164 where it has that form, else as typed; ``None`` for findings
+            about the whole entry. Left out of ``repr()``.
+        fields: For ``extra_fields``, the property names beyond name and number, in the card's order.
+        detail: For ``label_in_name``, the label found; for ``duplicate``, the lines of the other entries
+            holding the number (``"line 12, line 40"``). Left out of ``repr()``.
+    """
+
+    code: FindingCode
+    number: str | None = field(default=None, repr=False)
+    fields: tuple[str, ...] = ()
+    detail: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.code not in _KNOWN:
+            raise ValueError("unknown finding code")
+
+    def identity(self) -> tuple[str, str, tuple[str, ...], str]:
+        """What makes two findings of one entry the same finding in two audits."""
+        return (self.code, self.number or "", self.fields, self.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of the phone's address book, as audited.
+
+    Attributes:
+        key: The entry's identity across audits: its UID, else a hash of its numbers, else of its name.
+        line: The line the card starts at in its file (``None`` for entries from a CardDAV server or a
+            book).
+        source: The file (its name, never its path) or collection the entry came from.
+        display_name: The name the phone shows. Left out of ``repr()``.
+        numbers: Its numbers, E.164 where they have that form, else as typed. Left out of ``repr()``.
+        contacts: How many vault contacts hold one of its numbers.
+        findings: What is wrong with it; empty for an entry without findings.
+    """
+
+    key: str
+    line: int | None
+    source: str
+    display_name: str = field(repr=False)
+    numbers: tuple[str, ...] = field(repr=False)
+    contacts: int
+    findings: tuple[Finding, ...]
+
+    def codes(self) -> tuple[FindingCode, ...]:
+        """The entry's finding codes, each once, in `FINDING_CODES` order."""
+        present = {f.code for f in self.findings}
+        return tuple(code for code in FINDING_CODES if code in present)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A card of the source that could not be read: where, and why (never a value from the card)."""
+
+    source: str
+    line: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditDiff:
+    """What changed between two audits of the same address book.
+
+    Attributes:
+        new: Findings of this audit that the previous one did not have, with their entries.
+        resolved: Findings of the previous audit that this one no longer has, with their entries.
+    """
+
+    new: tuple[tuple[AuditEntry, Finding], ...]
+    resolved: tuple[tuple[AuditEntry, Finding], ...]
+
+    def counts(self) -> dict[str, dict[FindingCode, int]]:
+        """New and resolved findings per code (codes without any left out)."""
+        return {
+            "new": dict(Counter(f.code for _, f in self.new)),
+            "resolved": dict(Counter(f.code for _, f in self.resolved)),
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.resolved)
+
+
+def entry_key(uid: str | None, numbers: tuple[str, ...], display_name: str) -> str:
+    """An entry's identity across audits: ``uid:<UID>``, else a hash of its numbers, else of its name.
+
+    The hash is SHA-256 truncated to 16 hex digits; it is pseudonymous, not anonymous (a number can be
+    found by trying numbers), which is why masked renderings leave keys out.
+    """
+    if uid:
+        return f"uid:{uid}"
+    basis = "tel:" + ",".join(sorted(numbers)) if numbers else "name:" + display_name.casefold()
+    return "sha256:" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """The result of an audit: every entry (with or without findings), counts, fixes, and its context.
+
+    Attributes:
+        created_at: When the audit ran (timezone-aware).
+        source: What was audited: a file or folder name, a CardDAV collection URL without credentials, or
+            ``"messenger book"``.
+        region: The default region numbers without a country code were read with.
+        vault: Whether a vault was compared (``False``: only what the entries expose was checked).
+        policy: The digest of the policy applied (``None`` without a vault).
+        entries: Every entry read, in the source's order.
+        unreadable: Cards that could not be read at all (they are not silently lost).
+        label_terms: How many CRM label terms names were checked against.
+    """
+
+    created_at: datetime
+    source: str
+    region: str | None
+    vault: bool
+    policy: str | None
+    entries: tuple[AuditEntry, ...]
+    unreadable: tuple[Unreadable, ...] = ()
+    label_terms: int = 0
+
+    @property
+    def findings(self) -> tuple[tuple[AuditEntry, Finding], ...]:
+        """Every finding with its entry, in the source's order."""
+        return tuple((entry, f) for entry in self.entries for f in entry.findings)
+
+    @property
+    def flagged(self) -> tuple[AuditEntry, ...]:
+        """The entries with at least one finding."""
+        return tuple(entry for entry in self.entries if entry.findings)
+
+    def counts(self) -> dict[FindingCode, int]:
+        """Entries with each code (an entry with two numbers refused for one reason counts once)."""
+        tally: Counter[FindingCode] = Counter()
+        for entry in self.entries:
+            tally.update(entry.codes())
+        return {code: tally.get(code, 0) for code in FINDING_CODES}
+
+    def fixes(self) -> list[tuple[FindingCode, int]]:
+        """The codes that occur, most serious first, with how many entries have each: the fix list."""
+        return [(code, n) for code, n in self.counts().items() if n]
+
+    @property
+    def clean(self) -> bool:
+        """Whether no entry has a finding and every card could be read."""
+        return not self.flagged and not self.unreadable
+
+    def diff(self, previous: AuditReport) -> AuditDiff:
+        """New and resolved findings since ``previous`` (entries matched by `AuditEntry.key`).
+
+        ``previous`` may come from :meth:`from_json`; a report written with masked numbers has no keys
+        and cannot be compared (``ValueError``).
+        """
+        if any(not e.key for e in previous.entries) or any(not e.key for e in self.entries):
+            raise ValueError("a report written with masked numbers has no entry keys and cannot be diffed")
+
+        def index(report: AuditReport) -> dict[tuple[str, tuple[str, str, tuple[str, ...], str]], Any]:
+            return {(e.key, f.identity()): (e, f) for e in report.entries for f in e.findings}
+
+        now, before = index(self), index(previous)
+        return AuditDiff(
+            new=tuple(pair for k, pair in now.items() if k not in before),
+            resolved=tuple(pair for k, pair in before.items() if k not in now),
+        )
+
+    # --- JSON ----------------------------------------------------------------------------------------
+
+    def to_dict(self, *, mask_numbers: bool = False, all_entries: bool = False) -> dict[str, Any]:
+        """The report as JSON-ready data (schema `SCHEMA`); see ``docs/audit.md`` for every field.
+
+        Only entries with findings are listed unless ``all_entries``. With ``mask_numbers``, numbers show
+        only their country code and last two digits, and entry keys are left out.
+        """
+
+        def number(value: str | None) -> str | None:
+            return mask_number(value) if value is not None and mask_numbers else value
+
+        listed = self.entries if all_entries else self.flagged
+        return {
+            "schema": SCHEMA,
+            "created_at": self.created_at.isoformat(),
+            "source": self.source,
+            "region": self.region,
+            "vault": self.vault,
+            "policy": self.policy,
+            "masked": mask_numbers,
+            "label_terms": self.label_terms,
+            "entries_total": len(self.entries),
+            "entries_with_findings": len(self.flagged),
+            "counts": self.counts(),
+            "fixes": [{"code": code, "entries": n, "severity": SEVERITY[code]} for code, n in self.fixes()],
+            "unreadable": [
+                {"source": u.source, "line": u.line, "code": u.code, "message": u.message}
+                for u in self.unreadable
+            ],
+            "entries": [
+                {
+                    "key": None if mask_numbers else e.key,
+                    "line": e.line,
+                    "source": e.source,
+                    "display_name": e.display_name,
+                    "numbers": [number(n) for n in e.numbers],
+                    "contacts": e.contacts,
+                    "findings": [
+                        {
+                            "code": f.code,
+                            "severity": SEVERITY[f.code],
+                            "number": number(f.number),
+                            "fields": list(f.fields),
+                            "detail": f.detail,
+                        }
+                        for f in e.findings
+                    ],
+                }
+                for e in listed
+            ],
+        }
+
+    def to_json(
+        self, *, mask_numbers: bool = False, all_entries: bool = False, indent: int | None = 2
+    ) -> str:
+        """The report as JSON text (schema `SCHEMA`); options as in :meth:`to_dict`."""
+        data = self.to_dict(mask_numbers=mask_numbers, all_entries=all_entries)
+        return json.dumps(data, ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> AuditReport:
+        """Read a report written by :meth:`to_json` (``ValueError`` naming the problem if it is not one).
+
+        Entries without findings are only present if it was written with ``all_entries``.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON (line {exc.lineno}, column {exc.colno})") from None
+        try:
+            if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+                raise ValueError(f"not a contactvault audit report (schema {SCHEMA} expected)")
+            entries = tuple(
+                AuditEntry(
+                    key=e["key"] or "",
+                    line=e["line"],
+                    source=e["source"],
+                    display_name=e["display_name"],
+                    numbers=tuple(e["numbers"]),
+                    contacts=int(e["contacts"]),
+                    findings=tuple(
+                        Finding(
+                            code=f["code"],
+                            number=f["number"],
+                            fields=tuple(f["fields"]),
+                            detail=f["detail"],
+                        )
+                        for f in e["findings"]
+                    ),
+                )
+                for e in data["entries"]
+            )
+            unreadable = tuple(
+                Unreadable(u["source"], int(u["line"]), u["code"], u["message"]) for u in data["unreadable"]
+            )
+            return cls(
+                created_at=datetime.fromisoformat(data["created_at"]),
+                source=data["source"],
+                region=data["region"],
+                vault=bool(data["vault"]),
+                policy=data["policy"],
+                entries=entries,
+                unreadable=unreadable,
+                label_terms=int(data.get("label_terms", 0)),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"malformed audit report: missing or wrong field ({type(exc).__name__})"
+            ) from None
