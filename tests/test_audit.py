@@ -509,3 +509,17 @@ def test_every_card_is_an_entry_or_unreadable(cards):
 
 def test_an_empty_book_is_clean():
     assert audit_phonebook(MessengerBook([]), default_region="DE").clean
+
+
+def test_a_helper_process_reads_the_same_entries(vault, tmp_path):
+    """workers=1 reads the cards in a helper process; the report is the same as without it."""
+    path = _exported(vault, tmp_path / "book.vcf")
+    _save(path, _insert(_text(path), 0, "NOTE:x") + "BEGIN:VCARD\r\nFN:broken\r\n")
+    here = audit_phonebook(path, vault=vault, default_region="DE", now=NOW)
+    helped = audit_phonebook(path, vault=vault, default_region="DE", now=NOW, workers=1)
+    assert helped == here
+    assert helped.unreadable
+    with pytest.raises(ImportFailed, match=r"missing\.vcf"):
+        audit_phonebook(tmp_path / "missing.vcf", default_region="DE", workers=1)
+    with pytest.raises(ValueError, match="workers"):
+        audit_phonebook(path, default_region="DE", workers=2)

@@ -11,14 +11,20 @@ phone holds. Nothing is written anywhere.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from contactvault.audit.report import AuditEntry, AuditReport, Finding, FindingCode, Unreadable, entry_key
 from contactvault.errors import ImportFailed
@@ -59,6 +65,10 @@ English, compared case-insensitively as whole words). Pass ``label_terms`` to us
 
 _MOBILE: Final[frozenset[PhoneKind]] = frozenset({"mobile", "fixed_or_mobile"})
 _NUMBER_PUNCTUATION: Final = str.maketrans("", "", " -()./\u00a0")
+_WORD: Final = re.compile(r"\w+")
+_NAME_AND_NUMBER: Final = frozenset({"FN", "N", "TEL"})
+_VAULT_NUMBER: Final = NumberInfo("", None, "mobile", None, None)
+"""A number a vault contact holds (its E.164 form filled in); the policy reads its kind from the vault."""
 
 _REASON_CODES: Final[dict[Reason, FindingCode]] = {
     "invalid_number": "invalid_number",
@@ -211,69 +221,174 @@ def _read_carddav(target: CardDAVTarget, name: str) -> Iterator[_Read | Unreadab
 # --- numbers ---------------------------------------------------------------------------------------------
 
 
-class _Numbers:
-    """Reads the numbers of the entries: E.164 form and kind, each distinct string once.
+class _PlainForm:
+    """The E.164 form a number plainly has, without phonenumbers, for matching it with the vault.
 
-    A number typed in international form that a vault contact holds is taken as it is (the vault's number
-    was validated when it was stored); every other number goes through phonenumbers.
+    Typed in international form (``+49 171 ...``, ``0049 171 ...``), or in national form for a region
+    whose national prefix is a plain trunk digit (``0171 ...`` in DE: ``+49`` and the digits after the
+    ``0``), or that has none (IT, ES). Such a form counts only if a vault contact holds exactly that
+    number (the vault's numbers were validated when they were stored); every other number is read by
+    phonenumbers, which also tells its kind.
     """
 
-    def __init__(self, region: str | None, known: dict[str, list[DirectoryEntry]]) -> None:
-        self._region = region
-        self._known = known
-        self._cache: dict[str, NumberInfo] = {}
+    def __init__(self, region: str | None) -> None:
+        self._country = ""
+        self._trunk: str | None = None
+        self._exit: str | None = None
+        meta = PhoneMetadata.metadata_for_region(region) if region is not None else None
+        if region is not None and meta is not None and meta.national_prefix_transform_rule is None:
+            self._country = str(phonenumbers.country_code_for_region(region))
+            prefix, parsing = meta.national_prefix, meta.national_prefix_for_parsing
+            if prefix is None and parsing is None:
+                self._trunk = ""
+            elif prefix is not None and prefix == parsing and prefix.isdigit():
+                self._trunk = prefix
+            if meta.international_prefix is not None and meta.international_prefix.isdigit():
+                self._exit = meta.international_prefix
 
-    def __call__(self, raw: str) -> NumberInfo:
-        info = self._cache.get(raw)
-        if info is None:
-            compact = raw.removeprefix("tel:").translate(_NUMBER_PUNCTUATION)
-            if compact in self._known and is_e164(compact):
-                info = NumberInfo(compact, None, "mobile", None, None)  # kind: the vault's, see _decide
-            else:
-                info = parse_number(raw, self._region)
-            self._cache[raw] = info
-        return info
+    def __call__(self, raw: str) -> str | None:
+        compact = raw.removeprefix("tel:").translate(_NUMBER_PUNCTUATION)
+        if compact.startswith("+"):
+            candidate = compact
+        elif not compact.isdigit() or not compact.isascii():
+            return None
+        elif self._exit and compact.startswith(self._exit):
+            candidate = "+" + compact[len(self._exit) :]
+        elif self._trunk is not None and self._country and compact.startswith(self._trunk):
+            candidate = "+" + self._country + compact[len(self._trunk) :]
+        else:
+            return None
+        return candidate if is_e164(candidate) else None
 
 
-# --- the audit ---------------------------------------------------------------------------------------------
+# --- labels in names ---------------------------------------------------------------------------------------
 
 
 class _Labels:
-    """Finds CRM label terms inside display names: whole words, any case."""
+    """Finds CRM label terms inside display names: whole words (or runs of whole words), any case."""
 
     def __init__(self, terms: Iterable[str]) -> None:
-        cleaned = sorted({" ".join(t.split()).casefold() for t in terms if t and t.strip()}, key=len)
-        self.count = len(cleaned)
-        alternation = "|".join(re.escape(t) for t in reversed(cleaned))
-        self._pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE) if cleaned else None
+        self._phrases = {phrase for phrase in map(_words, terms) if phrase}
+        self._longest = max(map(len, self._phrases), default=0)
+        self.count = len(self._phrases)
 
     def find(self, name: str, own: Iterable[str] = ()) -> str | None:
         """The first term (or the entry's own category) found in ``name``, else ``None``."""
-        if self._pattern is not None:
-            match = self._pattern.search(" ".join(name.split()))
-            if match:
-                return match.group(0)
-        for category in own:
-            label = " ".join(category.split())
-            if label and re.search(rf"(?<!\w){re.escape(label)}(?!\w)", name, re.IGNORECASE):
-                return label
-        return None
+        words = _words(name)
+        hit = _phrase_in(words, self._phrases, self._longest)
+        if hit is None and own:
+            mine = {phrase for phrase in map(_words, own) if phrase}
+            hit = _phrase_in(words, mine, max(map(len, mine), default=0))
+        return " ".join(hit) if hit is not None else None
 
 
-class _Decider:
-    """The policy's decisions about vault contacts, made once per contact and only when needed."""
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.casefold()))
 
-    def __init__(self, policy: Policy, now: datetime) -> None:
+
+def _phrase_in(words: tuple[str, ...], phrases: set[tuple[str, ...]], longest: int) -> tuple[str, ...] | None:
+    """The first run of ``words`` (longest first at each position) that is one of ``phrases``."""
+    for start in range(len(words)):
+        for size in range(min(longest, len(words) - start), 0, -1):
+            run = words[start : start + size]
+            if run in phrases:
+                return run
+    return None
+
+
+# --- cards -> prepared entries (everything that does not need the vault) -----------------------------------
+
+
+class _Prepared(NamedTuple):
+    """An entry with what can be found without the vault: plain number forms, extra fields, a label."""
+
+    source: str
+    line: int | None
+    uid: str | None
+    display_name: str
+    numbers: tuple[str, ...]
+    plain: tuple[str | None, ...]
+    extra: tuple[str, ...]
+    label: str | None
+
+
+def _prepare(read: Iterable[_Read | Unreadable], region: str | None, terms: list[str]) -> _Batch:
+    """Prepare each entry read; cards that could not be read are passed on."""
+    plain = _PlainForm(region)
+    labels = _Labels(terms)
+    prepared: list[_Prepared] = []
+    unreadable: list[Unreadable] = []
+    for item in read:
+        if isinstance(item, Unreadable):
+            unreadable.append(item)
+            continue
+        view = item.view
+        prepared.append(
+            _Prepared(
+                item.source,
+                item.line,
+                view.uid,
+                view.display_name,
+                view.numbers,
+                tuple(map(plain, view.numbers)),
+                tuple(p for p in view.properties if p not in _NAME_AND_NUMBER),
+                labels.find(view.display_name, view.categories),
+            )
+        )
+    return prepared, unreadable, labels.count
+
+
+_Batch = tuple[list["_Prepared"], list[Unreadable], int]
+
+
+def _prepared_source(source: Source, region: str | None, terms: list[str]) -> tuple[str, _Batch]:
+    """Read and prepare a file, folder, or a file's bytes or text (in a helper process, with workers=1)."""
+    with paused_gc():
+        name, items = _read(source)
+        return name, _prepare(items, region, terms)
+
+
+@contextmanager
+def _helper() -> Iterator[ProcessPoolExecutor]:
+    """One helper process, started with ``forkserver`` where the platform has it (``spawn`` elsewhere)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        yield pool
+
+
+# --- prepared entries + vault -> findings ------------------------------------------------------------------
+
+
+class _Verdicts:
+    """What is wrong with each valid number, as finding codes; the policy decides each contact once."""
+
+    def __init__(self, policy: Policy | None, now: datetime, owners: dict[str, list[DirectoryEntry]]) -> None:
         self._policy = policy
         self._now = now
-        self._decided: dict[object, tuple[NumberDecision, ...]] = {}
+        self._owners = owners
+        self._decided: dict[int, dict[str | None, NumberDecision]] = {}
+        self.compares = policy is not None
 
-    def number(self, owner: DirectoryEntry, e164: str) -> NumberDecision | None:
-        decided = self._decided.get(owner.id)
+    def _decision(self, owner: DirectoryEntry, e164: str) -> NumberDecision | None:
+        decided = self._decided.get(id(owner))
         if decided is None:
-            decided = self._policy.decide(owner, now=self._now).per_number
-            self._decided[owner.id] = decided
-        return next((d for d in decided if d.e164 == e164), None)
+            assert self._policy is not None  # noqa: S101  (only called with a vault, hence a policy)
+            per_number = self._policy.decide(owner, now=self._now).per_number
+            decided = {d.e164: d for d in reversed(per_number)}  # the first decision of a number wins
+            self._decided[id(owner)] = decided
+        return decided.get(e164)
+
+    def __call__(self, e164: str, kind: PhoneKind, mobile: frozenset[str]) -> tuple[FindingCode, ...]:
+        if self._policy is None:  # no vault: only what the number itself says
+            return () if kind in mobile else ("not_on_messenger",)
+        held = self._owners.get(e164)
+        if not held:
+            return ("unknown_contact",)
+        decisions = [d for d in (self._decision(owner, e164) for owner in held) if d is not None]
+        if not decisions or any(d.allowed for d in decisions):
+            return ()
+        return tuple(dict.fromkeys(_REASON_CODES[r] for r in decisions[0].reasons))
 
 
 def _vault_index(vault: Vault) -> tuple[dict[str, list[DirectoryEntry]], set[str]]:
@@ -288,25 +403,6 @@ def _vault_index(vault: Vault) -> tuple[dict[str, list[DirectoryEntry]], set[str
     return dict(owners), labels
 
 
-def _number_findings(
-    e164: str,
-    owners: list[DirectoryEntry] | None,
-    decider: _Decider | None,
-    info: NumberInfo,
-    mobile: frozenset[str],
-) -> list[Finding]:
-    """What is wrong with one valid number: not in the vault, or refused by the policy for a reason."""
-    if decider is None:  # no vault: only what the number itself says
-        return [] if info.kind in mobile else [Finding("not_on_messenger", e164, detail="not_mobile")]
-    if not owners:
-        return [Finding("unknown_contact", e164)]
-    decisions = [d for d in (decider.number(owner, e164) for owner in owners) if d is not None]
-    if not decisions or any(d.allowed for d in decisions):
-        return []
-    codes = dict.fromkeys(_REASON_CODES[r] for r in decisions[0].reasons)
-    return [Finding(code, e164) for code in codes]
-
-
 def audit_phonebook(
     source: AuditSource,
     *,
@@ -315,6 +411,7 @@ def audit_phonebook(
     default_region: str | None,
     label_terms: Iterable[str] | None = None,
     now: datetime | None = None,
+    workers: int = 0,
 ) -> AuditReport:
     """Audit a phone's address book: what can the messenger see, and what should not be there?
 
@@ -335,6 +432,9 @@ def audit_phonebook(
         label_terms: CRM words that must not appear in names; `DEFAULT_LABEL_TERMS` if ``None``. The
             vault's own label names and each card's own categories are always checked too.
         now: The moment to decide for (timezone-aware); the current time if ``None``.
+        workers: 1 reads and prepares the cards of a file or folder in a helper process while this
+            process reads the vault (for large exports on two or more cores; as with any use of
+            multiprocessing, run it under ``if __name__ == "__main__":``); 0 (the default) does all here.
 
     Returns:
         The report; cards that could not be read are listed in ``unreadable``, never dropped silently.
@@ -343,100 +443,115 @@ def audit_phonebook(
         ImportFailed: The source cannot be read at all (no such file, not an address book).
         InvalidRegion: ``default_region`` is not a region phonenumbers knows.
         SyncError: A CardDAV source could not be read.
-        ValueError: ``now`` is naive.
+        ValueError: ``now`` is naive, or ``workers`` is neither 0 nor 1.
     """
     region = check_region(default_region)
     at = now if now is not None else datetime.now(UTC)
     if at.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    name, items = _read(source)
-    with paused_gc():
-        read: list[_Read] = []
-        unreadable: list[Unreadable] = []
-        for item in items:
-            if isinstance(item, _Read):
-                read.append(item)
-            else:
-                unreadable.append(item)
+    if workers not in (0, 1):
+        raise ValueError("workers must be 0 (read here) or 1 (read in a helper process)")
+    rules = policy if policy is not None else Policy.default()
+    terms = list(DEFAULT_LABEL_TERMS if label_terms is None else label_terms)
+    with paused_gc():  # no reference cycles are made; intermediates are freed before it runs again
         owners: dict[str, list[DirectoryEntry]] = {}
         vault_labels: set[str] = set()
-        decider: _Decider | None = None
-        digest: str | None = None
-        rules = policy if policy is not None else Policy.default()
-        if vault is not None:
-            owners, vault_labels = _vault_index(vault)
-            decider = _Decider(rules, at)
-            digest = rules.digest()
+        if workers and not isinstance(source, MessengerBook | CardDAVTarget):
+            with _helper() as pool:
+                reading = pool.submit(_prepared_source, source, region, terms)
+                if vault is not None:
+                    owners, vault_labels = _vault_index(vault)
+                name, (prepared, unreadable, term_count) = reading.result()
+        else:
+            name, items = _read(source)
+            prepared, unreadable, term_count = _prepare(items, region, terms)
+            if vault is not None:
+                owners, vault_labels = _vault_index(vault)
         admits_fixed = isinstance(rules, MessengerPolicy) and rules.admit_fixed_line
-        mobile: frozenset[str] = _MOBILE | {"fixed"} if admits_fixed else _MOBILE
-        labels = _Labels([*(DEFAULT_LABEL_TERMS if label_terms is None else label_terms), *vault_labels])
-        numbers = _Numbers(region, owners)
-        entries = _entries(
-            read, numbers=numbers, owners=owners, decider=decider, labels=labels, mobile=mobile
+        entries = _judge(
+            prepared,
+            region=region,
+            owners=owners,
+            verdicts=_Verdicts(rules if vault is not None else None, at, owners),
+            vault_labels=_Labels(vault_labels),
+            mobile=_MOBILE | {"fixed"} if admits_fixed else _MOBILE,
         )
+        del prepared, owners
     return AuditReport(
         created_at=at,
         source=name,
         region=region,
         vault=vault is not None,
-        policy=digest,
+        policy=rules.digest() if vault is not None else None,
         entries=tuple(entries),
         unreadable=tuple(unreadable),
-        label_terms=labels.count,
+        label_terms=term_count + len(vault_labels),
     )
 
 
-def _entries(
-    read: list[_Read],
+def _judge(
+    prepared: list[_Prepared],
     *,
-    numbers: _Numbers,
+    region: str | None,
     owners: dict[str, list[DirectoryEntry]],
-    decider: _Decider | None,
-    labels: _Labels,
+    verdicts: _Verdicts,
+    vault_labels: _Labels,
     mobile: frozenset[str],
 ) -> list[AuditEntry]:
-    """Findings for each entry; duplicates need all entries' numbers first."""
-    infos = [[numbers(raw) for raw in r.view.numbers] for r in read]
+    """Findings for each prepared entry; duplicates need all entries' numbers first."""
+    infos = [
+        [
+            _VAULT_NUMBER._replace(e164=form)
+            if form is not None and form in owners
+            else parse_number(raw, region)
+            for raw, form in zip(p.numbers, p.plain, strict=True)
+        ]
+        for p in prepared
+    ]
     holders: dict[str, list[int]] = defaultdict(list)
     for index, entry_infos in enumerate(infos):
-        for e164 in dict.fromkeys(i.e164 for i in entry_infos if i.e164 is not None):
-            holders[e164].append(index)
-    shared = {e164 for e164, where in holders.items() if len(where) > 1}
+        for number in {i.e164 for i in entry_infos if i.e164 is not None}:
+            holders[number].append(index)
+    shared = {number for number, where in holders.items() if len(where) > 1}
+    extra_fields: dict[tuple[str, ...], Finding] = {}  # findings are immutable: one per set of fields
+    check_vault_labels = vault_labels.count > 0
     entries = []
-    for index, (r, entry_infos) in enumerate(zip(read, infos, strict=True)):
-        view = r.view
+    for index, (p, entry_infos) in enumerate(zip(prepared, infos, strict=True)):
         findings: list[Finding] = []
-        shown = tuple(i.e164 or raw for i, raw in zip(entry_infos, view.numbers, strict=True))
-        matched: set[object] = set()
-        seen: set[str] = set()
-        for info, raw in zip(entry_infos, view.numbers, strict=True):
-            if info.e164 is None:
+        matched: set[int] = set()
+        seen: dict[str, None] = {}
+        for info, raw in zip(entry_infos, p.numbers, strict=True):
+            e164 = info.e164
+            if e164 is None:
                 findings.append(Finding("invalid_number", raw))
                 continue
-            if info.e164 in seen:
+            if e164 in seen:
                 continue
-            seen.add(info.e164)
-            held = owners.get(info.e164)
-            matched.update(o.id for o in held or ())
-            findings += _number_findings(info.e164, held, decider, info, mobile)
-            if info.e164 in shared:
-                others = [read[i] for i in holders[info.e164] if i != index]
-                findings.append(Finding("duplicate", info.e164, detail=_where(others)))
-        if not view.numbers and decider is not None:
+            seen[e164] = None
+            matched.update(map(id, owners.get(e164, ())))
+            findings.extend(Finding(code, e164) for code in verdicts(e164, info.kind, mobile))
+            if e164 in shared:
+                others = [prepared[i] for i in holders[e164] if i != index]
+                findings.append(Finding("duplicate", e164, detail=_where(others)))
+        if not p.numbers and verdicts.compares:
             findings.append(Finding("unknown_contact"))
-        extra = tuple(p for p in view.properties if p not in ("FN", "N", "TEL"))
-        if extra:
-            findings.append(Finding("extra_fields", fields=extra))
-        label = labels.find(view.display_name, view.categories)
+        if p.extra:
+            finding = extra_fields.get(p.extra)
+            if finding is None:
+                finding = extra_fields[p.extra] = Finding("extra_fields", fields=p.extra)
+            findings.append(finding)
+        label = p.label
+        if label is None and check_vault_labels:
+            label = vault_labels.find(p.display_name)
         if label is not None:
             findings.append(Finding("label_in_name", detail=label))
         entries.append(
             AuditEntry(
-                key=entry_key(view.uid, tuple(sorted(seen)), view.display_name),
-                line=r.line,
-                source=r.source,
-                display_name=view.display_name,
-                numbers=shown,
+                key=entry_key(p.uid, tuple(sorted(seen)), p.display_name),
+                line=p.line,
+                source=p.source,
+                display_name=p.display_name,
+                numbers=tuple(i.e164 or raw for i, raw in zip(entry_infos, p.numbers, strict=True)),
                 contacts=len(matched),
                 findings=tuple(findings),
             )
@@ -444,7 +559,7 @@ def _entries(
     return entries
 
 
-def _where(others: list[_Read]) -> str:
+def _where(others: list[_Prepared]) -> str:
     """Where the other entries holding a number are: ``file.vcf line 12, ...`` (at most five named)."""
     places = [f"{o.source} line {o.line}" if o.line is not None else o.source for o in others]
     counted = Counter(places)
