@@ -11,11 +11,17 @@ family landline), so results are cached per (string, region).
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberType,
+)
 
 from contactvault.errors import InvalidRegion
 from contactvault.models import Phone, PhoneKind, PhoneProblem, is_e164
@@ -100,6 +106,12 @@ def parse_number(raw: str, default_region: str | None) -> NumberInfo:
             if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE and default_region is None
             else "not_a_number"
         )
+        # phonenumbers raises inside an ``except`` block, which leaves a reference cycle (frame ->
+        # exception -> traceback -> frame) that holds the caller's frames, and whatever they hold, until
+        # the cyclic collector runs. Clearing the frames' variables breaks it.
+        while exc is not None:
+            traceback.clear_frames(exc.__traceback__)
+            exc = exc.__context__  # type: ignore[assignment]
         return NumberInfo(None, None, "unknown", None, problem)
     extension = number.extension or None
     # number_type() finds the region the number belongs to and matches its patterns: UNKNOWN is exactly
@@ -160,10 +172,8 @@ def mask_number(number: str, *, keep: int = 2) -> str:
     digits = "".join(ch for ch in number if ch.isdigit())
     tail = digits[-keep:] if keep and len(digits) > keep + 4 else ""
     if is_e164(number):
-        try:
-            country = str(phonenumbers.parse(number, None).country_code)
-        except NumberParseException:
-            country = ""
+        # Country codes are prefix-free: the first one to three digits that are one, are it.
+        country = next((digits[:n] for n in (1, 2, 3) if int(digits[:n]) in COUNTRY_CODE_TO_REGION_CODE), "")
         hidden = max(len(digits) - len(country) - len(tail), 0)
         head = f"+{country} " if country else "+"
         return f"{head}{'•' * hidden}{' ' + tail if tail else ''}"
