@@ -417,7 +417,7 @@ def test_markdown_escapes_config_values(vault):
     """Markup in a config value is shown as text, not rendered."""
     config = _config(controller=CONFIG["controller"] | {"name": "*Beispiel* | <b>GmbH</b> [x](y)"})
     text = record_of_processing(vault, config, now=NOW).to_markdown("en")
-    assert r"\*Beispiel\* \| \<b>GmbH\</b> \[x\](y)" in text
+    assert r"\*Beispiel\* \| &lt;b&gt;GmbH&lt;/b&gt; \[x\](y)" in text
 
 
 @pytest.mark.parametrize("lang", ["fr", "EN", "", None])

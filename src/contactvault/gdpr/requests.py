@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any, Final, Literal
 from contactvault.export.minimal import write_atomically
 from contactvault.export.vcard import contact_to_vcard
 from contactvault.i18n import Lang, check_lang
+from contactvault.markdown import LINE_BREAK, inline, table, visible
 from contactvault.models import Contact, ContactSource, Phone
 from contactvault.phones import mask_number
 from contactvault.vault import ContactDisclosure, Vault
@@ -311,26 +311,12 @@ def _pick(pair: tuple[str, str], lang: Lang) -> str:
 
 # --- Markdown helpers -----------------------------------------------------------------------------------
 
+
 # CommonMark lets a backslash escape any ASCII punctuation; these are the ones that can start markup inside
 # a list item or a table cell (the pipe ends a cell even inside a code span, so it is always escaped).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~&#!])")
-_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _visible(ch: str) -> str:
-    """A control or bidi character as visible text, so it cannot garble or reorder the document."""
-    if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-        return f"U+{ord(ch):04X}"
-    return ch
-
-
 def _md(value: object) -> str:
     """Any value as inert Markdown text: markup escaped, line breaks as ``<br>``, controls made visible."""
-    text = str(value)
-    lines = _LINE_BREAK.split(text)
-    escaped = ("".join(_visible(ch) for ch in _MD_SPECIAL.sub(r"\\\1", line)) for line in lines)
-    return "<br>".join(escaped)
+    return "<br>".join(inline(visible(line)) for line in LINE_BREAK.split(str(value)))
 
 
 def _code(value: str) -> str:
@@ -338,18 +324,12 @@ def _code(value: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
-    inner = "".join(_visible(ch) for ch in value.replace("|", "\\|"))
+    inner = visible(value.replace("|", "\\|"))
     return f"{fence}{pad}{inner}{pad}{fence}"
 
 
 def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.isoformat(timespec="seconds")
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines.extend("| " + " | ".join(cell or " " for cell in row) + " |" for row in rows)
-    return lines
 
 
 def _check_now(now: datetime | None) -> datetime:
@@ -511,7 +491,7 @@ class AccessReport:
                 ]
                 for d in self.disclosures
             )
-            out += [*_table(header, rows), ""]
+            out += [*table(header, rows), ""]
         else:
             out += [f"_{_t('none', lang)}_", ""]
         out += self._information_md(lang)
@@ -638,11 +618,11 @@ def _stored_data(c: Contact, lang: Lang) -> list[str]:
         ("updated_at", _when(c.updated_at)),
         ("version", str(c.version)),
     ]
-    out += [*_table([_t("field", lang), _t("value", lang)], ([_t(k, lang), v] for k, v in simple)), ""]
+    out += [*table([_t("field", lang), _t("value", lang)], ([_t(k, lang), v] for k, v in simple)), ""]
 
     def section(key: str, header: Sequence[str], rows: list[list[str]]) -> None:
         if rows:
-            out.extend([f"### {_t(key, lang)}", "", *_table([_t(h, lang) for h in header], rows), ""])
+            out.extend([f"### {_t(key, lang)}", "", *table([_t(h, lang) for h in header], rows), ""])
 
     section(
         "phones",
@@ -735,7 +715,7 @@ def _consents_md(c: Contact, lang: Lang) -> list[str]:
             ]
             for r in c.consents
         )
-        out += _table(header, rows)
+        out += table(header, rows)
     else:
         out.append(f"_{_t('none', lang)}_")
     out += ["", f"## {_t('legal_bases', lang)}", ""]
@@ -745,7 +725,7 @@ def _consents_md(c: Contact, lang: Lang) -> list[str]:
             [f"Art. {b.article}", _code(b.purpose), _md(b.justification), _when(b.recorded_at)]
             for b in c.legal_bases
         )
-        out += _table(header, rows)
+        out += table(header, rows)
     else:
         out.append(f"_{_t('none', lang)}_")
     out.append("")
@@ -761,7 +741,7 @@ def _rights_state_md(c: Contact, lang: Lang) -> list[str]:
     out.append("")
     if c.objections:
         out += [f"### {_t('objections', lang)}", ""]
-        out += _table(
+        out += table(
             [_t("purpose", lang), _t("objected_at", lang)],
             ([_code(o.purpose), _when(o.objected_at)] for o in c.objections),
         )
@@ -1162,7 +1142,7 @@ class ErasureReceipt:
                 ]
                 for t in self.targets
             )
-            out += [*_table(header, rows), ""]
+            out += [*table(header, rows), ""]
         else:
             out += [f"_{_t('none', lang)}_", ""]
         out += [f"## {_t('manual_steps', lang)}", "", _t("manual_intro", lang), ""]

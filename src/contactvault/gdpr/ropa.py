@@ -40,6 +40,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from contactvault.crypto import KdfParams
 from contactvault.i18n import Lang, check_lang
+from contactvault.markdown import inline
 from contactvault.models import MessengerEntry
 from contactvault.sync.policy import AllOf, AnyOf, MessengerPolicy, Policy, UnsafeAllowAllValidNumbers
 from contactvault.vault import Vault, VaultSettings
@@ -1115,14 +1116,10 @@ def _transfers(recipients: Iterable[Recipient]) -> tuple[Transfer, ...]:
 
 # --- Markdown helpers ---------------------------------------------------------------------------------
 
-# The characters that can start markup inside a list item or a table cell; a backslash makes them text.
-# (">" starts a quote only at the beginning of a line, and every line here starts with "- " or "| ".)
-_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]|<~&#!])")
-
 
 def _md(value: object) -> str:
     """Any value as inert Markdown text (config values are one line already; controls are refused)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(value))
+    return inline(str(value))
 
 
 def _check_now(now: datetime | None) -> datetime:
