@@ -191,3 +191,28 @@ def test_book_quick_run_writes_a_complete_report(tmp_path):
     assert latest["ratio"]["value"] > 0
     assert latest["ratio"]["target"] == 20.0
     assert {target["name"] for target in latest["targets"]} == {"book_and_vcard", "ratio_vobject"}
+
+
+def test_audit_quick_run_writes_a_complete_report(tmp_path):
+    """benchmarks/audit.py --quick exits 0 and writes a JSON report with every stage and the target."""
+    command = [
+        sys.executable, str(BENCHMARKS / "audit.py"), "--quick", "--entries", "300", "--out", tmp_path,
+    ]  # fmt: skip
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio vobject.readComponents / whole audit" in done.stdout
+
+    latest = json.loads((tmp_path / "audit-latest.json").read_text(encoding="utf-8"))
+    assert len(list(tmp_path.glob("audit-2*.json"))) == 1
+    assert {"machine", "packages", "source", "parameters", "input", "stages", "report", "vobject"} <= (
+        latest.keys()
+    )
+    assert latest["parameters"]["entries"] == 300
+    assert latest["input"]["vault_contacts"] == 300
+    assert latest["report"]["entries"] == latest["vobject"]["cards"] == 300
+    for name in ("audit_phonebook", "audit_phonebook, workers=1", "read cards", "judge (numbers, findings)"):
+        assert latest["stages"][name]["best"] > 0, name
+    assert latest["target"]["limit_seconds"] == 10.0
+    assert latest["ratio"]["reading"] > 0

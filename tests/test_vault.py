@@ -7,6 +7,7 @@ Tampering, crashes, locking across processes and erase forensics are in ``test_v
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -701,11 +702,16 @@ def test_vault_files_hold_no_plaintext(vault, path):
     assert os.path.getsize(path) > 0
 
 
+README_SECTIONS = ("The vault in Python", "Audit a phone in Python")
+
+
 def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
-    """The README's vault and book examples run as written, on the bundled sample saved as contacts.vcf."""
+    """The README's vault, book and audit examples run as written, on the sample saved as contacts.vcf."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The vault in Python", 1)[1].split("\n## ", 1)[0]
-    code = "\n".join(block.split("```", 1)[0] for block in section.split("```python\n")[1:])
+    sections = [readme.split(f"## {title}", 1)[1].split("\n## ", 1)[0] for title in README_SECTIONS]
+    code = "\n".join(
+        block.split("```", 1)[0] for section in sections for block in section.split("```python\n")[1:]
+    )
     (tmp_path / "contacts.vcf").write_bytes(SAMPLE.read_bytes())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "readme passphrase")
@@ -719,6 +725,21 @@ def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
     with Vault.open(tmp_path / "contacts.db", "readme passphrase") as vault:
         assert len(vault) == 10
         assert len(vault.disclosures()) == 1
+    # the audit: the phone holds the whole sample; only the customer with consent and messenger passes
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert report["entries_total"] == 10
+    assert len(report["unreadable"]) == 2  # the sample's two broken cards, listed, not lost
+    assert report["counts"]["no_legal_basis"] == 6
+    customer = next(e for e in report["entries"] if e["display_name"] == "Jürgen Müller")
+    # the customer with consent and messenger passes on his mobile; his landline (which another entry
+    # holds too) and his other fields do not
+    assert {(f["code"], f["number"]) for f in customer["findings"]} == {
+        ("not_on_messenger", "+493023125001"),
+        ("duplicate", "+493023125001"),
+        ("extra_fields", None),
+    }
+    assert "extra_fields" in printed
+    assert (tmp_path / "audit.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_find_by_phone_with_a_bad_region(vault):

@@ -33,10 +33,10 @@ from contactvault.importers.csv import iter_csv
 from contactvault.importers.result import ImportIssue
 from contactvault.importers.source import Source, source_name
 from contactvault.importers.vcard import CardView, iter_card_views
-from contactvault.models import Contact, DirectoryEntry, PhoneKind, is_e164
-from contactvault.phones import NumberInfo, check_region, parse_number
+from contactvault.models import Contact, PhoneKind, is_e164
+from contactvault.phones import check_region, parse_number
 from contactvault.sync.book import MessengerBook
-from contactvault.sync.policy import MessengerPolicy, NumberDecision, Policy, Reason
+from contactvault.sync.policy import MessengerPolicy, Policy, Reason
 from contactvault.sync.targets.carddav import CardDAVTarget
 
 if TYPE_CHECKING:
@@ -67,8 +67,6 @@ _MOBILE: Final[frozenset[PhoneKind]] = frozenset({"mobile", "fixed_or_mobile"})
 _NUMBER_PUNCTUATION: Final = str.maketrans("", "", " -()./\u00a0")
 _WORD: Final = re.compile(r"\w+")
 _NAME_AND_NUMBER: Final = frozenset({"FN", "N", "TEL"})
-_VAULT_NUMBER: Final = NumberInfo("", None, "mobile", None, None)
-"""A number a vault contact holds (its E.164 form filled in); the policy reads its kind from the vault."""
 
 _REASON_CODES: Final[dict[Reason, FindingCode]] = {
     "invalid_number": "invalid_number",
@@ -360,47 +358,38 @@ def _helper() -> Iterator[ProcessPoolExecutor]:
 # --- prepared entries + vault -> findings ------------------------------------------------------------------
 
 
-class _Verdicts:
-    """What is wrong with each valid number, as finding codes; the policy decides each contact once."""
-
-    def __init__(self, policy: Policy | None, now: datetime, owners: dict[str, list[DirectoryEntry]]) -> None:
-        self._policy = policy
-        self._now = now
-        self._owners = owners
-        self._decided: dict[int, dict[str | None, NumberDecision]] = {}
-        self.compares = policy is not None
-
-    def _decision(self, owner: DirectoryEntry, e164: str) -> NumberDecision | None:
-        decided = self._decided.get(id(owner))
-        if decided is None:
-            assert self._policy is not None  # noqa: S101  (only called with a vault, hence a policy)
-            per_number = self._policy.decide(owner, now=self._now).per_number
-            decided = {d.e164: d for d in reversed(per_number)}  # the first decision of a number wins
-            self._decided[id(owner)] = decided
-        return decided.get(e164)
-
-    def __call__(self, e164: str, kind: PhoneKind, mobile: frozenset[str]) -> tuple[FindingCode, ...]:
-        if self._policy is None:  # no vault: only what the number itself says
-            return () if kind in mobile else ("not_on_messenger",)
-        held = self._owners.get(e164)
-        if not held:
-            return ("unknown_contact",)
-        decisions = [d for d in (self._decision(owner, e164) for owner in held) if d is not None]
-        if not decisions or any(d.allowed for d in decisions):
-            return ()
-        return tuple(dict.fromkeys(_REASON_CODES[r] for r in decisions[0].reasons))
+_Verdict = tuple[tuple[int, ...], tuple[FindingCode, ...]]
+"""For one E.164 number: the vault contacts holding it (their ids as ints), and what the policy finds
+wrong with it (empty: allowed)."""
 
 
-def _vault_index(vault: Vault) -> tuple[dict[str, list[DirectoryEntry]], set[str]]:
-    """E.164 number -> the vault contacts holding it (directory only), and every label name in use."""
-    owners: dict[str, list[DirectoryEntry]] = defaultdict(list)
+def _vault_verdicts(vault: Vault, policy: Policy, now: datetime) -> tuple[dict[str, _Verdict], set[str]]:
+    """Every number the vault holds with its verdict, and every label name in use; the directory only.
+
+    Each contact is decided once, as it is read, and dropped: only the verdicts are kept. A number may
+    be on the phone if any contact holding it may have it there; otherwise the first contact's reasons
+    count.
+    """
+    verdicts: dict[str, _Verdict] = {}
     labels: set[str] = set()
     for entry in vault:
-        for phone in entry.phones:
-            if phone.e164 is not None:
-                owners[phone.e164].append(entry)
+        contact = entry.id.int
+        done: set[str] = set()
+        for decision in policy.decide(entry, now=now).per_number:
+            e164 = decision.e164
+            if e164 is None or e164 in done:
+                continue
+            done.add(e164)
+            codes: tuple[FindingCode, ...] = ()
+            if not decision.allowed:
+                codes = tuple(dict.fromkeys(_REASON_CODES[r] for r in decision.reasons))
+            held = verdicts.get(e164)
+            if held is None:
+                verdicts[e164] = ((contact,), codes)
+            else:
+                verdicts[e164] = ((*held[0], contact), held[1] if held[1] and codes else ())
         labels.update(label.name for label in entry.labels)
-    return dict(owners), labels
+    return verdicts, labels
 
 
 def audit_phonebook(
@@ -454,29 +443,28 @@ def audit_phonebook(
     rules = policy if policy is not None else Policy.default()
     terms = list(DEFAULT_LABEL_TERMS if label_terms is None else label_terms)
     with paused_gc():  # no reference cycles are made; intermediates are freed before it runs again
-        owners: dict[str, list[DirectoryEntry]] = {}
+        verdicts: dict[str, _Verdict] | None = None
         vault_labels: set[str] = set()
         if workers and not isinstance(source, MessengerBook | CardDAVTarget):
             with _helper() as pool:
                 reading = pool.submit(_prepared_source, source, region, terms)
                 if vault is not None:
-                    owners, vault_labels = _vault_index(vault)
+                    verdicts, vault_labels = _vault_verdicts(vault, rules, at)
                 name, (prepared, unreadable, term_count) = reading.result()
         else:
             name, items = _read(source)
             prepared, unreadable, term_count = _prepare(items, region, terms)
             if vault is not None:
-                owners, vault_labels = _vault_index(vault)
+                verdicts, vault_labels = _vault_verdicts(vault, rules, at)
         admits_fixed = isinstance(rules, MessengerPolicy) and rules.admit_fixed_line
         entries = _judge(
             prepared,
             region=region,
-            owners=owners,
-            verdicts=_Verdicts(rules if vault is not None else None, at, owners),
+            verdicts=verdicts,
             vault_labels=_Labels(vault_labels),
             mobile=_MOBILE | {"fixed"} if admits_fixed else _MOBILE,
         )
-        del prepared, owners
+        del prepared, verdicts
     return AuditReport(
         created_at=at,
         source=name,
@@ -493,48 +481,56 @@ def _judge(
     prepared: list[_Prepared],
     *,
     region: str | None,
-    owners: dict[str, list[DirectoryEntry]],
-    verdicts: _Verdicts,
+    verdicts: dict[str, _Verdict] | None,
     vault_labels: _Labels,
     mobile: frozenset[str],
 ) -> list[AuditEntry]:
-    """Findings for each prepared entry; duplicates need all entries' numbers first."""
-    infos = [
-        [
-            _VAULT_NUMBER._replace(e164=form)
-            if form is not None and form in owners
-            else parse_number(raw, region)
-            for raw, form in zip(p.numbers, p.plain, strict=True)
-        ]
-        for p in prepared
-    ]
+    """Findings for each prepared entry; duplicates need all entries' numbers first.
+
+    ``verdicts`` is ``None`` without a vault: then only what a number itself says counts.
+    """
+    known = verdicts or {}
+    read: dict[str, tuple[str | None, str]] = {}  # raw -> (E.164, kind), each distinct string once
+
+    def number(raw: str, form: str | None) -> tuple[str | None, str]:
+        if form is not None and form in known:
+            return form, "mobile"  # a vault contact's number: its kind is the vault's, as decided
+        found = read.get(raw)
+        if found is None:
+            info = parse_number(raw, region)
+            found = read[raw] = (info.e164, info.kind)
+        return found
+
+    forms = [[number(raw, form) for raw, form in zip(p.numbers, p.plain, strict=True)] for p in prepared]
     holders: dict[str, list[int]] = defaultdict(list)
-    for index, entry_infos in enumerate(infos):
-        for number in {i.e164 for i in entry_infos if i.e164 is not None}:
-            holders[number].append(index)
-    shared = {number for number, where in holders.items() if len(where) > 1}
+    for index, entry_forms in enumerate(forms):
+        for held in {e for e, _ in entry_forms if e is not None}:
+            holders[held].append(index)
+    shared = {held for held, where in holders.items() if len(where) > 1}
     extra_fields: dict[tuple[str, ...], Finding] = {}  # findings are immutable: one per set of fields
+    not_held: _Verdict = ((), ("unknown_contact",))
     check_vault_labels = vault_labels.count > 0
     entries = []
-    for index, (p, entry_infos) in enumerate(zip(prepared, infos, strict=True)):
+    for index, (p, entry_forms) in enumerate(zip(prepared, forms, strict=True)):
         findings: list[Finding] = []
         matched: set[int] = set()
         seen: dict[str, None] = {}
-        for info, raw in zip(entry_infos, p.numbers, strict=True):
-            e164 = info.e164
+        for (e164, kind), raw in zip(entry_forms, p.numbers, strict=True):
             if e164 is None:
                 findings.append(Finding("invalid_number", raw))
                 continue
             if e164 in seen:
                 continue
             seen[e164] = None
-            matched.update(map(id, owners.get(e164, ())))
-            findings.extend(Finding(code, e164) for code in verdicts(e164, info.kind, mobile))
+            if verdicts is None:
+                codes: tuple[FindingCode, ...] = () if kind in mobile else ("not_on_messenger",)
+            else:
+                contacts, codes = verdicts.get(e164, not_held)
+                matched.update(contacts)
+            findings.extend(Finding(code, e164) for code in codes)
             if e164 in shared:
                 others = [prepared[i] for i in holders[e164] if i != index]
                 findings.append(Finding("duplicate", e164, detail=_where(others)))
-        if not p.numbers and verdicts.compares:
-            findings.append(Finding("unknown_contact"))
         if p.extra:
             finding = extra_fields.get(p.extra)
             if finding is None:
@@ -547,11 +543,11 @@ def _judge(
             findings.append(Finding("label_in_name", detail=label))
         entries.append(
             AuditEntry(
-                key=entry_key(p.uid, tuple(sorted(seen)), p.display_name),
+                key=entry_key(p.uid, tuple(seen), p.display_name),
                 line=p.line,
                 source=p.source,
                 display_name=p.display_name,
-                numbers=tuple(i.e164 or raw for i, raw in zip(entry_infos, p.numbers, strict=True)),
+                numbers=tuple(e or raw for (e, _), raw in zip(entry_forms, p.numbers, strict=True)),
                 contacts=len(matched),
                 findings=tuple(findings),
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
-from contactvault.phones import mask_number
+from contactvault.audit.masking import NumberMask
 
 __all__ = [
     "FINDING_CODES",
@@ -243,14 +243,23 @@ class AuditReport:
     def diff(self, previous: AuditReport) -> AuditDiff:
         """New and resolved findings since ``previous`` (entries matched by `AuditEntry.key`).
 
+        Entries that share a key (two cards without a UID holding the same numbers) are matched in the
+        order they appear.
+
         ``previous`` may come from :meth:`from_json`; a report written with masked numbers has no keys
         and cannot be compared (``ValueError``).
         """
         if any(not e.key for e in previous.entries) or any(not e.key for e in self.entries):
             raise ValueError("a report written with masked numbers has no entry keys and cannot be diffed")
 
-        def index(report: AuditReport) -> dict[tuple[str, tuple[str, str, tuple[str, ...], str]], Any]:
-            return {(e.key, f.identity()): (e, f) for e in report.entries for f in e.findings}
+        def index(report: AuditReport) -> dict[tuple[str, int, tuple[str, str, tuple[str, ...], str]], Any]:
+            seen: Counter[str] = Counter()  # entries without a UID may share a key: the nth with the nth
+            found = {}
+            for e in report.entries:
+                seen[e.key] += 1
+                for f in e.findings:
+                    found[(e.key, seen[e.key], f.identity())] = (e, f)
+            return found
 
         now, before = index(self), index(previous)
         return AuditDiff(
@@ -264,17 +273,22 @@ class AuditReport:
         """The report as JSON-ready data (schema `SCHEMA`); see ``docs/audit.md`` for every field.
 
         Only entries with findings are listed unless ``all_entries``. With ``mask_numbers``, numbers show
-        only their country code and last two digits, and entry keys are left out.
+        only their country code and last two digits (also numbers inside names, details and file names),
+        and entry keys are left out.
         """
+        mask = NumberMask(self.entries) if mask_numbers else None
 
         def number(value: str | None) -> str | None:
-            return mask_number(value) if value is not None and mask_numbers else value
+            return mask.number(value) if value is not None and mask is not None else value
+
+        def text(value: str) -> str:
+            return mask.text(value) if mask is not None else value
 
         listed = self.entries if all_entries else self.flagged
         return {
             "schema": SCHEMA,
             "created_at": self.created_at.isoformat(),
-            "source": self.source,
+            "source": text(self.source),
             "region": self.region,
             "vault": self.vault,
             "policy": self.policy,
@@ -285,15 +299,15 @@ class AuditReport:
             "counts": self.counts(),
             "fixes": [{"code": code, "entries": n, "severity": SEVERITY[code]} for code, n in self.fixes()],
             "unreadable": [
-                {"source": u.source, "line": u.line, "code": u.code, "message": u.message}
+                {"source": text(u.source), "line": u.line, "code": u.code, "message": text(u.message)}
                 for u in self.unreadable
             ],
             "entries": [
                 {
                     "key": None if mask_numbers else e.key,
                     "line": e.line,
-                    "source": e.source,
-                    "display_name": e.display_name,
+                    "source": text(e.source),
+                    "display_name": text(e.display_name),
                     "numbers": [number(n) for n in e.numbers],
                     "contacts": e.contacts,
                     "findings": [
@@ -302,7 +316,7 @@ class AuditReport:
                             "severity": SEVERITY[f.code],
                             "number": number(f.number),
                             "fields": list(f.fields),
-                            "detail": f.detail,
+                            "detail": text(f.detail),
                         }
                         for f in e.findings
                     ],
