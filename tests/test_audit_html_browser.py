@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from contactvault.audit import AuditEntry, AuditReport, Finding, audit_phonebook
+from contactvault.audit import audit_phonebook
 from contactvault.audit.render import to_html
+from tests.test_audit_render import _crafted
 
 pytestmark = pytest.mark.browser
 
@@ -54,27 +55,6 @@ def _console(stderr: str, page: Path) -> list[str]:
     ]
 
 
-def _hostile_report() -> AuditReport:
-    entries = tuple(
-        AuditEntry(
-            key=f"uid:{i}",
-            line=1 + 5 * i,
-            source="phone.vcf",
-            display_name=name,
-            numbers=(f"+49151555{10000 + i}",),
-            contacts=0,
-            findings=(
-                Finding("unknown_contact", f"+49151555{10000 + i}"),
-                Finding("extra_fields", fields=("NOTE",)),
-            ),
-        )
-        for i, name in enumerate(HOSTILE)
-    )
-    return AuditReport(
-        created_at=NOW, source="phone.vcf", region="DE", vault=True, policy="ab" * 32, entries=entries
-    )
-
-
 @needs_chromium
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_chromium_renders_the_report_without_console_errors(corpus, tmp_path, lang):
@@ -97,7 +77,7 @@ def test_chromium_renders_the_report_without_console_errors(corpus, tmp_path, la
 def test_hostile_names_stay_text_in_chromium(tmp_path):
     """Names written to run script or load an image are text in the parsed page, and nothing runs."""
     page = tmp_path / "hostile.html"
-    page.write_text(to_html(_hostile_report()), encoding="utf-8")
+    page.write_text(to_html(_crafted(*HOSTILE)), encoding="utf-8")
     done = _chromium(page, tmp_path / "profile", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<script" not in done.stdout

@@ -23,7 +23,7 @@ import html
 import re
 import textwrap
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
@@ -838,6 +838,21 @@ def _html_finding(code: FindingCode, number: str, detail: str) -> str:
     return f'<div class="finding">{text}</div>'
 
 
+def _html_codes(
+    fixes: list[tuple[FindingCode, int]], language: Lang, column: str, text: Callable[..., str]
+) -> list[str]:
+    """A table of the codes that occur: code, severity, entries, and ``text(code, lang=...)``."""
+    header = [(_t(key, language), align) for key, align in _CODE_COLUMNS] + [(_t(column, language), "")]
+    rows = (
+        [f"<code>{_h(code)}</code>", _html_severity(code, language), str(n), _h(text(code, lang=language))]
+        for code, n in fixes
+    )
+    return _html_table(header, rows)
+
+
+_CODE_COLUMNS: Final = (("col_code", ""), ("col_severity", ""), ("col_entries", "n"))
+
+
 def to_html(report: AuditReport, *, lang: Lang = "en", mask_numbers: bool = True) -> str:
     """The report as one self-contained HTML5 file, with a bar chart of the counts per code.
 
@@ -886,23 +901,7 @@ def to_html(report: AuditReport, *, lang: Lang = "en", mask_numbers: bool = True
         present = [s for s in ("high", "medium", "low") if any(SEVERITY[c] == s for c, _ in fixes)]
         legend = "".join(f'<span><i class="swatch {s}"></i>{_h(_t(s, language))}</span>' for s in present)
         out.append(f'<p class="legend">{_h(_t("legend", language))}: {legend}</p>')
-        out += _html_table(
-            [
-                (_t("col_code", language), ""),
-                (_t("col_severity", language), ""),
-                (_t("col_entries", language), "n"),
-                (_t("col_description", language), ""),
-            ],
-            (
-                [
-                    f"<code>{_h(code)}</code>",
-                    _html_severity(code, language),
-                    str(n),
-                    _h(code_description(code, lang=language)),
-                ]
-                for code, n in fixes
-            ),
-        )
+        out += _html_codes(fixes, language, "col_description", code_description)
     else:
         out.append(f"<p>{_h(_t('clean' if report.clean else 'no_findings', language))}</p>")
     out.append("</section>")
@@ -932,23 +931,7 @@ def to_html(report: AuditReport, *, lang: Lang = "en", mask_numbers: bool = True
         out.append("</section>")
     if fixes:
         out.append(f'<section id="fixes"><h2>{_h(_t("fixes", language))}</h2>')
-        out += _html_table(
-            [
-                (_t("col_code", language), ""),
-                (_t("col_severity", language), ""),
-                (_t("col_entries", language), "n"),
-                (_t("col_fix", language), ""),
-            ],
-            (
-                [
-                    f"<code>{_h(code)}</code>",
-                    _html_severity(code, language),
-                    str(n),
-                    _h(fix_instruction(code, lang=language)),
-                ]
-                for code, n in fixes
-            ),
-        )
+        out += _html_codes(fixes, language, "col_fix", fix_instruction)
         out.append("</section>")
     if report.unreadable:
         out.append(f'<section id="unreadable"><h2>{_h(_t("unreadable", language))}</h2>')
