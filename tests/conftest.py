@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,3 +82,17 @@ def consent(**changes: Any) -> ConsentRecord:
         "recorded_by": "front-desk",
     }
     return ConsentRecord(**(fields | changes))
+
+
+@dataclass
+class CliVault:
+    """A vault on disk for command-line tests: its path, its passphrase file, and its contacts' ids."""
+
+    path: Path
+    passphrase_file: Path
+    ids: list[uuid.UUID]
+
+    @property
+    def options(self) -> list[str]:
+        """The options that open this vault."""
+        return ["--vault", str(self.path), "--passphrase-file", str(self.passphrase_file)]

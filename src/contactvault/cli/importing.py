@@ -1,41 +1,33 @@
-"""The ``contactvault`` command: one function per subcommand, errors turned into one line and an exit code.
+"""``contactvault import``: read a vCard or CSV address book into the vault, with a summary of issues.
 
-Exit codes: 0 done; 1 ``--strict`` and some entries could not be imported; 2 usage error; 5 the input
-cannot be read as an address book. ``--debug`` shows the traceback of an unexpected error.
-
-Nothing printed here contains a name, number or other personal value unless the user asks for it:
-the import summary shows counts and issue messages, which name lines and fields only.
+``--dry-run`` only reads the file and prints the summary; nothing is stored. Otherwise every contact the
+file yields is stored in one transaction (all or none), after a progress bar for long files. The summary
+holds counts and issue messages, which name lines and fields, never a value.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-import traceback
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import click
-from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from contactvault.errors import ContactVaultError, ImportFailed
+from contactvault.cli._app import EXIT_FINDINGS, VaultAccess, guarded, stderr, stdout, vault_options
 from contactvault.importers.csv import import_csv
-from contactvault.importers.result import ImportResult
-from contactvault.importers.vcard import import_vcards
+from contactvault.importers.result import ImportBatch, ImportResult
+from contactvault.importers.vcard import iter_vcards
+from contactvault.phones import check_region
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "import_command", "summary_table"]
 
-EXIT_OK = 0
-EXIT_ISSUES = 1
-EXIT_USAGE = 2
-EXIT_BAD_INPUT = 5
-EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in contactvault
-
-_F = TypeVar("_F", bound=Callable[..., Any])
+_PROGRESS_BYTES = 1 << 20
+"""Files larger than this show a progress bar (on a terminal)."""
 
 
 def _detect_format(path: Path) -> Literal["vcard", "csv"]:
@@ -53,7 +45,8 @@ def _detect_format(path: Path) -> Literal["vcard", "csv"]:
     return "vcard" if head.startswith(b"BEGIN:VCARD") else "csv"
 
 
-def _summary_table(result: ImportResult, region: str) -> Table:
+def summary_table(result: ImportResult, region: str) -> Table:
+    """The import summary as a table: counts only, never a value from the file."""
     counts = result.summary()
     table = Table(title=f"Import of {result.source} ({result.format}, default region {region})")
     table.add_column("", style="bold")
@@ -75,42 +68,39 @@ def _summary_table(result: ImportResult, region: str) -> Table:
     return table
 
 
-def _fail(console: Console, message: str, code: int) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    sys.exit(code)
+def _cards_in(path: Path) -> int:
+    """How many cards the file holds: the progress bar's total."""
+    with path.open("rb") as stream:
+        data = stream.read()
+    return data.upper().count(b"BEGIN:VCARD")
 
 
-def _guarded(func: _F) -> _F:
-    """Turn expected errors into one line and an exit code; unexpected ones too, unless --debug."""
+def _read(path: Path, kind: str, region: str | None) -> ImportResult:
+    """Read the whole file into an ImportResult, with a progress bar for long files on a terminal."""
+    if kind == "csv":  # CSV exports are small; the importer names their layout
+        return import_csv(path, default_region=region)
+    batches = iter_vcards(path, default_region=region)
+    console = stderr()
+    if not console.is_terminal or path.stat().st_size < _PROGRESS_BYTES:
+        return ImportResult.collect(batches, source=path.name, format="vcard")
+    columns = (
+        TextColumn("reading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(path.name, total=_cards_in(path))
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  (click passes anything)
-        ctx = click.get_current_context()
-        err = Console(stderr=True)
-        try:
-            return func(*args, **kwargs)
-        except ImportFailed as exc:
-            _fail(err, str(exc), EXIT_BAD_INPUT)
-        except ContactVaultError as exc:
-            _fail(err, str(exc), EXIT_USAGE)
-        except Exception as exc:  # noqa: BLE001  (users get one line, not a traceback; --debug shows it)
-            if ctx.find_root().params.get("debug"):
-                traceback.print_exc()
-            message = f"unexpected {type(exc).__name__}; run with --debug for details, and please report it"
-            _fail(err, message, EXIT_INTERNAL)
-        return None
+        def counted() -> Iterator[ImportBatch]:
+            for batch in batches:
+                progress.advance(task, batch.entries)
+                yield batch
 
-    return wrapper  # type: ignore[return-value]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show the traceback of unexpected errors.")
-@click.version_option(package_name="contactvault")
-def main(debug: bool) -> None:  # the --debug flag is read through the context by _guarded
-    """Keep customer contacts encrypted; hand a messenger only names and numbers it may have."""
+        return ImportResult.collect(counted(), source=path.name, format="vcard")
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--region",
@@ -125,34 +115,48 @@ def main(debug: bool) -> None:  # the --debug flag is read through the context b
     show_default=True,
     help="vCard (.vcf) or Google/Outlook CSV.",
 )
+@click.option("--dry-run", is_flag=True, help="Only read the file and summarise it; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")
 @click.option("--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported.")
-@_guarded
-def import_command(file: Path, region: str, fmt: str, as_json: bool, strict: bool) -> None:
-    """Read an address book export and summarise it: contacts, numbers normalised, issues.
+@vault_options
+@guarded
+def import_command(
+    file: Path, region: str, fmt: str, dry_run: bool, as_json: bool, strict: bool, access: VaultAccess
+) -> None:
+    """Import an address book export (vCard 2.1/3.0/4.0, Google or Outlook CSV) into the vault.
 
-    Nothing is stored: this shows what an import would take in and what needs a look.
+    Every card becomes a contact or an issue naming its line. With --dry-run nothing is stored.
     """
-    default_region = None if region.lower() == "none" else region
+    default_region = None if region.lower() == "none" else check_region(region)
     kind = _detect_format(file) if fmt == "auto" else fmt
-    importer = import_vcards if kind == "vcard" else import_csv
-    result = importer(file, default_region=default_region)
+    result = _read(file, kind, default_region)
+    stored = 0
+    if not dry_run:
+        with access.open() as vault:
+            stored = len(vault.add_many(result.contacts))  # one transaction: all of them or none
     if as_json:
         payload = {
             "source": result.source,
             "format": result.format,
             "summary": result.summary(),
+            "stored": stored,
             "issues": [asdict(issue) for issue in result.issues],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        console = Console()
-        console.print(_summary_table(result, region.upper()))
+        console = stdout()
+        console.print(summary_table(result, region.upper()))
         for issue in result.issues:  # each message names its line and field, never a value
             colour = "red" if issue.severity == "error" else "yellow"
-            console.print(f"[{colour}]{issue.severity:7}[/{colour}] {issue.message}", highlight=False)
+            console.print(f"[{colour}]{issue.severity:7}[/{colour}] {issue.message}")
         if not result.issues:
             console.print("No issues.")
-        console.print("Nothing was stored: this was a read of the file only.")
+        if dry_run:
+            console.print("Nothing was stored (--dry-run): this was a read of the file only.")
+        else:
+            console.print(f"Stored {stored} contacts in {access.path.name}.")
     if strict and result.errors:
-        sys.exit(EXIT_ISSUES)
+        sys.exit(EXIT_FINDINGS)
+
+
+COMMANDS: list[click.Command] = [import_command]

@@ -1,0 +1,402 @@
+"""``contactvault book``, ``export`` and ``sync``: the minimal messenger book, shown, written or synced.
+
+All three build the book with ``Policy.default()``: one entry (a display name and an E.164 number) per
+number the policy allows. ``book`` only shows it (names and numbers masked unless ``--reveal``) and writes
+and records nothing. ``export`` writes it to a vCard or CSV file and ``sync`` makes a vCard file or a
+CardDAV address book hold exactly the book; both record the disclosure in the vault's log (a dry run
+records nothing). The CardDAV password is never a command-line argument: it comes from
+``--password-file``, the file named by ``CONTACTVAULT_CARDDAV_PASSWORD_FILE``, or a prompt without echo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TypeVar, cast, get_args
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from contactvault.cli._app import (
+    EXIT_SYNC,
+    CommandError,
+    VaultAccess,
+    echo_json,
+    guarded,
+    mask_name,
+    read_secret_file,
+    stdout,
+    vault_options,
+)
+from contactvault.errors import SyncError
+from contactvault.export.vcard import VCardVersion
+from contactvault.models import DirectoryEntry
+from contactvault.phones import mask_number
+from contactvault.sync.book import DEFAULT_PSEUDONYM, MessengerBook, NameStyle
+from contactvault.sync.policy import Decision, Policy
+from contactvault.sync.targets import CardDAVTarget, SyncResult, Target, VCardFileTarget
+from contactvault.vault import Vault
+
+__all__ = ["COMMANDS", "book_command", "export_command", "sync_group"]
+
+PASSWORD_FILE_ENV: Final = "CONTACTVAULT_CARDDAV_PASSWORD_FILE"  # noqa: S105  (a variable name)
+"""The environment variable naming a file whose first line is the CardDAV password."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def name_style_options(func: _F) -> _F:
+    """Add ``--name-style`` and ``--pseudonym`` (the template of the pseudonym style)."""
+    func = click.option(
+        "--pseudonym",
+        default=DEFAULT_PSEUDONYM,
+        show_default=True,
+        help="The template of --name-style pseudonym; {code} is the contact's stable code.",
+    )(func)
+    return click.option(
+        "--name-style",
+        type=click.Choice(get_args(NameStyle)),
+        default="full",
+        show_default=True,
+        help="How contacts are named in the book: full name, given name and initial, initials, or a "
+        "pseudonym.",
+    )(func)
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
+def build_book(
+    vault: Vault, name_style: str, pseudonym: str, *, now: datetime | None = None
+) -> MessengerBook:
+    """The book by ``Policy.default()``; a bad pseudonym template is a usage error."""
+    try:
+        return vault.messenger_book(
+            Policy.default(), name_style=cast("NameStyle", name_style), pseudonym=pseudonym, now=now
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+# --- book ------------------------------------------------------------------------------------------------
+
+
+def _refused(vault: Vault, now: datetime, reveal: bool) -> list[dict[str, Any]]:
+    """Every contact the policy refuses, with its reason codes and each number's reasons."""
+
+    def number(value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value if reveal else mask_number(value)
+
+    out: list[dict[str, Any]] = []
+    pairs: list[tuple[DirectoryEntry, Decision]] = list(vault.explain(Policy.default(), now=now))
+    for entry, decision in pairs:
+        if decision.allowed:
+            continue
+        out.append(
+            {
+                "contact": str(entry.id),
+                "name": entry.display_name if reveal else mask_name(entry.display_name),
+                "reasons": list(decision.reasons),
+                "numbers": [
+                    {"number": number(n.e164), "reasons": list(n.reasons)} for n in decision.per_number
+                ],
+            }
+        )
+    return out
+
+
+@click.command("book")
+@name_style_options
+@click.option("--explain", is_flag=True, help="Also list every refused contact with its reason codes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the book (and the refusals) as JSON.")
+@click.option("--reveal", is_flag=True, help="Show names and numbers in full (masked by default).")
+@vault_options
+@guarded
+def book_command(
+    name_style: str, pseudonym: str, explain: bool, as_json: bool, reveal: bool, access: VaultAccess
+) -> None:
+    """Show the minimal messenger book: the entries the default policy allows.
+
+    Nothing is written or recorded: this is a look at the book, not a disclosure. Names and numbers are
+    masked unless --reveal.
+    """
+    now = datetime.now(UTC)
+    with access.open() as vault:
+        book = build_book(vault, name_style, pseudonym, now=now)
+        refused = _refused(vault, now, reveal) if explain else []
+    entries = [
+        {
+            "uid": uid,
+            "name": entry.display_name if reveal else mask_name(entry.display_name),
+            "number": entry.phone_e164 if reveal else mask_number(entry.phone_e164),
+        }
+        for uid, entry in book.cards()
+    ]
+    if as_json:
+        payload: dict[str, Any] = {
+            "name_style": name_style,
+            "masked": not reveal,
+            "policy": book.policy_digest,
+            "entries": entries,
+        }
+        if explain:
+            payload["refused"] = refused
+        echo_json(payload)
+        return
+    console = stdout()
+    table = Table(title=f"Messenger book: {_entries(len(entries))}")
+    table.add_column("name")
+    table.add_column("number")
+    for item in entries:  # Text, not markup: a name may hold brackets
+        table.add_row(Text(item["name"]), Text(item["number"]))
+    console.print(table)
+    if not reveal:
+        click.echo("Names and numbers are masked; --reveal shows them.")
+    if explain:
+        if not refused:
+            click.echo("The policy refuses no contact.")
+        else:
+            why = Table(title=f"Refused contacts ({len(refused)})")
+            why.add_column("contact")
+            why.add_column("name")
+            why.add_column("reasons")
+            for item in refused:
+                why.add_row(Text(item["contact"][:8]), Text(item["name"]), Text(", ".join(item["reasons"])))
+            console.print(why)
+    click.echo("Nothing was written or recorded.")
+
+
+# --- export ----------------------------------------------------------------------------------------------
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "vcf", "csv"]),
+    default="auto",
+    show_default=True,
+    help="A minimal vCard file or a Google Contacts CSV; auto: csv for a .csv file, vcf otherwise.",
+)
+@click.option(
+    "--vcard-version",
+    type=click.Choice(["3.0", "4.0"]),
+    default="3.0",
+    show_default=True,
+    help="The vCard version of a vcf export.",
+)
+@name_style_options
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@vault_options
+@guarded
+def export_command(
+    path: Path,
+    fmt: str,
+    vcard_version: str,
+    name_style: str,
+    pseudonym: str,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Write the minimal messenger book to PATH (mode 0600) and record the disclosure.
+
+    An existing file is replaced. The file holds names and numbers only, one entry per allowed number.
+    """
+    file_format = fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "vcf")
+    with access.open() as vault:
+        book = build_book(vault, name_style, pseudonym)
+        record = vault.export_book(
+            book,
+            path,
+            file_format="csv" if file_format == "csv" else "vcf",
+            version=cast("VCardVersion", vcard_version),
+        )
+    if as_json:
+        echo_json(
+            {
+                "path": str(path),
+                "format": file_format,
+                "vcard_version": vcard_version if file_format == "vcf" else None,
+                "name_style": name_style,
+                "entries": len(book),
+                "disclosure": record.seq,
+            }
+        )
+        return
+    click.echo(f"Wrote {_entries(len(book))} to {path.name} ({file_format}).")
+    click.echo(f"Recorded as disclosure #{record.seq} in the vault's log.")
+
+
+# --- sync ------------------------------------------------------------------------------------------------
+
+
+def _sync_options(func: _F) -> _F:
+    func = click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")(func)
+    func = name_style_options(func)
+    return click.option(
+        "--dry-run", is_flag=True, help="Only say what would change; write and record nothing."
+    )(func)
+
+
+def _counts(result: SyncResult) -> dict[str, int]:
+    if result.dry_run and result.plan is not None:
+        plan = result.plan
+        return {
+            "created": len(plan.create),
+            "updated": len(plan.update),
+            "deleted": len(plan.delete),
+            "unchanged": plan.unchanged,
+        }
+    return {
+        "created": len(result.created),
+        "updated": len(result.updated),
+        "deleted": len(result.deleted),
+        "unchanged": result.unchanged,
+    }
+
+
+def _run_sync(
+    access: VaultAccess, target: Target, *, name_style: str, pseudonym: str, dry_run: bool, as_json: bool
+) -> None:
+    """Build the book, sync it, print the counts; a failed sync is one line and exit code 7."""
+    with access.open() as vault:
+        book = build_book(vault, name_style, pseudonym)
+        try:
+            result = vault.sync_book(book, target, dry_run=dry_run)
+        except SyncError as exc:
+            done = len(exc.done)
+            note = (
+                f" ({done} changes were confirmed and recorded; run the sync again to finish)" if done else ""
+            )
+            raise CommandError(f"{exc}{note}", EXIT_SYNC) from None
+    counts = _counts(result)
+    if as_json:
+        echo_json(
+            {
+                "target": target.name,
+                "dry_run": result.dry_run,
+                "entries": len(book),
+                **counts,
+                "pending": len(result.pending),
+            }
+        )
+        return
+    if dry_run:
+        click.echo(
+            f"Dry run, nothing written or recorded: {counts['created']} to create, "
+            f"{counts['updated']} to update, {counts['deleted']} to delete, "
+            f"{counts['unchanged']} unchanged."
+        )
+    else:
+        click.echo(
+            f"{counts['created']} created, {counts['updated']} updated, {counts['deleted']} deleted, "
+            f"{counts['unchanged']} unchanged ({_entries(len(book))} in the book)."
+        )
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """Make a vCard file or a CardDAV address book hold exactly the messenger book.
+
+    Every change the target confirms is recorded in the vault's disclosure log; --dry-run only says what
+    would change.
+    """
+
+
+@sync_group.command("file")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--vcard-version",
+    type=click.Choice(["3.0", "4.0"]),
+    default="3.0",
+    show_default=True,
+    help="The vCard version written.",
+)
+@_sync_options
+@vault_options
+@guarded
+def sync_file_command(
+    path: Path,
+    vcard_version: str,
+    dry_run: bool,
+    name_style: str,
+    pseudonym: str,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Sync the book to a vCard file (written atomically, mode 0600, only if something changed).
+
+    A file that exists and holds no vCard is never overwritten.
+    """
+    target = VCardFileTarget(path, cast("VCardVersion", vcard_version))
+    _run_sync(access, target, name_style=name_style, pseudonym=pseudonym, dry_run=dry_run, as_json=as_json)
+
+
+def carddav_password(password_file: Path | None) -> str:
+    """The CardDAV password: from the file, the environment variable's file, or a prompt without echo."""
+    if password_file is not None:
+        return read_secret_file(password_file, "password file")
+    named = os.environ.get(PASSWORD_FILE_ENV)
+    if named:
+        return read_secret_file(Path(named), f"{PASSWORD_FILE_ENV}:")
+    value: str = click.prompt("CardDAV password", hide_input=True, err=True)
+    if not value:
+        raise CommandError("the CardDAV password must not be empty")
+    return value
+
+
+@sync_group.command("carddav")
+@click.argument("url")
+@click.option("--username", required=True, help="The CardDAV account's user name.")
+@click.option(
+    "--password-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Read the CardDAV password from the first line of this file (or set {PASSWORD_FILE_ENV}). "
+    "Without either, it is asked for without echo.",
+)
+@click.option(
+    "--addressbook",
+    default="contactvault",
+    show_default=True,
+    help="The address book below the home; contactvault owns it and deletes every other card in it.",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds.")
+@_sync_options
+@vault_options
+@guarded
+def sync_carddav_command(
+    url: str,
+    username: str,
+    password_file: Path | None,
+    addressbook: str,
+    timeout: float,
+    dry_run: bool,
+    name_style: str,
+    pseudonym: str,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Sync the book to a CardDAV address book (Radicale, Nextcloud, ...) that a phone subscribes to.
+
+    URL is the server's base URL or the account's address book home, without credentials in it.
+    """
+    access.require()  # before asking for any password
+    password = carddav_password(password_file)
+    try:
+        target = CardDAVTarget(url, username, password, addressbook, timeout=timeout)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    with target:
+        _run_sync(
+            access, target, name_style=name_style, pseudonym=pseudonym, dry_run=dry_run, as_json=as_json
+        )
+
+
+COMMANDS: list[click.Command] = [book_command, export_command, sync_group]

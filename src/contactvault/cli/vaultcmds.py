@@ -1,0 +1,876 @@
+"""The vault and contact commands: init, list, show, consent, basis, messenger, label, restrict, object.
+
+Also ``passwd`` and ``verify``.
+
+A contact is named by its id, the first 8 or more hex digits of it, or one of its phone numbers
+(``--region`` reads a number without a country code). Names and numbers are masked in every output unless
+``--reveal`` is given: a name shows its initials, a number its country code and last two digits. ``list``
+and ``show`` read the directory compartment only; ``show --reveal --full`` also decrypts the CRM payload.
+
+Every command that changes a contact prints one line with the id prefix and what changed, never a name, a
+number or a label; ``--json`` prints the same as JSON. Invalid values (a purpose that is not a purpose
+name, a label too long) are one line naming the option, never the value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar, cast, get_args
+
+import click
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+
+from contactvault.cli._app import (
+    CommandError,
+    VaultAccess,
+    echo_json,
+    guarded,
+    mask_name,
+    parse_region,
+    region_option,
+    resolve_contact,
+    stdout,
+    vault_options,
+)
+from contactvault.errors import VaultExists, VaultNotFound
+from contactvault.models import (
+    DIRECTORY_FIELDS,
+    ConsentChannel,
+    ConsentRecord,
+    Contact,
+    DirectoryEntry,
+    GdprBasis,
+    Label,
+    LegalBasis,
+    Phone,
+)
+from contactvault.phones import mask_number, parse_number
+from contactvault.vault import Vault, default_vault_path
+
+__all__ = [
+    "COMMANDS",
+    "basis_group",
+    "consent_group",
+    "init_command",
+    "label_group",
+    "list_command",
+    "messenger_group",
+    "object_command",
+    "passwd_command",
+    "restrict_command",
+    "show_command",
+    "verify_command",
+]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_CHANNELS: Final = get_args(ConsentChannel)
+_ARTICLES: Final = get_args(GdprBasis)
+_PAYLOAD_FIELDS: Final = tuple(name for name in Contact.model_fields if name not in DIRECTORY_FIELDS)
+_FUTURE_SLACK: Final = timedelta(minutes=5)
+"""How far ``--at`` may lie ahead of this computer's clock (clocks differ a little)."""
+_HIDDEN: Final = "hidden (--reveal shows it)"
+
+
+# --- shared options and helpers ---------------------------------------------------------------------------
+
+
+def _json_option(func: _F) -> _F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def _reveal_option(func: _F) -> _F:
+    return click.option(
+        "--reveal", is_flag=True, help="Show names, numbers and labels in full (they are masked otherwise)."
+    )(func)
+
+
+def _purpose_option(func: _F) -> _F:
+    return click.option(
+        "--purpose", required=True, help="The purpose, e.g. messenger (lower case letters, digits, _ . -)."
+    )(func)
+
+
+def _short(contact_id: uuid.UUID) -> str:
+    return contact_id.hex[:8]
+
+
+def _number(phone: Phone, reveal: bool) -> str:
+    """The E.164 form (or the number as typed, if it has none), masked unless ``reveal``."""
+    value = phone.e164 if phone.e164 is not None else phone.raw
+    return value if reveal else mask_number(value)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An aware time from ISO 8601 text; a naive or future time is a usage error."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{option} must be an ISO 8601 time such as 2024-03-01T09:30:00+01:00") from None
+    if moment.tzinfo is None:
+        raise CommandError(f"{option} needs a time zone, e.g. 2024-03-01T09:30:00+01:00 or ...Z")
+    if moment > datetime.now(UTC) + _FUTURE_SLACK:
+        raise CommandError(f"{option} lies in the future")
+    return moment
+
+
+def _validation_message(exc: ValidationError, options: Mapping[str, str]) -> str:
+    """The first problem, naming the option (or field) and never the value."""
+    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+    message = first["msg"].removeprefix("Value error, ")
+    fields = [str(part) for part in first["loc"] if isinstance(part, str)]
+    if not fields:
+        return message
+    option = options.get(fields[0]) or options.get(fields[-1]) or f"field {fields[-1]}"
+    return f"invalid {option}: {message}"
+
+
+@contextlib.contextmanager
+def _invalid_as_usage(options: Mapping[str, str]) -> Iterator[None]:
+    """Turn a pydantic validation error into a one-line ``CommandError`` naming the option."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise CommandError(_validation_message(exc, options)) from None
+
+
+def _report(
+    contact_id: uuid.UUID, action: str, message: str, *, changed: bool, version: int, as_json: bool
+) -> None:
+    """The confirmation of a change: one line with the id prefix, or JSON; never a personal value."""
+    if as_json:
+        echo_json({"id": str(contact_id), "action": action, "changed": changed, "version": version})
+    else:
+        click.echo(f"{_short(contact_id)}: {message}")
+
+
+def _change(
+    access: VaultAccess,
+    reference: str,
+    region: str | None,
+    change: Callable[[Vault, uuid.UUID], Contact],
+    options: Mapping[str, str],
+) -> tuple[uuid.UUID, bool, Contact]:
+    """Open the vault, resolve the contact, apply ``change``: (id, whether it changed, the contact after)."""
+    default_region = parse_region(region)
+    with access.open() as vault:
+        contact_id = resolve_contact(vault, reference, region=default_region)
+        before = vault.directory_entry(contact_id).version
+        with _invalid_as_usage(options):
+            after = change(vault, contact_id)
+    return contact_id, after.version != before, after
+
+
+# --- init --------------------------------------------------------------------------------------------------
+
+
+@click.command("init")
+@click.option(
+    "--recovery-key",
+    is_flag=True,
+    help="Also create a recovery key (shown once) that opens the vault without the passphrase.",
+)
+@_json_option
+@vault_options
+@guarded
+def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None:
+    """Create a new, empty vault (asks for the new passphrase twice unless a passphrase file is given).
+
+    An existing file is never overwritten. The default location's folder is created with mode 0700.
+    """
+    path = access.path
+    if path.exists() or path.is_symlink():
+        raise VaultExists(f"{path.name} already exists; contactvault never overwrites a vault")
+    if path == default_vault_path():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not path.parent.is_dir():  # said before the passphrase is asked for
+        raise VaultNotFound(f"the folder for {path.name} does not exist")
+    passphrase = access.passphrase(new=True, prompt="New passphrase")
+    with Vault.create(path, passphrase, recovery_key=recovery_key) as vault:
+        key = vault.recovery_key
+        kdf = vault.kdf
+    if as_json:
+        echo_json(
+            {
+                "path": str(path),
+                "kdf": {
+                    "name": "Argon2id",
+                    "memory_kib": kdf.memory_kib,
+                    "iterations": kdf.iterations,
+                    "lanes": kdf.lanes,
+                },
+                "recovery_key": key,
+            }
+        )
+        return
+    click.echo(
+        f"Created {path} (Argon2id: {kdf.memory_kib // 1024} MiB, {kdf.iterations} iterations, "
+        f"{kdf.lanes} lanes)."
+    )
+    if key is not None:
+        click.echo(
+            "Recovery key, shown this once. It opens the vault without the passphrase: write it down or "
+            "print it, keep it offline and never beside the vault."
+        )
+        click.echo(f"  {key}")
+
+
+# --- list and show ------------------------------------------------------------------------------------------
+
+
+def _list_row(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
+    active = sum(1 for c in entry.consents if not c.withdrawn)
+    return {
+        "id": str(entry.id),
+        "name": entry.display_name if reveal else mask_name(entry.display_name),
+        "numbers": [_number(p, reveal) for p in entry.phones],
+        "consents_active": active,
+        "consents": len(entry.consents),
+        "labels": len(entry.labels),
+        "restricted": entry.restricted_at is not None,
+    }
+
+
+@click.command("list")
+@_reveal_option
+@_json_option
+@vault_options
+@guarded
+def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
+    """List every contact: short id, name, numbers, active consents, labels, restriction.
+
+    Names show their initials and numbers their country code and last two digits unless --reveal.
+    Only the directory is read; no CRM payload (e-mail, addresses, notes) is decrypted.
+    """
+    with access.open() as vault:
+        rows = [_list_row(entry, reveal) for entry in vault]
+    if as_json:
+        echo_json(rows)
+        return
+    console = stdout()
+    if not rows:
+        console.print("No contacts.")
+        return
+    table = Table(title=f"{len(rows)} contact{'s' if len(rows) != 1 else ''}")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name")
+    table.add_column("numbers", no_wrap=True)
+    table.add_column("consents", justify="right")
+    table.add_column("labels", justify="right")
+    table.add_column("restricted")
+    for row in rows:
+        table.add_row(
+            row["id"][:8],
+            Text(row["name"]),
+            Text("\n".join(row["numbers"])),
+            str(row["consents_active"]),
+            str(row["labels"]),
+            "yes" if row["restricted"] else "",
+        )
+    console.print(table)
+
+
+def _phone_dict(phone: Phone, reveal: bool) -> dict[str, Any]:
+    presence = phone.messenger
+    return {
+        "number": _number(phone, reveal),
+        "normalised": phone.valid,
+        "kind": phone.kind,
+        "problem": phone.problem,
+        "messenger": None
+        if presence is None
+        else {
+            "present": presence.present,
+            "source": presence.source,
+            "checked_at": _iso(presence.checked_at),
+        },
+    }
+
+
+def _entry_dict(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
+    """The directory fields as ``show --json`` prints them; hidden values are ``null``."""
+    return {
+        "id": str(entry.id),
+        "version": entry.version,
+        "display_name": entry.display_name if reveal else mask_name(entry.display_name),
+        "name": entry.name.model_dump() if reveal else None,
+        "birth_date": (entry.birth_date.isoformat() if entry.birth_date else None) if reveal else None,
+        "birth_date_known": entry.birth_date is not None,
+        "created_at": _iso(entry.created_at),
+        "updated_at": _iso(entry.updated_at),
+        "phones": [_phone_dict(p, reveal) for p in entry.phones],
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "active": not c.withdrawn,
+                "granted_at": _iso(c.granted_at),
+                "channel": c.channel,
+                "notice_id": c.notice_id,
+                "notice_version": c.notice_version,
+                "recorded_by": c.recorded_by if reveal else None,
+                "evidence_ref": c.evidence_ref if reveal else None,
+                "withdrawn_at": _iso(c.withdrawn_at),
+                "withdrawal_channel": c.withdrawal_channel,
+            }
+            for c in entry.consents
+        ],
+        "legal_bases": [
+            {
+                "article": b.article,
+                "purpose": b.purpose,
+                "recorded_at": _iso(b.recorded_at),
+                "justification": b.justification if reveal else None,
+            }
+            for b in entry.legal_bases
+        ],
+        "restricted_at": _iso(entry.restricted_at),
+        "objections": [{"purpose": o.purpose, "objected_at": _iso(o.objected_at)} for o in entry.objections],
+        "labels": [{"name": lb.name, "colour": lb.colour} for lb in entry.labels] if reveal else None,
+        "label_count": len(entry.labels),
+    }
+
+
+def _crm_item(item: object) -> str:
+    """One CRM value as one line: a structured one (an address, a source) as its filled-in parts."""
+    if isinstance(item, dict) and set(item) == {"year", "month", "day"}:  # a birthday, maybe without year
+        year = f"{item['year']:04d}" if item["year"] is not None else "-"
+        return f"{year}-{item['month']:02d}-{item['day']:02d}"
+    if isinstance(item, dict):
+        parts = (f"{v}" for k, v in item.items() if k not in {"types", "preferred"} and v not in (None, ""))
+        return ", ".join(parts)
+    return "" if item is None else str(item)
+
+
+def _show_text(data: dict[str, Any], crm: dict[str, Any] | None) -> None:
+    """Print ``show``'s result as plain lines (no markup: values are printed as they are)."""
+    echo = click.echo
+    echo(f"Contact {data['id']} (version {data['version']})")
+    echo(f"  name:        {data['display_name']}")
+    if data["name"] is not None:
+        parts = ", ".join(f"{k} {v}" for k, v in data["name"].items() if v)
+        echo(f"  name parts:  {parts or '-'}")
+    if data["birth_date_known"]:
+        echo(f"  birth date:  {data['birth_date'] or _HIDDEN}")
+    echo(f"  created:     {data['created_at']}")
+    echo(f"  updated:     {data['updated_at']}")
+    echo(f"Numbers ({len(data['phones'])}):")
+    for p in data["phones"]:
+        state = p["kind"] if p["normalised"] else f"not normalised: {p['problem']}"
+        m = p["messenger"]
+        seen = (
+            "unknown"
+            if m is None
+            else f"{'yes' if m['present'] else 'no'} ({m['source']}, {m['checked_at']})"
+        )
+        echo(f"  {p['number']}  {state}  messenger: {seen}")
+    echo(f"Consents ({len(data['consents'])}):")
+    for c in data["consents"]:
+        state = "active" if c["active"] else f"withdrawn {c['withdrawn_at']} ({c['withdrawal_channel']})"
+        line = (
+            f"  {c['purpose']}: granted {c['granted_at']} ({c['channel']}), notice {c['notice_id']} "
+            f"v{c['notice_version']}, {state}"
+        )
+        if c["recorded_by"] is not None:
+            line += f"; recorded by {c['recorded_by']}"
+        if c["evidence_ref"]:
+            line += f"; evidence {c['evidence_ref']}"
+        echo(line)
+    echo(f"Legal bases ({len(data['legal_bases'])}):")
+    for b in data["legal_bases"]:
+        line = f"  Art. {b['article']} for {b['purpose']}, recorded {b['recorded_at'] or '-'}"
+        if b["justification"] is not None:
+            line += f": {b['justification']}"
+        echo(line)
+    echo(f"Restricted (Art. 18): {data['restricted_at'] or 'no'}")
+    echo(f"Objections (Art. 21) ({len(data['objections'])}):")
+    for o in data["objections"]:
+        echo(f"  {o['purpose']}: {o['objected_at']}")
+    if data["labels"] is None:
+        echo(f"Labels: {data['label_count']}" + (f", {_HIDDEN}" if data["label_count"] else ""))
+    else:
+        echo(f"Labels: {', '.join(lb['name'] for lb in data['labels']) or '-'}")
+    if crm is not None:
+        echo("CRM fields:")
+        for name, value in crm.items():
+            for item in value if isinstance(value, list) else [value]:
+                shown = _crm_item(item)
+                if shown:
+                    echo(f"  {name}: {shown}")
+
+
+@click.command("show")
+@click.argument("contact")
+@region_option
+@_reveal_option
+@click.option(
+    "--full", is_flag=True, help="With --reveal: also the CRM fields (e-mail, addresses, notes...)."
+)
+@_json_option
+@vault_options
+@guarded
+def show_command(
+    contact: str, region: str | None, reveal: bool, full: bool, as_json: bool, access: VaultAccess
+) -> None:
+    """Show one contact: numbers, consents, legal bases, restriction, objections, labels, messenger.
+
+    CONTACT is its id, the first 8 or more hex digits of it, or one of its numbers. Names and numbers are
+    masked unless --reveal; --reveal --full also decrypts the CRM fields.
+    """
+    if full and not reveal:
+        raise CommandError("--full shows the CRM fields in full and needs --reveal")
+    default_region = parse_region(region)
+    crm: dict[str, Any] | None = None
+    with access.open() as vault:
+        contact_id = resolve_contact(vault, contact, region=default_region)
+        entry = vault.directory_entry(contact_id)
+        if full:
+            crm = vault.get(contact_id).model_dump(mode="json", include=set(_PAYLOAD_FIELDS))
+    data = _entry_dict(entry, reveal)
+    if as_json:
+        echo_json(data if crm is None else {**data, "crm": crm})
+    else:
+        _show_text(data, crm)
+
+
+# --- consent and legal bases -------------------------------------------------------------------------------
+
+_CONSENT_OPTIONS: Final = {
+    "purpose": "--purpose",
+    "channel": "--channel",
+    "notice_id": "--notice-id",
+    "notice_version": "--notice-version",
+    "recorded_by": "--recorded-by",
+    "evidence_ref": "--evidence",
+    "granted_at": "--at",
+    "withdrawn_at": "--at",
+    "withdrawal_channel": "--channel",
+}
+
+
+def _login() -> str:
+    """The login name, the default of ``--recorded-by``."""
+    try:
+        return getpass.getuser() or "contactvault"
+    except (OSError, KeyError):
+        return "contactvault"
+
+
+@click.group("consent", short_help="Record a consent (Art. 7) or its withdrawal.")
+def consent_group() -> None:
+    """Record a consent (GDPR Art. 7(1)) or its withdrawal (Art. 7(3)); history is kept."""
+
+
+@consent_group.command("grant")
+@click.argument("contact")
+@_purpose_option
+@click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How the consent was given.")
+@click.option("--notice-id", required=True, help="The privacy notice the person was shown.")
+@click.option("--notice-version", required=True, help="Its version.")
+@click.option("--recorded-by", help="Who records the consent (default: your login name).")
+@click.option("--evidence", help="Where the evidence is, e.g. a form's archive number.")
+@click.option("--at", "at", help="When it was given, ISO 8601 with a time zone (default: now).")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def consent_grant_command(
+    contact: str,
+    purpose: str,
+    channel: str,
+    notice_id: str,
+    notice_version: str,
+    recorded_by: str | None,
+    evidence: str | None,
+    at: str | None,
+    region: str | None,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Record that CONTACT consented to PURPOSE, how, and to which notice."""
+    granted_at = _moment(at, "--at") or datetime.now(UTC)
+    with _invalid_as_usage(_CONSENT_OPTIONS):
+        record = ConsentRecord(
+            purpose=purpose,
+            granted_at=granted_at,
+            channel=cast("ConsentChannel", channel),
+            notice_id=notice_id,
+            notice_version=notice_version,
+            recorded_by=recorded_by if recorded_by is not None else _login(),
+            evidence_ref=evidence,
+        )
+    contact_id, changed, after = _change(
+        access, contact, region, lambda v, cid: v.grant_consent(cid, record), _CONSENT_OPTIONS
+    )
+    _report(
+        contact_id,
+        "consent_granted",
+        f"consent for {purpose} recorded ({channel}, notice {notice_id} v{notice_version})",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+@consent_group.command("withdraw")
+@click.argument("contact")
+@_purpose_option
+@click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How it was withdrawn.")
+@click.option("--at", "at", help="When, ISO 8601 with a time zone (default: now).")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def consent_withdraw_command(
+    contact: str,
+    purpose: str,
+    channel: str,
+    at: str | None,
+    region: str | None,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Withdraw every active consent of CONTACT for PURPOSE; the records stay, marked withdrawn."""
+    when = _moment(at, "--at")
+
+    def withdraw(vault: Vault, contact_id: uuid.UUID) -> Contact:
+        try:
+            return vault.withdraw_consent(
+                contact_id, purpose, channel=cast("ConsentChannel", channel), at=when
+            )
+        except ValidationError:
+            raise
+        except ValueError:
+            raise CommandError(f"the contact has no active consent for {purpose!r}") from None
+
+    contact_id, changed, after = _change(access, contact, region, withdraw, _CONSENT_OPTIONS)
+    _report(
+        contact_id,
+        "consent_withdrawn",
+        f"consent for {purpose} withdrawn ({channel})",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+@click.group("basis", short_help="Record a legal basis (Art. 6(1) b to f).")
+def basis_group() -> None:
+    """Record a legal basis under GDPR Art. 6(1) other than consent."""
+
+
+@basis_group.command("add")
+@click.argument("contact")
+@click.option(
+    "--article",
+    type=click.Choice(_ARTICLES),
+    required=True,
+    help="6(1)(b) contract, (c) legal obligation, (d) vital interests, (e) public task, (f) legitimate "
+    "interests. Consent, 6(1)(a), is recorded with `consent grant`.",
+)
+@_purpose_option
+@click.option(
+    "--reference",
+    help="What the basis rests on: the contract, the obligation, the balancing of interests (required).",
+)
+@region_option
+@_json_option
+@vault_options
+@guarded
+def basis_add_command(
+    contact: str,
+    article: str,
+    purpose: str,
+    reference: str | None,
+    region: str | None,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Record that processing CONTACT's data for PURPOSE rests on ARTICLE."""
+    if article == "6(1)(a)":
+        raise CommandError(
+            "consent (6(1)(a)) is recorded with `contactvault consent grant`, with its channel and notice"
+        )
+    if not (reference or "").strip():
+        raise CommandError(f"--reference is required: what {article} rests on (a contract, an assessment)")
+    options = {"article": "--article", "purpose": "--purpose", "justification": "--reference"}
+    with _invalid_as_usage(options):
+        basis = LegalBasis(
+            article=cast("GdprBasis", article), purpose=purpose, justification=cast("str", reference)
+        )
+    contact_id, changed, after = _change(
+        access, contact, region, lambda v, cid: v.add_legal_basis(cid, basis), options
+    )
+    _report(
+        contact_id,
+        "basis_added",
+        f"legal basis Art. {article} for {purpose} recorded",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+# --- messenger presence and labels -------------------------------------------------------------------------
+
+
+@click.group("messenger")
+def messenger_group() -> None:
+    """Record whether a contact's number uses the messenger."""
+
+
+@messenger_group.command("mark")
+@click.argument("contact")
+@click.argument("number")
+@click.option("--absent", is_flag=True, help="The number does not use the messenger (default: it does).")
+@click.option("--source", required=True, help="Who or what said so, e.g. manual or an app's check.")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def messenger_mark_command(
+    contact: str,
+    number: str,
+    absent: bool,
+    source: str,
+    region: str | None,
+    as_json: bool,
+    access: VaultAccess,
+) -> None:
+    """Mark CONTACT's NUMBER as using the messenger (or, with --absent, as not using it)."""
+    default_region = parse_region(region)
+
+    def mark(vault: Vault, contact_id: uuid.UUID) -> Contact:
+        try:
+            return vault.set_messenger_presence(
+                contact_id, number, not absent, source=source, region=default_region
+            )
+        except ValidationError:
+            raise
+        except ValueError:
+            hint = "" if default_region else " (a number without its country code needs --region)"
+            raise CommandError(f"the contact has no such number{hint}") from None
+
+    contact_id, changed, after = _change(access, contact, region, mark, {"source": "--source"})
+    number_shown = mask_number(parse_number(number, default_region).e164 or number)
+    state = "not on" if absent else "on"
+    _report(
+        contact_id,
+        "messenger_marked",
+        f"{number_shown} marked as {state} the messenger ({source})",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+@click.group("label")
+def label_group() -> None:
+    """Attach labels to a contact or take them off (names compared without case)."""
+
+
+@label_group.command("add")
+@click.argument("contact")
+@click.argument("name")
+@click.option("--colour", help="A colour for the label, #RRGGBB.")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def label_add_command(
+    contact: str, name: str, colour: str | None, region: str | None, as_json: bool, access: VaultAccess
+) -> None:
+    """Attach the label NAME to CONTACT (nothing changes if it is already there)."""
+    options = {"name": "NAME", "colour": "--colour"}
+    with _invalid_as_usage(options):
+        label = Label(name=name, colour=colour)
+    contact_id, changed, after = _change(
+        access, contact, region, lambda v, cid: v.add_label(cid, label), options
+    )
+    message = "label added" if changed else "label already there; nothing changed"
+    _report(
+        contact_id,
+        "label_added",
+        f"{message} ({len(after.labels)} labels)",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+@label_group.command("remove")
+@click.argument("contact")
+@click.argument("name")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def label_remove_command(
+    contact: str, name: str, region: str | None, as_json: bool, access: VaultAccess
+) -> None:
+    """Take the label NAME off CONTACT (nothing changes if it is not there)."""
+    contact_id, changed, after = _change(
+        access, contact, region, lambda v, cid: v.remove_label(cid, name), {"name": "NAME"}
+    )
+    message = "label removed" if changed else "no such label; nothing changed"
+    _report(
+        contact_id,
+        "label_removed",
+        f"{message} ({len(after.labels)} labels)",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+# --- restriction and objection -----------------------------------------------------------------------------
+
+
+@click.command("restrict", short_help="Restrict processing of a contact (Art. 18), or lift it.")
+@click.argument("contact")
+@click.option("--lift", is_flag=True, help="Lift the restriction (Art. 18(3)) instead.")
+@region_option
+@_json_option
+@vault_options
+@guarded
+def restrict_command(
+    contact: str, lift: bool, region: str | None, as_json: bool, access: VaultAccess
+) -> None:
+    """Restrict processing of CONTACT (GDPR Art. 18): the sync policy then keeps it off the messenger."""
+
+    def apply(vault: Vault, contact_id: uuid.UUID) -> Contact:
+        return vault.lift_restriction(contact_id) if lift else vault.restrict(contact_id)
+
+    contact_id, changed, after = _change(access, contact, region, apply, {})
+    if lift:
+        message = "restriction lifted" if changed else "was not restricted; nothing changed"
+    else:
+        message = "processing restricted" if changed else "already restricted; nothing changed"
+    _report(
+        contact_id,
+        "restriction_lifted" if lift else "restricted",
+        message,
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+@click.command("object", short_help="Record an objection to a purpose (Art. 21).")
+@click.argument("contact")
+@_purpose_option
+@region_option
+@_json_option
+@vault_options
+@guarded
+def object_command(
+    contact: str, purpose: str, region: str | None, as_json: bool, access: VaultAccess
+) -> None:
+    """Record CONTACT's objection to processing for PURPOSE (GDPR Art. 21)."""
+    contact_id, changed, after = _change(
+        access, contact, region, lambda v, cid: v.object(cid, purpose), {"purpose": "--purpose"}
+    )
+    _report(
+        contact_id,
+        "objected",
+        f"objection to {purpose} recorded",
+        changed=changed,
+        version=after.version,
+        as_json=as_json,
+    )
+
+
+# --- passwd and verify -------------------------------------------------------------------------------------
+
+
+@click.command("passwd")
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the new passphrase from the first line of this file (default: asked twice, without echo).",
+)
+@vault_options
+@guarded
+def passwd_command(new_passphrase_file: Path | None, access: VaultAccess) -> None:
+    """Change the vault's passphrase (the recovery key, if any, keeps working).
+
+    The current passphrase comes from --passphrase-file, CONTACTVAULT_PASSPHRASE_FILE or a prompt; the
+    new one from --new-passphrase-file or a prompt (twice). Neither is ever a command-line argument.
+    """
+    access.require()
+    current = access.passphrase()
+    with access.open(current) as vault:
+        if new_passphrase_file is not None:
+            new = VaultAccess(access.path, new_passphrase_file).passphrase()
+        else:
+            new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
+            if not new:
+                raise CommandError("the passphrase must not be empty")
+        if new == current:
+            raise CommandError("the new passphrase is the same as the current one")
+        vault.change_passphrase(new)
+    click.echo(f"Passphrase changed for {access.path.name}.")
+
+
+_CHECKED: Final = (
+    "SQLite page structure",
+    "header MAC",
+    "row-set digest (no row deleted, added, swapped or rolled back)",
+    "disclosure log (seals, order, hash chain)",
+    "every sealed record, CRM payloads included",
+    "phone index against every contact's numbers",
+)
+
+
+@click.command("verify")
+@_json_option
+@vault_options
+@guarded
+def verify_command(as_json: bool, access: VaultAccess) -> None:
+    """Check the whole vault, decrypting every record once; a damaged vault exits with 3."""
+    with access.open() as vault:
+        report = vault.verify()
+    if as_json:
+        echo_json(
+            {
+                "ok": True,
+                "contacts": report.contacts,
+                "erased": report.erased,
+                "index_entries": report.index_entries,
+                "checked": list(_CHECKED),
+            }
+        )
+        return
+    click.echo(f"{access.path.name}: OK")
+    for item in _CHECKED:
+        click.echo(f"  checked: {item}")
+    click.echo(
+        f"  {report.contacts} contacts, {report.erased} erased, {report.index_entries} phone index entries"
+    )
+
+
+COMMANDS: list[click.Command] = [
+    init_command,
+    list_command,
+    show_command,
+    consent_group,
+    basis_group,
+    messenger_group,
+    label_group,
+    restrict_command,
+    object_command,
+    passwd_command,
+    verify_command,
+]

@@ -1,0 +1,193 @@
+"""`contactvault demo`: the whole story runs on a fresh folder, writes what it lists, and leaks nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from contactvault import Vault
+from contactvault.cli import main
+
+FILES = (
+    "vault.db",
+    "passphrase.txt",
+    "messenger-book.vcf",
+    "phone-sync/contacts.vcf",
+    "audit.html",
+    "audit.json",
+    "ropa.md",
+    "ropa.json",
+)
+MINIMAL_PROPERTIES = {"BEGIN", "VERSION", "UID", "N", "FN", "TEL", "END"}
+
+# Every number of the two samples (the last seven digits of each): none may appear unmasked on screen.
+SAMPLE_DIGITS = (
+    "2345678", "3125001", "1234567", "6969123", "0009123", "8817386", "4710123", "5551234", "8765432",
+    "1122233", "3456789", "9925904",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    """One run of the demo into a new folder: (exit code, output, folder)."""
+    folder = tmp_path_factory.mktemp("demo") / "new"
+    result = CliRunner().invoke(main, ["demo", "--folder", str(folder)])
+    return result.exit_code, result.output, folder
+
+
+def properties(path: Path) -> set[str]:
+    """The property names of a vCard file (without parameters; folded lines skipped)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {re.split("[;:]", line, maxsplit=1)[0].upper() for line in lines if line and line[0] != " "}
+
+
+def test_demo_runs_and_writes_every_file(story):
+    """The demo exits 0 without a traceback and writes every file of the story."""
+    code, out, folder = story
+    assert code == 0, out
+    assert "Traceback" not in out
+    for name in FILES:
+        assert (folder / name).is_file(), name
+        assert name in out  # the final listing names it
+    for step in range(1, 9):
+        assert re.search(rf"^{step}\. ", out, re.MULTILINE)
+
+
+def test_passphrase_file_is_private_and_opens_the_vault(story):
+    """passphrase.txt has mode 0600, and its first line opens the vault with the imported contacts."""
+    _, out, folder = story
+    passphrase_file = folder / "passphrase.txt"
+    assert stat.S_IMODE(passphrase_file.stat().st_mode) == 0o600
+    assert "passphrase.txt" in out
+    passphrase = passphrase_file.read_text(encoding="utf-8").splitlines()[0]
+    assert passphrase not in out
+    with Vault.open(folder / "vault.db", passphrase) as vault:
+        assert len(vault) == 10
+        assert [record.kind for record in vault.disclosures()] == ["export", "sync"]
+        assert vault.verify().contacts == 10  # raises VaultCorrupted if anything is off
+
+
+def test_minimal_vcard_and_sync_target_hold_names_and_numbers_only(story):
+    """The export and the synced file hold only BEGIN, VERSION, UID, N, FN, TEL and END, for 4 cards."""
+    _, _, folder = story
+    for name in ("messenger-book.vcf", "phone-sync/contacts.vcf"):
+        path = folder / name
+        assert properties(path) == MINIMAL_PROPERTIES
+        assert path.read_text(encoding="utf-8").count("BEGIN:VCARD") == 4
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    exported, synced = (folder / name for name in ("messenger-book.vcf", "phone-sync/contacts.vcf"))
+    assert exported.read_bytes() == synced.read_bytes()
+
+
+def test_audit_finds_every_planted_leak(story):
+    """The audit of company-phone.vcf reports each leak the sample plants, under its code."""
+    _, out, folder = story
+    report = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+    findings = {(e["display_name"], f["code"]) for e in report["entries"] for f in e["findings"]}
+    fields = {field for e in report["entries"] for f in e["findings"] for field in f["fields"]}
+    assert {
+        ("Jürgen Müller bezahlt", "label_in_name"),  # a CRM label in the name
+        ("Zoë Weiß", "extra_fields"),  # an e-mail address
+        ("Zoë Weiß", "not_on_messenger"),  # a landline
+        ("Elif Öztürk", "extra_fields"),  # a birthday
+        ("Dr. Anna Schmidt", "consent_withdrawn"),
+        ("Tobias Brandt", "unknown_contact"),
+    } <= findings
+    assert {"EMAIL", "BDAY"} <= fields
+    # the entry written as the book writes it has no findings
+    assert report["entries_total"] == 6
+    assert report["entries_with_findings"] == 5
+    assert "Mehmet Y." not in {e["display_name"] for e in report["entries"]}
+    for code in ("label_in_name", "extra_fields", "consent_withdrawn", "not_on_messenger", "unknown_contact"):
+        assert code in out
+    assert (folder / "audit.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_record_of_processing_is_written(story):
+    """ropa.md and ropa.json hold the Art. 30 record, naming the vault file and the messenger provider."""
+    _, _, folder = story
+    markdown = (folder / "ropa.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Record of processing activities")
+    assert "WhatsApp Ireland Limited" in markdown
+    record = json.loads((folder / "ropa.json").read_text(encoding="utf-8"))
+    assert record["schema"] == "contactvault.ropa/1"
+    assert record["lang"] == "en"
+
+
+def test_screen_shows_book_names_and_masked_numbers_only(story):
+    """Names appear as the book writes them (given name, initial), numbers masked; no number in full."""
+    _, out, _ = story
+    for name in ("Jürgen M.", "Zoë W.", "Mehmet Y.", "Elif Ö."):
+        assert name in out
+    assert "+49 •••" in out
+    for digits in SAMPLE_DIGITS:
+        assert digits not in out.replace(" ", "")
+    for reason in ("consent_withdrawn", "restricted", "objected", "no_legal_basis", "invalid_number"):
+        assert reason in out
+
+
+def test_json_summary(tmp_path):
+    """`--json` prints only JSON: the folder, every file with its size, and the counts; --lang de applies."""
+    folder = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--folder", str(folder), "--json", "--lang", "de"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert Path(summary["folder"]) == folder.resolve()
+    on_disk = {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+    assert {f["path"]: f["size"] for f in summary["files"]} == on_disk
+    assert set(FILES) <= on_disk.keys()
+    counts = summary["counts"]
+    assert counts["imported"] == 10
+    assert counts["book_entries"] == 4
+    assert counts["disclosures"] == 2
+    assert set(counts["audit_findings"]) >= {"label_in_name", "extra_fields", "unknown_contact"}
+    assert (folder / "ropa.md").read_text(encoding="utf-8").startswith("# Verzeichnis")
+
+
+def test_a_non_empty_folder_is_refused(tmp_path):
+    """A --folder that holds anything is a usage error (exit 2); nothing is written into it."""
+    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(main, ["demo", "--folder", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not empty" in result.output
+    assert "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_default_folder_is_a_new_temporary_one(tmp_path, monkeypatch):
+    """Without --folder, the demo writes into a new contactvault-demo-* folder in the temp dir, kept."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = CliRunner().invoke(main, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    folder = Path(json.loads(result.output)["folder"])
+    assert folder.parent == tmp_path.resolve()
+    assert folder.name.startswith("contactvault-demo-")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert (folder / "vault.db").is_file()
+
+
+def test_console_script_runs_the_demo(tmp_path):
+    """The installed `contactvault` entry point runs the demo in a subprocess."""
+    executable = shutil.which("contactvault")
+    assert executable is not None, "the package must be installed (pip install -e .)"
+    folder = tmp_path / "demo"
+    done = subprocess.run(  # noqa: S603  (our own console script)
+        [executable, "demo", "--folder", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert (folder / "ropa.json").is_file()
+    assert "The files" in done.stdout
