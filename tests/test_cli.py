@@ -11,6 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from contactvault import KdfParams, Vault
 from contactvault.cli import main
 from contactvault.cli._app import EXIT_CODES
 from tests.conftest import ROOT, SAMPLE
@@ -165,3 +166,27 @@ def test_docs_cli_lists_exactly_the_exit_codes():
     for code, meaning in EXIT_CODES.items():
         gist = re.split(r"[:(]", meaning, maxsplit=1)[0].strip()  # the words before the details
         assert gist in rows[str(code)].replace("`", ""), code
+
+
+def test_import_into_the_vault_shows_progress_for_a_long_file(tmp_path):
+    """A file over 1 MiB shows a progress bar on a terminal, then every card is stored in the vault."""
+    cards = [
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Kunde {i:05d}\r\nTEL;TYPE=CELL:+49 151 5{i:07d}\r\n"
+        f"NOTE:{'x' * 40}\r\nEND:VCARD\r\n"
+        for i in range(9_000)
+    ]
+    path = tmp_path / "long.vcf"
+    path.write_text("".join(cards), encoding="utf-8")
+    assert path.stat().st_size > 1 << 20
+    vault_path, secret = tmp_path / "v.db", tmp_path / "pass.txt"
+    secret.write_text("a passphrase here\n", encoding="utf-8")
+    Vault.create(vault_path, "a passphrase here", kdf=KdfParams.insecure_fast_for_tests()).close()
+    options = ["--vault", str(vault_path), "--passphrase-file", str(secret)]
+    result = CliRunner(env={"FORCE_COLOR": "1", "COLUMNS": "100"}).invoke(
+        main, ["import", str(path), "--region", "DE", *options]
+    )
+    assert result.exit_code == 0, result.output
+    assert "reading long.vcf" in result.output  # the progress bar (stderr is mixed in by CliRunner)
+    assert "Stored 9000 contacts" in result.output
+    with Vault.open(vault_path, "a passphrase here") as vault:
+        assert len(vault) == 9_000
