@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contactvault import Contact, KdfParams, Vault, normalize_phone
@@ -19,6 +19,7 @@ from contactvault.audit import (
     Finding,
     audit_phonebook,
 )
+from contactvault.audit.render import FORMATS, render
 from contactvault.errors import ImportFailed, InvalidRegion
 from contactvault.export.minimal import write_vcard
 from contactvault.models import Birthday, Label, MessengerPresence
@@ -523,3 +524,85 @@ def test_a_helper_process_reads_the_same_entries(vault, tmp_path):
         audit_phonebook(tmp_path / "missing.vcf", default_region="DE", workers=1)
     with pytest.raises(ValueError, match="workers"):
         audit_phonebook(path, default_region="DE", workers=2)
+
+
+_JUNK = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.text(max_size=5)
+    | st.lists(st.text(max_size=3), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+_TEXT = st.text(max_size=12)
+_TEXTS = st.lists(st.text(max_size=12), max_size=3)
+
+
+_FINDING = st.fixed_dictionaries(
+    {
+        "code": st.sampled_from(FINDING_CODES),
+        "number": st.none() | _TEXT,
+        "fields": _TEXTS,
+        "detail": _TEXT,
+    }
+)
+_ENTRY = st.fixed_dictionaries(
+    {
+        "key": st.none() | _TEXT,
+        "line": st.none() | st.integers(0, 10**6),
+        "source": _TEXT,
+        "display_name": _TEXT,
+        "numbers": _TEXTS,
+        "contacts": st.integers(0, 5),
+        "findings": st.lists(_FINDING, max_size=3),
+    }
+)
+_VALID_REPORT = st.fixed_dictionaries(
+    {
+        "schema": st.just(SCHEMA),
+        "created_at": st.just("2026-01-01T00:00:00+00:00"),
+        "source": _TEXT,
+        "region": st.none() | st.just("DE"),
+        "vault": st.booleans(),
+        "policy": st.none() | _TEXT,
+        "entries": st.lists(_ENTRY, max_size=3),
+        "unreadable": st.just([]),
+    }
+)
+
+
+def _objects(node: object) -> list[dict[str, object]]:
+    """Every JSON object inside ``node``, ``node`` included."""
+    if isinstance(node, dict):
+        return [node, *(o for value in node.values() for o in _objects(value))]
+    if isinstance(node, list):
+        return [o for value in node for o in _objects(value)]
+    return []
+
+
+@st.composite
+def _crafted_reports(draw: st.DrawFn) -> dict[str, object]:
+    """A valid report document with, mostly, one field of one object replaced by any JSON value."""
+    document = draw(_VALID_REPORT)
+    if draw(st.integers(0, 4)):
+        target = draw(st.sampled_from(_objects(document)))
+        key = draw(st.sampled_from(sorted(target)))
+        if key != "schema":
+            target[key] = draw(_JUNK)
+    return document
+
+
+@settings(max_examples=300, deadline=None)
+@given(_crafted_reports())
+def test_a_crafted_previous_report_is_read_or_refused_with_a_value_error(document):
+    """A JSON report from elsewhere is read into a report that renders, or refused with ValueError."""
+    try:
+        report = AuditReport.from_json(json.dumps(document))
+    except ValueError:
+        event("refused")
+        return
+    event("read")
+    for fmt in FORMATS:
+        assert render(report, fmt)
+    if all(entry.key for entry in report.entries):
+        assert report.diff(report).new == ()

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, cast, get_args
 
 from contactvault.audit.masking import NumberMask
 
@@ -342,43 +342,107 @@ class AuditReport:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"not JSON (line {exc.lineno}, column {exc.colno})") from None
-        try:
-            if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-                raise ValueError(f"not a contactvault audit report (schema {SCHEMA} expected)")
-            entries = tuple(
-                AuditEntry(
-                    key=e["key"] or "",
-                    line=e["line"],
-                    source=e["source"],
-                    display_name=e["display_name"],
-                    numbers=tuple(e["numbers"]),
-                    contacts=int(e["contacts"]),
-                    findings=tuple(
-                        Finding(
-                            code=f["code"],
-                            number=f["number"],
-                            fields=tuple(f["fields"]),
-                            detail=f["detail"],
-                        )
-                        for f in e["findings"]
-                    ),
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ValueError(f"not a contactvault audit report (schema {SCHEMA} expected)")
+        doc = _Fields(data, "report")
+        entries = []
+        for index, raw in enumerate(doc.items("entries")):
+            e = _Fields(raw, f"entries[{index}]")
+            findings = []
+            for number, found in enumerate(e.items("findings")):
+                f = _Fields(found, f"entries[{index}].findings[{number}]")
+                findings.append(
+                    Finding(
+                        code=cast("FindingCode", f.text("code")),
+                        number=f.optional_text("number"),
+                        fields=f.texts("fields"),
+                        detail=f.text("detail"),
+                    )
                 )
-                for e in data["entries"]
+            entries.append(
+                AuditEntry(
+                    key=e.optional_text("key") or "",
+                    line=e.number("line", optional=True),
+                    source=e.text("source"),
+                    display_name=e.text("display_name"),
+                    numbers=e.texts("numbers"),
+                    contacts=e.number("contacts") or 0,
+                    findings=tuple(findings),
+                )
             )
-            unreadable = tuple(
-                Unreadable(u["source"], int(u["line"]), u["code"], u["message"]) for u in data["unreadable"]
+        unreadable = []
+        for index, raw in enumerate(doc.items("unreadable")):
+            u = _Fields(raw, f"unreadable[{index}]")
+            unreadable.append(
+                Unreadable(u.text("source"), u.number("line") or 0, u.text("code"), u.text("message"))
             )
-            return cls(
-                created_at=datetime.fromisoformat(data["created_at"]),
-                source=data["source"],
-                region=data["region"],
-                vault=bool(data["vault"]),
-                policy=data["policy"],
-                entries=entries,
-                unreadable=unreadable,
-                label_terms=int(data.get("label_terms", 0)),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(
-                f"malformed audit report: missing or wrong field ({type(exc).__name__})"
-            ) from None
+        try:
+            created = datetime.fromisoformat(doc.text("created_at"))
+        except ValueError:
+            raise ValueError("malformed audit report: created_at is not an ISO 8601 time") from None
+        if created.tzinfo is None:
+            raise ValueError("malformed audit report: created_at has no offset")
+        vault = data.get("vault")
+        if not isinstance(vault, bool):
+            raise _malformed("vault must be true or false")
+        return cls(
+            created_at=created,
+            source=doc.text("source"),
+            region=doc.optional_text("region"),
+            vault=vault,
+            policy=doc.optional_text("policy"),
+            entries=tuple(entries),
+            unreadable=tuple(unreadable),
+            label_terms=doc.number("label_terms", optional=True) or 0,
+        )
+
+
+class _Fields:
+    """Typed access to one object of a JSON report; a wrong or missing field is a ``ValueError`` naming it."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise _malformed(f"{where} is not an object")
+        self._data = data
+        self._where = where
+
+    def _get(self, name: str, optional: bool) -> object:
+        if name not in self._data and not optional:
+            raise _malformed(f"{self._where}.{name} is missing")
+        return self._data.get(name)
+
+    def _wrong(self, name: str, what: str) -> ValueError:
+        return _malformed(f"{self._where}.{name} must be {what}")
+
+    def text(self, name: str) -> str:
+        value = self._get(name, False)
+        if not isinstance(value, str):
+            raise self._wrong(name, "a string")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return None if self._get(name, True) is None else self.text(name)
+
+    def number(self, name: str, *, optional: bool = False) -> int | None:
+        value = self._get(name, optional)
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self._wrong(name, "a whole number, not negative")
+        return value
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        value = self._get(name, False)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._wrong(name, "a list of strings")
+        return tuple(value)
+
+    def items(self, name: str) -> list[object]:
+        value = self._get(name, False)
+        if not isinstance(value, list):
+            raise self._wrong(name, "a list")
+        return value
+
+
+def _malformed(problem: str) -> ValueError:
+    return ValueError(f"malformed audit report: {problem}")
