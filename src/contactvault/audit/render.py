@@ -274,11 +274,7 @@ def code_description(code: FindingCode, *, lang: Lang = "en") -> str:
     Raises:
         ValueError: ``code`` or ``lang`` is not known.
     """
-    language = check_lang(lang)
-    if code not in _DESCRIPTIONS:
-        raise ValueError("unknown finding code")
-    english, german = _DESCRIPTIONS[code]
-    return german if language == "de" else english
+    return _per_code(_DESCRIPTIONS, code, lang)
 
 
 def fix_instruction(code: FindingCode, *, lang: Lang = "en") -> str:
@@ -294,10 +290,15 @@ def fix_instruction(code: FindingCode, *, lang: Lang = "en") -> str:
     Raises:
         ValueError: ``code`` or ``lang`` is not known.
     """
+    return _per_code(_FIXES, code, lang)
+
+
+def _per_code(table: dict[FindingCode, tuple[str, str]], code: FindingCode, lang: Lang) -> str:
+    """The English or German text of ``code`` in ``table``; ``ValueError`` for an unknown code or language."""
     language = check_lang(lang)
-    if code not in _FIXES:
+    if code not in table:
         raise ValueError("unknown finding code")
-    english, german = _FIXES[code]
+    english, german = table[code]
     return german if language == "de" else english
 
 
