@@ -133,15 +133,7 @@ def _read_file(path: Path, name: str) -> Iterator[_Read | Unreadable]:
                 view = _csv_view(contact)
                 yield _Read(name, view.line, view)
         return
-    yield from _views_of_path(path, name)
-
-
-def _views_of_path(path: Path, name: str) -> Iterator[_Read | Unreadable]:
-    for item in iter_card_views(path):
-        if isinstance(item, ImportIssue):
-            yield Unreadable(name, item.line, item.code, item.message)
-        else:
-            yield _Read(name, item.line, item)
+    yield from _views(path, name)
 
 
 def _read(source: AuditSource) -> tuple[str, Iterator[_Read | Unreadable]]:
@@ -180,12 +172,13 @@ def _named_folder(text: str) -> Path | None:
         return None
 
 
-def _views(source: str | bytes, name: str) -> Iterator[_Read | Unreadable]:
+def _views(source: Source, name: str, *, lines: bool = True) -> Iterator[_Read | Unreadable]:
+    """The cards of one vCard source as entries, or as unreadable records naming their lines."""
     for item in iter_card_views(source):
         if isinstance(item, ImportIssue):
             yield Unreadable(name, item.line, item.code, item.message)
         else:
-            yield _Read(name, item.line, item)
+            yield _Read(name, item.line if lines else None, item)
 
 
 def _read_folder(folder: Path) -> Iterator[_Read | Unreadable]:
@@ -204,16 +197,12 @@ def _read_folder(folder: Path) -> Iterator[_Read | Unreadable]:
 
 def _read_carddav(target: CardDAVTarget, name: str) -> Iterator[_Read | Unreadable]:
     for resource, text in target.read_cards():
-        try:
-            items = list(iter_card_views(text))
+        try:  # as bytes: a card's text must never be taken for the name of a local file
+            items = list(_views(text.encode("utf-8"), resource, lines=False))
         except ImportFailed:
             yield Unreadable(resource, 1, "not_a_vcard", f"{resource}: not a vCard")
             continue
-        for item in items:
-            if isinstance(item, ImportIssue):
-                yield Unreadable(resource, item.line, item.code, item.message)
-            else:
-                yield _Read(resource, None, item)
+        yield from items
 
 
 # --- numbers ---------------------------------------------------------------------------------------------
