@@ -44,6 +44,7 @@ from contactvault.errors import (
     VaultNotFound,
     WrongPassphrase,
 )
+from contactvault.i18n import LANGS
 from contactvault.phones import check_region
 from contactvault.vault import Vault, default_vault_path
 
@@ -63,6 +64,7 @@ __all__ = [
     "VaultAccess",
     "echo_json",
     "guarded",
+    "lang_option",
     "mask_name",
     "parse_region",
     "read_secret_file",
@@ -314,3 +316,8 @@ def parse_region(value: str | None) -> str | None:
     if value is None or value.lower() == "none":
         return None
     return check_region(value)
+
+
+def lang_option(help_text: str = "The document's language.") -> Callable[[_F], _F]:
+    """Add ``--lang`` (one of `contactvault.i18n.LANGS`, English by default)."""
+    return click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help=help_text)

@@ -35,7 +35,7 @@ from rich.text import Text
 
 from contactvault.audit import audit_phonebook
 from contactvault.audit.render import to_html, to_text
-from contactvault.cli._app import CommandError, echo_json, guarded, stdout
+from contactvault.cli._app import CommandError, echo_json, guarded, lang_option, stdout
 from contactvault.cli.importing import summary_table
 from contactvault.gdpr.ropa import RopaConfig, record_of_processing
 from contactvault.i18n import Lang
@@ -404,13 +404,7 @@ def _list_files(story: _Story) -> list[dict[str, Any]]:
     type=click.Path(path_type=Path, file_okay=False),
     help="Write into this folder (new or empty); default: a new temporary folder, kept afterwards.",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "de"]),
-    default="en",
-    show_default=True,
-    help="The language of the audit report and the Art. 30 record.",
-)
+@lang_option("The language of the audit report and the Art. 30 record.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a summary as JSON: folder, files, counts.")
 @guarded
 def demo_command(folder: Path | None, lang: str, as_json: bool) -> None:

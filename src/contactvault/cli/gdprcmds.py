@@ -28,6 +28,7 @@ from contactvault.cli._app import (
     CommandError,
     VaultAccess,
     guarded,
+    lang_option,
     mask_name,
     parse_region,
     region_option,
@@ -38,7 +39,7 @@ from contactvault.cli.messenger import PASSWORD_FILE_ENV, carddav_password
 from contactvault.export.minimal import write_atomically
 from contactvault.gdpr.requests import access_report, erase_contact, portable_export
 from contactvault.gdpr.ropa import RopaConfig, record_of_processing
-from contactvault.i18n import LANGS, Lang
+from contactvault.i18n import Lang
 from contactvault.phones import mask_number
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets import CardDAVTarget
@@ -49,12 +50,6 @@ LARGE_SOURCE: Final = 4 * 1024 * 1024
 """A source file larger than this is read in a helper process while the vault is read (``workers=1``)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _lang_option(func: _F) -> _F:
-    return click.option(
-        "--lang", type=click.Choice(LANGS), default="en", show_default=True, help="The document's language."
-    )(func)
 
 
 def _output_option(func: _F) -> _F:
@@ -156,7 +151,7 @@ def _failed(report: AuditReport, codes: frozenset[str]) -> bool:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="The rendering."
 )
-@_lang_option
+@lang_option()
 @_output_option
 @click.option("--no-mask", is_flag=True, help="Show numbers in full (masked by default).")
 @click.option("--no-vault", is_flag=True, help="Do not compare with the vault (no passphrase needed).")
@@ -258,7 +253,7 @@ def audit_command(
     show_default=True,
     help="The access report's format.",
 )
-@_lang_option
+@lang_option()
 @_output_option
 @click.option(
     "--portable",
@@ -301,7 +296,7 @@ def access_command(
 @click.argument("contact")
 @region_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_lang_option
+@lang_option()
 @click.option(
     "--format",
     "fmt",
@@ -373,7 +368,7 @@ def erase_command(
     show_default=True,
     help="The record's format.",
 )
-@_lang_option
+@lang_option()
 @_output_option
 @vault_options
 @guarded
