@@ -372,6 +372,7 @@ class Vault:
         self._keyring: Keys | None = keys
         self._vid = header.vault_id
         self._state = _RowSet(0, 0, 0, 0, 0, 0)
+        self._changes = 0
         self.recovery_key = None
 
     # --- creating, opening, closing ----------------------------------------------------------------------
@@ -520,6 +521,16 @@ class Vault:
         return f"Vault({self._storage.path.name!r}, {state})"
 
     @property
+    def changes(self) -> int:
+        """How many write transactions this ``Vault`` object has committed since it was opened."""
+        return self._changes
+
+    def _committed(self, state: _RowSet) -> None:
+        """Take ``state`` as the current row-set state after a commit, and count the commit."""
+        self._state = state
+        self._changes += 1
+
+    @property
     def path(self) -> Path:
         """The vault file."""
         return self._storage.path
@@ -552,7 +563,7 @@ class Vault:
             self._storage.write_single("header", header.pack())
             new_state = self._write_state(_Delta(self._keys), header)
         self._header = header
-        self._state = new_state
+        self._committed(new_state)
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -648,7 +659,7 @@ class Vault:
                         progress(len(ids))
             self._flush(batch, pairs)
             new_state = self._write_state(delta)
-        self._state = new_state
+        self._committed(new_state)
         if progress is not None and (len(ids) % _BATCH or not ids):
             progress(len(ids))
         return ids
@@ -911,7 +922,7 @@ class Vault:
         with self._storage.transaction():
             self._storage.log_append(record.seq, sealed)
             new_state = self._write_state(delta)
-        self._state = new_state
+        self._committed(new_state)
         return record
 
     def export_book(
@@ -1279,7 +1290,7 @@ class Vault:
             self._storage.replace(new_row, row.version)
             self._storage.index_add([(tag, row.id) for tag in new_tags])
             new_state = self._write_state(delta)
-        self._state = new_state
+        self._committed(new_state)
 
     def _modify(self, contact_id: uuid.UUID | str, change: Callable[[Contact], _Changes]) -> Contact:
         row = self._live_row(_contact_id(contact_id))
