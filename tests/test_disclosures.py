@@ -95,7 +95,7 @@ def test_visible_at_names_the_contacts_and_forgets_erased_ones(vault):
     """visible_at maps each UID to the contact that owns it, and to None once the contact is erased."""
     contact = Contact(display_name="Anna", phones=(normalize_phone("0151 55501234", default_region="DE"),))
     vault.add(contact)
-    uid = book_uid(vault._keys.book, contact.id.bytes, "+4915155501234")
+    uid = book_uid(vault._core.keys.book, contact.id.bytes, "+4915155501234")
     book = MessengerBook([(uid, _entry("Anna", "+4915155501234"))])
     vault.record_disclosure(TARGET, book, kind="sync", policy_digest="x", at=T0)
     assert vault.visible_at(TARGET, T0) == {uid: contact.id}

@@ -630,7 +630,9 @@ def test_verify_reports_what_it_checked(vault):
     report = vault.verify()
     assert report.contacts == len(ids) - 1
     assert report.erased == 1
-    assert report.index_entries == sum(len(vault.directory_entry(i).e164_numbers()) for i in ids[1:])
+    entries = [vault.directory_entry(i) for i in ids[1:]]
+    # One blind-index entry per number and UID, and one for each contact's card (name and numbers).
+    assert report.index_entries == sum(len(e.e164_numbers()) + len(e.uids()) + 1 for e in entries)
 
 
 # --- properties ----------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from contactvault.models import Contact, CustomField
 
-__all__ = ["DuplicateGroup", "find_duplicates", "merge_duplicates"]
+__all__ = ["DuplicateGroup", "find_duplicates", "merge_duplicates", "merge_into"]
 
 _T = TypeVar("_T")
 
@@ -34,7 +34,18 @@ class DuplicateGroup:
     contact_ids: tuple[uuid.UUID, ...]
 
 
-def find_duplicates(contacts: Iterable[Contact], existing: Iterable[Contact] = ()) -> list[DuplicateGroup]:
+class _HasNumbers(Protocol):
+    """A contact or a vault's directory entry: an id and normalised numbers."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    def e164_numbers(self) -> tuple[str, ...]: ...
+
+
+def find_duplicates(
+    contacts: Iterable[_HasNumbers], existing: Iterable[_HasNumbers] = ()
+) -> list[DuplicateGroup]:
     """Group contacts that share a normalised (E.164) number.
 
     ``existing`` holds contacts of earlier imports (or of a vault): a group is reported when at least one of
@@ -90,7 +101,13 @@ def _earliest(*times: datetime | None) -> datetime | None:
     return min(known) if known else None
 
 
-def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
+def merge_into(first: Contact, other: Contact, now: datetime) -> Contact:
+    """``other`` merged into ``first``: ``first``'s id and display name, everything of both.
+
+    The rules of `merge_duplicates`. Besides, the result records ``other``'s id (and the ids merged into
+    it) in ``merged_from`` and its vCard UIDs in ``merged_uids``, and keeps an external id of either
+    (callers refuse to merge two different ones). Not validated again: the vault validates what it stores.
+    """
     kept: list[CustomField] = []
 
     def pick(name: str, mine: str, theirs: str) -> str:
@@ -140,7 +157,17 @@ def _merge_two(first: Contact, other: Contact, now: datetime) -> Contact:
         created_at=min(first.created_at, other.created_at),
         updated_at=max(now, first.updated_at, other.updated_at),
         source=first.source,
+        external_id=first.external_id or other.external_id,
+        merged_from=_union(first.merged_from, (other.id,), other.merged_from),
+        merged_cards=_union(first.merged_cards, other.merged_cards),
+        merged_uids=tuple(
+            uid for uid in _union(first.merged_uids, other.uids()) if uid != _source_uid(first)
+        ),
     )
+
+
+def _source_uid(contact: Contact) -> str | None:
+    return contact.source.uid if contact.source is not None else None
 
 
 def merge_duplicates(
@@ -159,6 +186,6 @@ def merge_duplicates(
     for cluster in _clusters(contacts, groups):
         result = contacts[cluster[0]]
         for i in cluster[1:]:
-            result = _merge_two(result, contacts[i], now)
+            result = merge_into(result, contacts[i], now)
         merged.append(result)
     return merged

@@ -21,7 +21,16 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self, final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Birthday",
@@ -90,6 +99,17 @@ SourceFormat = Literal["vcard", "google_csv", "outlook_csv", "manual"]
 _Text = Annotated[str, Field(max_length=100_000)]
 _Short = Annotated[str, Field(max_length=1_000)]
 _Purpose = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+_Uid = Annotated[str, Field(min_length=1, max_length=1_000)]
+_Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+_FieldName = Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+_ExternalId = Annotated[str | None, Field(min_length=1, max_length=200, repr=False)]
+
+
+def _check_external_id(value: str | None) -> str | None:
+    """A key a CRM stores and compares byte for byte: printable, no surrounding white space."""
+    if value is not None and (value != value.strip() or not value.isprintable()):
+        raise ValueError("an external id is printable text without surrounding white space")
+    return value
 
 
 def _lax_tuple(max_length: int = 10_000, *, personal: bool = False) -> Any:  # noqa: ANN401  (Field's own type)
@@ -98,6 +118,28 @@ def _lax_tuple(max_length: int = 10_000, *, personal: bool = False) -> Any:  # n
     ``personal`` keeps the items out of ``repr()``.
     """
     return Field(strict=False, max_length=max_length, repr=not personal)
+
+
+def _redacted(exc: ValidationError) -> ValidationError:
+    """``exc`` without the rejected input: ``errors()``, ``json()``, ``str()`` and ``repr()`` carry none.
+
+    pydantic's ``hide_input_in_errors`` keeps the input out of ``str()`` only; ``errors()`` and
+    ``json()`` would still hand it to whoever logs them. The type, location and message stay; a parsing
+    message loses its detail, which may quote a character of the input (``found `x` at 1``).
+    """
+    line_errors: list[Any] = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        message = error["msg"]
+        if error["type"].endswith("_parsing"):
+            message = message.split(",", 1)[0]
+        line_errors.append(
+            {
+                "type": PydanticCustomError(error["type"], message),
+                "loc": error["loc"],
+                "input": None,
+            }
+        )
+    return ValidationError.from_exception_data(exc.title, line_errors, hide_input=True)
 
 
 class _Model(BaseModel):
@@ -109,6 +151,40 @@ class _Model(BaseModel):
         extra="forbid",
         hide_input_in_errors=True,
     )
+
+    def __init__(self, /, **data: Any) -> None:  # noqa: ANN401  (pydantic's own signature)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _redacted(exc) from None
+
+    # Marked like pydantic's own __init__, so that validation (from JSON too) never routes through this
+    # wrapper: it only catches what a direct construction raises.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # noqa: ANN401  (pydantic's own signature)
+        """Validate ``obj`` (see pydantic); a ``ValidationError`` carries no input value."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise _redacted(exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:  # noqa: ANN401
+        """Validate JSON (see pydantic); a ``ValidationError`` carries no input value."""
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            raise _redacted(exc) from None
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, **kwargs: Any) -> Self:  # noqa: ANN401
+        """Validate string data (see pydantic); a ``ValidationError`` carries no input value."""
+        try:
+            return super().model_validate_strings(obj, **kwargs)
+        except ValidationError as exc:
+            raise _redacted(exc) from None
 
     def __setattr__(self, name: str, value: object) -> None:
         raise _frozen_error(self)
@@ -326,6 +402,10 @@ class ContactSource(_Model):
     file: Annotated[str | None, Field(max_length=255, repr=False)] = None
     line: Annotated[int | None, Field(ge=1)] = None
     uid: Annotated[str | None, Field(max_length=1_000)] = None
+    imported: Annotated[tuple[tuple[_FieldName, _Digest], ...], _lax_tuple(50)] = ()
+    """What the card said when it was last imported: a digest per field (``importers.matching``). A
+    re-import applies a field only where the card changed it since, so an edit made in the vault stays
+    until the phone changes that field too."""
 
 
 class Contact(_Model):
@@ -361,6 +441,18 @@ class Contact(_Model):
     created_at: AwareDatetime = Field(default_factory=_now)
     updated_at: AwareDatetime = Field(default_factory=_now)
     source: ContactSource | None = None
+    external_id: _ExternalId = None
+    """The caller's own key for this contact (a CRM's customer number, a shop's account id): unique in a
+    vault and found without decrypting any CRM payload (``Vault.find_by_external_id``). Import matching
+    tries it first."""
+    merged_from: Annotated[tuple[uuid.UUID, ...], _lax_tuple()] = ()
+    """The ids of contacts merged into this one (``Vault.merge``): the disclosure log and the Art. 15
+    report still find what was disclosed under them."""
+    merged_uids: Annotated[tuple[_Uid, ...], _lax_tuple()] = ()
+    """The vCard UIDs of cards merged into this contact: a re-import recognises them."""
+    merged_cards: Annotated[tuple[_Digest, ...], _lax_tuple()] = ()
+    """Keyed fingerprints (name and numbers) of the contacts merged into this one, so that a re-import
+    recognises their cards even without a UID. Opaque: written by ``Vault.merge``."""
 
     @field_validator("display_name")
     @classmethod
@@ -371,15 +463,24 @@ class Contact(_Model):
             raise ValueError("display name contains control characters or line breaks")
         return value
 
+    _external_id = field_validator("external_id")(_check_external_id)
+
     @model_validator(mode="after")
     def _times_ordered(self) -> Self:
         if self.updated_at < self.created_at:
             raise ValueError("updated_at is before created_at")
+        if self.id in self.merged_from:
+            raise ValueError("a contact cannot be merged from itself")
         return self
 
     def e164_numbers(self) -> tuple[str, ...]:
         """The contact's normalised numbers, in order, without repeats."""
         return tuple(dict.fromkeys(p.e164 for p in self.phones if p.e164 is not None))
+
+    def uids(self) -> tuple[str, ...]:
+        """The vCard UIDs this contact answers to: its source card's, then those merged into it."""
+        first = (self.source.uid,) if self.source is not None and self.source.uid else ()
+        return tuple(dict.fromkeys((*first, *self.merged_uids)))
 
 
 DIRECTORY_FIELDS: frozenset[str] = frozenset(
@@ -396,6 +497,10 @@ DIRECTORY_FIELDS: frozenset[str] = frozenset(
         "objections",
         "created_at",
         "updated_at",
+        "external_id",
+        "merged_from",
+        "merged_uids",
+        "merged_cards",
     }
 )
 """The fields of ``Contact`` that the vault keeps in the directory compartment (all the sync policy
@@ -406,10 +511,11 @@ class DirectoryEntry(_Model):
     """The directory compartment of one contact: what listing contacts and the sync policy may see.
 
     It holds the display name and name parts, the numbers (with their messenger presence), labels, the
-    consent and legal-basis history, restriction and objections, and the date of birth when its year is
-    known (for the rule on minors). It does **not** hold e-mail addresses, postal addresses, notes, the
-    organisation, URLs, custom fields or the source: those stay in the sealed CRM payload, which listing
-    and building a messenger book never decrypt.
+    consent and legal-basis history, restriction and objections, the date of birth when its year is
+    known (for the rule on minors), and the keys a re-import matches on (the caller's external id, the
+    source card's UID, the ids, UIDs and cards merged into the contact). It does **not** hold e-mail
+    addresses, postal addresses, notes, the organisation, URLs, custom fields or the rest of the source:
+    those stay in the sealed CRM payload, which listing and building a messenger book never decrypt.
     """
 
     id: uuid.UUID
@@ -425,17 +531,36 @@ class DirectoryEntry(_Model):
     birth_date: date | None = Field(default=None, repr=False)
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    external_id: _ExternalId = None
+    merged_from: Annotated[tuple[uuid.UUID, ...], _lax_tuple()] = ()
+    merged_uids: Annotated[tuple[_Uid, ...], _lax_tuple()] = ()
+    merged_cards: Annotated[tuple[_Digest, ...], _lax_tuple()] = ()
+    source_uid: _Uid | None = None
+    """The UID of the card the contact was imported from (the rest of its source stays in the payload)."""
+    keys_indexed: bool = False
+    """Whether the vault indexed this entry's UIDs, external id and card (always, since 0.2; an entry
+    written before has its numbers indexed only, until it is written again)."""
+
+    _external_id = field_validator("external_id")(_check_external_id)
 
     @classmethod
     def of(cls, contact: Contact, version: int) -> Self:
         """The directory part of ``contact``, at ``version``."""
         fields = {name: getattr(contact, name) for name in DIRECTORY_FIELDS}
         fields["version"] = version
-        return cls(**fields, birth_date=_birth_date(contact.birthday))
+        source_uid = contact.source.uid if contact.source is not None and contact.source.uid else None
+        return cls(
+            **fields, birth_date=_birth_date(contact.birthday), source_uid=source_uid, keys_indexed=True
+        )
 
     def e164_numbers(self) -> tuple[str, ...]:
         """The contact's normalised numbers, in order, without repeats."""
         return tuple(dict.fromkeys(p.e164 for p in self.phones if p.e164 is not None))
+
+    def uids(self) -> tuple[str, ...]:
+        """The vCard UIDs this contact answers to (see ``Contact.uids``)."""
+        first = (self.source_uid,) if self.source_uid else ()
+        return tuple(dict.fromkeys((*first, *self.merged_uids)))
 
 
 def _birth_date(birthday: Birthday | None) -> date | None:

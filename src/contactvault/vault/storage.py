@@ -33,6 +33,7 @@ from typing import NamedTuple, Self
 
 from contactvault.errors import (
     ConflictError,
+    UnsupportedFormat,
     VaultClosed,
     VaultCorrupted,
     VaultError,
@@ -41,7 +42,7 @@ from contactvault.errors import (
     VaultNotFound,
 )
 
-__all__ = ["Row", "Storage", "TagRow"]
+__all__ = ["Row", "Storage", "TagRow", "fsync_dir", "fsync_file", "place", "probe"]
 
 _SCHEMA = """
 CREATE TABLE header (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
@@ -162,9 +163,14 @@ class Storage:
 
     @classmethod
     def open(cls, path: Path, *, lock_timeout: float) -> Self:
-        """Open an existing vault file (never creates one) and take its exclusive lock."""
+        """Open an existing vault file (never creates one) and take its exclusive lock.
+
+        The file is looked at first without SQLite (`probe`), so that a file that is not a vault, or a
+        vault truncated or damaged in its first page, is refused before SQLite could write anything to it.
+        """
         if not path.is_file():
             raise VaultNotFound(f"no vault at {path.name}")
+        probe(path)
         return cls(path, _connect(path, lock_timeout=lock_timeout))
 
     @classmethod
@@ -192,9 +198,9 @@ class Storage:
                     db.execute("COMMIT")
             finally:
                 db.close()
-            _fsync(tmp)
-            _place(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_file(tmp)
+            place(tmp, path)
+            fsync_dir(path.parent)
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
                 with contextlib.suppress(FileNotFoundError):
@@ -246,12 +252,14 @@ class Storage:
         finally:
             self._in_transaction = False
 
-    def checkpoint_truncate(self) -> None:
-        """Copy the WAL into the database and truncate it to zero bytes (after an erase)."""
+    def checkpoint_truncate(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes (after an erase).
+
+        Returns whether SQLite finished it (it cannot while another connection reads an older snapshot).
+        """
         with _sqlite_errors("checkpoint the WAL"):
             busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:  # pragma: no cover - nobody else can hold the file while it is locked exclusively
-            raise VaultLocked("the change is committed, but the WAL could not be truncated")
+        return not busy
 
     # --- header and state ---------------------------------------------------------------------------------
 
@@ -265,6 +273,18 @@ class Storage:
             raise VaultCorrupted(f"the vault's {table} is missing or duplicated")
         data: bytes = rows[0][1]
         return data
+
+    def check_schema(self) -> None:
+        """``VaultCorrupted`` unless the vault's tables are there and the file is in WAL mode.
+
+        `probe` has already seen the vault's mark, so a missing table or another journal mode (which only
+        a damaged SQLite file header gives a vault) is damage, not another kind of file.
+        """
+        for table in ("header", "state", "contacts", "phone_index", "disclosures"):
+            if not self.has_table(table):
+                raise VaultCorrupted(f"{self.path.name}: the vault's tables are missing (damaged schema)")
+        if not self.in_wal_mode():
+            raise VaultCorrupted(f"{self.path.name}: not in WAL mode (damaged SQLite file header)")
 
     def has_table(self, name: str) -> bool:
         """Whether the database has a table of that name (tells a vault from another SQLite file)."""
@@ -297,12 +317,6 @@ class Storage:
                 (value,) = self._conn().execute(f"PRAGMA {name}").fetchone()
                 values[name] = value.lower() if isinstance(value, str) else int(value)
         return values
-
-    def is_marked_as_vault(self) -> bool:
-        """Whether the file carries the vault's SQLite ``application_id`` (set at creation)."""
-        with _sqlite_errors("read the file header"):
-            (value,) = self._conn().execute("PRAGMA application_id").fetchone()
-        return bool(value == APPLICATION_ID)
 
     def write_single(self, table: str, data: bytes) -> None:
         """Replace the one blob of the ``header`` or ``state`` table."""
@@ -426,6 +440,22 @@ class Storage:
                     raise VaultCorrupted("the disclosure log holds a value of the wrong type")
                 yield seq, record
 
+    def copy_to(self, target: Path) -> None:
+        """Write a consistent copy of the whole database into ``target`` (an empty file): SQLite's backup.
+
+        The copy is made page by page from this connection's view (committed data only), so it is whole
+        even if the vault was being written a moment before.
+        """
+        with _sqlite_errors("back up the vault"):
+            copy = sqlite3.connect(target, isolation_level=None)
+            try:
+                self._conn().backup(copy)
+                copy.execute(
+                    "PRAGMA journal_mode = WAL"
+                )  # as every vault is (the backup keeps it, to be sure)
+            finally:
+                copy.close()
+
     def integrity_check(self) -> None:
         """SQLite's structural check of every page; ``VaultCorrupted`` if it finds anything."""
         with _sqlite_errors("check the file's structure"):
@@ -452,6 +482,64 @@ def _tag_row(raw: tuple[object, ...]) -> TagRow:
     if row.data_key is None or row.payload is None:  # coalesce() gives b"" for a tombstone, never NULL
         raise VaultCorrupted("a contact row holds a value of the wrong type")
     return TagRow(row.id, row.version, row.directory, row.data_key, row.payload)
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+
+
+def _classify_without_mark(path: Path) -> VaultError:
+    """An SQLite file without the vault's mark: a vault whose first page is damaged, or another database.
+
+    Read through an immutable, read-only connection, which never writes and takes no lock.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            db.text_factory = lambda raw: raw.decode("utf-8", "replace")
+            names = {
+                str(name).lower()
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            db.close()
+    except sqlite3.Error:
+        names = set()
+    if {"header", "state", "contacts"} <= names:
+        return VaultCorrupted(f"{path.name}: the vault's SQLite file header is damaged")
+    return UnsupportedFormat(f"{path.name} is an SQLite database but not a contactvault vault")
+
+
+def probe(path: Path) -> None:
+    """Refuse, without writing, a file that is not a vault or is visibly damaged; else return.
+
+    An empty file, or one that does not start like an SQLite database, is not a vault
+    (``UnsupportedFormat``), unless it still carries the vault's ``application_id`` (then the vault's
+    first bytes are damaged). A vault shorter than its first page, or whose size is no whole number of
+    pages, was truncated (``VaultCorrupted``). An SQLite file without the vault's mark is another database,
+    or a vault whose first page was damaged if its tables are there.
+    """
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(_HEADER_SIZE)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise VaultError(f"cannot read {path.name}: {exc.strerror or 'error'}") from None
+    marked = len(head) >= 72 and int.from_bytes(head[68:72], "big") == APPLICATION_ID
+    if not head.startswith(_SQLITE_MAGIC):
+        if marked:
+            raise VaultCorrupted(f"{path.name}: the vault's SQLite file header is damaged")
+        what = "an empty file" if not head else "not an SQLite database"
+        raise UnsupportedFormat(f"{path.name} is not a contactvault vault ({what})")
+    if len(head) < _HEADER_SIZE:
+        raise VaultCorrupted(f"{path.name}: the vault file is truncated ({size} bytes)")
+    if not marked:
+        raise _classify_without_mark(path)
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1) or size < page_size or size % page_size:
+        raise VaultCorrupted(f"{path.name}: the vault file is truncated or its page size is damaged")
 
 
 def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite3.Connection:
@@ -498,7 +586,7 @@ _NO_HARD_LINKS = frozenset(
 )
 
 
-def _place(tmp: Path, path: Path) -> None:
+def place(tmp: Path, path: Path) -> None:
     """Put the finished file at ``path``, never overwriting anything that appeared there meanwhile."""
     try:
         os.link(tmp, path)  # atomic, and fails if path exists
@@ -517,7 +605,8 @@ def _place(tmp: Path, path: Path) -> None:
             raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a file's content to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -525,7 +614,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries (a new or renamed file's name) to disk."""
     if sys.platform == "win32":  # pragma: no cover - directories cannot be fsynced on Windows
         return
-    _fsync(directory)
+    fsync_file(directory)

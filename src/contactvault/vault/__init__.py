@@ -1,0 +1,41 @@
+"""The vault: one encrypted SQLite file that holds every contact, and the rooms it is built from.
+
+``Vault`` (``facade``) is the only way in. Behind it, top to bottom: ``storage`` (SQLite, bytes only),
+``header`` and ``keys`` (the header, key slots and their MAC), ``records`` (sealing a contact row, its
+tombstone and its blind-index tags), ``state`` (the authenticated row-set state), ``core`` (the one
+write path), and beside it ``log`` (the disclosure log), ``importing`` (re-import as update),
+``merging``, ``backup`` and ``verify``.
+"""
+
+from contactvault.vault.backup import BackupReport
+from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, ExportFormat, Vault, default_vault_path
+from contactvault.vault.importing import OnMatch
+from contactvault.vault.records import PAYLOAD_FIELDS
+from contactvault.vault.results import (
+    AmbiguousCard,
+    AmbiguousReason,
+    ContactDisclosure,
+    Erasure,
+    HeldEntry,
+    ImportReport,
+    VaultSettings,
+    VerifyReport,
+)
+
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "PAYLOAD_FIELDS",
+    "AmbiguousCard",
+    "AmbiguousReason",
+    "BackupReport",
+    "ContactDisclosure",
+    "Erasure",
+    "ExportFormat",
+    "HeldEntry",
+    "ImportReport",
+    "OnMatch",
+    "Vault",
+    "VaultSettings",
+    "VerifyReport",
+    "default_vault_path",
+]

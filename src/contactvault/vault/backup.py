@@ -1,0 +1,120 @@
+"""Backup and restore: a consistent, verified copy of a vault, put in place whole or not at all.
+
+``backup`` uses SQLite's online backup from the open vault's own connection (committed data only, whatever
+was written a moment before) into a 0600 temporary file beside the destination, then checks the copy with
+the open vault's keys as ``verify`` does (every record decrypted, the row-set digest, the log's chain) and
+only then links it into place. ``restore`` copies a backup file byte for byte (it never opens the source
+with SQLite, so the source is never written), opens the copy with the passphrase, verifies it, and puts it
+at a NEW path. Neither ever overwrites a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from contactvault.errors import VaultError, VaultExists, VaultNotFound
+from contactvault.vault import keys as slots
+from contactvault.vault.core import Core
+from contactvault.vault.header import Header
+from contactvault.vault.results import VerifyReport
+from contactvault.vault.storage import Storage, fsync_dir, fsync_file, place, probe
+from contactvault.vault.verify import verify
+
+__all__ = ["BackupReport", "OpenCopy", "backup", "restore"]
+
+OpenCopy = Callable[[Path], VerifyReport]
+"""Opens a restored copy (its path) with the passphrase or recovery key, verifies it, closes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    """What a backup or a restore wrote, and what the check of the written copy found.
+
+    Attributes:
+        path: The new file.
+        size: Its size in bytes.
+        check: What was checked in it (its contacts, erased contacts, index entries and log records).
+    """
+
+    path: Path
+    size: int
+    check: VerifyReport
+
+
+def _new_file_beside(dest: Path) -> Path:
+    """A new, empty 0600 temporary file in ``dest``'s folder; refuses if ``dest`` exists."""
+    if dest.exists() or dest.is_symlink():
+        raise VaultExists(f"{dest.name} already exists; a backup or restore never overwrites a file")
+    if not dest.parent.is_dir():
+        raise VaultNotFound(f"the folder {dest.parent} does not exist")
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    return tmp
+
+
+def _cleanup(tmp: Path) -> None:
+    for leftover in (tmp, *(tmp.with_name(tmp.name + end) for end in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _checked(tmp: Path, core: Core) -> VerifyReport:
+    """Open the copy with the original's keys and verify all of it."""
+    storage = Storage.open(tmp, lock_timeout=0.0)
+    copy = Core(storage, Header.unpack(storage.read_single("header")), core.master, core.keys)
+    try:
+        if copy.header != core.header:
+            raise VaultError("the backup's header differs from the vault's; nothing was written")
+        slots.check_mac(copy.header, copy.keys)
+        return verify(copy)
+    finally:
+        storage.close()
+
+
+def backup(core: Core, dest: Path) -> BackupReport:
+    """Write a verified copy of the open vault to ``dest`` (a new file, mode 0600)."""
+    tmp = _new_file_beside(dest)
+    try:
+        core.storage.copy_to(tmp)
+        fsync_file(tmp)
+        report = _checked(tmp, core)
+        place(tmp, dest)
+        fsync_dir(dest.parent)
+    finally:
+        _cleanup(tmp)
+    return BackupReport(path=dest, size=dest.stat().st_size, check=report)
+
+
+def restore(source: Path, dest: Path, open_copy: OpenCopy) -> BackupReport:
+    """Copy the backup ``source`` to the new path ``dest``, after opening and verifying the copy.
+
+    ``open_copy`` opens the copy (a path) with the passphrase or recovery key and returns its verify
+    report; it raises ``WrongPassphrase`` and friends as ``Vault.open`` does.
+    """
+    if not source.is_file():
+        raise VaultNotFound(f"no backup at {source.name}")
+    probe(source)
+    wal = source.with_name(source.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise VaultError(
+            f"{source.name} has a -wal file with changes that are not in the file yet (it is open, or was "
+            "not closed cleanly): make the backup with `contactvault backup` instead of copying the file"
+        )
+    tmp = _new_file_beside(dest)
+    try:
+        with source.open("rb") as src, tmp.open("r+b") as out:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        report = open_copy(tmp)
+        place(tmp, dest)
+        fsync_dir(dest.parent)
+    finally:
+        _cleanup(tmp)
+    return BackupReport(path=dest, size=dest.stat().st_size, check=report)

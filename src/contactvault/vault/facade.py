@@ -1,0 +1,787 @@
+"""``Vault``: the one way into a vault file, and short public methods over the rooms of the vault package.
+
+Each contact is stored in two sealed compartments: the **directory** (``DirectoryEntry``: names, numbers
+with their messenger presence, labels, consents, legal bases, restriction, objections, the keys a
+re-import matches on), which listing and the messenger book decrypt; and the **CRM payload** (e-mail and
+postal addresses, birthday, organisation, notes, URLs, custom fields, source), decrypted only when a
+whole contact is asked for. Both are sealed under keys derived from a random data key of the contact's
+own; erasing the contact destroys that key. ``docs/format.md`` describes the file, ``docs/threat-model.md``
+what it protects against.
+
+Every write goes through ``Core.commit``: the changed rows, their blind-index entries, a log record and
+the authenticated row-set state in one SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, Literal, Self
+
+import platformdirs
+
+from contactvault import changes, crypto
+from contactvault.crypto import KdfParams, Keys, RecordKind
+from contactvault.duplicates import DuplicateGroup, find_duplicates
+from contactvault.errors import ConflictError, ContactNotFound, SyncError, VaultCorrupted
+from contactvault.export.minimal import write_csv, write_vcard
+from contactvault.export.vcard import VCardVersion
+from contactvault.files import make_private_dir
+from contactvault.importers._gc import paused_gc
+from contactvault.importers.result import ImportResult
+from contactvault.models import (
+    ConsentChannel,
+    ConsentRecord,
+    Contact,
+    DirectoryEntry,
+    Label,
+    LegalBasis,
+    MessengerEntry,
+    MessengerPresence,
+    Objection,
+)
+from contactvault.phones import check_region, parse_number
+from contactvault.sync.book import (
+    DEFAULT_PSEUDONYM,
+    MessengerBook,
+    NameStyle,
+    book_name_parts,
+    book_uid,
+    check_name_style,
+    pseudonym_code,
+)
+from contactvault.sync.disclosures import Disclosure, DisclosureKind
+from contactvault.vault import backup as backups
+from contactvault.vault import keys as slots
+from contactvault.vault import log, state
+from contactvault.vault.core import Core, Write, contact_id, validated
+from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
+from contactvault.vault.importing import OnMatch, import_contacts
+from contactvault.vault.merging import merge
+from contactvault.vault.records import Tags
+from contactvault.vault.results import (
+    ContactDisclosure,
+    Erasure,
+    HeldEntry,
+    ImportReport,
+    VaultSettings,
+    VerifyReport,
+)
+from contactvault.vault.storage import Row, Storage
+from contactvault.vault.verify import verify
+
+if TYPE_CHECKING:
+    from contactvault.sync.policy import Decision, Policy
+    from contactvault.sync.targets.base import SyncResult, Target
+
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "ExportFormat", "Vault", "default_vault_path"]
+
+DEFAULT_LOCK_TIMEOUT: Final = 2.0
+"""Seconds ``Vault.open`` waits for another process to close the vault before raising ``VaultLocked``."""
+
+ExportFormat = Literal["vcf", "csv"]
+"""The file formats of ``Vault.export_book``: a minimal vCard address book or a Google Contacts CSV."""
+
+
+def default_vault_path() -> Path:
+    """Where a vault lives when no path is given: ``vault.db`` in the platform's user data folder."""
+    return platformdirs.user_data_path("contactvault", appauthor=False) / "vault.db"
+
+
+def _path(path: str | Path | None) -> Path:
+    return default_vault_path() if path is None else Path(path)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Vault:
+    """An open vault file. Create one with ``create``, open one with ``open``; close it when done.
+
+    A ``Vault`` holds the file's lock: while it is open, no other process (and no other ``Vault`` object)
+    can open the same file. Use it as a context manager::
+
+        with Vault.open("contacts.db", passphrase) as vault:
+            contact_id = vault.add(contact)
+
+    Iterating over a vault yields ``DirectoryEntry`` objects (the directory compartment only); ``get`` and
+    ``contacts`` return full ``Contact`` objects, decrypting their CRM payloads. A ``Vault`` belongs to the
+    thread that opened it (SQLite's rule); share work between threads through queues.
+
+    The vault never returns data it could not authenticate: any failed check raises ``VaultCorrupted``.
+    Key material stays in memory while the vault is open (Python cannot reliably wipe it) and is dropped
+    on ``close`` (references only).
+    """
+
+    recovery_key: str | None
+    """The recovery key, right after ``create`` with ``recovery_key=True`` only; ``None`` otherwise.
+    Show it to the user once, to keep offline: it opens the vault without the passphrase."""
+
+    def __init__(self, core: Core) -> None:
+        """Not for direct use: see ``create``, ``open`` and ``open_with_recovery_key``."""
+        self._core = core
+        self.recovery_key = None
+
+    # --- creating, opening, closing ----------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path | None = None,
+        passphrase: str | bytes = "",
+        *,
+        kdf: KdfParams | None = None,
+        recovery_key: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> Self:
+        """Create a new, empty vault and open it.
+
+        Args:
+            path: the new file; ``None`` means ``vault.db`` in the user data folder
+                (``default_vault_path``), whose folders are created private (0700). An existing file is
+                never overwritten (``VaultExists``).
+            passphrase: protects the vault; required, not empty.
+            kdf: Argon2id parameters; ``KdfParams.default`` (64 MiB, 3 iterations, 4 lanes) unless given.
+            recovery_key: also create a recovery key (a second way to unwrap the master key), available once
+                as ``recovery_key`` on the returned vault.
+            lock_timeout: seconds to wait for the file lock.
+        """
+        slots.check_passphrase(passphrase)
+        params = kdf if kdf is not None else KdfParams.default()
+        target = _path(path)
+        if path is None:
+            make_private_dir(target.parent)
+        vault_id = crypto.random_bytes(16)
+        salt = crypto.random_bytes(crypto.SALT_SIZE)
+        master = crypto.random_bytes()
+        keys = Keys(master)
+        kek = crypto.derive_kek(passphrase, salt, params)
+        slot = slots.make_slot(kek, master, vault_id, RecordKind.MASTER_KEY_WRAP)
+        shown: str | None = None
+        recovery: KeySlot | None = None
+        if recovery_key:
+            secret = crypto.random_bytes()
+            rkek = crypto.recovery_kek(secret, vault_id)
+            recovery = slots.make_slot(rkek, master, vault_id, RecordKind.RECOVERY_WRAP)
+            shown = crypto.format_recovery_key(secret)
+        header = slots.signed(Header(params, salt, vault_id, slot, recovery), keys)
+        storage = Storage.create(
+            target, header.pack(), state.EMPTY.pack(keys, header.pack()), lock_timeout=lock_timeout
+        )
+        vault = cls(Core(storage, header, master, keys))
+        vault.recovery_key = shown
+        return vault
+
+    @classmethod
+    def open(
+        cls, path: str | Path | None, passphrase: str | bytes, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> Self:
+        """Open a vault with its passphrase; ``path=None`` means the default location.
+
+        Succeeds whole or fails whole, and a failed open leaves the file byte for byte as it was. Raises
+        ``WrongPassphrase`` (after one key derivation), ``VaultCorrupted`` (damage or tampering, including
+        deleted or rolled-back rows), ``UnsupportedFormat`` (not a vault), ``KdfLimitExceeded`` (before any
+        derivation), ``VaultLocked`` or ``VaultNotFound``.
+        """
+        return cls._open(_path(path), slots.passphrase_unlock(passphrase), lock_timeout)
+
+    @classmethod
+    def open_with_recovery_key(
+        cls, path: str | Path | None, recovery_key: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> Self:
+        """Open a vault with the recovery key shown at creation (case, spaces and dashes do not matter).
+
+        Then set a new passphrase with ``change_passphrase``. A key that is not the vault's, or a vault
+        created without one, raises ``WrongPassphrase``.
+        """
+        return cls._open(_path(path), slots.recovery_unlock(recovery_key), lock_timeout)
+
+    @classmethod
+    def _open(cls, path: Path, unlock: slots.Unlock, lock_timeout: float) -> Self:
+        storage = Storage.open(path, lock_timeout=lock_timeout)
+        try:
+            storage.check_schema()
+            header = Header.unpack(storage.read_single("header"))
+            master = unlock(header)
+            keys = Keys(master)
+            slots.check_mac(header, keys)
+            core = Core(storage, header, master, keys)
+            core.check()
+        except BaseException:
+            storage.close()
+            raise
+        return cls(core)
+
+    @classmethod
+    def restore(
+        cls,
+        source: str | Path,
+        dest: str | Path,
+        passphrase: str | bytes | None = None,
+        *,
+        recovery_key: str | None = None,
+    ) -> backups.BackupReport:
+        """Restore the backup ``source`` into the NEW file ``dest``, verified before it appears there.
+
+        The source is copied byte for byte (never opened with SQLite, so never written); the copy is opened
+        with the passphrase (or the recovery key) and checked as ``verify`` does; only then is it linked
+        into place. ``VaultExists`` if ``dest`` exists: a restore never overwrites a file.
+        """
+        if (passphrase is None) == (recovery_key is None):
+            raise ValueError("give the passphrase or the recovery key")
+        unlock = (
+            slots.passphrase_unlock(passphrase)
+            if passphrase is not None
+            else slots.recovery_unlock(recovery_key or "")
+        )
+
+        def open_copy(path: Path) -> VerifyReport:
+            with cls._open(path, unlock, 0.0) as copy:
+                return copy.verify()
+
+        return backups.restore(Path(source), Path(dest), open_copy)
+
+    def close(self) -> None:
+        """Close the file, release its lock and drop the keys. Safe to call more than once."""
+        self._core.close()
+        self.recovery_key = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        shown = "closed" if self._core.storage.closed else f"{self._core.state.live} contacts"
+        return f"Vault({self.path.name!r}, {shown})"
+
+    @property
+    def path(self) -> Path:
+        """The vault file."""
+        return self._core.storage.path
+
+    @property
+    def kdf(self) -> KdfParams:
+        """The Argon2id parameters of the passphrase."""
+        return self._core.header.kdf
+
+    @property
+    def has_recovery_key(self) -> bool:
+        """Whether a recovery key can open this vault."""
+        return self._core.header.recovery_slot is not None
+
+    @property
+    def changes(self) -> int:
+        """How many write transactions this ``Vault`` object has committed since it was opened."""
+        return self._core.changes
+
+    def change_passphrase(self, new_passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
+        """Set a new passphrase (and optionally new KDF parameters).
+
+        Only the master key is re-wrapped, with a fresh salt: the cost is one key derivation, whatever the
+        size of the vault. The recovery key, if any, keeps working.
+        """
+        slots.check_passphrase(new_passphrase)
+        core = self._core
+        params = kdf if kdf is not None else core.header.kdf
+        salt = crypto.random_bytes(crypto.SALT_SIZE)
+        kek = crypto.derive_kek(new_passphrase, salt, params)
+        slot = slots.make_slot(kek, core.master, core.vault_id, RecordKind.MASTER_KEY_WRAP)
+        header = Header(params, salt, core.vault_id, slot, core.header.recovery_slot)
+        core.commit((), header=slots.signed(header, core.keys))
+
+    def backup(self, dest: str | Path) -> backups.BackupReport:
+        """Write a consistent, verified copy of the vault to the NEW file ``dest`` (mode 0600).
+
+        SQLite's online backup copies what is committed; the copy is then checked with this vault's keys as
+        ``verify`` does, and only then linked into place. It opens with the same passphrase (and recovery
+        key). ``VaultExists`` if ``dest`` exists.
+        """
+        self._core.storage.check_open()
+        return backups.backup(self._core, Path(dest))
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """The number of contacts (erased ones do not count)."""
+        self._core.storage.check_open()
+        return self._core.state.live
+
+    def __iter__(self) -> Iterator[DirectoryEntry]:
+        """Every contact's directory entry, in the order they were added. Never decrypts a CRM payload."""
+        records = self._core.records
+        for row in self._core.storage.rows():
+            if row.data_key is not None:
+                yield records.directory(row)
+
+    def __contains__(self, contact_id: object) -> bool:
+        if not isinstance(contact_id, uuid.UUID | str):
+            return False
+        try:
+            row = self._core.storage.get(_cid(contact_id).bytes)
+        except ContactNotFound:
+            return False
+        return row is not None and row.data_key is not None
+
+    def contacts(self) -> Iterator[Contact]:
+        """Every contact in full (directory and CRM payload), in the order they were added."""
+        records = self._core.records
+        for row in self._core.storage.rows(with_payload=True):
+            if row.data_key is not None:
+                yield records.contact(row)
+
+    def get(self, contact_id: uuid.UUID | str) -> Contact:
+        """One contact in full; ``ContactNotFound`` (a ``KeyError``), ``ContactErased``, ``ContactMerged``."""
+        return self._core.records.contact(self._core.live_row(_cid(contact_id)))
+
+    def directory_entry(self, contact_id: uuid.UUID | str) -> DirectoryEntry:
+        """One contact's directory entry, without decrypting its CRM payload."""
+        return self._core.records.directory(self._core.live_row(_cid(contact_id)))
+
+    def find_by_phone(self, number: str, *, region: str | None = None) -> tuple[Contact, ...]:
+        """The contacts with this number, given in any format.
+
+        For example ``+49 30 1234567``, ``030 1234567`` with ``region="DE"``, or a ``tel:`` URI. The number
+        is normalised to E.164 and looked up in the blind index (a keyed hash of each number): only the
+        matching contacts are decrypted. Text that is not a phone number finds nothing.
+        """
+        e164 = parse_number(number, check_region(region)).e164
+        if e164 is None:
+            return ()
+        found = self._indexed(self._core.records.number_tag(e164))
+        if any(e164 not in contact.e164_numbers() for contact in found):
+            raise VaultCorrupted("the blind index does not match a contact's numbers")
+        return found
+
+    def find_by_external_id(self, external_id: str) -> Contact | None:
+        """The contact carrying the caller's key ``external_id``, or ``None``; found by the blind index."""
+        found = self._indexed(self._core.records.external_tag(external_id))
+        if len(found) > 1 or any(c.external_id != external_id for c in found):
+            raise VaultCorrupted("the blind index does not match a contact's external id")
+        return found[0] if found else None
+
+    def _indexed(self, tag: bytes) -> tuple[Contact, ...]:
+        core = self._core
+        ids = core.storage.index_lookup(tag)
+        return tuple(core.records.contact(core.live_row(uuid.UUID(bytes=cid))) for cid in ids)
+
+    def duplicates(self) -> list[DuplicateGroup]:
+        """Groups of contacts that share a number (likely the same person); merge them with ``merge``."""
+        return find_duplicates(self)
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def add(self, contact: Contact) -> uuid.UUID:
+        """Store a new contact; returns its id.
+
+        ``ConflictError`` if the id, its external id or one of its vCard UIDs is already in the vault.
+        """
+        return self.add_many([contact])[0]
+
+    def add_many(
+        self, contacts: Iterable[Contact], *, progress: Callable[[int], object] | None = None
+    ) -> list[uuid.UUID]:
+        """Store many new contacts in one transaction: all of them, or (on any error) none.
+
+        They are added as they are, without matching (``import_contacts`` updates what is already there).
+        ``progress``, if given, is called with the number stored so far after every thousand contacts and
+        with the total at the end (once). Each contact is validated again before it is stored, at version 1.
+        """
+        ids: list[uuid.UUID] = []
+        seen: set[uuid.UUID] = set()
+        records = self._core.records
+
+        def writes() -> Iterator[Write]:
+            for contact in contacts:
+                fresh = validated(contact, version=1)
+                if fresh.id in seen:
+                    raise ConflictError("the same contact id appears twice in add_many")
+                seen.add(fresh.id)
+                ids.append(fresh.id)
+                yield Write(None, records.seal(fresh, crypto.random_bytes()), (), records.tags(fresh))
+
+        count = self._core.commit(writes(), progress=progress)
+        if progress is not None and (count % 1_000 or not count):
+            progress(count)
+        return ids
+
+    def import_contacts(
+        self,
+        contacts: ImportResult | Iterable[Contact],
+        *,
+        on_match: OnMatch = "update",
+        dry_run: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> ImportReport:
+        """Import contacts, updating the ones the vault already has instead of adding them again.
+
+        Each incoming contact is matched (see ``contactvault.importers.matching``) by its id, external id,
+        vCard UID, then its numbers with a compatible name. New ones are added; matched ones are updated in
+        place from the file's fields (``on_match="skip"`` leaves them alone), their consents, legal bases,
+        labels, messenger presence, restriction, objections and the disclosure log untouched; unchanged ones
+        are not written; ambiguous ones are reported, not guessed. One transaction (none for ``dry_run``):
+        importing the same file twice changes nothing the second time. ``progress`` gets the number of
+        contacts handled after every thousand and at the end.
+        """
+        incoming = contacts.contacts if isinstance(contacts, ImportResult) else contacts
+        return import_contacts(
+            self._core, incoming, on_match=on_match, dry_run=dry_run, now=_now(), progress=progress
+        )
+
+    def modify(self, contact_id: uuid.UUID | str, change: Callable[[Contact], Contact]) -> Contact:
+        """Apply ``change`` to the stored contact and store the result one version later; return it.
+
+        ``change`` gets the current contact and returns a changed copy (see ``contactvault.changes``), or
+        the same contact when there is nothing to change (then nothing is written). The result is validated
+        again before it is stored. Every operation below (consents, labels, rights) is a ``modify``.
+        """
+        core = self._core
+        row = core.live_row(_cid(contact_id))
+        current = core.records.contact(row)
+        changed = change(current)
+        if changed is current or changed == current:
+            return current
+        if changed.id != current.id:
+            raise ValueError("a change cannot give the contact another id")
+        return self._store(row, changed)
+
+    def update(self, contact: Contact) -> Contact:
+        """Store a changed contact and return it at its new version.
+
+        ``contact.version`` must be the version it was read at; if the stored contact has changed since,
+        ``ConflictError`` is raised and nothing is written (the last writer never silently wins).
+        """
+        if not isinstance(contact, Contact):
+            raise TypeError("update() takes a Contact")
+        row = self._core.live_row(contact.id)
+        if contact.version != row.version:
+            raise ConflictError(
+                f"contact {contact.id} changed since it was read (version {contact.version}, "
+                f"stored {row.version}); read it again and apply the change to the fresh copy"
+            )
+        return self._store(row, contact)
+
+    def _store(self, old: Row, contact: Contact) -> Contact:
+        core = self._core
+        fresh = validated(contact, version=old.version + 1, updated_at=_now())
+        records = core.records
+        new_row = records.seal(fresh, records.data_key(old))
+        core.commit([Write(old, new_row, core.stored_tags(old), records.tags(fresh))])
+        return fresh
+
+    def merge(self, contact_ids: Sequence[uuid.UUID | str]) -> Contact:
+        """Merge several contacts that are one person into the first; returns the merged contact.
+
+        Everything of every contact is kept (see ``contactvault.vault.merging``); the merged-away ids are
+        recorded on the survivor (``merged_from``), so the log and the Art. 15 report still find them, and
+        shredded as ``erase`` does (``get`` on them raises ``ContactMerged``). One transaction.
+        """
+        merged, _ = merge(self._core, contact_ids, _now())
+        self._core.storage.checkpoint_truncate()
+        return merged
+
+    def erase(self, contact_id: uuid.UUID | str) -> Erasure:
+        """Erase a contact for good (GDPR Art. 17) by crypto-shredding.
+
+        The contact's wrapped data key, its sealed payload and directory, and its blind-index entries are
+        deleted; a sealed tombstone (the erasure time) keeps the id, so that ``get`` raises
+        ``ContactErased``. SQLite's secure delete zeroes the freed bytes, and the WAL is checkpointed and
+        truncated, so neither the key nor any plaintext survives in the ``.db`` or ``-wal`` file; the
+        returned ``Erasure`` says which of these were done. Backups made before cannot be reached.
+        """
+        core = self._core
+        cid = _cid(contact_id)
+        row = core.live_row(cid)
+        erased_at = _now()
+        old_tags = core.stored_tags(row)
+        tombstone = core.records.seal_tombstone(row, erased_at)
+        core.commit([Write(row, tombstone, old_tags, Tags())])
+        truncated = core.storage.checkpoint_truncate()
+        return Erasure(
+            contact_id=cid,
+            erased_at=erased_at,
+            version=tombstone.version,
+            index_entries=len(old_tags),
+            secure_delete=core.storage.settings()["secure_delete"] == 1,
+            wal_truncated=truncated,
+        )
+
+    # --- consent and rights: each one a ``modify`` with a function of ``contactvault.changes`` -----------
+
+    def grant_consent(self, contact_id: uuid.UUID | str, consent: ConsentRecord) -> Contact:
+        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept."""
+        if not isinstance(consent, ConsentRecord):
+            raise TypeError("grant_consent() takes a ConsentRecord")
+        return self.modify(contact_id, lambda c: changes.with_consent(c, consent))
+
+    def withdraw_consent(
+        self,
+        contact_id: uuid.UUID | str,
+        purpose: str,
+        *,
+        channel: ConsentChannel,
+        at: datetime | None = None,
+    ) -> Contact:
+        """Withdraw every active consent for ``purpose`` (GDPR Art. 7(3)); the records stay, marked.
+
+        ``ValueError`` if there is no active consent for the purpose.
+        """
+        when = at if at is not None else _now()
+        return self.modify(
+            contact_id, lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when)
+        )
+
+    def add_legal_basis(self, contact_id: uuid.UUID | str, basis: LegalBasis) -> Contact:
+        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept."""
+        if not isinstance(basis, LegalBasis):
+            raise TypeError("add_legal_basis() takes a LegalBasis")
+        when = _now()
+        return self.modify(contact_id, lambda c: changes.with_legal_basis(c, basis, at=when))
+
+    def set_messenger_presence(
+        self,
+        contact_id: uuid.UUID | str,
+        number: str,
+        present: bool,
+        *,
+        source: str,
+        at: datetime | None = None,
+        region: str | None = None,
+    ) -> Contact:
+        """Record whether a number of the contact uses the messenger, who or what said so, and when.
+
+        ``number`` may be in any format; it is matched by its E.164 form. ``ValueError`` if the contact has
+        no such number.
+        """
+        e164 = parse_number(number, check_region(region)).e164
+        presence = MessengerPresence(present=present, source=source, checked_at=at or _now())
+        return self.modify(contact_id, lambda c: changes.with_messenger_presence(c, e164, presence))
+
+    def add_label(self, contact_id: uuid.UUID | str, label: Label | str) -> Contact:
+        """Attach a label (a name already there, compared without case, is not added twice)."""
+        new = label if isinstance(label, Label) else Label(name=label)
+        return self.modify(contact_id, lambda c: changes.with_label(c, new))
+
+    def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
+        """Remove a label by name (without regard to case); nothing happens if it is not there."""
+        return self.modify(contact_id, lambda c: changes.without_label(c, name))
+
+    def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
+        """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
+        when = at if at is not None else _now()
+        return self.modify(contact_id, lambda c: changes.with_restriction(c, when))
+
+    def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
+        """Lift a restriction of processing (GDPR Art. 18(3))."""
+        return self.modify(contact_id, changes.without_restriction)
+
+    def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
+        """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
+        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
+        return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
+
+    # --- the messenger book -------------------------------------------------------------------------------
+
+    def explain(
+        self, policy: Policy, *, now: datetime | None = None
+    ) -> Iterator[tuple[DirectoryEntry, Decision]]:
+        """Every contact's directory entry with the policy's decision and its reasons.
+
+        Reads the directory compartment only. ``now`` (default: the current time, taken once) is the moment
+        the policy judges.
+        """
+        moment = now if now is not None else _now()
+        for entry in self:
+            yield entry, policy.decide(entry, now=moment)
+
+    def messenger_book(
+        self,
+        policy: Policy,
+        *,
+        name_style: NameStyle = "full",
+        pseudonym: str = DEFAULT_PSEUDONYM,
+        now: datetime | None = None,
+    ) -> MessengerBook:
+        """The minimal book: one ``MessengerEntry`` per number the policy allows, nothing else.
+
+        Decrypts the directory compartment only, never a CRM payload. Names follow ``name_style`` (see
+        ``NameStyle``); ``pseudonym`` is the template of the pseudonym style, with ``{code}`` for the
+        contact's stable code. UIDs and codes are keyed with this vault's book key: stable across books,
+        not linkable to other vaults or to the internal ids.
+        """
+        check_name_style(name_style, pseudonym)
+        key = self._core.keys.book
+        cards: list[tuple[str, MessengerEntry]] = []
+        names: dict[str, tuple[str, str]] = {}  # UID -> (family, given): the card's N, words of its FN
+        with paused_gc():  # many small objects and no cycles: the collector would only slow this down
+            for entry, decision in self.explain(policy, now=now):
+                if not decision.allowed:
+                    continue
+                cid = entry.id.bytes
+                code = functools.partial(pseudonym_code, key, cid)  # computed only if the name needs it
+                name, family, given = book_name_parts(entry, name_style, code=code, pseudonym=pseudonym)
+                for number in decision.numbers:
+                    uid = book_uid(key, cid, number)
+                    cards.append((uid, MessengerEntry(display_name=name, phone_e164=number)))
+                    names[uid] = (family, given)
+            return MessengerBook(cards, policy_digest=policy.digest(), names=names)
+
+    # --- the disclosure log ------------------------------------------------------------------------------
+
+    def record_disclosure(
+        self,
+        target: str,
+        book: MessengerBook,
+        *,
+        kind: DisclosureKind,
+        policy_digest: str,
+        held: Iterable[str] | None = None,
+        kept: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> Disclosure:
+        """Append what ``target`` now holds to the disclosure log, as the change since its last record.
+
+        ``held`` is the set of UIDs of ``book`` that reached the target (default: all of them); only those
+        are recorded, so nothing counts as disclosed that did not arrive. ``target`` describes the target
+        without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``). ``kept`` names
+        UIDs the target still holds as they were (a sync that failed half-way): they are neither removed
+        nor renamed in the log.
+        """
+        if not isinstance(book, MessengerBook):
+            raise TypeError("record_disclosure() takes a MessengerBook")
+        record, sealed = log.new_record(
+            self._core,
+            target,
+            book,
+            kind=kind,
+            policy_digest=policy_digest,
+            held=held,
+            kept=kept,
+            at=at if at is not None else _now(),
+        )
+        self._core.commit((), log=(record.seq, sealed))
+        return record
+
+    def export_book(
+        self,
+        book: MessengerBook,
+        path: str | Path,
+        *,
+        file_format: ExportFormat = "vcf",
+        version: VCardVersion = "3.0",
+    ) -> Disclosure:
+        """Write ``book`` to ``path`` and record the disclosure (target ``file:<absolute path>``).
+
+        A minimal vCard or a Google Contacts CSV, written atomically with mode 0600.
+        """
+        target = Path(path)
+        if file_format == "vcf":
+            write_vcard(book, target, version)
+        elif file_format == "csv":
+            write_csv(book, target)
+        else:
+            raise ValueError("file_format must be 'vcf' or 'csv'")
+        return self.record_disclosure(
+            f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest
+        )
+
+    def sync_book(self, book: MessengerBook, target: Target, *, dry_run: bool = False) -> SyncResult:
+        """Sync ``book`` to ``target`` and record in the disclosure log what the target confirmed.
+
+        A dry run records nothing. If the target fails half-way, what it confirmed is recorded (and the
+        cards it still holds as before are kept as they were in the log) before ``SyncError`` is raised;
+        running the sync again finishes the job.
+        """
+        if not isinstance(book, MessengerBook):
+            raise TypeError("sync_book() takes a MessengerBook")
+        digest = book.policy_digest
+        try:
+            result = target.sync(book, dry_run=dry_run)
+        except SyncError as exc:
+            if exc.partial is not None and exc.partial.done:
+                held, pending = exc.partial.held, exc.partial.pending
+                self.record_disclosure(
+                    target.name, book, kind="sync", policy_digest=digest, held=held, kept=pending
+                )
+            raise
+        if not result.dry_run:
+            self.record_disclosure(target.name, book, kind="sync", policy_digest=digest, held=result.held)
+        return result
+
+    def disclosures(self) -> list[Disclosure]:
+        """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""
+        return log.read(self._core)[0]
+
+    def disclosures_of(self, contact_id: uuid.UUID | str) -> list[ContactDisclosure]:
+        """Every disclosure of the contact's current numbers in the log, oldest first (for Art. 15).
+
+        The log holds keyed hashes only; a contact's entries are found by recomputing the UIDs of its
+        numbers, under its own id and every id merged into it. A number the contact no longer holds cannot
+        be matched, nor can an erased contact's.
+        """
+        return log.disclosures_of(self._core, self.directory_entry(contact_id))
+
+    def visible_at(self, target: str, when: datetime) -> dict[str, uuid.UUID | None]:
+        """What ``target`` held at ``when``, by replaying the disclosure log: UID -> contact id.
+
+        The contact id is ``None`` for an entry whose contact (or number) is no longer in the vault, for
+        example after an erase: the log keeps only keyed hashes, never the name or the number.
+        """
+        return {entry.uid: entry.contact_id for entry in self.held_at(target, when)}
+
+    def held_at(self, target: str, when: datetime) -> list[HeldEntry]:
+        """What ``target`` held at ``when`` (``visible_at``), with each entry's contact and number now.
+
+        Entries whose contact or number is no longer in the vault have neither: the log keeps keyed hashes.
+        """
+        return log.held_at(self._core, self, target, when)
+
+    # --- settings and integrity ---------------------------------------------------------------------------
+
+    def settings(self) -> VaultSettings:
+        """The protections in force: header, SQLite settings and counts (see `VaultSettings`)."""
+        core = self._core
+        sql = core.storage.settings()
+        total, live = core.storage.count()
+        return VaultSettings(
+            format_version=FORMAT_VERSION,
+            cipher="AES-256-GCM",
+            kdf="Argon2id",
+            kdf_params=self.kdf,
+            key_hierarchy=(
+                "passphrase -> Argon2id KEK -> random 256-bit master key -> HKDF-SHA256 subkeys; "
+                "a random 256-bit data key per contact"
+            ),
+            per_contact_keys=True,
+            padding="128-byte buckets up to 2 KiB, then Padmé",
+            recovery_key=self.has_recovery_key,
+            journal_mode=str(sql["journal_mode"]),
+            synchronous=int(sql["synchronous"]),
+            secure_delete=sql["secure_delete"] == 1,
+            exclusive_lock=sql["locking_mode"] == "exclusive",
+            disclosure_log=True,
+            disclosure_records=len(self.disclosures()),
+            contacts=live,
+            erased=total - live,
+        )
+
+    def verify(self) -> VerifyReport:
+        """Check everything, and decrypt everything once to do it.
+
+        SQLite's page structure, the header MAC, every sealed blob of every row (every CRM payload too),
+        the blind index against each contact's numbers and keys, the disclosure log and the row-set digest.
+        Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
+        """
+        return verify(self._core)
+
+
+def _cid(value: uuid.UUID | str) -> uuid.UUID:
+    return contact_id(value)

@@ -1,0 +1,163 @@
+"""``Vault.import_contacts``: an import that updates what it already knows instead of adding it again.
+
+Matching (``contactvault.importers.matching``) decides, card by card, inside the write transaction; this
+module reads the stored contacts for it through the blind index and writes the outcome: new contacts
+added, matched ones updated in place (one version later, under their own data key), everything in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Literal
+
+from contactvault import crypto
+from contactvault.errors import VaultCorrupted
+from contactvault.importers.matching import file_changes, match_contacts, with_baseline
+from contactvault.models import Contact, DirectoryEntry
+from contactvault.vault.core import BATCH, Core, Write, validated
+from contactvault.vault.results import AmbiguousCard, ImportReport
+
+__all__ = ["OnMatch", "import_contacts"]
+
+OnMatch = Literal["update", "skip"]
+"""What an import does with a contact it matched: update it from the file, or leave it as it is."""
+
+
+class _Lookup:
+    """Stored contacts by id, external id, UID and number, read through the blind index and cached.
+
+    Contacts this import adds are invisible to it, so that the outcome never depends on where a batch
+    boundary falls; contacts it updates are seen as updated.
+    """
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._cache: dict[bytes, DirectoryEntry] = {}
+        self._added: set[bytes] = set()
+        self._empty = core.state.rows == 0  # nothing stored: no lookup can find anything
+
+    def added(self, contact_id: uuid.UUID) -> None:
+        self._added.add(contact_id.bytes)
+
+    def updated(self, entry: DirectoryEntry) -> None:
+        self._cache[entry.id.bytes] = entry
+
+    def _entry(self, cid: bytes) -> DirectoryEntry:
+        entry = self._cache.get(cid)
+        if entry is None:
+            entry = self._core.records.directory(self._core.live_row(uuid.UUID(bytes=cid)))
+            self._cache[cid] = entry
+        return entry
+
+    def _entries(self, tag: bytes) -> list[DirectoryEntry]:
+        if self._empty:
+            return []
+        return [self._entry(cid) for cid in self._core.storage.index_lookup(tag) if cid not in self._added]
+
+    def _one(self, tag: bytes) -> DirectoryEntry | None:
+        found = self._entries(tag)
+        if len(found) > 1:
+            raise VaultCorrupted("a UID or external id is indexed for several contacts")
+        return found[0] if found else None
+
+    def by_id(self, contact_id: uuid.UUID) -> DirectoryEntry | None:
+        cid = contact_id.bytes
+        if self._empty or cid in self._added:
+            return None
+        row = self._core.storage.get(cid)
+        return self._entry(cid) if row is not None and row.data_key is not None else None
+
+    def by_external_id(self, external_id: str) -> DirectoryEntry | None:
+        return self._one(self._core.records.external_tag(external_id))
+
+    def by_uid(self, uid: str) -> DirectoryEntry | None:
+        return self._one(self._core.records.uid_tag(uid))
+
+    def by_card(self, key: str) -> list[DirectoryEntry]:
+        return self._entries(self._core.records.card_tag(key))
+
+    def by_number(self, e164: str) -> list[DirectoryEntry]:
+        found = self._entries(self._core.records.number_tag(e164))
+        if any(e164 not in entry.e164_numbers() for entry in found):
+            raise VaultCorrupted("the blind index does not match a contact's numbers")
+        return found
+
+
+def import_contacts(
+    core: Core,
+    contacts: Iterable[Contact],
+    *,
+    on_match: OnMatch,
+    dry_run: bool,
+    now: datetime,
+    progress: Callable[[int], object] | None,
+) -> ImportReport:
+    """Match, then add, update or report each contact; one transaction (none for a dry run)."""
+    if on_match not in ("update", "skip"):
+        raise ValueError("on_match must be 'update' or 'skip'")
+    lookup = _Lookup(core)
+    records = core.records
+    added: list[uuid.UUID] = []
+    updated: list[uuid.UUID] = []
+    unchanged: list[uuid.UUID] = []
+    skipped: list[uuid.UUID] = []
+    ambiguous: list[AmbiguousCard] = []
+    shared = 0
+    seen = 0
+
+    def writes() -> Iterator[Write]:
+        nonlocal shared, seen
+        for match in match_contacts(contacts, lookup):
+            seen += 1
+            if progress is not None and seen % BATCH == 0:
+                progress(seen)
+            incoming = match.contact
+            if match.outcome == "add":
+                fresh = validated(with_baseline(incoming), version=1)
+                lookup.added(fresh.id)
+                added.append(fresh.id)
+                shared += match.shares_number
+                if not dry_run:
+                    yield Write(None, records.seal(fresh, crypto.random_bytes()), (), records.tags(fresh))
+            elif match.outcome == "ambiguous":
+                line = incoming.source.line if incoming.source is not None else None
+                ambiguous.append(AmbiguousCard(line, match.reason or "several_matches", match.candidates))
+            elif match.target is None:  # pragma: no cover - a match always names its target
+                raise AssertionError("a match without a target")
+            elif match.outcome == "merged":
+                unchanged.append(match.target)
+            elif on_match == "skip":
+                skipped.append(match.target)
+            else:
+                row = core.live_row(match.target)
+                stored = records.contact(row)
+                changes = file_changes(stored, incoming)
+                if not changes:
+                    unchanged.append(stored.id)
+                    continue
+                new = validated(stored.model_copy(update=changes), version=row.version + 1, updated_at=now)
+                updated.append(new.id)
+                lookup.updated(DirectoryEntry.of(new, new.version))
+                if not dry_run:
+                    old_tags = core.stored_tags(row)
+                    yield Write(row, records.seal(new, records.data_key(row)), old_tags, records.tags(new))
+
+    if dry_run:
+        for _ in writes():
+            pass  # pragma: no cover - a dry run yields nothing
+    else:
+        core.commit(writes())
+    if progress is not None and seen % BATCH:
+        progress(seen)
+    return ImportReport(
+        added=tuple(added),
+        updated=tuple(updated),
+        unchanged=tuple(unchanged),
+        skipped=tuple(skipped),
+        ambiguous=tuple(ambiguous),
+        shared_numbers=shared,
+        dry_run=dry_run,
+    )

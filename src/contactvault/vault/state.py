@@ -1,0 +1,156 @@
+"""The authenticated state of the vault's row set: a generation, counts, and a keyed digest of every row.
+
+Every sealed blob is authenticated on its own, but that does not show a row that was deleted, duplicated,
+swapped with another or put back from an older copy. The row-set state does: a keyed sum (modulo 2**256) of
+one keyed hash per contact row (id, version, the tags of its sealed blobs), per blind-index entry and per
+disclosure-log record, with the counts and a generation that every write increments, under a MAC that also
+covers the header's bytes. Each write adds and subtracts its rows' elements (`Delta`), so a write costs
+what it changes, not the size of the vault; opening recomputes the whole sum (`RowSet` against the rows).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from contactvault import crypto
+from contactvault.crypto import Keys
+from contactvault.errors import VaultCorrupted
+from contactvault.vault.storage import Row, Storage, TagRow
+
+__all__ = ["EMPTY", "Delta", "RowSet", "check", "index_element", "log_element", "row_element", "tags_of"]
+
+_STATE = struct.Struct(">QQQQ32s")  # generation, contact rows, index entries, log records, digest
+_MODULUS = 1 << 256
+
+
+@dataclass(frozen=True, slots=True)
+class RowSet:
+    """The authenticated state of the set of rows: a generation counter, counts and the digest.
+
+    Its MAC also covers the header's bytes, so that neither can be put back without the other: an older
+    header (an old passphrase) under the current rows, or older rows under the current header, is refused.
+    ``live`` (contacts not erased) is not stored: it is counted when the rows are checked at open.
+    """
+
+    generation: int
+    rows: int
+    index: int
+    log: int
+    digest: int
+    live: int
+
+    def pack(self, keys: Keys, header: bytes) -> bytes:
+        """The state's bytes with their MAC (bound to ``header``)."""
+        body = _STATE.pack(self.generation, self.rows, self.index, self.log, self.digest.to_bytes(32, "big"))
+        return body + crypto.mac(keys.state, header, body)
+
+    @classmethod
+    def unpack(cls, data: bytes, keys: Keys, header: bytes) -> RowSet:
+        """The stored state, its MAC checked; ``VaultCorrupted`` if it fails."""
+        if len(data) != _STATE.size + 32:
+            raise VaultCorrupted("the vault's row-set state has the wrong length")
+        body, tag = data[: _STATE.size], data[_STATE.size :]
+        if not crypto.macs_equal(crypto.mac(keys.state, header, body), tag):
+            raise VaultCorrupted("the vault's row-set state fails its MAC, or belongs to another header")
+        generation, rows, index, log, digest = _STATE.unpack(body)
+        return cls(generation, rows, index, log, int.from_bytes(digest, "big"), live=-1)
+
+
+EMPTY = RowSet(0, 0, 0, 0, 0, 0)
+"""The state of a new vault."""
+
+
+class Delta:
+    """Changes to the row set within one transaction, applied to a ``RowSet`` at the commit."""
+
+    def __init__(self, keys: Keys) -> None:
+        self._key = keys.rowset
+        self.digest = 0
+        self.rows = 0
+        self.index = 0
+        self.log = 0
+        self.live = 0
+
+    def row(self, row: TagRow, sign: int) -> None:
+        """Add (``+1``) or take away (``-1``) one contact row."""
+        self.digest += sign * row_element(self._key, row)
+        self.rows += sign
+        self.live += sign if row.data_key_tag else 0
+
+    def index_entry(self, tag: bytes, contact_id: bytes, sign: int) -> None:
+        """Add or take away one blind-index entry."""
+        self.digest += sign * index_element(self._key, tag, contact_id)
+        self.index += sign
+
+    def log_record(self, seq: int, record: bytes) -> None:
+        """Add one sealed disclosure-log record (records are never taken away)."""
+        self.digest += log_element(self._key, seq, record[-crypto.TAG_SIZE :])
+        self.log += 1
+
+    def applied(self, state: RowSet) -> RowSet:
+        """``state`` after this transaction: one generation later."""
+        return RowSet(
+            generation=state.generation + 1,
+            rows=state.rows + self.rows,
+            index=state.index + self.index,
+            log=state.log + self.log,
+            digest=(state.digest + self.digest) % _MODULUS,
+            live=state.live + self.live,
+        )
+
+
+def row_element(key: bytes, row: TagRow) -> int:
+    """The digest element of one contact row."""
+    tags = (row.directory_tag, row.data_key_tag, row.payload_tag)
+    data = b"C" + row.id + row.version.to_bytes(8, "big") + bytes(len(t) for t in tags) + b"".join(tags)
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def index_element(key: bytes, tag: bytes, contact_id: bytes) -> int:
+    """The digest element of one blind-index entry."""
+    data = b"I" + bytes((len(tag),)) + tag + contact_id
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def log_element(key: bytes, seq: int, tag: bytes) -> int:
+    """The digest element of one disclosure-log record (through its AEAD tag)."""
+    data = b"L" + seq.to_bytes(8, "big") + bytes((len(tag),)) + tag
+    return int.from_bytes(crypto.keyed_hash(key, data), "big")
+
+
+def tags_of(row: Row) -> TagRow:
+    """What the digest covers of a full row: its id, version and the AEAD tags of its blobs."""
+    t = crypto.TAG_SIZE
+    key_tag = row.data_key[-t:] if row.data_key is not None else b""
+    payload_tag = row.payload[-t:] if row.payload is not None else b""
+    return TagRow(row.id, row.version, row.directory[-t:], key_tag, payload_tag)
+
+
+def check(storage: Storage, keys: Keys, header: bytes) -> RowSet:
+    """Recompute the digest of all rows, index entries and log records; compare with the stored state.
+
+    Returns the state (with ``live`` counted); ``VaultCorrupted`` if anything differs.
+    """
+    stored = RowSet.unpack(storage.read_single("state"), keys, header)
+    key = keys.rowset
+    digest = rows = index = live = 0
+    for tag_row in storage.tag_rows():
+        if len(tag_row.id) != 16:
+            raise VaultCorrupted("a contact row has a malformed id")
+        digest += row_element(key, tag_row)
+        rows += 1
+        live += 1 if tag_row.data_key_tag else 0
+    for tag, cid in storage.index_pairs():
+        digest += index_element(key, tag, cid)
+        index += 1
+    log = 0
+    for seq, record in storage.log_records():
+        digest += log_element(key, seq, record[-crypto.TAG_SIZE :])
+        log += 1
+    if (rows, index, log, digest % _MODULUS) != (stored.rows, stored.index, stored.log, stored.digest):
+        raise VaultCorrupted(
+            "the set of rows does not match the vault's authenticated state "
+            "(a row was deleted, added, duplicated or replaced by an older copy)"
+        )
+    return RowSet(stored.generation, rows, index, log, stored.digest, live)

@@ -1,0 +1,47 @@
+"""``Vault.verify``: check everything, decrypting every record once."""
+
+from __future__ import annotations
+
+from contactvault import crypto
+from contactvault.errors import VaultCorrupted
+from contactvault.vault import log
+from contactvault.vault.core import Core
+from contactvault.vault.header import Header
+from contactvault.vault.results import VerifyReport
+
+__all__ = ["verify"]
+
+
+def verify(core: Core) -> VerifyReport:
+    """SQLite's page structure, the header MAC, the row-set digest, the log, every blob, the blind index.
+
+    Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
+    """
+    storage, records = core.storage, core.records
+    storage.integrity_check()
+    header = Header.unpack(storage.read_single("header"))
+    if header != core.header or not crypto.macs_equal(
+        crypto.mac(core.keys.header, header.body()), header.mac
+    ):
+        raise VaultCorrupted("the vault header changed or fails its MAC")
+    state = core.check()
+    disclosures = len(log.read(core)[0])  # seals, order and hash chain of the log
+    index: dict[bytes, set[bytes]] = {}
+    for tag, cid in storage.index_pairs():
+        index.setdefault(cid, set()).add(tag)
+    contacts = erased = 0
+    for row in storage.rows(with_payload=True):
+        if row.data_key is None:
+            records.tombstone(row)
+            erased += 1
+            expected: set[bytes] = set()
+        else:
+            records.contact(row)  # every blob, and directory and payload agreeing
+            contacts += 1
+            # From the directory, as written (a contact stored before UIDs were indexed has no UID tag).
+            expected = set(records.tags(records.directory(row)).all)
+        if index.pop(row.id, set()) != expected:
+            raise VaultCorrupted("the blind index does not match a contact's numbers and keys")
+    if index:
+        raise VaultCorrupted("the blind index names contacts that are not in the vault")
+    return VerifyReport(contacts=contacts, erased=erased, index_entries=state.index, disclosures=disclosures)
