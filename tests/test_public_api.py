@@ -3,11 +3,15 @@
 import contactvault
 
 EXPECTED = [
+    "AmbiguousCard",
+    "BackupReport",
     "Birthday",
     "ConflictError",
     "ConsentRecord",
     "Contact",
+    "ContactDisclosure",
     "ContactErased",
+    "ContactMerged",
     "ContactNotFound",
     "ContactSource",
     "ContactVaultError",
@@ -19,6 +23,7 @@ EXPECTED = [
     "ImportBatch",
     "ImportFailed",
     "ImportIssue",
+    "ImportReport",
     "ImportResult",
     "InvalidRegion",
     "KdfLimitExceeded",
@@ -43,6 +48,7 @@ EXPECTED = [
     "VaultExists",
     "VaultLocked",
     "VaultNotFound",
+    "VaultSettings",
     "VerifyReport",
     "WrongPassphrase",
     "default_vault_path",

@@ -8,6 +8,7 @@ from contactvault.duplicates import DuplicateGroup, find_duplicates, merge_dupli
 from contactvault.errors import (
     ConflictError,
     ContactErased,
+    ContactMerged,
     ContactNotFound,
     ContactVaultError,
     ImportFailed,
@@ -47,14 +48,28 @@ from contactvault.models import (
 from contactvault.phones import normalize_phone
 from contactvault.sync.book import MessengerBook
 from contactvault.sync.policy import Policy
-from contactvault.vault import Erasure, Vault, VerifyReport, default_vault_path
+from contactvault.vault import (
+    AmbiguousCard,
+    BackupReport,
+    ContactDisclosure,
+    Erasure,
+    ImportReport,
+    Vault,
+    VaultSettings,
+    VerifyReport,
+    default_vault_path,
+)
 
 __all__ = [
+    "AmbiguousCard",
+    "BackupReport",
     "Birthday",
     "ConflictError",
     "ConsentRecord",
     "Contact",
+    "ContactDisclosure",
     "ContactErased",
+    "ContactMerged",
     "ContactNotFound",
     "ContactSource",
     "ContactVaultError",
@@ -66,6 +81,7 @@ __all__ = [
     "ImportBatch",
     "ImportFailed",
     "ImportIssue",
+    "ImportReport",
     "ImportResult",
     "InvalidRegion",
     "KdfLimitExceeded",
@@ -90,6 +106,7 @@ __all__ = [
     "VaultExists",
     "VaultLocked",
     "VaultNotFound",
+    "VaultSettings",
     "VerifyReport",
     "WrongPassphrase",
     "default_vault_path",

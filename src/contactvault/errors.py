@@ -7,6 +7,7 @@ callers may catch either::
     ├── ImportFailed (ValueError)        the input as a whole is not an address book
     │   └── UnknownCsvLayout             a CSV file whose header matches no known layout
     ├── InvalidRegion (ValueError)       a default region that is not an ISO 3166 code phonenumbers knows
+    ├── FolderNotFound (FileNotFoundError)  the folder a file is to be written into does not exist
     ├── VaultError                       something about the vault file as a whole
     │   ├── WrongPassphrase              the passphrase (or recovery key) is not the vault's
     │   ├── VaultCorrupted               the key is right but the file was damaged or tampered with
@@ -19,7 +20,8 @@ callers may catch either::
     ├── ConflictError                    an update based on a stale version of the contact
     ├── SyncError                        a sync target was unreachable or refused a request
     └── ContactNotFound (KeyError)       no contact with that id
-        └── ContactErased                the contact was erased (GDPR Art. 17)
+        ├── ContactErased                the contact was erased (GDPR Art. 17)
+        └── ContactMerged                the contact was merged into another (its id is given)
 
 Problems *inside* an address book (one broken card, one bad row) are not raised: they are reported as
 ``contactvault.ImportIssue`` entries, so that one bad card never costs the others.
@@ -30,6 +32,8 @@ name the file, the line and the field, never the value.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,8 +42,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ConflictError",
     "ContactErased",
+    "ContactMerged",
     "ContactNotFound",
     "ContactVaultError",
+    "FolderNotFound",
     "ImportFailed",
     "InvalidRegion",
     "KdfLimitExceeded",
@@ -85,6 +91,22 @@ class UnknownCsvLayout(ImportFailed):
 
 class InvalidRegion(ContactVaultError, ValueError):
     """A default region that is not a two-letter region code known to phonenumbers (e.g. ``"DE"``)."""
+
+
+class FolderNotFound(ContactVaultError, FileNotFoundError):
+    """The folder a file is to be written into does not exist; nothing was written.
+
+    The message names the folder as the caller gave it (``the folder exports/2025 does not exist``), not a
+    temporary file. Raised before anything is written, by every function that writes a file atomically
+    (exports, ``--output`` files, receipts). ``folder`` holds that path.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        super().__init__(f"the folder {folder} does not exist")
+
+    def __reduce__(self) -> tuple[type[FolderNotFound], tuple[Path]]:
+        return (type(self), (self.folder,))  # rebuilt from the folder, not from the message
 
 
 class VaultError(ContactVaultError):
@@ -152,6 +174,17 @@ class ContactNotFound(ContactVaultError, KeyError):
 
 class ContactErased(ContactNotFound):
     """The contact was erased (GDPR Art. 17); its data is gone for good, only the id's tombstone remains."""
+
+
+class ContactMerged(ContactNotFound):
+    """The contact was merged into another (``Vault.merge``); ``merged_into`` is the id that holds it now.
+
+    Its own data key was destroyed at the merge, as an erase does; its data lives on in that contact.
+    """
+
+    def __init__(self, message: str, merged_into: uuid.UUID) -> None:
+        super().__init__(message)
+        self.merged_into = merged_into
 
 
 class SyncError(ContactVaultError):

@@ -32,6 +32,7 @@ from typing import Any, Final, Literal
 
 from contactvault.export.minimal import write_atomically
 from contactvault.export.vcard import contact_to_vcard
+from contactvault.files import make_private_dir
 from contactvault.i18n import Lang, check_lang
 from contactvault.markdown import LINE_BREAK, inline, table, visible
 from contactvault.models import Contact, ContactSource, Phone
@@ -256,8 +257,10 @@ _DESTROYED: Final[tuple[tuple[str, str, str], ...]] = (  # code, English, German
     ),
     (
         "phone_index",
-        "The blind phone-index entries (keyed hashes of the numbers) were removed.",
-        "Die Einträge im blinden Telefonnummern-Index (verschlüsselte Hashes der Nummern) wurden entfernt.",
+        "The blind-index entries (keyed hashes of the numbers, the card's UID and the external id) were "
+        "removed.",
+        "Die Einträge im blinden Index (verschlüsselte Hashes der Nummern, der UID der Karte und der "
+        "externen ID) wurden entfernt.",
     ),
     (
         "wal_checkpoint",
@@ -272,6 +275,15 @@ _SECURE_DELETE: Final = (
     "secure_delete",
     "SQLite's secure delete overwrote the freed pages with zeros.",
     "Die sichere Löschfunktion von SQLite hat die freigegebenen Seiten mit Nullen überschrieben.",
+)
+
+_WAL_PENDING: Final = (
+    "wal_pending",
+    "SQLite could not finish the checkpoint of its write-ahead log (another program was reading the "
+    "vault): until the next checkpoint, the -wal file may still hold a copy of the destroyed key.",
+    "SQLite konnte das Write-Ahead-Log nicht vollständig übernehmen (ein anderes Programm las den "
+    "Tresor): bis zur nächsten Übernahme kann die -wal-Datei noch eine Kopie des vernichteten Schlüssels "
+    "enthalten.",
 )
 
 _REMAINS: Final[tuple[tuple[str, str, str], ...]] = (  # code, English, German
@@ -446,7 +458,9 @@ class AccessReport:
                 "purposes": self._purpose_items(),
                 "recipients": self._recipient_items(),
                 "storage_period": self.storage_period or _DEFAULT_STORAGE_PERIOD[0],
-                "source": None if contact.source is None else contact.source.model_dump(mode="json"),
+                "source": None
+                if contact.source is None
+                else contact.source.model_dump(mode="json", exclude={"imported"}),
                 "rights": [
                     {"right": code, "article": art, "description": en} for code, art, en, _ in _RIGHTS
                 ],
@@ -831,14 +845,14 @@ class PortableExport:
     def write(self, folder: str | Path) -> list[Path]:
         """Write ``<id>.vcf`` and ``<id>.json`` into ``folder``, each atomically with mode 0600.
 
-        The folder is created (mode 0700) if it does not exist. Existing files of the same names are
-        replaced.
+        The folder is created if it does not exist, and so is each missing parent: every one with mode
+        0700, whatever the umask (an existing folder is left as it is). Existing files of the same names
+        are replaced.
 
         Returns:
             The two paths, the vCard first.
         """
-        target = Path(folder)
-        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = make_private_dir(folder)
         return [
             write_atomically(target / f"{self.contact_id}.vcf", self.vcard.encode("utf-8")),
             write_atomically(target / f"{self.contact_id}.json", self.json.encode("utf-8")),
@@ -1040,7 +1054,8 @@ class ErasureReceipt:
         label_count: How many labels the contact had.
         destroyed: Codes of what was destroyed (``data_key``, ``phone_index``, ``wal_checkpoint``, and
             ``secure_delete`` when SQLite's secure delete was on).
-        remains: Codes of what remains (``tombstone``, ``disclosure_log``, ``backups``).
+        remains: Codes of what remains (``tombstone``, ``disclosure_log``, ``backups``, and
+            ``wal_pending`` when SQLite could not finish the WAL checkpoint).
         targets: Per target, what it received of the contact before the erasure.
         steps: The manual steps, in order.
     """
@@ -1061,7 +1076,7 @@ class ErasureReceipt:
         """The receipt as plain JSON data (English keys); :meth:`to_json` writes it."""
         lang = self.lang
         destroyed = {code: (en, de) for code, en, de in (*_DESTROYED, _SECURE_DELETE)}
-        remains = {code: (en, de) for code, en, de in _REMAINS}
+        remains = {code: (en, de) for code, en, de in (*_REMAINS, _WAL_PENDING)}
         return {
             "schema": ERASURE_SCHEMA,
             "contact_id": str(self.contact_id),
@@ -1107,7 +1122,7 @@ class ErasureReceipt:
         """
         lang = self.lang if lang is None else check_lang(lang)
         destroyed = {code: (en, de) for code, en, de in (*_DESTROYED, _SECURE_DELETE)}
-        remains = {code: (en, de) for code, en, de in _REMAINS}
+        remains = {code: (en, de) for code, en, de in (*_REMAINS, _WAL_PENDING)}
         out = [
             f"# {_t('erasure_title', lang)}",
             "",
@@ -1209,7 +1224,6 @@ def erase_contact(
         _check_now(now)
     entry = vault.directory_entry(contact_id)
     disclosures = vault.disclosures_of(entry.id)
-    secure_delete = vault.settings().secure_delete
     numbers = _distinct(mask_number(p.e164 or p.raw) for p in entry.phones)
     label_count = len(entry.labels)
     targets = _target_summaries(disclosures)
@@ -1228,7 +1242,14 @@ def erase_contact(
         ),
         ManualStep(code="delete_outside_copies"),
     ]
-    destroyed = tuple(code for code, _, _ in _DESTROYED)
+    # Only what the vault reports as done: a checkpoint SQLite could not finish is not claimed.
+    done = {
+        "data_key": True,
+        "phone_index": erasure.index_entries > 0,
+        "wal_checkpoint": erasure.wal_truncated,
+        _SECURE_DELETE[0]: erasure.secure_delete,
+    }
+    destroyed = tuple(code for code, _, _ in (*_DESTROYED, _SECURE_DELETE) if done[code])
     return ErasureReceipt(
         contact_id=erasure.contact_id,
         erased_at=erasure.erased_at,
@@ -1237,8 +1258,9 @@ def erase_contact(
         lang=lang,
         numbers=numbers,
         label_count=label_count,
-        destroyed=(*destroyed, _SECURE_DELETE[0]) if secure_delete else destroyed,
-        remains=tuple(code for code, _, _ in _REMAINS),
+        destroyed=destroyed,
+        remains=tuple(code for code, _, _ in _REMAINS)
+        + (() if erasure.wal_truncated else (_WAL_PENDING[0],)),
         targets=targets,
         steps=tuple(steps),
     )
