@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 import stat
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 import vobject
@@ -11,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contactvault import import_csv, import_vcards
-from contactvault.export.minimal import to_csv, to_vcard, write_csv, write_vcard
-from contactvault.models import MessengerEntry
-from contactvault.sync.book import MessengerBook
-from tests.strategies import display_names
+from contactvault.export.minimal import card, to_csv, to_vcard, write_csv, write_vcard
+from contactvault.models import DirectoryEntry, MessengerEntry
+from contactvault.sync.book import MessengerBook, NameStyle, book_name_parts
+from tests.strategies import contacts, display_names
 
 ALLOWED = {"BEGIN", "VERSION", "UID", "N", "FN", "TEL", "END"}
 AWKWARD = "Müller, Jürgen; \\ GmbH: Zoë ﻿ 김민준 " + "ß" * 40  # commas, semicolons, backslash, long
@@ -36,9 +39,30 @@ def test_cards_hold_only_the_allowed_properties():
     """Each card is BEGIN, VERSION, UID, N, FN, TEL;TYPE=CELL, END and nothing else, with CRLF line ends."""
     text = to_vcard(_book("Anna Beispiel"))
     assert text == (
-        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + "0" * 32 + "\r\nN:Anna Beispiel;;;;\r\nFN:Anna Beispiel\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:" + "0" * 32 + "\r\nN:Beispiel;Anna;;;\r\nFN:Anna Beispiel\r\n"
         "TEL;TYPE=CELL:+4915155501200\r\nEND:VCARD\r\n"
     )
+
+
+def test_n_holds_the_split_of_fn():
+    """N holds family and given, each escaped; given no split, card() splits the display name itself."""
+    uid = "0" * 32
+    assert "\r\nN:M.;Jürgen;;;\r\nFN:Jürgen M.\r\n" in card(uid, "Jürgen M.", "+4915155501234")
+    assert "\r\nN:M.;J.;;;\r\nFN:J. M.\r\n" in card(uid, "J. M.", "+4915155501234")
+    assert "\r\nN:Müller;Jürgen;;;\r\n" in card(uid, "Müller, Jürgen", "+4915155501234")
+    pseudonym = card(uid, "Kunde 7KQ4M2", "+4915155501234", family="", given="Kunde 7KQ4M2")
+    assert "\r\nN:;Kunde 7KQ4M2;;;\r\n" in pseudonym
+    odd = card(uid, "Ölz; Söhne \\ GmbH", "+4915155501234", family="GmbH", given="Ölz; Söhne \\")
+    assert "\r\nN:GmbH;Ölz\\; Söhne \\\\;;;\r\n" in odd
+    parsed = vobject.readOne(odd)
+    assert (parsed.n.value.family, parsed.n.value.given) == ("GmbH", "Ölz; Söhne \\")
+
+
+def test_n_never_shows_what_fn_does_not():
+    """A split with a word FN does not show is refused, and the message does not repeat it."""
+    with pytest.raises(ValueError, match="whole words") as caught:
+        card("0" * 32, "Bäckerei Schmidt", "+4915155501234", family="Schmidt", given="Hans")
+    assert "Hans" not in str(caught.value)
 
 
 def test_vcard_4():
@@ -109,3 +133,51 @@ def test_any_book_exports_only_allowed_properties(names, version):
     properties = _properties(text)
     assert set(properties) <= ALLOWED
     assert properties.count("BEGIN") == len(book) == properties.count("TEL")
+
+
+_WORD = re.compile(r"[^\s,]+")
+_STYLES: tuple[NameStyle, ...] = ("full", "given_initial", "initials", "pseudonym")
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def named_books(draw: st.DrawFn) -> MessengerBook:
+    """A book built as the vault builds one: names and splits from book_name_parts, in any style."""
+    cards, names = [], {}
+    for i, contact in enumerate(draw(st.lists(contacts(), min_size=1, max_size=4))):
+        entry = DirectoryEntry.of(contact.model_copy(update={"id": uuid.uuid4()}), 1)
+        style = draw(st.sampled_from(_STYLES))
+        name, family, given = book_name_parts(entry, style, code=f"K{i:05d}")
+        uid = f"{i:032x}"
+        cards.append((uid, MessengerEntry(display_name=name, phone_e164=f"+49151555012{i:02d}")))
+        if draw(st.booleans()):  # or the book splits the name itself
+            names[uid] = (family, given)
+    return MessengerBook(cards, names=names)
+
+
+@given(named_books(), st.sampled_from(["3.0", "4.0"]))
+def test_n_is_made_of_fn_and_reads_back(book, version):
+    """For any book, each card's N is whole words of its FN; vobject and the importer read both back."""
+    text = to_vcard(book, version=version)
+    parsed = list(vobject.readComponents(io.StringIO(text)))
+    assert len(parsed) == len(book)
+    for component in parsed:
+        uid = component.uid.value
+        entry = dict(book.cards())[uid]
+        family, given = book.name_parts(uid)
+        assert component.fn.value == entry.display_name
+        assert (component.n.value.family, component.n.value.given) == (family, given)
+        fn_words = _WORD.findall(entry.display_name)
+        for part in (family, given):
+            words = _WORD.findall(part)
+            assert part == " ".join(words)
+            assert not words or any(
+                fn_words[i : i + len(words)] == words for i in range(len(fn_words) - len(words) + 1)
+            )
+    imported = import_vcards(text.encode(), default_region="DE")
+    assert not [issue for issue in imported.issues if issue.severity == "error"]
+    by_number = {c.phones[0].e164: c for c in imported.contacts}
+    for uid, entry in book.cards():
+        contact = by_number[entry.phone_e164]
+        assert contact.display_name == entry.display_name
+        assert (contact.name.family, contact.name.given) == book.name_parts(uid)

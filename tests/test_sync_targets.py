@@ -137,6 +137,7 @@ def expect_book(server: RadicaleServer, book: MessengerBook) -> None:
         assert parsed.version.value == "3.0"
         assert parsed.uid.value == u
         assert parsed.fn.value == e.display_name
+        assert (parsed.n.value.family, parsed.n.value.given) == book.name_parts(u)
         assert parsed.tel.value == e.phone_e164
 
 
@@ -216,6 +217,17 @@ def test_rename_updates_the_card_in_place(radicale):
     assert set(after) == set(before)
     assert after[f"{uid(0)}.vcf"][0] != before[f"{uid(0)}.vcf"][0]
     expect_book(radicale, renamed)
+
+
+def test_a_new_name_split_updates_the_card_and_only_once(radicale):
+    """A book that splits a name anew (N changes, FN does not) updates that card; the next sync nothing."""
+    with target(radicale) as t:
+        t.sync(make_book())
+        resplit = MessengerBook(make_book().cards(), names={uid(0): ("", "Jörg Müller")})
+        result = t.sync(resplit)
+        assert (result.created, result.updated, result.deleted) == ((), (uid(0),), ())
+        assert t.plan(resplit).changes == 0
+    expect_book(radicale, resplit)
 
 
 def test_card_edited_on_the_server_is_overwritten(radicale):
@@ -625,6 +637,17 @@ def test_file_target_deletes_and_updates(tmp_path):
     assert (result.deleted, result.updated) == ((uid(1),), (uid(0),))
     assert path.read_bytes().decode() == to_vcard(changed)
     assert uid(1) not in path.read_bytes().decode()
+
+
+def test_file_target_new_name_split_updates_the_card(tmp_path):
+    """A new split of a name (N only) rewrites the file once; the same split again leaves it alone."""
+    path = tmp_path / "book.vcf"
+    t = VCardFileTarget(path)
+    t.sync(make_book())
+    resplit = MessengerBook(make_book().cards(), names={uid(0): ("", "Jörg Müller")})
+    assert t.sync(resplit).updated == (uid(0),)
+    assert path.read_bytes().decode() == to_vcard(resplit)
+    assert t.plan(resplit).changes == 0
 
 
 def test_file_target_dry_run(tmp_path):

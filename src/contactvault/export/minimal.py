@@ -2,7 +2,9 @@
 
 These functions take a ``MessengerBook`` and nothing else, so no CRM value can reach them. A card holds
 ``BEGIN``, ``VERSION``, ``UID``, ``N``, ``FN``, ``TEL`` and ``END``, nothing more; vCard 3.0 by default
-(iOS refuses 4.0 over CardDAV, Radicale advertises 3.0), 4.0 on request. Lines end in CRLF and are
+(iOS refuses 4.0 over CardDAV, Radicale advertises 3.0), 4.0 on request. ``N`` holds the family and given
+name as the book splits the display name: whole words of ``FN`` and nothing else, so that a phone sorts
+and shows the card as any other and learns nothing ``FN`` does not say. Lines end in CRLF and are
 folded at 75 octets without splitting a UTF-8 character; text is escaped as the RFC asks.
 
 Files are written atomically: a temporary file beside the target (mode 0600), ``fsync``, then a rename,
@@ -15,12 +17,14 @@ import contextlib
 import csv
 import io
 import os
+import re
 import sys
 import uuid
 from pathlib import Path
 
+from contactvault.errors import FolderNotFound
 from contactvault.export.vcard import VCardVersion, escape_text, fold
-from contactvault.sync.book import MessengerBook
+from contactvault.sync.book import MessengerBook, check_name_split, split_display_name
 
 __all__ = ["card", "to_csv", "to_vcard", "write_atomically", "write_csv", "write_vcard"]
 
@@ -28,30 +32,69 @@ CSV_HEADER = ("First Name", "Last Name", "Labels", "Phone 1 - Label", "Phone 1 -
 """The Google Contacts columns the CSV export writes (the 2024 layout, which Google and contactvault read)."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_ESCAPE = re.compile(r"[\\,;]")
 
 
-def card(uid: str, display_name: str, phone_e164: str, version: VCardVersion = "3.0") -> str:
-    """One minimal card's text (CRLF line ends, folded)."""
-    if version not in ("3.0", "4.0"):
-        raise ValueError("vCard version must be '3.0' or '4.0'")
-    name = escape_text(display_name)
+def card(
+    uid: str,
+    display_name: str,
+    phone_e164: str,
+    version: VCardVersion = "3.0",
+    *,
+    family: str | None = None,
+    given: str | None = None,
+) -> str:
+    """One minimal card's text (CRLF line ends, folded).
+
+    ``N`` holds ``family`` and ``given`` (from :meth:`~contactvault.sync.book.MessengerBook.name_parts`),
+    so that a phone sorts and shows the card as any other; without either, the display name is split by
+    :func:`~contactvault.sync.book.split_display_name`. Each must be whole words of ``display_name``
+    (``ValueError`` otherwise, never repeating a name): ``N`` shows nothing that ``FN`` does not.
+    """
+    _check_version(version)
+    if family is None and given is None:
+        family, given = split_display_name(display_name)
+    family, given = family or "", given or ""
+    check_name_split(display_name, family, given)
+    return _card(uid, display_name, phone_e164, version, (family, given))
+
+
+def _card(uid: str, display_name: str, phone_e164: str, version: VCardVersion, split: tuple[str, str]) -> str:
+    """:func:`card` for a version and a ``(family, given)`` split already checked."""
+    family, given = split
     tel = f"TEL;VALUE=uri;TYPE=cell:tel:{phone_e164}" if version == "4.0" else f"TEL;TYPE=CELL:{phone_e164}"
     lines = (
         "BEGIN:VCARD",
         f"VERSION:{version}",
         f"UID:{uid}",
-        f"N:{name};;;;",
-        f"FN:{name}",
+        f"N:{_escape(family)};{_escape(given)};;;",
+        f"FN:{_escape(display_name)}",
         tel,
         "END:VCARD",
     )
     return "".join(fold(line) for line in lines)
 
 
+def _escape(text: str) -> str:
+    """:func:`escape_text`, without its work for the common text that needs no escape."""
+    # escape_text changes only backslashes, commas, semicolons and characters that are not printable.
+    return text if text.isprintable() and _NEEDS_ESCAPE.search(text) is None else escape_text(text)
+
+
+def _check_version(version: str) -> None:
+    if version not in ("3.0", "4.0"):
+        raise ValueError("vCard version must be '3.0' or '4.0'")
+
+
 def to_vcard(book: MessengerBook, version: VCardVersion = "3.0") -> str:
-    """The whole book as one vCard file's text, one card per entry, in the book's order."""
+    """The whole book as one vCard file's text, one card per entry, in the book's order.
+
+    Each card's ``N`` holds the book's name split of the entry (:meth:`MessengerBook.name_parts`).
+    """
     _check(book)
-    return "".join(card(uid, e.display_name, e.phone_e164, version) for uid, e in book.cards())
+    _check_version(version)
+    names = book.names  # each split was checked against its entry's name when the book was made
+    return "".join(_card(uid, e.display_name, e.phone_e164, version, names[uid]) for uid, e in book.cards())
 
 
 def to_csv(book: MessengerBook) -> str:
@@ -83,18 +126,29 @@ def write_csv(book: MessengerBook, path: str | Path) -> Path:
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: a 0600 temporary file beside it, ``fsync``, rename."""
+    """Write ``data`` to ``path`` atomically: a 0600 temporary file beside it, ``fsync``, rename.
+
+    ``FolderNotFound`` (a ``FileNotFoundError``) names ``path``'s folder as given if it does not exist;
+    nothing is written then. Other ``OSError`` exceptions name ``path``, never the temporary file.
+    """
+    if not path.parent.is_dir():
+        raise FolderNotFound(path.parent)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:  # a read-only folder, say: the file asked for is named, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     if sys.platform != "win32":
         folder = os.open(path.parent, os.O_RDONLY)

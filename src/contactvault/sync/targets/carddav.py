@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from contactvault.export.minimal import card
+from contactvault.models import MessengerEntry
 from contactvault.sync.book import MessengerBook
 from contactvault.sync.targets.base import (
     RemoteCard,
@@ -223,7 +224,7 @@ class CardDAVTarget:
                 create.append((rc.uid, entry))
                 continue
             remote[index] = RemoteCard(uid=rc.uid, href=rc.href, etag=etag or rc.etag)
-            ours = card(rc.uid, entry.display_name, entry.phone_e164, "3.0")
+            ours = _card(book, rc.uid, entry)
             if canonical_text(text) != canonical_text(ours):
                 update.append((rc.uid, entry))
         create += [(uid, entry) for uid, entry in book.cards() if uid not in present]
@@ -284,10 +285,10 @@ class CardDAVTarget:
                         deleted.append(rc.uid)
             etags = {rc.uid: rc.etag for rc in plan.remote if _is_own(rc, wanted)}
             for uid, entry in plan.update:
-                self._upload(uid, card(uid, entry.display_name, entry.phone_e164, "3.0"), etags.get(uid))
+                self._upload(uid, _card(plan.book, uid, entry), etags.get(uid))
                 updated.append(uid)
             for uid, entry in plan.create:
-                self._upload(uid, card(uid, entry.display_name, entry.phone_e164, "3.0"), None)
+                self._upload(uid, _card(plan.book, uid, entry), None)
                 created.append(uid)
         except SyncError as exc:
             exc.partial = SyncResult.from_plan(
@@ -601,6 +602,16 @@ class CardDAVTarget:
             current, etag = self._get(url)
             if current is None:
                 return
+
+
+def _card(book: MessengerBook, uid: str, entry: MessengerEntry) -> str:
+    """The vCard 3.0 text of one entry of ``book``, with the book's name split in ``N``.
+
+    The plan compares a remote card with exactly this text and ``apply`` uploads it, so an unchanged card
+    is not written again.
+    """
+    family, given = book.name_parts(uid)
+    return card(uid, entry.display_name, entry.phone_e164, "3.0", family=family, given=given)
 
 
 def _is_own(rc: RemoteCard, wanted: Collection[str]) -> bool:

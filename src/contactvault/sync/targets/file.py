@@ -93,10 +93,11 @@ class VCardFileTarget:
             remote.append(RemoteCard(uid=key, href=str(self.path), etag=None))
         create, update = [], []
         for uid, entry in book.cards():
+            family, given = book.name_parts(uid)  # the card's N, as write_vcard writes it
             if uid not in existing:
                 create.append((uid, entry))
             elif uid in duplicates or existing[uid] != canonical_text(
-                card(uid, entry.display_name, entry.phone_e164, self.version)
+                card(uid, entry.display_name, entry.phone_e164, self.version, family=family, given=given)
             ):
                 update.append((uid, entry))
         wanted = {uid for uid, _ in book.cards()}
