@@ -38,9 +38,17 @@ SAMPLE_DIGITS = (
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
-    """One run of the demo into a new folder: (exit code, output, folder)."""
-    folder = tmp_path_factory.mktemp("demo") / "new"
-    result = CliRunner().invoke(main, ["demo", "--folder", str(folder)])
+    """One run of the demo into a new folder below two missing ones, under umask 000: (code, output, folder).
+
+    The umask is the most permissive there is: every folder the demo creates must be private all the same
+    (`test_every_folder_the_demo_creates_is_private`); the other tests read what the run wrote.
+    """
+    folder = tmp_path_factory.mktemp("demo") / "missing" / "parent" / "new"
+    old = os.umask(0)
+    try:
+        result = CliRunner().invoke(main, ["demo", "--folder", str(folder)])
+    finally:
+        os.umask(old)
     return result.exit_code, result.output, folder
 
 
@@ -60,6 +68,16 @@ def test_demo_runs_and_writes_every_file(story):
         assert name in out  # the final listing names it
     for step in range(1, 9):
         assert re.search(rf"^{step}\. ", out, re.MULTILINE)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_every_folder_the_demo_creates_is_private(story):
+    """Under umask 000, --folder, its two missing parents and phone-sync are all mode 0700."""
+    code, out, folder = story
+    assert code == 0, out
+    for created in (folder.parent.parent, folder.parent, folder, folder / "phone-sync"):
+        assert stat.S_IMODE(created.stat().st_mode) == 0o700, created
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.rglob("*") if p.is_file())
 
 
 def test_passphrase_file_is_private_and_opens_the_vault(story):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -70,6 +73,12 @@ def phone_export(tmp_path) -> Path:
     path = tmp_path / "phone.vcf"
     path.write_bytes(vcf(*lines))
     return path
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Standard input counts as a terminal: the test types its answers through click's runner."""
+    monkeypatch.setattr("contactvault.cli._app.interactive", lambda: True)
 
 
 def run(*args: str, input: str | None = None) -> Result:
@@ -160,6 +169,26 @@ def test_audit_fail_on_unknown_code_is_a_usage_error(phone_export):
     result = run("audit", str(phone_export), "--region", "DE", "--no-vault", "--fail-on", "bogus")
     assert result.exit_code == 2
     assert "unknown finding code" in result.output
+    assert "bogus" not in result.output  # what was typed is not repeated
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "SOURCE", "--region", "DE", "--output", "OUT"],
+        ["access", "CONTACT", "--output", "OUT"],
+        ["ropa", "--config", str(ROPA_SAMPLE), "--output", "OUT"],
+    ],
+)
+def test_output_into_a_missing_folder_is_exit_six_before_any_work(setup, phone_export, tmp_path, command):
+    """--output in a folder that does not exist: one line naming the folder as given, exit 6."""
+    missing = tmp_path / "reports" / "2025"
+    names = {"SOURCE": str(phone_export), "CONTACT": number(0), "OUT": str(missing / "report.md")}
+    result = run(*[names.get(arg, arg) for arg in command], *setup.options)
+    assert result.exit_code == 6
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"error: the folder {missing} does not exist"]
 
 
 def test_audit_html_is_a_complete_document_written_0600(setup, phone_export, tmp_path):
@@ -331,6 +360,26 @@ def test_access_output_and_portable_export(setup, tmp_path):
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_portable_export_folders_are_private_under_umask_000(setup, tmp_path):
+    """--portable creates its folder and each missing parent with mode 0700, even under umask 000."""
+    base = tmp_path / "out"
+    base.mkdir()
+    base.chmod(0o755)
+    folder = base / "anna" / "art20"
+    old = os.umask(0)
+    try:
+        result = run("access", number(0), "--output", str(tmp_path / "a.md"), "--portable", str(folder),
+                     *setup.options)  # fmt: skip
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((base / "anna").stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(base.stat().st_mode) == 0o755  # it existed: left as it was
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+
+
 def test_access_unknown_contact_exits_six(setup):
     result = run("access", UNKNOWN, *setup.options)
     assert result.exit_code == 6
@@ -346,7 +395,7 @@ def test_access_locked_vault_exits_four(setup):
 # --- erase -----------------------------------------------------------------------------------------------
 
 
-def test_erase_answering_no_changes_nothing(setup):
+def test_erase_answering_no_changes_nothing(setup, terminal):
     """Without --yes it asks (masked name and number only); "n" leaves the contact as it was."""
     result = run("erase", number(1), *setup.options, input="n\n")
     assert result.exit_code == 0, result.output
@@ -377,13 +426,81 @@ def test_erase_yes_erases_and_writes_the_receipt(setup, tmp_path):
     assert again.exit_code == 6
 
 
-def test_erase_confirmed_with_y_in_german(setup):
+def test_erase_confirmed_with_y_in_german(setup, terminal):
     """Answering "y" erases; --lang de writes the receipt in German."""
     result = run("erase", number(2), "--lang", "de", *setup.options, input="y\n")
     assert result.exit_code == 0, result.output
     assert "Art. 17 DSGVO" in result.output
     with Vault.open(setup.path, PASSPHRASE) as vault, pytest.raises(ContactErased):
         vault.get(setup.ids[2])
+
+
+def test_erase_asks_with_the_vault_closed(setup, terminal, monkeypatch):
+    """While the question waits, another process can open the vault; after "y" the contact is erased."""
+    asked: list[str] = []
+
+    def confirm(question: str, **_options: object) -> bool:
+        with Vault.open(setup.path, PASSPHRASE, lock_timeout=0) as vault:  # VaultLocked if still held
+            assert vault.get(setup.ids[1]).display_name == "Bernd Müller"
+        asked.append(question)
+        return True
+
+    monkeypatch.setattr(click, "confirm", confirm)
+    result = run("erase", str(setup.ids[1]), *setup.options)
+    assert result.exit_code == 0, result.output
+    assert asked == [
+        f"Erase contact {str(setup.ids[1])[:8]} (B. M.; +49 ••••••••• 01)? This cannot be undone"
+    ]
+    with Vault.open(setup.path, PASSPHRASE) as vault, pytest.raises(ContactErased):
+        vault.get(setup.ids[1])
+
+
+def test_erase_refuses_a_contact_that_changed_while_it_asked(setup, terminal, monkeypatch):
+    """A change made while the question waited: exit 2, "changed meanwhile", nothing erased."""
+
+    def confirm(_question: str, **_options: object) -> bool:
+        with Vault.open(setup.path, PASSPHRASE, lock_timeout=0) as vault:
+            vault.add_label(setup.ids[1], "paid")
+        return True
+
+    monkeypatch.setattr(click, "confirm", confirm)
+    result = run("erase", str(setup.ids[1]), *setup.options)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: the contact changed meanwhile; nothing was erased"]
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert vault.get(setup.ids[1]).display_name == "Bernd Müller"
+
+
+def test_erase_asks_for_the_passphrase_once(setup, terminal, monkeypatch):
+    """Typed passphrase and answer: the passphrase is asked once, though the vault is opened twice."""
+    monkeypatch.delenv("CONTACTVAULT_PASSPHRASE_FILE", raising=False)
+    result = run("erase", str(setup.ids[2]), "--vault", str(setup.path), input=f"{PASSPHRASE}\ny\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Passphrase:") == 1
+    assert PASSPHRASE not in result.output
+    with Vault.open(setup.path, PASSPHRASE) as vault, pytest.raises(ContactErased):
+        vault.get(setup.ids[2])
+
+
+def test_erase_without_a_terminal_needs_yes(setup):
+    """No terminal to ask on and no --yes: exit 2 naming --yes, before the vault is opened; nothing erased."""
+    result = run("erase", str(setup.ids[1]), *setup.options)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: the command asks before it changes anything: give --yes (there is no terminal to ask on)"
+    ]
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert vault.get(setup.ids[1]).display_name == "Bernd Müller"
+
+
+def test_erase_receipt_in_a_missing_folder_erases_nothing(setup, tmp_path):
+    """--receipt in a missing folder: exit 6 before the erase (the receipt could not be kept otherwise)."""
+    missing = tmp_path / "receipts"
+    result = run("erase", str(setup.ids[1]), "--yes", "--receipt", str(missing / "r.json"), *setup.options)
+    assert result.exit_code == 6
+    assert result.stderr.splitlines() == [f"error: the folder {missing} does not exist"]
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert vault.get(setup.ids[1]).display_name == "Bernd Müller"
 
 
 def test_erase_missing_vault_exits_six(tmp_path):

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner, Result
 
-from contactvault import Contact, KdfParams, Vault, normalize_phone
+from contactvault import Contact, ContactVaultError, KdfParams, Policy, Vault, normalize_phone
 from contactvault.cli import main
+from contactvault.errors import FolderNotFound
+from contactvault.export.minimal import write_atomically
 from contactvault.models import MessengerPresence
 from tests.conftest import CliVault, consent
 
@@ -59,6 +61,12 @@ def setup(tmp_path) -> Setup:
     passphrase_file = tmp_path / "passphrase.txt"
     passphrase_file.write_text(PASSPHRASE + "\n", encoding="utf-8")
     return Setup(path, passphrase_file, list(ids))
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Standard input counts as a terminal: the test types its answers through click's runner."""
+    monkeypatch.setattr("contactvault.cli._app.interactive", lambda: True)
 
 
 def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
@@ -122,6 +130,42 @@ def test_book_explain_lists_refused_contacts_with_reasons(setup):
     assert refused["contact"] == str(setup.ids[3])
     assert refused["reasons"] == ["no_legal_basis"]
     assert refused["numbers"] == [{"number": "+49 ••••••••• 03", "reasons": ["no_legal_basis"]}]
+    assert data["left_out"] == []
+
+
+LANDLINE = "+49301234567"
+SECOND_MOBILE = "+4917612345678"
+
+
+def test_book_explain_lists_the_numbers_left_out_of_contacts_in_the_book(setup):
+    """A contact in the book with a landline and a mobile not on the messenger: both numbers and reasons."""
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        anna = vault.get(setup.ids[0])
+        extra = tuple(normalize_phone(n, default_region=None) for n in (LANDLINE, SECOND_MOBILE))
+        vault.update(anna.model_copy(update={"phones": (*anna.phones, *extra)}))
+    result = run("book", *setup.options, "--explain")
+    assert result.exit_code == 0, result.output
+    assert "Messenger book: 3 entries" in result.output
+    assert "Numbers left out of contacts in the book (2)" in result.output
+    rows = [line for line in result.output.splitlines() if "•" in line and "no_messenger" in line]
+    assert any("+49 ••••••• 67" in row and "not_mobile" in row for row in rows)
+    assert any("+49 ••••••••• 78" in row for row in rows)
+    assert "Refused contacts (1)" in result.output
+    assert any("+49 ••••••••• 03" in line and "no_legal_basis" in line for line in result.output.splitlines())
+    assert_nothing_personal(result.output)
+    for value in (LANDLINE, SECOND_MOBILE, LANDLINE[3:], SECOND_MOBILE[3:]):
+        assert value not in result.output
+
+    data = json.loads(run("book", *setup.options, "--explain", "--json").output)
+    (left,) = data["left_out"]
+    assert left["contact"] == str(setup.ids[0])
+    assert left["name"] == "A. B."
+    assert left["numbers"] == [
+        {"number": "+49 ••••••• 67", "reasons": ["no_messenger", "not_mobile"]},
+        {"number": "+49 ••••••••• 78", "reasons": ["no_messenger"]},
+    ]
+    revealed = json.loads(run("book", *setup.options, "--explain", "--json", "--reveal").output)
+    assert [n["number"] for n in revealed["left_out"][0]["numbers"]] == [LANDLINE, SECOND_MOBILE]
 
 
 def test_book_name_styles(setup):
@@ -236,7 +280,7 @@ def test_sync_carddav_against_radicale(setup, radicale, password_file):
     assert (again["created"], again["unchanged"]) == (0, 3)
 
 
-def test_sync_carddav_password_from_env_and_from_the_prompt(setup, radicale, password_file):
+def test_sync_carddav_password_from_env_and_from_the_prompt(setup, radicale, password_file, terminal):
     """The password comes from CONTACTVAULT_CARDDAV_PASSWORD_FILE, or a prompt that does not echo it."""
     env = {"CONTACTVAULT_CARDDAV_PASSWORD_FILE": str(password_file)}
     result = carddav(radicale, setup, "--dry-run", env=env)
@@ -245,6 +289,18 @@ def test_sync_carddav_password_from_env_and_from_the_prompt(setup, radicale, pas
     assert prompted.exit_code == 0, prompted.output
     assert "CardDAV password" in prompted.output
     assert radicale.password not in prompted.output
+
+
+def test_sync_carddav_password_without_a_terminal_is_exit_two(setup, monkeypatch):
+    """No password file, no environment variable, no terminal: one line naming the options, exit 2."""
+    monkeypatch.delenv("CONTACTVAULT_CARDDAV_PASSWORD_FILE", raising=False)
+    result = run("sync", "carddav", "http://127.0.0.1:9/", "--username", "u", *setup.options)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: no CardDAV password: give --password-file or set CONTACTVAULT_CARDDAV_PASSWORD_FILE "
+        "(there is no terminal to ask on)"
+    ]
 
 
 def test_sync_carddav_password_is_never_an_argument(setup, radicale):
@@ -336,6 +392,53 @@ def test_missing_vault_exits_six(setup, tmp_path, command):
     assert result.exit_code == 6
     assert "nowhere.db" in result.output
     assert str(tmp_path) not in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["export", "PATH"], ["export", "PATH", "--format", "csv"], ["sync", "file", "PATH", "--dry-run"]],
+)
+def test_writing_into_a_missing_folder_names_the_folder(setup, tmp_path, command):
+    """A missing folder: exit 6 naming it as given, before the vault is opened; no temporary file named."""
+    missing = tmp_path / "no" / "such"
+    args = [str(missing / "book.vcf") if arg == "PATH" else arg for arg in command]
+    result = run(*args, *setup.options)
+    assert result.exit_code == 6
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"error: the folder {missing} does not exist"]
+    assert ".tmp" not in result.output
+    assert not missing.exists()
+    assert setup.disclosures() == 0
+
+
+def test_export_book_into_a_missing_folder_raises_folder_not_found(setup, tmp_path):
+    """The API: Vault.export_book into a missing folder raises FolderNotFound naming it; nothing recorded."""
+    missing = tmp_path / "exports" / "2025"
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        book = vault.messenger_book(Policy.default())
+        with pytest.raises(FolderNotFound) as caught:
+            vault.export_book(book, missing / "book.vcf")
+        assert len(vault.disclosures()) == 0
+    assert isinstance(caught.value, FileNotFoundError)
+    assert isinstance(caught.value, ContactVaultError)
+    assert str(caught.value) == f"the folder {missing} does not exist"
+    assert caught.value.folder == missing
+    assert ".tmp" not in str(caught.value)
+    assert not missing.exists()
+
+
+def test_write_atomically_names_the_file_not_its_temporary_copy(tmp_path, monkeypatch):
+    """A folder that refuses the temporary file (permissions): the error names the file asked for."""
+    target = tmp_path / "book.vcf"
+
+    def refuse(path: object, *_args: object) -> int:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("contactvault.export.minimal.os.open", refuse)
+    with pytest.raises(PermissionError) as caught:
+        write_atomically(target, b"data")
+    assert caught.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_vault_is_reported_before_the_carddav_password_is_asked(setup, tmp_path):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +70,12 @@ def setup(tmp_path) -> Setup:
     return Setup(path, passphrase_file, ids)
 
 
+@pytest.fixture
+def terminal(monkeypatch):
+    """Standard input counts as a terminal: the test types its answers through click's runner."""
+    monkeypatch.setattr("contactvault.cli._app.interactive", lambda: True)
+
+
 def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
     result = CliRunner(env=env).invoke(main, list(args), input=input)
     assert "Traceback" not in result.output
@@ -102,7 +110,7 @@ def error_line(result: Result) -> str:
 # --- init ---------------------------------------------------------------------------------------------------
 
 
-def test_init_creates_a_vault_with_the_prompted_passphrase_and_a_recovery_key(tmp_path):
+def test_init_creates_a_vault_with_the_prompted_passphrase_and_a_recovery_key(tmp_path, terminal):
     """`init` asks twice, creates the vault with the default KDF, and shows the recovery key once."""
     path = tmp_path / "new.db"
     result = run("init", "--vault", str(path), "--recovery-key", "--json", input="pw\npw\n")
@@ -147,6 +155,43 @@ def test_init_creates_the_default_folder_private(tmp_path, monkeypatch):
     assert "offline" in result.stdout
     assert target.is_file()
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_init_creates_every_missing_default_folder_private_under_umask_000(tmp_path, monkeypatch):
+    """Under umask 000, each folder init creates on the default path (~/.local, share, ...) is 0700."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    target = home / ".local" / "share" / "contactvault" / "vault.db"
+    monkeypatch.setattr("contactvault.cli.vaultcmds.default_vault_path", lambda: target)
+    monkeypatch.setattr("contactvault.cli._app.default_vault_path", lambda: target)
+    monkeypatch.setattr("contactvault.cli.vaultcmds.Vault.create", _fast_create)
+    passphrase_file = tmp_path / "pw.txt"
+    passphrase_file.write_text("pw\n", encoding="utf-8")
+    old = os.umask(0)
+    try:
+        ok("init", "--passphrase-file", str(passphrase_file))
+    finally:
+        os.umask(old)
+    for folder in (home / ".local", home / ".local" / "share", target.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755  # it existed: left as it was
+
+
+def test_init_without_a_terminal_or_passphrase_file_is_exit_two_and_creates_nothing(tmp_path, monkeypatch):
+    """No passphrase file and no terminal: one line naming the options, exit 2, no folder and no file."""
+    target = tmp_path / "data" / "contactvault" / "vault.db"
+    monkeypatch.setattr("contactvault.cli.vaultcmds.default_vault_path", lambda: target)
+    monkeypatch.setattr("contactvault.cli._app.default_vault_path", lambda: target)
+    monkeypatch.delenv("CONTACTVAULT_PASSPHRASE_FILE", raising=False)
+    result = run("init")
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "error: no passphrase: give --passphrase-file or set CONTACTVAULT_PASSPHRASE_FILE "
+        "(there is no terminal to ask on)"
+    )
+    assert not (tmp_path / "data").exists()
 
 
 _REAL_CREATE = Vault.create
@@ -363,6 +408,7 @@ def test_messenger_mark_present_and_absent(setup):
     """`messenger mark` records presence with its source; the line shows the number masked."""
     result = ok("messenger", "mark", setup.ref(2), number(2), "--source", "manual", *setup.options)
     assert "+49 ••••••••• 02 marked as on the messenger" in result.stdout
+    assert result.stderr == ""  # a mobile number: no warning
     assert_no_personal_data(result.output)
     presence = setup.read(2).phones[0].messenger
     assert presence is not None
@@ -373,6 +419,29 @@ def test_messenger_mark_present_and_absent(setup):
     presence = setup.read(2).phones[0].messenger
     assert presence is not None
     assert (presence.present, presence.source) == (False, "app")
+
+
+LANDLINE = "+49301234567"
+
+
+def test_messenger_mark_warns_when_the_number_is_not_mobile(setup):
+    """A landline marked as on the messenger: marked, with one warning line on stderr (masked, not_mobile)."""
+    landline = (normalize_phone(LANDLINE, default_region=None),)
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        landline_id = vault.add(person(2, display_name="Zoë Festnetz", phones=landline))
+    mark = ["messenger", "mark", landline_id.hex[:8]]
+    result = ok(*mark, "030 1234567", "--region", "DE", "--source", "manual", *setup.options)
+    assert (
+        result.stdout.strip() == f"{landline_id.hex[:8]}: +49 ••••••• 67 marked as on the messenger (manual)"
+    )
+    assert result.stderr.splitlines() == [
+        "warning: +49 ••••••• 67 is not a mobile number (kind: fixed); the default policy keeps it out of "
+        "the messenger book (reason not_mobile)"
+    ]
+    assert LANDLINE not in result.output
+    assert "1234567" not in result.output
+    absent = ok(*mark, LANDLINE, "--absent", "--source", "app", *setup.options)
+    assert absent.stderr == ""  # not on the messenger: nothing to warn about
 
 
 def test_messenger_mark_unknown_number(setup):
@@ -439,7 +508,7 @@ def test_passwd_with_files(setup, tmp_path):
     assert wrong.exit_code == 3
 
 
-def test_passwd_prompts_for_the_new_passphrase_twice(setup):
+def test_passwd_prompts_for_the_new_passphrase_twice(setup, terminal):
     """Without --new-passphrase-file the new passphrase is asked twice; the same one is refused."""
     ok("passwd", *setup.options, input="second passphrase\nsecond passphrase\n")
     with Vault.open(setup.path, "second passphrase", lock_timeout=0):
@@ -450,6 +519,17 @@ def test_passwd_prompts_for_the_new_passphrase_twice(setup):
     assert "same" in same.stderr
 
 
+def test_passwd_without_a_terminal_needs_the_new_passphrase_file(setup):
+    """No --new-passphrase-file and no terminal: exit 2 before the vault is opened; the passphrase stays."""
+    result = run("passwd", *setup.options)
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        "error: no new passphrase: give --new-passphrase-file (there is no terminal to ask on)"
+    )
+    with Vault.open(setup.path, PASSPHRASE, lock_timeout=0):
+        pass
+
+
 def test_verify_ok_and_json(setup):
     """`verify` says what it checked and the counts."""
     out = ok("verify", *setup.options).stdout
@@ -457,7 +537,9 @@ def test_verify_ok_and_json(setup):
     assert "every sealed record" in out
     data = json.loads(ok("verify", "--json", *setup.options).stdout)
     assert data["ok"] is True
-    assert (data["contacts"], data["erased"], data["index_entries"]) == (3, 0, 3)
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        report = vault.verify()
+    assert (data["contacts"], data["erased"], data["index_entries"]) == (3, 0, report.index_entries)
 
 
 def test_verify_finds_a_flipped_byte_in_a_crm_payload(setup):

@@ -1,4 +1,4 @@
-"""What every subcommand shares: exit codes, errors as one line, the vault and its passphrase, output.
+"""What every subcommand shares: the vault and its passphrase, common options, output.
 
 Each subcommand is one function that takes its options as arguments; nothing is kept between commands
 and nothing is global. A command that needs the vault declares ``@vault_options`` and gets a `VaultAccess`
@@ -8,8 +8,11 @@ The passphrase is never a command-line argument (it would end up in the shell hi
 comes from ``--passphrase-file FILE``, the file named by ``CONTACTVAULT_PASSPHRASE_FILE``, or an
 interactive prompt without echo, in that order.
 
-Errors become one line on stderr and an exit code (`EXIT_CODES`); ``contactvault --debug ...`` shows
-the traceback of an unexpected error. No message contains a name, a number or a passphrase.
+It is asked for only when standard input is a terminal (`interactive`): without one, the command stops
+with exit code 2 and says which option to give, before anything is opened.
+
+How a command ends (exit codes, one-line errors, usage errors without values, Ctrl-C) is in
+`contactvault.cli._errors`; its names are re-exported here, so that commands import from one place.
 """
 
 from __future__ import annotations
@@ -19,31 +22,39 @@ import functools
 import json
 import os
 import sys
-import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 
-from contactvault.errors import (
-    ConflictError,
-    ContactNotFound,
-    ContactVaultError,
-    ImportFailed,
-    InvalidRegion,
-    KdfLimitExceeded,
-    SyncError,
-    UnsupportedFormat,
-    VaultCorrupted,
-    VaultExists,
-    VaultLocked,
-    VaultNotFound,
-    WrongPassphrase,
+from contactvault.cli._errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_SYNC,
+    EXIT_USAGE,
+    EXIT_VAULT,
+    CommandError,
+    CommandLine,
+    InvalidValue,
+    guarded,
+    note_written,
+    stderr,
+    track,
+    usage_message,
 )
+from contactvault.errors import ContactNotFound, FolderNotFound, VaultNotFound
 from contactvault.i18n import LANGS
 from contactvault.phones import check_region
 from contactvault.vault import Vault, default_vault_path
@@ -53,6 +64,7 @@ __all__ = [
     "EXIT_CODES",
     "EXIT_FINDINGS",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_LOCKED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
@@ -61,45 +73,35 @@ __all__ = [
     "EXIT_VAULT",
     "PASSPHRASE_FILE_ENV",
     "CommandError",
+    "CommandLine",
+    "InvalidValue",
     "VaultAccess",
+    "ask_secret",
+    "check_folder",
+    "confirm",
     "echo_json",
     "guarded",
+    "interactive",
+    "invalid_as_usage",
+    "json_option",
     "lang_option",
     "mask_name",
+    "need_terminal",
+    "note_written",
+    "parse_moment",
     "parse_region",
     "read_secret_file",
     "region_option",
+    "report_change",
     "resolve_contact",
+    "reveal_option",
+    "short_id",
     "stderr",
     "stdout",
+    "track",
+    "usage_message",
     "vault_options",
 ]
-
-EXIT_OK: Final = 0
-EXIT_FINDINGS: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_VAULT: Final = 3
-EXIT_LOCKED: Final = 4
-EXIT_BAD_INPUT: Final = 5
-EXIT_NOT_FOUND: Final = 6
-EXIT_SYNC: Final = 7
-EXIT_INTERNAL: Final = 70  # EX_SOFTWARE from sysexits.h: a bug in contactvault
-
-EXIT_CODES: Final[dict[int, str]] = {
-    EXIT_OK: "done",
-    EXIT_FINDINGS: "done, with findings: the audit found a code named by --fail-on, or import --strict "
-    "could not import every card",
-    EXIT_USAGE: "usage error: a missing or invalid option or argument, an ambiguous contact, a stale "
-    "copy, a vault that already exists, a demo --folder that is not empty",
-    EXIT_VAULT: "the vault cannot be opened: wrong passphrase, damaged or tampered file, unknown format",
-    EXIT_LOCKED: "the vault is open in another process",
-    EXIT_BAD_INPUT: "an input file cannot be read: not an address book, an unknown CSV layout, a bad "
-    "config or passphrase file",
-    EXIT_NOT_FOUND: "no such vault, or no such contact (or it was erased)",
-    EXIT_SYNC: "a sync target failed (server unreachable, credentials refused, a conflict)",
-    EXIT_INTERNAL: "an unexpected error inside contactvault (--debug shows the traceback; please report it)",
-}
-"""Every exit code of the ``contactvault`` command and what it means (``docs/cli.md`` lists them too)."""
 
 PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a variable name)
 """The environment variable naming a file whose first line is the passphrase."""
@@ -107,86 +109,14 @@ PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a va
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class CommandError(ContactVaultError):
-    """An error a command reports as one line, with its exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def stdout() -> Console:
     """The console for results (no colour codes when piped)."""
     return Console(highlight=False, soft_wrap=False)
 
 
-def stderr() -> Console:
-    """The console for progress and errors."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line in logs
-
-
 def echo_json(data: object) -> None:
     """Print ``data`` as JSON (UTF-8, indented): what ``--json`` prints."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-_ERRORS: Final[tuple[tuple[type[BaseException], int], ...]] = (
-    (CommandError, EXIT_USAGE),  # its own code, see below
-    (WrongPassphrase, EXIT_VAULT),
-    (VaultCorrupted, EXIT_VAULT),
-    (UnsupportedFormat, EXIT_VAULT),
-    (KdfLimitExceeded, EXIT_VAULT),
-    (VaultLocked, EXIT_LOCKED),
-    (VaultNotFound, EXIT_NOT_FOUND),
-    (ContactNotFound, EXIT_NOT_FOUND),
-    (VaultExists, EXIT_USAGE),
-    (ConflictError, EXIT_USAGE),
-    (InvalidRegion, EXIT_USAGE),
-    (ImportFailed, EXIT_BAD_INPUT),
-    (SyncError, EXIT_SYNC),
-    (ContactVaultError, EXIT_USAGE),
-)
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, ContactNotFound):  # a KeyError: str() would add quotes
-        return exc.args[0] if exc.args and isinstance(exc.args[0], str) else "no such contact"
-    return str(exc)
-
-
-def guarded(func: _F) -> _F:
-    """Turn expected errors into one line and an exit code; unexpected ones too, unless --debug."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  (click passes anything)
-        ctx = click.get_current_context()
-        try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except ContactVaultError as exc:
-            code = (
-                exc.code
-                if isinstance(exc, CommandError)
-                else next(c for t, c in _ERRORS if isinstance(exc, t))
-            )
-            _fail(_message(exc), code)
-        except OSError as exc:  # a file that cannot be read or written: its name and the reason
-            where = f"{Path(exc.filename).name}: " if exc.filename else ""
-            _fail(f"{where}{exc.strerror or type(exc).__name__}", EXIT_BAD_INPUT)
-        except Exception as exc:  # noqa: BLE001  (users get one line, not a traceback; --debug shows it)
-            if ctx.find_root().params.get("debug"):
-                traceback.print_exc()
-            message = f"unexpected {type(exc).__name__}; run with --debug for details, and please report it"
-            _fail(message, EXIT_INTERNAL)
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(message: str, code: int) -> None:
-    stderr().print(f"[red]error:[/red] {message}", markup=True)
-    sys.exit(code)
 
 
 # --- the vault and its passphrase --------------------------------------------------------------------------
@@ -210,6 +140,40 @@ def read_secret_file(path: Path, what: str) -> str:
     return line
 
 
+def interactive() -> bool:
+    """Whether a person can be asked: standard input is a terminal.
+
+    Prompts are only shown then. Without a terminal, Python's ``getpass`` warns that it cannot hide the
+    input and reads whatever the standard input holds; contactvault stops instead (see `ask_secret`).
+    Tests that type their answers through click's test runner replace this function.
+    """
+    stream = sys.stdin
+    return stream is not None and stream.isatty()
+
+
+def need_terminal(missing: str) -> None:
+    """Unless a person can be asked (`interactive`), a ``CommandError`` (exit 2): ``missing``, and why.
+
+    Every command checks through this function before it prompts, so there is one rule (and one place
+    for tests to replace).
+    """
+    if not interactive():
+        raise CommandError(f"{missing} (there is no terminal to ask on)")
+
+
+def ask_secret(prompt: str, *, twice: bool, missing: str, what: str) -> str:
+    """A passphrase or password typed at a prompt without echo (``twice``: typed again to confirm).
+
+    Without a terminal a ``CommandError`` (exit 2) says ``missing`` and that there is no terminal to ask
+    on (`need_terminal`); an empty answer is refused, naming ``what``.
+    """
+    need_terminal(missing)
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=twice, err=True)
+    if not value:
+        raise CommandError(f"{what} must not be empty")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class VaultAccess:
     """Where the vault is and where its passphrase comes from; see the module docstring."""
@@ -220,27 +184,31 @@ class VaultAccess:
     def passphrase(self, *, new: bool = False, prompt: str = "Passphrase") -> str:
         """The passphrase: from the file, the environment variable's file, or a prompt without echo.
 
-        ``new`` asks twice at the prompt (for ``init`` and ``passwd``).
+        ``new`` asks twice at the prompt (for ``init`` and ``passwd``). Without a terminal to ask on, a
+        ``CommandError`` (exit 2) names the option to give instead.
         """
         if self.passphrase_file is not None:
             return read_secret_file(self.passphrase_file, "passphrase file")
         named = os.environ.get(PASSPHRASE_FILE_ENV)
         if named:
             return read_secret_file(Path(named), f"{PASSPHRASE_FILE_ENV}:")
-        value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=new, err=True)
-        if not value:
-            raise CommandError("the passphrase must not be empty")
-        return value
+        return ask_secret(
+            prompt,
+            twice=new,
+            missing=f"no passphrase: give --passphrase-file or set {PASSPHRASE_FILE_ENV}",
+            what="the passphrase",
+        )
 
     @contextlib.contextmanager
     def open(self, passphrase: str | None = None) -> Iterator[Vault]:
         """Open the vault (``VaultNotFound`` first, before asking for a passphrase).
 
-        ``passphrase`` is one already read (by ``passwd``, which needs it twice); otherwise it is read here.
+        ``passphrase`` is one already read (by a command that opens the vault twice); otherwise it is read
+        here. The vault is remembered for the running command (`track`).
         """
         self.require()
         with Vault.open(self.path, passphrase if passphrase is not None else self.passphrase()) as vault:
-            yield vault
+            yield track(vault)
 
     def require(self) -> None:
         """Raise ``VaultNotFound`` if there is no vault file (checked before a passphrase is asked for)."""
@@ -297,6 +265,16 @@ def resolve_contact(vault: Vault, reference: str, *, region: str | None) -> uuid
     return matches[0]
 
 
+def check_folder(path: Path | None) -> None:
+    """``FolderNotFound`` (exit 6) if ``path``'s folder does not exist: said before any work is done.
+
+    Writing checks it too (`contactvault.export.minimal.write_atomically`); a command that writes a file
+    at its end checks first, so that it does not read the vault or a source only to fail then.
+    """
+    if path is not None and not path.parent.is_dir():
+        raise FolderNotFound(path.parent)
+
+
 def mask_name(name: str) -> str:
     """A name as listings show it unless ``--reveal``: each word's first letter and a dot (``J. M.``)."""
     letters = (next((ch for ch in word if ch.isalnum()), "") for word in name.split())
@@ -321,3 +299,81 @@ def parse_region(value: str | None) -> str | None:
 def lang_option(help_text: str = "The document's language.") -> Callable[[_F], _F]:
     """Add ``--lang`` (one of `contactvault.i18n.LANGS`, English by default)."""
     return click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help=help_text)
+
+
+# --- options and output every change command shares ---------------------------------------------------
+
+
+def json_option(func: _F) -> _F:
+    """Add ``--json``: the command receives ``as_json``."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+
+
+def reveal_option(func: _F) -> _F:
+    """Add ``--reveal``: names, numbers and labels in full instead of masked."""
+    return click.option(
+        "--reveal", is_flag=True, help="Show names, numbers and labels in full (they are masked otherwise)."
+    )(func)
+
+
+def short_id(contact_id: uuid.UUID) -> str:
+    """The first eight hex digits of a contact id: what commands print and accept."""
+    return contact_id.hex[:8]
+
+
+def report_change(
+    contact_id: uuid.UUID, action: str, message: str, *, changed: bool, version: int, as_json: bool
+) -> None:
+    """The confirmation of a change: one line with the short id, or JSON; never a personal value."""
+    if as_json:
+        echo_json({"id": str(contact_id), "action": action, "changed": changed, "version": version})
+    else:
+        click.echo(f"{short_id(contact_id)}: {message}")
+
+
+def _validation_message(exc: ValidationError, options: Mapping[str, str]) -> str:
+    """The first problem, naming the option (or field) and never the value."""
+    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+    message = first["msg"].removeprefix("Value error, ")
+    fields = [str(part) for part in first["loc"] if isinstance(part, str)]
+    if not fields:
+        return message
+    option = options.get(fields[0]) or options.get(fields[-1]) or f"field {fields[-1]}"
+    return f"invalid {option}: {message}"
+
+
+@contextlib.contextmanager
+def invalid_as_usage(options: Mapping[str, str]) -> Iterator[None]:
+    """Turn a validation error into a one-line ``CommandError`` naming the option, never the value.
+
+    A pydantic ``ValidationError`` names its field, mapped to the option through ``options``; a plain
+    ``ValueError`` (raised by contactvault with a message that names the option) is passed on as it is.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise CommandError(_validation_message(exc, options)) from None
+    except ContactNotFound:
+        raise
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def parse_moment(value: str, option: str) -> datetime:
+    """An aware time from ISO 8601 text; a naive time or text that is not one is a usage error."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{option} must be an ISO 8601 time such as 2024-03-01T09:30:00+01:00") from None
+    if moment.tzinfo is None:
+        raise CommandError(f"{option} needs a time zone, e.g. 2024-03-01T09:30:00+01:00 or ...Z")
+    return moment
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (no by default); without a terminal, ``--yes`` is needed.
+
+    Commands ask before they open the vault for the change, so that the vault is free meanwhile.
+    """
+    need_terminal("the command asks before it changes anything: give --yes")
+    return click.confirm(question, default=False, err=True)

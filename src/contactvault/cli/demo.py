@@ -11,6 +11,9 @@ Everything it reads is synthetic and shipped in the package (``contactvault/samp
 (``phone-export.vcf``), the company phone's address book (``company-phone.vcf``) and the record's config
 (``ropa.toml``). The screen shows names as the book writes them (given name and initial) and numbers
 masked. Each step is one function, in the order the story is told.
+
+Every folder the demo creates (``--folder`` and its missing parents, ``phone-sync``) has mode 0700 whatever
+the umask, and every value shown is printed as plain text (rich markup only in the demo's own words).
 """
 
 from __future__ import annotations
@@ -35,8 +38,17 @@ from rich.text import Text
 
 from contactvault.audit import audit_phonebook
 from contactvault.audit.render import to_html, to_text
-from contactvault.cli._app import CommandError, echo_json, guarded, lang_option, stdout
+from contactvault.cli._app import (
+    CommandError,
+    echo_json,
+    guarded,
+    lang_option,
+    note_written,
+    stdout,
+    track,
+)
 from contactvault.cli.importing import summary_table
+from contactvault.files import make_private_dir
 from contactvault.gdpr.ropa import RopaConfig, record_of_processing
 from contactvault.i18n import Lang
 from contactvault.importers.vcard import import_vcards
@@ -80,6 +92,10 @@ class _Story:
         """A paragraph of the story (rich markup allowed; values are escaped by the caller)."""
         self.console.print(text)
 
+    def table(self, table: Table) -> None:
+        """A table; its cells are ``Text`` (never markup), since they hold names, numbers and paths."""
+        self.console.print(table)
+
     def write(self, relative: str, data: str | bytes) -> Path:
         """Write a new file in the folder with mode 0600 (it may hold synthetic personal data)."""
         path = self.folder / relative
@@ -109,9 +125,14 @@ def _contact(vault: Vault, number: str) -> DirectoryEntry:
 
 
 def _prepare_folder(folder: Path | None) -> Path:
-    """The demo's folder: a new temporary one, or ``folder`` if it is new or empty (usage error otherwise)."""
+    """The demo's folder: a new temporary one, or ``folder`` if it is new or empty (usage error otherwise).
+
+    A new ``folder`` is created with each missing parent, all with mode 0700 whatever the umask.
+    """
     if folder is None:
-        return Path(tempfile.mkdtemp(prefix="contactvault-demo-")).resolve()
+        created = Path(tempfile.mkdtemp(prefix="contactvault-demo-")).resolve()  # mode 0700
+        note_written()
+        return created
     if folder.exists():
         if not folder.is_dir():
             raise CommandError(f"--folder {folder.name}: not a folder")
@@ -120,7 +141,8 @@ def _prepare_folder(folder: Path | None) -> Path:
                 f"--folder {folder.name}: not empty; the demo writes only into a new or empty folder"
             )
     else:
-        folder.mkdir(parents=True, mode=0o700)
+        make_private_dir(folder)
+        note_written()
     return folder.resolve()
 
 
@@ -132,7 +154,7 @@ def _create_vault(story: _Story) -> Vault:
     story.heading(1, "Create an encrypted vault")
     passphrase = secrets.token_urlsafe(18)
     story.write("passphrase.txt", passphrase + "\n")
-    vault = Vault.create(story.folder / "vault.db", passphrase)
+    vault = track(Vault.create(story.folder / "vault.db", passphrase))
     kdf = vault.kdf
     story.say(
         f"Created [bold]vault.db[/bold] in {escape(str(story.folder))}.\n"
@@ -152,10 +174,10 @@ def _import_phone_export(story: _Story, vault: Vault) -> None:
     with _sample("phone-export.vcf") as path:
         result = import_vcards(path, default_region=REGION)
     stored = vault.add_many(result.contacts)  # one transaction: all of them or none
-    story.console.print(summary_table(result, REGION))
+    story.table(summary_table(result, REGION))
     for issue in result.issues:  # each message names its line and field, never a value
         colour = "red" if issue.severity == "error" else "yellow"
-        story.console.print(f"[{colour}]{issue.severity:7}[/{colour}] {escape(issue.message)}")
+        story.console.print(Text.assemble((f"{issue.severity:7}", colour), " ", issue.message))
     story.say(
         f"Stored {len(stored)} contacts. Every card became a contact or an issue naming its line: the two "
         "broken cards are reported, not lost silently. Names and numbers (in E.164) go to the directory "
@@ -168,7 +190,7 @@ def _import_phone_export(story: _Story, vault: Vault) -> None:
 def _did(story: _Story, entry: DirectoryEntry, number: str, what: str) -> None:
     """Say what was recorded for the contact (its name as the book writes it, the number masked)."""
     e164 = parse_number(number, REGION).e164 or number
-    story.say(f"  [bold]{escape(_shown_name(entry))}[/bold] ({mask_number(e164)}): {what}")
+    story.say(f"  [bold]{escape(_shown_name(entry))}[/bold] ({escape(mask_number(e164))}): {escape(what)}")
 
 
 def _on_messenger(story: _Story, vault: Vault, number: str) -> DirectoryEntry:
@@ -270,14 +292,15 @@ def _explain_book(story: _Story, vault: Vault) -> MessengerBook:
                 for n in decision.per_number
                 if not n.allowed
             ]
-            allowed.add_row(name, "\n".join(map(mask_number, decision.numbers)), "\n".join(left_out))
+            numbers = "\n".join(map(mask_number, decision.numbers))
+            allowed.add_row(Text(name), Text(numbers), Text("\n".join(left_out)))
         else:
             refused_count += 1
-            numbers = [mask_number(n.e164) if n.e164 else "not valid" for n in decision.per_number]
-            refused.add_row(name, "\n".join(numbers) or "none", ", ".join(decision.reasons))
+            masked = [mask_number(n.e164) if n.e164 else "not valid" for n in decision.per_number]
+            refused.add_row(Text(name), Text("\n".join(masked) or "none"), Text(", ".join(decision.reasons)))
     book = vault.messenger_book(policy, name_style=_NAME_STYLE, now=story.now)
-    story.console.print(allowed)
-    story.console.print(refused)
+    story.table(allowed)
+    story.table(refused)
     story.say(
         "The policy reads the directory compartment only (never the CRM payload); every refusal has stable "
         "reason codes. The book holds a display name and an E.164 number per entry, nothing else."
@@ -300,9 +323,9 @@ def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
     vault.export_book(book, exported)
     story.say(
         f"Wrote [bold]messenger-book.vcf[/bold] ({len(book)} cards, vCard 3.0). Its only properties: "
-        f"{', '.join(_properties(exported))}."
+        f"{escape(', '.join(_properties(exported)))}."
     )
-    (story.folder / "phone-sync").mkdir(mode=0o700)
+    make_private_dir(story.folder / "phone-sync")
     target = VCardFileTarget(story.folder / "phone-sync" / "contacts.vcf")
     result = vault.sync_book(book, target)
     story.say(
@@ -317,12 +340,14 @@ def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
     for record in records:
         where = record.target.replace(f"file:{story.folder}{os.sep}", "file:")
         counts = (len(record.added), len(record.removed), record.held)
-        log.add_row(str(record.seq), record.kind, where, *map(str, counts), record.previous[:8] + "…")
-    story.console.print(log)
+        cells = (str(record.seq), record.kind, where, *map(str, counts), record.previous[:8] + "…")
+        log.add_row(*map(Text, cells))
+    story.table(log)
     visible = vault.visible_at(target.name, datetime.now(UTC))
     story.say(
         "Each record names the digest of the policy that chose the entries "
-        f"({records[-1].policy[:8]}…) and holds keyed hashes of the entries, never a name or a number. "
+        f"({escape(records[-1].policy[:8])}…) and holds keyed hashes of the entries, never a name or a "
+        "number. "
         "Replaying the log answers "
         f'"what could the phone see on that day?": right now, {len(visible)} entries (Vault.visible_at).'
     )
@@ -381,8 +406,8 @@ def _list_files(story: _Story) -> list[dict[str, Any]]:
     table.add_column("file")
     table.add_column("bytes", justify="right")
     for relative, size in found:
-        table.add_row(relative, f"{size:,}")
-    story.console.print(table)
+        table.add_row(Text(relative), Text(f"{size:,}"))
+    story.table(table)
     story.say("Look around with the other commands, for example:")
     commands = (
         f"export CONTACTVAULT_VAULT={shlex.quote(str(story.folder / 'vault.db'))}",

@@ -5,15 +5,20 @@
   numbers masked unless ``--no-mask``; ``--fail-on`` turns findings into exit code 1 for scripts.
 - ``access`` writes the Art. 15 access report of one contact, and with ``--portable`` its Art. 20 export.
 - ``erase`` erases one contact (Art. 17) after a confirmation and prints the receipt with its checklist.
+  The question is asked with the vault closed (another command may use it meanwhile); the erase then
+  opens it again and refuses if the contact changed since the question showed it.
 - ``ropa`` writes the Art. 30 record of processing from a config file and the vault's real settings.
 
 Files written with ``--output``, ``--receipt`` and ``--portable`` get mode 0600 and are written atomically.
+The folder of an ``--output`` or ``--receipt`` file must exist (exit 6 otherwise, before any work);
+``--portable`` creates its folder, and each missing parent, with mode 0700.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
@@ -26,10 +31,15 @@ from contactvault.cli._app import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     CommandError,
+    InvalidValue,
     VaultAccess,
+    check_folder,
+    confirm,
     guarded,
     lang_option,
     mask_name,
+    need_terminal,
+    note_written,
     parse_region,
     region_option,
     resolve_contact,
@@ -43,6 +53,7 @@ from contactvault.i18n import Lang
 from contactvault.phones import mask_number
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets import CardDAVTarget
+from contactvault.vault import Vault
 
 __all__ = ["COMMANDS", "access_command", "audit_command", "erase_command", "ropa_command"]
 
@@ -66,6 +77,7 @@ def _emit(text: str, output: Path | None) -> None:
         click.echo(text.rstrip("\n"))
         return
     write_atomically(output, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    note_written()
     click.echo(f"Wrote {output.name}.", err=True)
 
 
@@ -73,13 +85,16 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _fail_codes(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> frozenset[str]:
-    """The codes of ``--fail-on`` (repeated or separated by commas), each checked."""
+    """The codes of ``--fail-on`` (repeated or separated by commas), each checked.
+
+    An unknown code is refused without repeating it (it is what was typed; see `InvalidValue`).
+    """
     codes: set[str] = set()
     for value in values:
         for code in (part.strip().lower() for part in value.split(",")):
             if code != "any" and code not in FINDING_CODES:
                 known = ", ".join(FINDING_CODES)
-                raise click.BadParameter(f"unknown finding code {code!r}; use any or one of: {known}")
+                raise InvalidValue(f"an unknown finding code; expected any or one of {known}")
             codes.add(code)
     return frozenset(codes)
 
@@ -204,6 +219,7 @@ def audit_command(
     report with --output.
     """
     default_region = parse_region(region)
+    check_folder(output)
     # A previous report that cannot be read stops the command before the audit.
     before = (previous.name, _previous(previous)) if previous is not None else None
     audited = _audited(source, carddav_url, username, addressbook, password_file)
@@ -277,6 +293,7 @@ def access_command(
     every disclosure of the contact. Nothing in the vault changes.
     """
     default_region = parse_region(region)
+    check_folder(output)
     with access.open() as vault:
         contact_id = resolve_contact(vault, contact, region=default_region)
         report = access_report(vault, contact_id)
@@ -285,11 +302,23 @@ def access_command(
     _emit(text, output)
     if export is not None and portable is not None:
         written = export.write(portable)
+        note_written()
         names = " and ".join(p.name for p in written)
         click.echo(f"Wrote the portable export {names} into {portable.name or portable}.", err=True)
 
 
 # --- erase (Art. 17) -------------------------------------------------------------------------------------
+
+
+def _question(vault: Vault, contact_id: uuid.UUID) -> tuple[str, int]:
+    """The question ``erase`` asks (id prefix, masked name and numbers) and the version it shows."""
+    entry = vault.directory_entry(contact_id)
+    numbers = ", ".join(mask_number(p.e164 or p.raw) for p in entry.phones) or "no numbers"
+    question = (
+        f"Erase contact {str(contact_id)[:8]} ({mask_name(entry.display_name)}; {numbers})? "
+        "This cannot be undone"
+    )
+    return question, entry.version
 
 
 @click.command("erase", short_help="Erase a contact for good (GDPR Art. 17) and print the receipt.")
@@ -329,19 +358,25 @@ def erase_command(
     """
     default_region = parse_region(region)
     language = cast("Lang", lang)
-    with access.open() as vault:
+    check_folder(receipt)
+    if not yes:
+        need_terminal("the command asks before it changes anything: give --yes")
+    access.require()
+    passphrase = access.passphrase()  # read once: without --yes the vault is opened twice
+    with access.open(passphrase) as vault:
         contact_id = resolve_contact(vault, contact, region=default_region)
-        if not yes:
-            entry = vault.directory_entry(contact_id)
-            numbers = ", ".join(mask_number(p.e164 or p.raw) for p in entry.phones) or "no numbers"
-            question = (
-                f"Erase contact {str(contact_id)[:8]} ({mask_name(entry.display_name)}; {numbers})? "
-                "This cannot be undone"
-            )
-            if not click.confirm(question, default=False, err=True):
-                click.echo("Nothing was erased.", err=True)
-                return
-        done = erase_contact(vault, contact_id, lang=language)
+        if yes:
+            done = erase_contact(vault, contact_id, lang=language)
+        else:  # what the question shows is read now: the vault is closed while the person answers
+            question, version = _question(vault, contact_id)
+    if not yes:
+        if not confirm(question):
+            click.echo("Nothing was erased.", err=True)
+            return
+        with access.open(passphrase) as vault:
+            if vault.directory_entry(contact_id).version != version:
+                raise CommandError("the contact changed meanwhile; nothing was erased")
+            done = erase_contact(vault, contact_id, lang=language)
     if receipt is not None:
         body = done.to_json() if receipt.suffix.lower() == ".json" else done.to_markdown(language)
         _emit(body, receipt)
@@ -377,6 +412,7 @@ def ropa_command(config_path: Path, fmt: str, lang: str, output: Path | None, ac
 
     Its technical measures are read from the vault's real settings; it holds no contact's data.
     """
+    check_folder(output)
     try:
         config = RopaConfig.load(config_path)
     except ValueError as exc:

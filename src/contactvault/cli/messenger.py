@@ -2,10 +2,12 @@
 
 All three build the book with ``Policy.default()``: one entry (a display name and an E.164 number) per
 number the policy allows. ``book`` only shows it (names and numbers masked unless ``--reveal``) and writes
-and records nothing. ``export`` writes it to a vCard or CSV file and ``sync`` makes a vCard file or a
-CardDAV address book hold exactly the book; both record the disclosure in the vault's log (a dry run
-records nothing). The CardDAV password is never a command-line argument: it comes from
-``--password-file``, the file named by ``CONTACTVAULT_CARDDAV_PASSWORD_FILE``, or a prompt without echo.
+and records nothing; ``book --explain`` adds every reason the policy gives: those of each refused contact
+and each of its numbers, and those of each number left out of a contact that is in the book. ``export``
+writes it to a vCard or CSV file and ``sync`` makes a vCard file or a CardDAV address book hold exactly
+the book; both record the disclosure in the vault's log (a dry run records nothing). The CardDAV
+password is never a command-line argument: it comes from ``--password-file``, the file named by
+``CONTACTVAULT_CARDDAV_PASSWORD_FILE``, or a prompt without echo (on a terminal only).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from contactvault.cli._app import (
     EXIT_SYNC,
     CommandError,
     VaultAccess,
+    ask_secret,
+    check_folder,
     echo_json,
     guarded,
     mask_name,
@@ -85,35 +89,85 @@ def build_book(
 # --- book ------------------------------------------------------------------------------------------------
 
 
-def _refused(vault: Vault, now: datetime, reveal: bool) -> list[dict[str, Any]]:
-    """Every contact the policy refuses, with its reason codes and each number's reasons."""
+def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every reason the default policy gives: (refused contacts, contacts in the book with numbers left out).
+
+    A refused contact comes with its reason codes and each number's; a contact in the book comes only if
+    one of its numbers is refused, with that number's reasons (``not_mobile``, ``no_messenger``, ...).
+    Names and numbers are masked unless ``reveal``; a number without an E.164 form is ``None``.
+    """
 
     def number(value: str | None) -> str | None:
         if value is None:
             return None
         return value if reveal else mask_number(value)
 
-    out: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    left_out: list[dict[str, Any]] = []
     pairs: list[tuple[DirectoryEntry, Decision]] = list(vault.explain(Policy.default(), now=now))
     for entry, decision in pairs:
-        if decision.allowed:
-            continue
-        out.append(
-            {
-                "contact": str(entry.id),
-                "name": entry.display_name if reveal else mask_name(entry.display_name),
-                "reasons": list(decision.reasons),
-                "numbers": [
-                    {"number": number(n.e164), "reasons": list(n.reasons)} for n in decision.per_number
-                ],
-            }
+        numbers = [
+            {"number": number(n.e164), "reasons": list(n.reasons)}
+            for n in decision.per_number
+            if not n.allowed
+        ]
+        item: dict[str, Any] = {
+            "contact": str(entry.id),
+            "name": entry.display_name if reveal else mask_name(entry.display_name),
+        }
+        if not decision.allowed:
+            refused.append({**item, "reasons": list(decision.reasons), "numbers": numbers})
+        elif numbers:
+            left_out.append({**item, "numbers": numbers})
+    return refused, left_out
+
+
+def _rows(table: Table, item: dict[str, Any], fallback: list[str]) -> None:
+    """One row per number with its reasons; the contact's id and name on its first row only.
+
+    A number's reasons include those of the whole contact; a contact without numbers gets one row with
+    ``fallback`` (its own reasons). Every cell is ``Text``: nothing is read as markup.
+    """
+    numbers = item["numbers"] or [{"number": "none", "reasons": fallback}]
+    for i, n in enumerate(numbers):
+        table.add_row(
+            Text(item["contact"][:8] if i == 0 else ""),
+            Text(item["name"] if i == 0 else ""),
+            Text(n["number"] or "no E.164 form"),
+            Text(", ".join(n["reasons"])),
         )
-    return out
+
+
+def _print_explanation(refused: list[dict[str, Any]], left_out: list[dict[str, Any]]) -> None:
+    """The two tables of ``book --explain``: refused contacts, and numbers left out of the book."""
+    console = stdout()
+    tables = (
+        (refused, f"Refused contacts ({len(refused)})", "The policy refuses no contact."),
+        (
+            left_out,
+            f"Numbers left out of contacts in the book ({sum(len(i['numbers']) for i in left_out)})",
+            "No number of a contact in the book is left out.",
+        ),
+    )
+    for items, title, none in tables:
+        if not items:
+            click.echo(none)
+            continue
+        table = Table(title=title)
+        for column in ("contact", "name", "number", "reasons"):
+            table.add_column(column, no_wrap=column in {"contact", "number"})
+        for item in items:
+            _rows(table, item, item.get("reasons", []))
+        console.print(table)
 
 
 @click.command("book")
 @name_style_options
-@click.option("--explain", is_flag=True, help="Also list every refused contact with its reason codes.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also list every reason: each refused contact and number, and each number left out of the book.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the book (and the refusals) as JSON.")
 @click.option("--reveal", is_flag=True, help="Show names and numbers in full (masked by default).")
 @vault_options
@@ -129,7 +183,7 @@ def book_command(
     now = datetime.now(UTC)
     with access.open() as vault:
         book = build_book(vault, name_style, pseudonym, now=now)
-        refused = _refused(vault, now, reveal) if explain else []
+        refused, left_out = _explain(vault, now, reveal) if explain else ([], [])
     entries = [
         {
             "uid": uid,
@@ -147,6 +201,7 @@ def book_command(
         }
         if explain:
             payload["refused"] = refused
+            payload["left_out"] = left_out
         echo_json(payload)
         return
     console = stdout()
@@ -159,16 +214,7 @@ def book_command(
     if not reveal:
         click.echo("Names and numbers are masked; --reveal shows them.")
     if explain:
-        if not refused:
-            click.echo("The policy refuses no contact.")
-        else:
-            why = Table(title=f"Refused contacts ({len(refused)})")
-            why.add_column("contact")
-            why.add_column("name")
-            why.add_column("reasons")
-            for item in refused:
-                why.add_row(Text(item["contact"][:8]), Text(item["name"]), Text(", ".join(item["reasons"])))
-            console.print(why)
+        _print_explanation(refused, left_out)
     click.echo("Nothing was written or recorded.")
 
 
@@ -210,6 +256,7 @@ def export_command(
     An existing file is replaced. The file holds names and numbers only, one entry per allowed number.
     """
     file_format = fmt if fmt != "auto" else ("csv" if path.suffix.lower() == ".csv" else "vcf")
+    check_folder(path)  # before the passphrase is asked for
     with access.open() as vault:
         book = build_book(vault, name_style, pseudonym)
         record = vault.export_book(
@@ -335,21 +382,27 @@ def sync_file_command(
 
     A file that exists and holds no vCard is never overwritten.
     """
+    check_folder(path)  # before the passphrase is asked for (a dry run too: the real run would fail)
     target = VCardFileTarget(path, cast("VCardVersion", vcard_version))
     _run_sync(access, target, name_style=name_style, pseudonym=pseudonym, dry_run=dry_run, as_json=as_json)
 
 
 def carddav_password(password_file: Path | None) -> str:
-    """The CardDAV password: from the file, the environment variable's file, or a prompt without echo."""
+    """The CardDAV password: from the file, the environment variable's file, or a prompt without echo.
+
+    Without a terminal to ask on, a ``CommandError`` (exit 2) names the option to give instead.
+    """
     if password_file is not None:
         return read_secret_file(password_file, "password file")
     named = os.environ.get(PASSWORD_FILE_ENV)
     if named:
         return read_secret_file(Path(named), f"{PASSWORD_FILE_ENV}:")
-    value: str = click.prompt("CardDAV password", hide_input=True, err=True)
-    if not value:
-        raise CommandError("the CardDAV password must not be empty")
-    return value
+    return ask_secret(
+        "CardDAV password",
+        twice=False,
+        missing=f"no CardDAV password: give --password-file or set {PASSWORD_FILE_ENV}",
+        what="the CardDAV password",
+    )
 
 
 @sync_group.command("carddav")

@@ -9,15 +9,15 @@ and ``show`` read the directory compartment only; ``show --reveal --full`` also 
 
 Every command that changes a contact prints one line with the id prefix and what changed, never a name, a
 number or a label; ``--json`` prints the same as JSON. Invalid values (a purpose that is not a purpose
-name, a label too long) are one line naming the option, never the value.
+name, a label too long) are one line naming the option, never the value. ``messenger mark`` also warns
+on stderr when the number is not a mobile number: the default policy keeps it out of the book.
 """
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, get_args
@@ -30,16 +30,27 @@ from rich.text import Text
 from contactvault.cli._app import (
     CommandError,
     VaultAccess,
+    ask_secret,
     echo_json,
     guarded,
+    invalid_as_usage,
+    json_option,
     mask_name,
+    need_terminal,
+    note_written,
+    parse_moment,
     parse_region,
+    read_secret_file,
     region_option,
+    report_change,
     resolve_contact,
+    reveal_option,
     stdout,
+    track,
     vault_options,
 )
 from contactvault.errors import VaultExists, VaultNotFound
+from contactvault.files import make_private_dir
 from contactvault.models import (
     DIRECTORY_FIELDS,
     ConsentChannel,
@@ -50,8 +61,10 @@ from contactvault.models import (
     Label,
     LegalBasis,
     Phone,
+    PhoneKind,
 )
 from contactvault.phones import mask_number, parse_number
+from contactvault.sync.policy import Policy
 from contactvault.vault import Vault, default_vault_path
 
 __all__ = [
@@ -82,24 +95,10 @@ _HIDDEN: Final = "hidden (--reveal shows it)"
 # --- shared options and helpers ---------------------------------------------------------------------------
 
 
-def _json_option(func: _F) -> _F:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
-
-
-def _reveal_option(func: _F) -> _F:
-    return click.option(
-        "--reveal", is_flag=True, help="Show names, numbers and labels in full (they are masked otherwise)."
-    )(func)
-
-
 def _purpose_option(func: _F) -> _F:
     return click.option(
         "--purpose", required=True, help="The purpose, e.g. messenger (lower case letters, digits, _ . -)."
     )(func)
-
-
-def _short(contact_id: uuid.UUID) -> str:
-    return contact_id.hex[:8]
 
 
 def _number(phone: Phone, reveal: bool) -> str:
@@ -116,45 +115,10 @@ def _moment(value: str | None, option: str) -> datetime | None:
     """An aware time from ISO 8601 text; a naive or future time is a usage error."""
     if value is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"{option} must be an ISO 8601 time such as 2024-03-01T09:30:00+01:00") from None
-    if moment.tzinfo is None:
-        raise CommandError(f"{option} needs a time zone, e.g. 2024-03-01T09:30:00+01:00 or ...Z")
+    moment = parse_moment(value, option)
     if moment > datetime.now(UTC) + _FUTURE_SLACK:
         raise CommandError(f"{option} lies in the future")
     return moment
-
-
-def _validation_message(exc: ValidationError, options: Mapping[str, str]) -> str:
-    """The first problem, naming the option (or field) and never the value."""
-    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-    message = first["msg"].removeprefix("Value error, ")
-    fields = [str(part) for part in first["loc"] if isinstance(part, str)]
-    if not fields:
-        return message
-    option = options.get(fields[0]) or options.get(fields[-1]) or f"field {fields[-1]}"
-    return f"invalid {option}: {message}"
-
-
-@contextlib.contextmanager
-def _invalid_as_usage(options: Mapping[str, str]) -> Iterator[None]:
-    """Turn a pydantic validation error into a one-line ``CommandError`` naming the option."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise CommandError(_validation_message(exc, options)) from None
-
-
-def _report(
-    contact_id: uuid.UUID, action: str, message: str, *, changed: bool, version: int, as_json: bool
-) -> None:
-    """The confirmation of a change: one line with the id prefix, or JSON; never a personal value."""
-    if as_json:
-        echo_json({"id": str(contact_id), "action": action, "changed": changed, "version": version})
-    else:
-        click.echo(f"{_short(contact_id)}: {message}")
 
 
 def _change(
@@ -169,7 +133,7 @@ def _change(
     with access.open() as vault:
         contact_id = resolve_contact(vault, reference, region=default_region)
         before = vault.directory_entry(contact_id).version
-        with _invalid_as_usage(options):
+        with invalid_as_usage(options):
             after = change(vault, contact_id)
     return contact_id, after.version != before, after
 
@@ -183,23 +147,26 @@ def _change(
     is_flag=True,
     help="Also create a recovery key (shown once) that opens the vault without the passphrase.",
 )
-@_json_option
+@json_option
 @vault_options
 @guarded
 def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None:
     """Create a new, empty vault (asks for the new passphrase twice unless a passphrase file is given).
 
-    An existing file is never overwritten. The default location's folder is created with mode 0700.
+    An existing file is never overwritten. The default location's folders are created with mode 0700.
     """
     path = access.path
     if path.exists() or path.is_symlink():
         raise VaultExists(f"{path.name} already exists; contactvault never overwrites a vault")
-    if path == default_vault_path():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    elif not path.parent.is_dir():  # said before the passphrase is asked for
+    default = path == default_vault_path()
+    if not default and not path.parent.is_dir():  # said before the passphrase is asked for
         raise VaultNotFound(f"the folder for {path.name} does not exist")
     passphrase = access.passphrase(new=True, prompt="New passphrase")
+    if default:  # each missing folder on the way (~/.local, ~/.local/share, ...) private, whatever the umask
+        make_private_dir(path.parent)
     with Vault.create(path, passphrase, recovery_key=recovery_key) as vault:
+        track(vault)
+        note_written()  # the new vault file itself
         key = vault.recovery_key
         kdf = vault.kdf
     if as_json:
@@ -226,6 +193,10 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
             "print it, keep it offline and never beside the vault."
         )
         click.echo(f"  {key}")
+        click.echo(
+            "If the passphrase is ever lost: put the key in a file and run `contactvault passwd "
+            "--recovery-key-file FILE` to set a new one (or `contactvault restore --recovery-key-file FILE`)."
+        )
 
 
 # --- list and show ------------------------------------------------------------------------------------------
@@ -245,8 +216,8 @@ def _list_row(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
 
 
 @click.command("list")
-@_reveal_option
-@_json_option
+@reveal_option
+@json_option
 @vault_options
 @guarded
 def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
@@ -414,11 +385,11 @@ def _show_text(data: dict[str, Any], crm: dict[str, Any] | None) -> None:
 @click.command("show")
 @click.argument("contact")
 @region_option
-@_reveal_option
+@reveal_option
 @click.option(
     "--full", is_flag=True, help="With --reveal: also the CRM fields (e-mail, addresses, notes...)."
 )
-@_json_option
+@json_option
 @vault_options
 @guarded
 def show_command(
@@ -437,7 +408,10 @@ def show_command(
         contact_id = resolve_contact(vault, contact, region=default_region)
         entry = vault.directory_entry(contact_id)
         if full:
+            # The import's bookkeeping (digests of what the card said) is no CRM field a person reads.
             crm = vault.get(contact_id).model_dump(mode="json", include=set(_PAYLOAD_FIELDS))
+            if crm.get("source"):
+                crm["source"].pop("imported", None)
     data = _entry_dict(entry, reveal)
     if as_json:
         echo_json(data if crm is None else {**data, "crm": crm})
@@ -483,7 +457,7 @@ def consent_group() -> None:
 @click.option("--evidence", help="Where the evidence is, e.g. a form's archive number.")
 @click.option("--at", "at", help="When it was given, ISO 8601 with a time zone (default: now).")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def consent_grant_command(
@@ -501,7 +475,7 @@ def consent_grant_command(
 ) -> None:
     """Record that CONTACT consented to PURPOSE, how, and to which notice."""
     granted_at = _moment(at, "--at") or datetime.now(UTC)
-    with _invalid_as_usage(_CONSENT_OPTIONS):
+    with invalid_as_usage(_CONSENT_OPTIONS):
         record = ConsentRecord(
             purpose=purpose,
             granted_at=granted_at,
@@ -514,7 +488,7 @@ def consent_grant_command(
     contact_id, changed, after = _change(
         access, contact, region, lambda v, cid: v.grant_consent(cid, record), _CONSENT_OPTIONS
     )
-    _report(
+    report_change(
         contact_id,
         "consent_granted",
         f"consent for {purpose} recorded ({channel}, notice {notice_id} v{notice_version})",
@@ -530,7 +504,7 @@ def consent_grant_command(
 @click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How it was withdrawn.")
 @click.option("--at", "at", help="When, ISO 8601 with a time zone (default: now).")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def consent_withdraw_command(
@@ -553,10 +527,10 @@ def consent_withdraw_command(
         except ValidationError:
             raise
         except ValueError:
-            raise CommandError(f"the contact has no active consent for {purpose!r}") from None
+            raise CommandError("the contact has no active consent for that purpose") from None
 
     contact_id, changed, after = _change(access, contact, region, withdraw, _CONSENT_OPTIONS)
-    _report(
+    report_change(
         contact_id,
         "consent_withdrawn",
         f"consent for {purpose} withdrawn ({channel})",
@@ -586,7 +560,7 @@ def basis_group() -> None:
     help="What the basis rests on: the contract, the obligation, the balancing of interests (required).",
 )
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def basis_add_command(
@@ -606,14 +580,14 @@ def basis_add_command(
     if not (reference or "").strip():
         raise CommandError(f"--reference is required: what {article} rests on (a contract, an assessment)")
     options = {"article": "--article", "purpose": "--purpose", "justification": "--reference"}
-    with _invalid_as_usage(options):
+    with invalid_as_usage(options):
         basis = LegalBasis(
             article=cast("GdprBasis", article), purpose=purpose, justification=cast("str", reference)
         )
     contact_id, changed, after = _change(
         access, contact, region, lambda v, cid: v.add_legal_basis(cid, basis), options
     )
-    _report(
+    report_change(
         contact_id,
         "basis_added",
         f"legal basis Art. {article} for {purpose} recorded",
@@ -637,7 +611,7 @@ def messenger_group() -> None:
 @click.option("--absent", is_flag=True, help="The number does not use the messenger (default: it does).")
 @click.option("--source", required=True, help="Who or what said so, e.g. manual or an app's check.")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def messenger_mark_command(
@@ -649,12 +623,17 @@ def messenger_mark_command(
     as_json: bool,
     access: VaultAccess,
 ) -> None:
-    """Mark CONTACT's NUMBER as using the messenger (or, with --absent, as not using it)."""
+    """Mark CONTACT's NUMBER as using the messenger (or, with --absent, as not using it).
+
+    A number the default policy refuses as not a mobile number gets a warning on stderr.
+    """
     default_region = parse_region(region)
+    e164 = parse_number(number, default_region).e164
+    not_mobile: list[PhoneKind] = []  # the number's kind, if the default policy refuses it as not mobile
 
     def mark(vault: Vault, contact_id: uuid.UUID) -> Contact:
         try:
-            return vault.set_messenger_presence(
+            after = vault.set_messenger_presence(
                 contact_id, number, not absent, source=source, region=default_region
             )
         except ValidationError:
@@ -662,11 +641,20 @@ def messenger_mark_command(
         except ValueError:
             hint = "" if default_region else " (a number without its country code needs --region)"
             raise CommandError(f"the contact has no such number{hint}") from None
+        if not absent:
+            not_mobile.extend(_not_mobile_kind(vault.directory_entry(contact_id), e164))
+        return after
 
     contact_id, changed, after = _change(access, contact, region, mark, {"source": "--source"})
-    number_shown = mask_number(parse_number(number, default_region).e164 or number)
+    number_shown = mask_number(e164 or number)
+    for kind in not_mobile:
+        click.echo(
+            f"warning: {number_shown} is not a mobile number (kind: {kind}); the default policy keeps it "
+            "out of the messenger book (reason not_mobile)",
+            err=True,
+        )
     state = "not on" if absent else "on"
-    _report(
+    report_change(
         contact_id,
         "messenger_marked",
         f"{number_shown} marked as {state} the messenger ({source})",
@@ -674,6 +662,17 @@ def messenger_mark_command(
         version=after.version,
         as_json=as_json,
     )
+
+
+def _not_mobile_kind(entry: DirectoryEntry, e164: str | None) -> list[PhoneKind]:
+    """The kind of the number ``e164`` if the default policy refuses it as ``not_mobile``; else nothing.
+
+    Marking a landline as on the messenger does not bring it into the book: ``Policy.default()`` admits
+    mobile numbers only. The policy itself decides, so the warning follows its rule exactly.
+    """
+    decision = Policy.default().decide(entry)
+    pairs = zip(entry.phones, decision.per_number, strict=True)  # one decision per phone, in order
+    return [phone.kind for phone, n in pairs if phone.e164 == e164 and "not_mobile" in n.reasons][:1]
 
 
 @click.group("label")
@@ -686,7 +685,7 @@ def label_group() -> None:
 @click.argument("name")
 @click.option("--colour", help="A colour for the label, #RRGGBB.")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def label_add_command(
@@ -694,13 +693,13 @@ def label_add_command(
 ) -> None:
     """Attach the label NAME to CONTACT (nothing changes if it is already there)."""
     options = {"name": "NAME", "colour": "--colour"}
-    with _invalid_as_usage(options):
+    with invalid_as_usage(options):
         label = Label(name=name, colour=colour)
     contact_id, changed, after = _change(
         access, contact, region, lambda v, cid: v.add_label(cid, label), options
     )
     message = "label added" if changed else "label already there; nothing changed"
-    _report(
+    report_change(
         contact_id,
         "label_added",
         f"{message} ({len(after.labels)} labels)",
@@ -714,7 +713,7 @@ def label_add_command(
 @click.argument("contact")
 @click.argument("name")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def label_remove_command(
@@ -725,7 +724,7 @@ def label_remove_command(
         access, contact, region, lambda v, cid: v.remove_label(cid, name), {"name": "NAME"}
     )
     message = "label removed" if changed else "no such label; nothing changed"
-    _report(
+    report_change(
         contact_id,
         "label_removed",
         f"{message} ({len(after.labels)} labels)",
@@ -742,7 +741,7 @@ def label_remove_command(
 @click.argument("contact")
 @click.option("--lift", is_flag=True, help="Lift the restriction (Art. 18(3)) instead.")
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def restrict_command(
@@ -758,7 +757,7 @@ def restrict_command(
         message = "restriction lifted" if changed else "was not restricted; nothing changed"
     else:
         message = "processing restricted" if changed else "already restricted; nothing changed"
-    _report(
+    report_change(
         contact_id,
         "restriction_lifted" if lift else "restricted",
         message,
@@ -772,7 +771,7 @@ def restrict_command(
 @click.argument("contact")
 @_purpose_option
 @region_option
-@_json_option
+@json_option
 @vault_options
 @guarded
 def object_command(
@@ -782,7 +781,7 @@ def object_command(
     contact_id, changed, after = _change(
         access, contact, region, lambda v, cid: v.object(cid, purpose), {"purpose": "--purpose"}
     )
-    _report(
+    report_change(
         contact_id,
         "objected",
         f"objection to {purpose} recorded",
@@ -801,27 +800,48 @@ def object_command(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Read the new passphrase from the first line of this file (default: asked twice, without echo).",
 )
+@click.option(
+    "--recovery-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Open the vault with the recovery key in this file (the one `init --recovery-key` showed) "
+    "instead of the current passphrase: for a passphrase that is lost.",
+)
 @vault_options
 @guarded
-def passwd_command(new_passphrase_file: Path | None, access: VaultAccess) -> None:
+def passwd_command(
+    new_passphrase_file: Path | None, recovery_key_file: Path | None, access: VaultAccess
+) -> None:
     """Change the vault's passphrase (the recovery key, if any, keeps working).
 
-    The current passphrase comes from --passphrase-file, CONTACTVAULT_PASSPHRASE_FILE or a prompt; the
-    new one from --new-passphrase-file or a prompt (twice). Neither is ever a command-line argument.
+    The current passphrase comes from --passphrase-file, CONTACTVAULT_PASSPHRASE_FILE or a prompt, or
+    the recovery key from --recovery-key-file when the passphrase is lost; the new one from
+    --new-passphrase-file or a prompt (twice). None of them is ever a command-line argument.
     """
     access.require()
-    current = access.passphrase()
-    with access.open(current) as vault:
+    if new_passphrase_file is None:  # said before anything is read or opened
+        need_terminal("no new passphrase: give --new-passphrase-file")
+    if recovery_key_file is not None:
+        key = read_secret_file(recovery_key_file, "recovery key file")
+        current = None
+        opened = track(Vault.open_with_recovery_key(access.path, key))
+    else:
+        current = access.passphrase()
+        opened = track(Vault.open(access.path, current))
+    with opened as vault:
         if new_passphrase_file is not None:
             new = VaultAccess(access.path, new_passphrase_file).passphrase()
         else:
-            new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
-            if not new:
-                raise CommandError("the passphrase must not be empty")
+            new = ask_secret(
+                "New passphrase",
+                twice=True,
+                missing="no new passphrase: give --new-passphrase-file",
+                what="the passphrase",
+            )
         if new == current:
             raise CommandError("the new passphrase is the same as the current one")
         vault.change_passphrase(new)
-    click.echo(f"Passphrase changed for {access.path.name}.")
+    how = " with the recovery key" if recovery_key_file is not None else ""
+    click.echo(f"Passphrase changed for {access.path.name}{how}; the recovery key keeps working.")
 
 
 _CHECKED: Final = (
@@ -835,7 +855,7 @@ _CHECKED: Final = (
 
 
 @click.command("verify")
-@_json_option
+@json_option
 @vault_options
 @guarded
 def verify_command(as_json: bool, access: VaultAccess) -> None:
