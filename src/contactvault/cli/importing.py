@@ -1,28 +1,33 @@
-"""``contactvault import``: read a vCard or CSV address book into the vault, with a summary of issues.
+"""``contactvault import``: read a vCard or CSV address book into the vault, updating what it already has.
 
-``--dry-run`` only reads the file and prints the summary; nothing is stored. Otherwise every contact the
-file yields is stored in one transaction (all or none), after a progress bar for long files. The summary
-holds counts and issue messages, which name lines and fields, never a value.
+Every contact the file yields is matched against the vault (``Vault.import_contacts``): new ones are
+added, known ones updated in place, unchanged ones left alone, ambiguous ones reported; all in one
+transaction. ``--dry-run`` says what would change and stores nothing. A long file shows one progress
+display for the whole import (reading, then storing). The summary holds counts and messages that name
+lines, fields and short ids, never a value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from contactvault.cli._app import EXIT_FINDINGS, VaultAccess, guarded, stderr, stdout, vault_options
 from contactvault.importers.csv import import_csv
 from contactvault.importers.result import ImportBatch, ImportResult
 from contactvault.importers.vcard import iter_vcards
 from contactvault.phones import check_region
+from contactvault.vault import ImportReport, OnMatch
 
 __all__ = ["COMMANDS", "import_command", "summary_table"]
 
@@ -45,7 +50,7 @@ def _detect_format(path: Path) -> Literal["vcard", "csv"]:
     return "vcard" if head.startswith(b"BEGIN:VCARD") else "csv"
 
 
-def summary_table(result: ImportResult, region: str) -> Table:
+def summary_table(result: ImportResult, region: str, report: ImportReport | None = None) -> Table:
     """The import summary as a table: counts only, never a value from the file."""
     counts = result.summary()
     table = Table(title=f"Import of {result.source} ({result.format}, default region {region})")
@@ -58,46 +63,86 @@ def summary_table(result: ImportResult, region: str) -> Table:
         ("  normalised to E.164", "normalised"),
         ("  kept as typed (not valid)", "not_normalised"),
         ("e-mail addresses", "emails"),
-        ("numbers shared by several contacts", "duplicate_groups"),
+        ("numbers shared by several contacts of the file", "duplicate_groups"),
         ("photos, logos, sounds, keys dropped", "dropped_media"),
         ("issues: not imported", "errors"),
         ("issues: imported, to check", "warnings"),
     )
     for label, key in rows:
         table.add_row(label, str(counts[key]))
+    if report is not None:
+        done = report.counts()
+        verb = "would be " if report.dry_run else ""
+        table.add_section()
+        table.add_row(f"{verb}added to the vault", str(done["added"]))
+        table.add_row(f"{verb}updated in the vault", str(done["updated"]))
+        table.add_row("already in the vault, unchanged", str(done["unchanged"]))
+        if done["skipped"]:
+            table.add_row("already in the vault, left alone (--on-match skip)", str(done["skipped"]))
+        table.add_row("ambiguous: not imported, see below", str(done["ambiguous"]))
+        table.add_row("added, sharing a number with another contact", str(done["shared_numbers"]))
     return table
 
 
 def _cards_in(path: Path) -> int:
     """How many cards the file holds: the progress bar's total."""
+    count = 0
     with path.open("rb") as stream:
-        data = stream.read()
-    return data.upper().count(b"BEGIN:VCARD")
+        for line in stream:
+            count += line.lstrip(b"\xef\xbb\xbf").strip().upper() == b"BEGIN:VCARD"
+    return count
 
 
-def _read(path: Path, kind: str, region: str | None) -> ImportResult:
-    """Read the whole file into an ImportResult, with a progress bar for long files on a terminal."""
+def _read(path: Path, kind: str, region: str | None, progress: Progress | None) -> ImportResult:
+    """Read the whole file into an ImportResult, advancing the progress bar card by card."""
     if kind == "csv":  # CSV exports are small; the importer names their layout
         return import_csv(path, default_region=region)
     batches = iter_vcards(path, default_region=region)
+    if progress is None:
+        return ImportResult.collect(batches, source=path.name, format="vcard")
+    task = progress.add_task("reading", total=_cards_in(path))
+
+    def counted() -> Iterator[ImportBatch]:
+        for batch in batches:
+            progress.advance(task, batch.entries)
+            yield batch
+
+    return ImportResult.collect(counted(), source=path.name, format="vcard")
+
+
+@contextlib.contextmanager
+def _progress(path: Path) -> Iterator[Progress | None]:
+    """A progress display on a terminal for a file over 1 MiB (reading, then storing); else none."""
     console = stderr()
     if not console.is_terminal or path.stat().st_size < _PROGRESS_BYTES:
-        return ImportResult.collect(batches, source=path.name, format="vcard")
+        yield None
+        return
     columns = (
-        TextColumn("reading {task.description}"),
+        TextColumn("{task.description:>8}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(path.name, total=_cards_in(path))
+        yield progress
 
-        def counted() -> Iterator[ImportBatch]:
-            for batch in batches:
-                progress.advance(task, batch.entries)
-                yield batch
 
-        return ImportResult.collect(counted(), source=path.name, format="vcard")
+def _store(
+    access: VaultAccess, result: ImportResult, on_match: OnMatch, dry_run: bool, progress: Progress | None
+) -> ImportReport | None:
+    """Match and store (a dry run: only match) against the vault; ``None`` for a dry run without a vault."""
+    if dry_run and not access.path.exists():
+        return None  # nothing to compare with: the summary of the file is all there is
+    with access.open() as vault:
+        if progress is None:
+            return vault.import_contacts(result, on_match=on_match, dry_run=dry_run)
+        task = progress.add_task("storing" if not dry_run else "matching", total=len(result.contacts))
+        return vault.import_contacts(
+            result,
+            on_match=on_match,
+            dry_run=dry_run,
+            progress=lambda done: progress.update(task, completed=done),
+        )
 
 
 @click.command("import")
@@ -115,48 +160,87 @@ def _read(path: Path, kind: str, region: str | None) -> ImportResult:
     show_default=True,
     help="vCard (.vcf) or Google/Outlook CSV.",
 )
-@click.option("--dry-run", is_flag=True, help="Only read the file and summarise it; store nothing.")
+@click.option(
+    "--on-match",
+    type=click.Choice(["update", "skip"]),
+    default="update",
+    show_default=True,
+    help="What to do with a contact the vault already has: update it from the file, or leave it alone.",
+)
+@click.option("--dry-run", is_flag=True, help="Only read the file and say what would change; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")
-@click.option("--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported.")
+@click.option(
+    "--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported, or was ambiguous."
+)
 @vault_options
 @guarded
 def import_command(
-    file: Path, region: str, fmt: str, dry_run: bool, as_json: bool, strict: bool, access: VaultAccess
+    file: Path,
+    region: str,
+    fmt: str,
+    on_match: str,
+    dry_run: bool,
+    as_json: bool,
+    strict: bool,
+    access: VaultAccess,
 ) -> None:
     """Import an address book export (vCard 2.1/3.0/4.0, Google or Outlook CSV) into the vault.
 
+    Contacts the vault already has (same UID or external id, or the same number with a compatible name)
+    are updated from the file instead of added again: importing the same file twice changes nothing.
     Every card becomes a contact or an issue naming its line. With --dry-run nothing is stored.
     """
     default_region = None if region.lower() == "none" else check_region(region)
     kind = _detect_format(file) if fmt == "auto" else fmt
-    result = _read(file, kind, default_region)
-    stored = 0
     if not dry_run:
-        with access.open() as vault:
-            stored = len(vault.add_many(result.contacts))  # one transaction: all of them or none
+        access.require()  # before the file is read
+    with _progress(file) as progress:
+        result = _read(file, kind, default_region, progress)
+        report = _store(access, result, cast("OnMatch", on_match), dry_run, progress)
     if as_json:
         payload = {
             "source": result.source,
             "format": result.format,
             "summary": result.summary(),
-            "stored": stored,
+            "vault": None if report is None else report.counts(),
+            "dry_run": dry_run,
             "issues": [asdict(issue) for issue in result.issues],
+            "ambiguous": []
+            if report is None
+            else [
+                {"line": a.line, "reason": a.reason, "candidates": [str(c) for c in a.candidates]}
+                for a in report.ambiguous
+            ],
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        console = stdout()
-        console.print(summary_table(result, region.upper()))
-        for issue in result.issues:  # each message names its line and field, never a value
-            colour = "red" if issue.severity == "error" else "yellow"
-            console.print(f"[{colour}]{issue.severity:7}[/{colour}] {issue.message}")
-        if not result.issues:
-            console.print("No issues.")
-        if dry_run:
-            console.print("Nothing was stored (--dry-run): this was a read of the file only.")
-        else:
-            console.print(f"Stored {stored} contacts in {access.path.name}.")
-    if strict and result.errors:
+        _print_summary(result, region.upper(), report, access, dry_run)
+    if strict and (result.errors or (report is not None and report.ambiguous)):
         sys.exit(EXIT_FINDINGS)
+
+
+def _print_summary(
+    result: ImportResult, region: str, report: ImportReport | None, access: VaultAccess, dry_run: bool
+) -> None:
+    console = stdout()
+    console.print(summary_table(result, region, report))
+    for issue in result.issues:  # each message names its line and field, never a value
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(Text.assemble((f"{issue.severity:7}", colour), " ", issue.message))
+    for card in report.ambiguous if report is not None else ():
+        console.print(Text.assemble(("ambiguous", "yellow"), " ", card.message()))
+    if not result.issues and (report is None or not report.ambiguous):
+        console.print("No issues.")
+    if dry_run:
+        console.print("Nothing was stored (--dry-run).")
+    elif report is not None:
+        done = report.counts()
+        console.print(
+            f"{done['added']} added, {done['updated']} updated, {done['unchanged'] + done['skipped']} "
+            f"already there, in {access.path.name}."
+        )
+    if report is not None and report.shared_numbers:
+        console.print("Some contacts share a number: `contactvault duplicates` lists them to merge.")
 
 
 COMMANDS: list[click.Command] = [import_command]

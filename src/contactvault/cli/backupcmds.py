@@ -1,0 +1,102 @@
+"""``contactvault backup`` and ``restore``: a verified copy of the vault, and putting one back.
+
+``backup DEST`` writes a consistent copy of the vault (SQLite's online backup) to a new file, mode 0600,
+and checks the copy before it appears (every record decrypted with the vault's keys). ``restore SRC DEST``
+checks a backup with the passphrase (or ``--recovery-key-file``) and copies it to a NEW path; it never
+overwrites a file and never writes the backup. ``docs/vault-over-the-years.md`` says how a business backs
+up: what, where, how often, and how to test a restore.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from contactvault.cli._app import (
+    EXIT_BAD_INPUT,
+    CommandError,
+    VaultAccess,
+    echo_json,
+    guarded,
+    json_option,
+    read_secret_file,
+    vault_options,
+)
+from contactvault.vault import BackupReport, Vault
+
+__all__ = ["COMMANDS", "backup_command", "restore_command"]
+
+
+def _report(report: BackupReport, what: str, as_json: bool) -> None:
+    check = report.check
+    if as_json:
+        echo_json(
+            {
+                "path": str(report.path),
+                "size": report.size,
+                "verified": True,
+                "contacts": check.contacts,
+                "erased": check.erased,
+                "disclosures": check.disclosures,
+            }
+        )
+        return
+    click.echo(
+        f"{what} {report.path.name} ({report.size} bytes): verified, {check.contacts} contacts, "
+        f"{check.erased} erased, {check.disclosures} disclosure records."
+    )
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, dir_okay=False))
+@json_option
+@vault_options
+@guarded
+def backup_command(dest: Path, as_json: bool, access: VaultAccess) -> None:
+    """Write a verified copy of the vault to DEST (a new file, mode 0600); it opens with the same passphrase.
+
+    DEST must not exist: a backup never overwrites. Keep backups away from the vault's disk, and test a
+    restore now and then (`contactvault restore`).
+    """
+    if dest.exists() or dest.is_symlink():
+        raise CommandError(f"{dest.name} already exists; a backup never overwrites a file")
+    with access.open() as vault:
+        report = vault.backup(dest)
+    _report(report, "Wrote", as_json)
+    if not as_json:
+        click.echo("It opens with the vault's passphrase (and recovery key, if any). Keep it somewhere else.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("dest", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--recovery-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Open the backup with the recovery key in this file instead of the passphrase.",
+)
+@json_option
+@vault_options
+@guarded
+def restore_command(
+    source: Path, dest: Path, recovery_key_file: Path | None, as_json: bool, access: VaultAccess
+) -> None:
+    """Check the backup SOURCE and copy it to DEST, a NEW file; SOURCE is only read.
+
+    The copy is opened with the passphrase (--passphrase-file, the environment, or a prompt) or the
+    recovery key, and verified before it appears at DEST. Point --vault at DEST to use it.
+    """
+    if not source.is_file():
+        raise CommandError(f"no backup at {source.name}", EXIT_BAD_INPUT)
+    if dest.exists() or dest.is_symlink():
+        raise CommandError(f"{dest.name} already exists; a restore never overwrites a file")
+    if recovery_key_file is not None:
+        key = read_secret_file(recovery_key_file, "recovery key file")
+        report = Vault.restore(source, dest, recovery_key=key)
+    else:
+        report = Vault.restore(source, dest, VaultAccess(source, access.passphrase_file).passphrase())
+    _report(report, "Restored", as_json)
+
+
+COMMANDS: list[click.Command] = [backup_command, restore_command]
