@@ -14,6 +14,7 @@ reads their `Vault.changes` counters.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -164,6 +165,9 @@ def guarded(func: _F) -> _F:
                 else next(c for t, c in _ERRORS if isinstance(exc, t))
             )
             _fail(_message(exc), code)
+        except BrokenPipeError:  # the reader went away (`| head`): not an error of the command
+            _quiet_stdout()
+            sys.exit(EXIT_OK)
         except OSError as exc:  # a file that cannot be read or written: its name and the reason
             where = f"{Path(exc.filename).name}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or type(exc).__name__}", EXIT_BAD_INPUT)
@@ -175,6 +179,14 @@ def guarded(func: _F) -> _F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's flush at exit finds no broken pipe."""
+    with contextlib.suppress(OSError, ValueError):  # no real file behind stdout (a test runner)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -13,7 +13,8 @@ __all__ = ["verify"]
 
 
 def verify(core: Core) -> VerifyReport:
-    """SQLite's page structure, the header MAC, the row-set digest, the log, every blob, the blind index.
+    """SQLite's page structure, the header MAC, the row-set digest, the log, every blob, the blind index
+    (each contact's entries, and no UID or external id held by two contacts).
 
     Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
     """
@@ -30,6 +31,7 @@ def verify(core: Core) -> VerifyReport:
     for tag, cid in storage.index_pairs():
         index.setdefault(cid, set()).add(tag)
     contacts = erased = 0
+    owners: dict[bytes, bytes] = {}  # a UID or external-id tag -> the one contact that may hold it
     for row in storage.rows(with_payload=True):
         if row.data_key is None:
             records.tombstone(row)
@@ -39,7 +41,11 @@ def verify(core: Core) -> VerifyReport:
             records.contact(row)  # every blob, and directory and payload agreeing
             contacts += 1
             # From the directory, as written (a contact stored before UIDs were indexed has no UID tag).
-            expected = set(records.tags(records.directory(row)).all)
+            tags = records.tags(records.directory(row))
+            expected = set(tags.all)
+            for tag in tags.unique:
+                if owners.setdefault(tag, row.id) != row.id:
+                    raise VaultCorrupted("two contacts carry the same vCard UID or external id")
         if index.pop(row.id, set()) != expected:
             raise VaultCorrupted("the blind index does not match a contact's numbers and keys")
     if index:
