@@ -43,6 +43,7 @@ __all__ = [
     "full_contacts",
     "garbage_lines",
     "good_cards",
+    "import_files",
     "name_parts",
     "notes",
     "phone_numbers",
@@ -318,10 +319,13 @@ def _utf8(*lines: str) -> tuple[bytes, ...]:
 
 @st.composite
 def good_cards(draw: st.DrawFn) -> CardSpec:
-    """A valid card in a shape phones export: 3.0, 2.1 quoted-printable with a photo, 4.0, folded, cp1252."""
+    """A valid card in a shape phones export: 3.0, 2.1 quoted-printable with a photo, 4.0, folded, cp1252.
+
+    Or a 2.1 card with an AGENT card inside: that one is skipped with a warning, only the outer card counts.
+    """
     name = draw(display_names())
     number = draw(phone_numbers())
-    shape = draw(st.sampled_from(("v30", "v21_qp", "v40", "folded", "v21_cp1252")))
+    shape = draw(st.sampled_from(("v30", "v21_qp", "v40", "folded", "v21_cp1252", "v21_agent")))
     if shape == "v30":
         lines = _utf8(
             "BEGIN:VCARD", "VERSION:3.0", f"FN:{escape_text(name)}", f"TEL;TYPE=CELL:{number}", "END:VCARD"
@@ -355,6 +359,21 @@ def good_cards(draw: st.DrawFn) -> CardSpec:
         # its own test in test_import_vcard.py; here it would hide what this strategy is for.)
         cut = draw(st.integers(len(b"FN:"), len(raw) - 1))
         lines = (b"BEGIN:VCARD", b"VERSION:3.0", raw[:cut], b" " + raw[cut:], b"END:VCARD")
+    elif shape == "v21_agent":
+        name = name.replace("\\", "/")
+        agent = draw(display_names()).replace("\\", "/")
+        lines = _utf8(
+            "BEGIN:VCARD",
+            "VERSION:2.1",
+            f"FN;CHARSET=UTF-8:{name}",
+            "AGENT:",
+            "BEGIN:VCARD",
+            "VERSION:2.1",
+            f"FN;CHARSET=UTF-8:{agent}",
+            "END:VCARD",
+            f"TEL;CELL:{number}",
+            "END:VCARD",
+        )
     else:  # vCard 2.1 from a Windows program: code page 1252, no CHARSET
         name = "".join(ch for ch in name if ch.encode("cp1252", errors="ignore")).strip() or "Jürgen"
         lines = (
@@ -376,11 +395,25 @@ def broken_cards(draw: st.DrawFn) -> CardSpec:
     head = ("BEGIN:VCARD", "VERSION:3.0")
     kind = draw(
         st.sampled_from(
-            ("not_closed", "bad_qp", "bad_utf8", "garbage", "continues_nothing", "empty", "bad_base64")
+            (
+                "not_closed",
+                "agent_not_closed",
+                "bad_qp",
+                "bad_utf8",
+                "garbage",
+                "continues_nothing",
+                "empty",
+                "bad_base64",
+            )
         )
     )
     if kind == "not_closed":
         lines = _utf8(*head, f"FN:{escape_text(name)}", f"TEL:{number}")
+    elif kind == "agent_not_closed":
+        # A 2.1 AGENT line with an empty value announces a card inside this one, but this card never ends:
+        # the next card must not be taken for the AGENT card and lost with this one.
+        agent = draw(st.sampled_from(("AGENT:", "agent:", "item1.AGENT;VALUE=vcard: ", "AGENT")))
+        lines = _utf8(*head, f"FN:{escape_text(name)}", f"TEL:{number}", agent)
     elif kind == "bad_qp":
         lines = _utf8(
             "BEGIN:VCARD",
@@ -409,7 +442,9 @@ def _not_a_marker(line: bytes) -> bool:
 garbage_lines = st.lists(
     st.one_of(
         st.binary(max_size=40).map(lambda b: bytes(c for c in b if c not in b"\r\n\x00\xfe\xff")),
-        st.sampled_from((b"{", b'"json": true', b"FN:Nobody", b" folded", b"=ZZ", b"-- ", b"BEGIN:VCARDS")),
+        st.sampled_from(
+            (b"{", b'"json": true', b"FN:Nobody", b" folded", b"=ZZ", b"-- ", b"BEGIN:VCARDS", b"AGENT:")
+        ),
     ).filter(_not_a_marker),
     min_size=1,
     max_size=3,
@@ -496,3 +531,46 @@ def private_values(draw: st.DrawFn) -> tuple[bytes, tuple[str, ...]]:
     windows = b"\r\nBEGIN:VCARD\r\nVERSION:2.1\r\nFN:" + cp1252.encode("cp1252") + b"\r\nEND:VCARD\r\n"
     values = (name, other, note, number, email, invalid, "9" * 201, cp1252, *note.split("\n"))
     return data + windows, tuple(v for v in values if len(v) >= 4)
+
+
+# --- overlapping exports of one phone, for re-import properties -------------------------------------------
+
+_PEOPLE_NAMES = ("Anna Beispiel", "Bruno Anders", "Clara Weiß", "Dieter Ünal", "Eva Groß", "Anna Anders")
+_SHARED_NUMBERS = tuple(f"+49151555{i:05d}" for i in range(5))
+
+
+@st.composite
+def import_files(draw: st.DrawFn) -> list[str]:
+    """Two to four vCard exports of the same small, overlapping address book, as a phone writes them.
+
+    Cards share numbers (a family landline), names (two "Anna"), have a UID or none, appear in some files
+    and not in others, and change their e-mail address or note from one export to the next.
+    """
+    people = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(_PEOPLE_NAMES),
+                st.one_of(st.none(), st.sampled_from(("uid-1", "uid-2", "uid-3", "uid-4", "uid-5"))),
+                st.lists(st.sampled_from(_SHARED_NUMBERS), max_size=2, unique=True),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    files: list[str] = []
+    for _ in range(draw(st.integers(min_value=2, max_value=4))):
+        lines: list[str] = []
+        chosen = draw(st.lists(st.sampled_from(range(len(people))), max_size=len(people) + 1))
+        for index in chosen:
+            name, uid, numbers = people[index]
+            variant = draw(st.integers(min_value=0, max_value=2))
+            lines += ["BEGIN:VCARD", "VERSION:3.0"]
+            if uid is not None:
+                lines.append(f"UID:{uid}")
+            lines += [f"FN:{name}", f"EMAIL:person{index}.{variant}@example.org"]
+            lines += [f"TEL;TYPE=CELL:{number}" for number in numbers]
+            if variant == 2:
+                lines.append(f"NOTE:Rückruf {index}")
+            lines.append("END:VCARD")
+        files.append("\r\n".join(lines) + "\r\n" if lines else "BEGIN:VCARD\r\nFN:Leer\r\nEND:VCARD\r\n")
+    return files

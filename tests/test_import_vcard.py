@@ -15,6 +15,7 @@ import pytest
 from contactvault import ImportFailed, ImportResult, InvalidRegion, import_vcards, iter_vcards
 from contactvault.export.vcard import fold
 from contactvault.importers.source import BLOCK_SIZE
+from contactvault.importers.vcard import CardView, iter_card_views
 from contactvault.models import Contact
 from tests.conftest import vcf
 
@@ -749,6 +750,141 @@ def test_21_agent_with_embedded_card():
     assert [p.e164 for p in result.contacts[0].phones] == ["+49301234567"]
     assert [(i.code, i.severity, i.line) for i in result.issues] == [("nested_card", "warning", 5)]
     assert "Ingo" not in result.contacts[0].model_dump_json()
+
+
+# --- a card without END:VCARD never takes the cards after it down with it ----------------------------------
+
+# A vCard 2.1 card that ends in an AGENT line with an empty value (which announces a card inside it on the
+# next lines) and then never ends: lines 1-4.
+OPEN_AGENT = ("BEGIN:VCARD", "VERSION:2.1", "FN:Xaver Offen", "AGENT:")
+BETA = ("BEGIN:VCARD", "VERSION:3.0", "FN:Bert Beta", "TEL:+49 171 2345678", "END:VCARD")
+
+
+def places(result: ImportResult) -> list[tuple[str, int]]:
+    """Contacts as (name, line) and error issues as (code, line), in file order."""
+    found = [(c.display_name, c.source.line) for c in result.contacts if c.source and c.source.line]
+    found += [(i.code, i.line) for i in result.errors]
+    return sorted(found, key=lambda item: item[1])
+
+
+@pytest.mark.parametrize(
+    "agent", ["AGENT:", "item1.agent;VALUE=vcard: ", "AGENT"], ids=["bare", "group", "no-colon"]
+)
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_card_ending_in_agent_without_end_keeps_the_cards_after_it(agent, count):
+    """A card cut off after a bare AGENT line is one ``not_closed`` issue; the complete cards after it import.
+
+    The first card after it looks like the AGENT card it announces, until the input ends or another card
+    begins without an AGENT line before it: then the broken card is reported, and the cards read again.
+    """
+    after = [ALPHA, BETA, GAMMA][:count]
+    data = vcf(*OPEN_AGENT[:3], agent, *(line for lines in after for line in lines))
+    result = read(data)
+    names = ["Anna Alpha", "Bert Beta", "Carl Gamma"][:count]
+    assert places(result) == [("not_closed", 1), *zip(names, range(5, 5 + 5 * count, 5), strict=True)]
+    assert result.errors[0].message == "card at line 1 has no END:VCARD before line 5; not imported"
+    assert result.warnings == []
+    assert result.entries == count + 1
+    assert [b.entries for b in iter_vcards(data, default_region="DE", batch_size=1)] == [1] * (count + 1)
+
+
+def test_agent_card_that_ends_inside_a_card_without_end_is_a_card_of_its_own():
+    """An AGENT card that ends inside a card that does not: the outer card is the issue, the inner a contact.
+
+    The lines are read again from the AGENT card on, as if the outer card had ended before it: the outer
+    card's own lines after the inner card are text outside any card, and the cards after them import.
+    """
+    data = vcf(
+        *OPEN_AGENT,
+        "BEGIN:VCARD",  # 5
+        "VERSION:2.1",
+        "FN:Ingo Innen",
+        "TEL:+49 30 7654321",
+        "END:VCARD",  # 9
+        "TEL:030 1234567",  # 10: the outer card's, now outside any card
+        *GAMMA,  # 11-15
+        *ALPHA,  # 16-20
+    )
+    result = read(data)
+    assert places(result) == [
+        ("not_closed", 1),
+        ("Ingo Innen", 5),
+        ("outside_card", 10),
+        ("Carl Gamma", 11),
+        ("Anna Alpha", 16),
+    ]
+    assert [p.e164 for p in result.contacts[0].phones] == ["+49307654321"]
+    assert result.entries == 4
+
+
+def test_agent_card_never_closed_is_an_issue_of_its_own():
+    """An AGENT card that never ends either: two ``not_closed`` issues, at the end or before the next card."""
+    inner = ("BEGIN:VCARD", "VERSION:2.1", "FN:Ingo Innen")  # lines 5-7
+    result = read(vcf(*OPEN_AGENT, *inner))
+    assert [(i.code, i.line, i.message) for i in result.issues] == [
+        ("not_closed", 1, "card at line 1 has no END:VCARD before line 5; not imported"),
+        ("not_closed", 5, "card at line 5 has no END:VCARD (the input ends at line 7); not imported"),
+    ]
+    assert (result.contacts, result.entries) == ([], 2)
+
+    result = read(vcf(*OPEN_AGENT, *inner, *GAMMA, *ALPHA))
+    assert places(result) == [("not_closed", 1), ("not_closed", 5), ("Carl Gamma", 8), ("Anna Alpha", 13)]
+    assert result.errors[1].message == "card at line 5 has no END:VCARD before line 8; not imported"
+    assert result.entries == 4
+
+
+def test_agent_card_in_a_card_that_ends_is_still_skipped_after_a_broken_card():
+    """A card cut off after a bare AGENT line, then a 2.1 card with a real AGENT card: that one still imports.
+
+    The AGENT card inside it ends and so does its card: it is skipped with a ``nested_card`` warning at its
+    real line, and never becomes a contact.
+    """
+    data = vcf(
+        *OPEN_AGENT,
+        "BEGIN:VCARD",  # 5
+        "VERSION:2.1",
+        "FN:Anna Alpha",
+        "AGENT:",
+        "BEGIN:VCARD",  # 9
+        "VERSION:2.1",
+        "FN:Ingo Innen",
+        "TEL:+49 30 7654321",
+        "END:VCARD",
+        "TEL:030 12",  # 14: a warning with its real line
+        "END:VCARD",
+        *GAMMA,  # 16-20
+    )
+    result = read(data)
+    assert places(result) == [("not_closed", 1), ("Anna Alpha", 5), ("Carl Gamma", 16)]
+    assert [(i.code, i.line) for i in result.warnings] == [("nested_card", 9), ("invalid_number", 14)]
+    assert [p.raw for p in result.contacts[0].phones] == ["030 12"]
+    assert "Ingo" not in result.contacts[0].model_dump_json()
+    assert result.entries == 3
+
+
+def test_many_cards_cut_off_after_agent_lines_are_each_one_issue():
+    """Thousands of cards, each cut off after a bare AGENT line, each inside the one before: one issue each.
+
+    The whole file is one chain of cards inside cards; it is read once, not once for each card.
+    """
+    count = 5_000
+    data = b"".join(vcf("BEGIN:VCARD", "VERSION:2.1", f"FN:Kunde {i}", "AGENT:") for i in range(count))
+    result = read(data + vcf(*ALPHA))
+    assert [c.source.line for c in result.contacts if c.source] == [4 * count + 1]
+    assert [i.line for i in result.errors] == list(range(1, 4 * count, 4))
+    assert all(i.code == "not_closed" for i in result.errors)
+    assert result.entries == count + 1
+
+
+def test_card_views_keep_the_cards_after_a_card_without_end():
+    """``iter_card_views`` (the audit's reader) cuts cards the same way: no card after the AGENT is lost."""
+    items = list(iter_card_views(vcf(*OPEN_AGENT, *ALPHA, *GAMMA)))
+    assert [(type(item).__name__, item.line) for item in items] == [
+        ("ImportIssue", 1),
+        ("CardView", 5),
+        ("CardView", 10),
+    ]
+    assert [item.display_name for item in items if isinstance(item, CardView)] == ["Anna Alpha", "Carl Gamma"]
 
 
 def test_helper_processes_give_the_same_batches():
