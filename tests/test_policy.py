@@ -798,7 +798,11 @@ _policies = st.builds(
 
 @given(contact=_entries(), policy=_policies, now=_times)
 def test_decide_property(contact, policy, now):
-    """For any contact, `decide` never raises and allows only valid, mobile, messenger-using numbers."""
+    """For any contact, `decide` never raises and allows only what the rules allow, naming each reason.
+
+    Only valid, mobile, messenger-using numbers, of contacts with a legal basis for the purpose, no
+    restriction and no objection; each of those that fails is named among the reasons.
+    """
     decision = policy.decide(contact, now=now)
     assert decision.allowed == bool(decision.numbers)
     assert len(decision.per_number) == len(contact.phones)
@@ -822,3 +826,27 @@ def test_decide_property(contact, policy, now):
     assert set(decision.numbers) <= set(contact.e164_numbers())
     everything = AnyOf(policy, UnsafeAllowAllValidNumbers()).decide(contact, now=now)
     assert everything.numbers == contact.e164_numbers()
+    # The rights and the legal basis, as of ``now``, each decide on their own and are named as the reason.
+    restricted = contact.restricted_at is not None and contact.restricted_at <= now
+    objected = any(o.purpose == policy.purpose and o.objected_at <= now for o in contact.objections)
+    assert ("restricted" in decision.reasons) == restricted
+    assert ("objected" in decision.reasons) == objected
+    consent_holds = any(
+        c.purpose == policy.purpose
+        and c.granted_at <= now
+        and (c.withdrawn_at is None or c.withdrawn_at > now)
+        and (policy.consent_refresh is None or now - c.granted_at <= policy.consent_refresh)
+        for c in contact.consents
+    )
+    basis_holds = any(
+        b.purpose == policy.purpose
+        and b.article in ("6(1)(b)", "6(1)(f)")  # contract or legitimate interest: docs/policy.md
+        and (b.recorded_at is None or b.recorded_at <= now)
+        for b in contact.legal_bases
+    )
+    basis_reasons = {"no_legal_basis", "consent_withdrawn", "consent_expired"}
+    assert basis_reasons.isdisjoint(decision.reasons) == (consent_holds or basis_holds)
+    if decision.allowed:
+        assert not restricted
+        assert not objected
+        assert consent_holds or basis_holds
