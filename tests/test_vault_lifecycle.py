@@ -421,3 +421,24 @@ def test_files_of_the_vault_stay_private(vault, tmp_path):
         os.umask(old)
     for path in (vault.path, vault.path.with_name("v.db-wal"), tmp_path / "b.db"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_merged_card_that_changed_is_reported_not_applied_to_the_survivor(vault, tmp_path):
+    """After a merge, a merged card without UID that changed matches the survivor by number only: reported."""
+    first = _card(None, "Anna Beispiel", "+4915155500001", "anna@example.org")
+    second = _card(None, "A. Beispiel", "+4915155500001", "buero@example.org")
+    path = tmp_path / "phone.vcf"
+    path.write_bytes(vcf(*second, *first))
+    vault.import_contacts(import_vcards(path, default_region="DE"))
+    (group,) = vault.duplicates()
+    survivor = next(e.id for e in vault if e.display_name == "Anna Beispiel")
+    others = [i for i in group.contact_ids if i != survivor]
+    vault.merge([survivor, *others])
+    before = _snapshot(vault)
+    changed = [*second[:-1], "TEL;TYPE=CELL:+4915155500002", "END:VCARD"]  # one more number
+    path.write_bytes(vcf(*changed, *first))
+    report = vault.import_contacts(import_vcards(path, default_region="DE"))
+    assert [a.reason for a in report.ambiguous] == ["merged_contact"]
+    assert report.unchanged == (survivor,)
+    assert report.added == report.updated == ()
+    assert _snapshot(vault) == before

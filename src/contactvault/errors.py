@@ -130,7 +130,11 @@ class VaultCorrupted(VaultError):
 
 
 class UnsupportedFormat(VaultError):
-    """The file is an intact SQLite database but not a contactvault vault, or a newer format version."""
+    """The file is not a contactvault vault (or a newer format version than this one reads).
+
+    An empty file, one that is not an SQLite database, or another SQLite database (without the vault's
+    mark and tables). A damaged vault (its mark still there, or its tables) is ``VaultCorrupted``.
+    """
 
 
 class KdfLimitExceeded(VaultError, ValueError):

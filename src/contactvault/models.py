@@ -538,8 +538,8 @@ class DirectoryEntry(_Model):
     source_uid: _Uid | None = None
     """The UID of the card the contact was imported from (the rest of its source stays in the payload)."""
     keys_indexed: bool = False
-    """Whether the vault indexed this entry's UIDs, external id and card (always, since 0.2; an entry
-    written before has its numbers indexed only, until it is written again)."""
+    """Whether the vault indexed this entry's UIDs, external id and card (always now; an entry written by
+    an earlier version has its numbers indexed only, until it is written again)."""
 
     _external_id = field_validator("external_id")(_check_external_id)
 

@@ -38,6 +38,7 @@ from contactvault.errors import (
     SyncError,
     UnsupportedFormat,
     VaultCorrupted,
+    VaultError,
     VaultExists,
     VaultLocked,
     VaultNotFound,
@@ -85,14 +86,17 @@ EXIT_CODES: Final[dict[int, str]] = {
     EXIT_FINDINGS: "done, with findings: the audit found a code named by --fail-on, or import --strict "
     "could not import every card",
     EXIT_USAGE: "usage error: a missing or invalid option or argument, no terminal to ask on (for a "
-    "passphrase, a password or a confirmation), an ambiguous contact, a contact that changed while erase "
-    "asked, a stale copy, a vault that already exists, a demo --folder that is not empty",
-    EXIT_VAULT: "the vault cannot be opened: wrong passphrase, damaged or tampered file, unknown format",
+    "passphrase, a password or a confirmation), an ambiguous contact, a contact that changed while a "
+    "command asked or an editor was open (erase, merge, edit), a stale copy, an external id or vCard UID "
+    "already in the vault, a vault, backup or restore target that already exists, a demo --folder that is "
+    "not empty",
+    EXIT_VAULT: "the vault (or a backup) cannot be opened, read or written: wrong passphrase, damaged or "
+    "tampered file, not a vault, a full disk or an I/O error",
     EXIT_LOCKED: "the vault is open in another process",
     EXIT_BAD_INPUT: "an input file cannot be read: not an address book, an unknown CSV layout, a bad "
     "config or passphrase file",
-    EXIT_NOT_FOUND: "no such vault, no such contact (or it was erased), or no such folder to write a file "
-    "into",
+    EXIT_NOT_FOUND: "no such vault, no such contact (or it was erased or merged into another), or no such "
+    "folder to write a file into",
     EXIT_SYNC: "a sync target failed (server unreachable, credentials refused, a conflict)",
     EXIT_INTERNAL: "an unexpected error inside contactvault (--debug shows the traceback; please report it)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, or a prompt closed with Ctrl-D): the changes already made are "
@@ -132,6 +136,7 @@ _ERRORS: Final[tuple[tuple[type[BaseException], int], ...]] = (
     (InvalidRegion, EXIT_USAGE),
     (ImportFailed, EXIT_BAD_INPUT),
     (SyncError, EXIT_SYNC),
+    (VaultError, EXIT_VAULT),  # the vault cannot be read or written: a full disk, an I/O error
     (ContactVaultError, EXIT_USAGE),
 )
 

@@ -234,8 +234,9 @@ def _edit_in_editor(stored: Any, region: str | None) -> dict[str, Any] | None:  
                 raise CommandError(f"{message}; nothing was changed") from None
             last_error = message
             click.echo(f"error: {message}; the form is opened again", err=True)
+            # The problem goes below the card, so that the line numbers it names stay where they were.
             kept = "\n".join(line for line in edited.splitlines() if not line.startswith("# error:"))
-            shown = f"# error: {message}\n{kept}\n"
+            shown = f"{kept}\n# error: {message}\n"
 
 
 @click.command("edit")
@@ -311,13 +312,9 @@ def edit_command(
             with invalid_as_usage(_OPTIONS):
                 changed = apply_edits(stored, edits, region=default_region)
                 after = vault.update(changed) if changed != stored else stored
-            _changed_line(
-                contact_id,
-                "contact updated",
-                changed=after is not stored,
-                version=after.version,
-                as_json=as_json,
-            )
+            changed_now = after is not stored
+            message = "contact updated" if changed_now else "nothing changed (the contact already says that)"
+            _changed_line(contact_id, message, changed=changed_now, version=after.version, as_json=as_json)
             return
     # The editor may stay open for minutes: the vault is closed meanwhile, and the change is checked
     # against the version that was read (ConflictError if someone changed the contact in between).

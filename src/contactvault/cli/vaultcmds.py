@@ -840,8 +840,10 @@ def passwd_command(
         if new == current:
             raise CommandError("the new passphrase is the same as the current one")
         vault.change_passphrase(new)
+        recovery = vault.has_recovery_key
     how = " with the recovery key" if recovery_key_file is not None else ""
-    click.echo(f"Passphrase changed for {access.path.name}{how}; the recovery key keeps working.")
+    kept = "; the recovery key keeps working" if recovery else ""
+    click.echo(f"Passphrase changed for {access.path.name}{how}{kept}.")
 
 
 _CHECKED: Final = (
@@ -850,7 +852,7 @@ _CHECKED: Final = (
     "row-set digest (no row deleted, added, swapped or rolled back)",
     "disclosure log (seals, order, hash chain)",
     "every sealed record, CRM payloads included",
-    "phone index against every contact's numbers",
+    "blind index against every contact's numbers, UIDs, external id and card (each UID and key once)",
 )
 
 
@@ -877,7 +879,7 @@ def verify_command(as_json: bool, access: VaultAccess) -> None:
     for item in _CHECKED:
         click.echo(f"  checked: {item}")
     click.echo(
-        f"  {report.contacts} contacts, {report.erased} erased, {report.index_entries} phone index entries"
+        f"  {report.contacts} contacts, {report.erased} erased, {report.index_entries} blind index entries"
     )
 
 

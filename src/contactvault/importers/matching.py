@@ -3,11 +3,13 @@
 A business imports its phone's export again every month. Each incoming contact is matched to a stored one
 in this order, and never guessed:
 
-0. its **id**, if it was read from this vault and is passed back in;
-1. its **external id** (the caller's own key), if it has one;
-2. one of its **vCard UIDs**, if the stored contact shares its name (compatible, see below) or a number
+1. its **id**, if it was read from this vault and is passed back in;
+2. its **external id** (the caller's own key), if it has one;
+3. one of its **vCard UIDs**, if the stored contact shares its name (compatible, see below) or a number
    (a UID alone is not trusted: some programs number their cards 1, 2, 3 ...);
-3. its **numbers**: the stored contacts with one of its E.164 numbers and a compatible name, if exactly one.
+4. its **card** (`card_key`: the same words of the name and the same numbers) as a stored contact without a
+   UID, or as a card merged into one;
+5. its **numbers**: the stored contacts with one of its E.164 numbers and a compatible name, if exactly one.
 
 Two names are *compatible* when every word of the shorter is a word of the longer, ignoring case, accents,
 punctuation and order ("Müller, Jürgen" and "Jürgen Müller"), an initial standing for a word ("J. Müller"),
@@ -99,6 +101,7 @@ AmbiguousReason = Literal[
     "external_id_conflict",
     "matched_twice",
     "repeated_key",
+    "merged_contact",
 ]
 """Why an incoming contact was neither added nor matched:
 
@@ -106,7 +109,9 @@ AmbiguousReason = Literal[
 - ``uid_conflict``: a stored contact has its UID but neither its name nor any of its numbers;
 - ``external_id_conflict``: its UID or numbers point to a stored contact with another external id;
 - ``matched_twice``: an earlier card of the same import already matched that stored contact;
-- ``repeated_key``: an earlier card of the same import has the same UID or external id.
+- ``repeated_key``: an earlier card of the same import has the same UID or external id;
+- ``merged_contact``: only a number and a compatible name point to a contact that merged several cards,
+  and the card does not show that contact's name: a merged card that changed is not guessed at.
 """
 
 
@@ -185,6 +190,10 @@ def names_compatible(first: str, second: str) -> bool:
 # --- matching ------------------------------------------------------------------------------------------
 
 
+def _words_of(contact: Contact | DirectoryEntry) -> list[str]:
+    return sorted(_words(contact.display_name))
+
+
 def card_key(contact: Contact | DirectoryEntry) -> str:
     """What a card is when it has no key: its name's words and its numbers, in a canonical form.
 
@@ -226,6 +235,7 @@ def _other_card(incoming: Contact, stored: DirectoryEntry) -> bool:
 class _Found:
     entry: DirectoryEntry | None = None
     merged: bool = False  # the card is one that was merged into ``entry``
+    by_number: bool = False  # found by a shared number and a compatible name only
     reason: AmbiguousReason | None = None
     candidates: tuple[uuid.UUID, ...] = ()
 
@@ -281,7 +291,7 @@ def _by_numbers(contact: Contact, lookup: Lookup) -> _Found:
         return _Found(reason="several_matches", candidates=tuple(sorted(e.id for e in fitting)))
     if fitting and _keys_disagree(contact, fitting[0]):
         return _Found(reason="external_id_conflict", candidates=(fitting[0].id,))
-    return _Found(fitting[0] if fitting else None, candidates=tuple(candidates))
+    return _Found(fitting[0] if fitting else None, by_number=bool(fitting), candidates=tuple(candidates))
 
 
 def _find(contact: Contact, lookup: Lookup) -> _Found:
@@ -318,6 +328,10 @@ def match_contacts(contacts: Iterable[Contact], lookup: Lookup) -> Iterator[Matc
             yield Match(contact, "add", shares_number=shares)
         elif found.merged:
             yield Match(contact, "merged", target=found.entry.id)
+        elif found.by_number and found.entry.merged_from and _words_of(contact) != _words_of(found.entry):
+            # Only a number and a compatible name point to a contact that merged several cards, and this
+            # card does not show its name: a merged card that changed since? Not guessed, and not claimed.
+            yield Match(contact, "ambiguous", reason="merged_contact", candidates=(found.entry.id,))
         elif found.entry.id in claimed:
             yield Match(contact, "ambiguous", reason="matched_twice", candidates=(found.entry.id,))
         else:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contactvault.errors import VaultError, VaultExists, VaultNotFound
+from contactvault.errors import FolderNotFound, VaultError, VaultExists, VaultNotFound
 from contactvault.vault import keys as slots
 from contactvault.vault.core import Core
 from contactvault.vault.header import Header
@@ -52,7 +52,7 @@ def _new_file_beside(dest: Path) -> Path:
     if dest.exists() or dest.is_symlink():
         raise VaultExists(f"{dest.name} already exists; a backup or restore never overwrites a file")
     if not dest.parent.is_dir():
-        raise VaultNotFound(f"the folder {dest.parent} does not exist")
+        raise FolderNotFound(dest.parent)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     return tmp

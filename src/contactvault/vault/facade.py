@@ -480,7 +480,9 @@ class Vault:
     def merge(self, contact_ids: Sequence[uuid.UUID | str]) -> Contact:
         """Merge several contacts that are one person into the first; returns the merged contact.
 
-        Everything of every contact is kept (see ``contactvault.vault.merging``); the merged-away ids are
+        Every number, e-mail and postal address, note, URL, label, custom field, consent, legal basis and
+        objection is kept, and the merged-away cards' UIDs (their other source details are not); see
+        ``contactvault.vault.merging``. The merged-away ids are
         recorded on the survivor (``merged_from``), so the log and the Art. 15 report still find them, and
         shredded as ``erase`` does (``get`` on them raises ``ContactMerged``). One transaction.
         """

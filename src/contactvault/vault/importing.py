@@ -86,6 +86,10 @@ class _Lookup:
         return found
 
 
+def _line(contact: Contact) -> int | None:
+    return contact.source.line if contact.source is not None else None
+
+
 def import_contacts(
     core: Core,
     contacts: Iterable[Contact],
@@ -123,8 +127,9 @@ def import_contacts(
                 if not dry_run:
                     yield Write(None, records.seal(fresh, crypto.random_bytes()), (), records.tags(fresh))
             elif match.outcome == "ambiguous":
-                line = incoming.source.line if incoming.source is not None else None
-                ambiguous.append(AmbiguousCard(line, match.reason or "several_matches", match.candidates))
+                ambiguous.append(
+                    AmbiguousCard(_line(incoming), match.reason or "several_matches", match.candidates)
+                )
             elif match.target is None:  # pragma: no cover - a match always names its target
                 raise AssertionError("a match without a target")
             elif match.outcome == "merged":

@@ -12,7 +12,8 @@ blob cannot be moved to another contact, another kind or another version.
 
 The **blind index** maps keyed hashes to contact ids: of each E.164 number (``find_by_phone``), of each
 vCard UID the contact answers to, of its external id (``find_by_external_id``), and of its card (its
-name's words and its numbers) and the cards merged into it (re-import matching). The kinds use distinct
+name's words and its numbers; only for a contact without a UID, which its UID already recognises) and the
+cards merged into it (re-import matching). The kinds use distinct
 inputs, so a tag of one kind never equals one of another; UID and external-id tags are unique in a vault.
 """
 
@@ -119,12 +120,14 @@ class Records:
     def tags(self, contact: Contact | DirectoryEntry) -> Tags:
         """Every blind-index tag of a contact: numbers, UIDs, external id, its card and merged cards."""
         numbers = [self.number_tag(n) for n in contact.e164_numbers()]
-        if isinstance(contact, DirectoryEntry) and not contact.keys_indexed:  # written before 0.2
+        if isinstance(contact, DirectoryEntry) and not contact.keys_indexed:  # by an earlier version
             return Tags(tuple(dict.fromkeys(numbers)))
         unique = [self.uid_tag(uid) for uid in contact.uids()]
         if contact.external_id is not None:
             unique.append(self.external_tag(contact.external_id))
-        cards = [self.card_tag(card_key(contact)), *(bytes.fromhex(c) for c in contact.merged_cards)]
+        # A contact's own card is indexed only when it has no UID: a UID already recognises its card.
+        own = () if unique and contact.uids() else (self.card_tag(card_key(contact)),)
+        cards = [*own, *(bytes.fromhex(c) for c in contact.merged_cards)]
         return Tags(tuple(dict.fromkeys((*numbers, *unique, *cards))), frozenset(unique))
 
     # --- sealing ------------------------------------------------------------------------------------------

@@ -171,6 +171,8 @@ class AmbiguousCard:
             "external_id_conflict": f"it points to stored contact {ids}, which has another external id",
             "matched_twice": f"an earlier card of this import already matched contact {ids}",
             "repeated_key": "an earlier card of this import has the same UID or external id",
+            "merged_contact": f"it matches contact {ids} only by number and name, and that contact merged "
+            "several cards: which one changed is not guessed",
         }
         return f"{where}: {texts[self.reason]}; not imported, give it a look"
 

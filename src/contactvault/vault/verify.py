@@ -13,8 +13,9 @@ __all__ = ["verify"]
 
 
 def verify(core: Core) -> VerifyReport:
-    """SQLite's page structure, the header MAC, the row-set digest, the log, every blob, the blind index
-    (each contact's entries, and no UID or external id held by two contacts).
+    """Check the whole vault: SQLite's pages, the header MAC, the row-set digest, the log, every blob.
+
+    And the blind index: each contact's entries, and no UID or external id held by two contacts.
 
     Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
     """
