@@ -216,3 +216,20 @@ def test_audit_quick_run_writes_a_complete_report(tmp_path):
         assert latest["stages"][name]["best"] > 0, name
     assert latest["target"]["limit_seconds"] == 10.0
     assert latest["ratio"]["reading"] > 0
+
+
+def test_reimport_quick_run_writes_a_complete_report(tmp_path):
+    """benchmarks/reimport.py --quick exits 0; the second import finds every card unchanged."""
+    command = [sys.executable, str(BENCHMARKS / "reimport.py"), "--quick", "--out", tmp_path]
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    latest = json.loads((tmp_path / "reimport-latest.json").read_text(encoding="utf-8"))
+    assert {"machine", "packages", "source", "parameters", "stages", "counts"} <= latest.keys()
+    for stage in ("vobject_parse", "import_vcards", "add_many", "first_import", "same_file_again"):
+        assert latest["stages"][stage]["best"] > 0
+    counts = latest["counts"]
+    assert counts["again"]["added"] == counts["again"]["updated"] == 0
+    assert counts["again"]["unchanged"] == counts["contacts"]
+    assert counts["changed"]["updated"] == counts["changed_cards"] > 0
