@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from contactvault import Contact, KdfParams, Vault, normalize_phone
 from contactvault.cli import main
-from contactvault.cli._app import EXIT_CODES, CommandError
+from contactvault.cli._errors import EXIT_CODES, CommandError
 from contactvault.files import make_private_dir
 from tests.conftest import ROOT, SAMPLE
 
@@ -353,7 +353,7 @@ def test_ctrl_c_after_a_committed_change_says_it_is_kept(tmp_path, monkeypatch):
     secret.write_text("pw\n", encoding="utf-8")
     with Vault.create(path, "pw", kdf=KdfParams.insecure_fast_for_tests()) as vault:
         contact_id = vault.add(Contact(display_name="Anna Beispiel"))
-    monkeypatch.setattr("contactvault.cli.vaultcmds.report_change", interrupt)  # runs after the commit
+    monkeypatch.setattr("contactvault.cli.rights.report_change", interrupt)  # runs after the commit
     result = CliRunner().invoke(
         main,
         ["label", "add", contact_id.hex[:8], "paid", "--vault", str(path), "--passphrase-file", str(secret)],

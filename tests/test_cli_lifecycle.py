@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
+import tempfile
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from contactvault import KdfParams, Vault
 from contactvault.cli import main
-from contactvault.cli._app import EXIT_CODES
+from contactvault.cli._errors import EXIT_CODES
 from tests.conftest import CORPUS, SAMPLE, vcf
 
 PASSPHRASE = "Inventur im Januar: korrektes Pferd"  # noqa: S105  (a test vault's passphrase)
@@ -40,17 +40,21 @@ class Cli:
 
     @property
     def options(self) -> list[str]:
+        """The options that open this vault."""
         return ["--vault", str(self.path), "--passphrase-file", str(self.secret)]
 
     def run(self, *args: str, code: int = 0) -> str:
+        """Run the command with this vault; its output, after checking the exit code."""
         result = CliRunner().invoke(main, [*args, *self.options])
         assert result.exit_code == code, result.output
         return result.output
 
     def json(self, *args: str) -> object:
+        """Run the command with --json; the parsed output."""
         return json.loads(self.run(*args, "--json"))
 
     def ids(self) -> list[str]:
+        """The ids of the contacts in the vault."""
         with Vault.open(self.path, PASSPHRASE) as vault:
             return [str(entry.id) for entry in vault]
 
@@ -61,8 +65,8 @@ def cli(tmp_path):
 
 
 def _card(uid: str, name: str, tel: str, email: str) -> list[str]:
-    return ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}", f"TEL;TYPE=CELL:{tel}", f"EMAIL:{email}",
-            "END:VCARD"]  # fmt: skip
+    head = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}"]
+    return [*head, f"TEL;TYPE=CELL:{tel}", f"EMAIL:{email}", "END:VCARD"]
 
 
 # --- import: the second time is an update ---------------------------------------------------------------
@@ -126,9 +130,9 @@ def test_ambiguous_cards_make_strict_fail_and_name_their_line(cli, tmp_path):
 
 
 def test_add_stores_a_checked_contact_and_points_at_a_shared_number(cli):
-    """add stores one contact; a second one with the same number is pointed at `duplicates`."""
-    out = cli.run("add", "--name", "Petra Neu", "--tel", "0171 9998877", "--email", "p@example.org",
-                  "--birthday", "--04-12", "--city", "Kassel", "--label", "VIP", "--region", "DE")  # fmt: skip
+    """Add stores one contact; a second one with the same number is pointed at `duplicates`."""
+    fields = ["--birthday", "--04-12", "--city", "Kassel", "--label", "VIP", "--region", "DE"]
+    out = cli.run("add", "--name", "Petra Neu", "--tel", "0171 9998877", "--email", "p@example.org", *fields)
     assert out.endswith("added (1 numbers, 1 e-mail)\n")
     data = cli.json("show", "+491719998877", "--reveal", "--full")
     assert data["display_name"] == "Petra Neu"
@@ -158,10 +162,11 @@ def test_add_refuses_a_bad_value_in_one_line_naming_the_option_never_the_value(c
 
 
 def test_edit_by_options(cli):
-    """edit changes the name, adds and removes numbers and e-mail; removing a number it lacks is refused."""
+    """Edit changes the name, adds and removes numbers and e-mail; removing a number it lacks is refused."""
     cli.run("add", "--name", "Jürgen Müller", "--tel", "+4915155500001", "--email", "alt@example.org")
-    cli.run("edit", "+4915155500001", "--name", "Jürgen Müller-Weiß", "--add-tel", "030 1234567",
-            "--remove-email", "alt@example.org", "--add-email", "neu@example.org", "--region", "DE")  # fmt: skip
+    emails = ["--remove-email", "alt@example.org", "--add-email", "neu@example.org"]
+    cli.run("edit", "+4915155500001", "--name", "Jürgen Müller-Weiß", "--add-tel", "030 1234567", *emails,
+            "--region", "DE")  # fmt: skip
     data = cli.json("show", "+4915155500001", "--reveal", "--full")
     assert data["display_name"] == "Jürgen Müller-Weiß"
     assert [p["number"] for p in data["phones"]] == ["+4915155500001", "+49301234567"]
@@ -228,14 +233,14 @@ def test_edit_in_the_editor(cli, tmp_path, action, calls, addresses):
     data = cli.json("show", "+4915155500001", "--reveal", "--full")
     assert [e["address"] for e in data["crm"]["emails"]] == addresses
     assert len(data["consents"]) == 1  # the form never touches consents
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("contactvault-edit-*/contact.vcf"))
+    assert not list(Path(tempfile.gettempdir()).glob("contactvault-edit-*/contact.vcf"))
 
 
 # --- duplicates and merge --------------------------------------------------------------------------------
 
 
 def test_duplicates_and_merge(cli, tmp_path):
-    """duplicates lists the pair; merge (asked before, or --yes) keeps both consents and both numbers."""
+    """Duplicates lists the pair; merge (asked before, or --yes) keeps both consents and both numbers."""
     cli.run("add", "--name", "Anna Beispiel", "--tel", "+4915155500001")
     cli.run("add", "--name", "Anna Beispiel Büro", "--tel", "+4915155500001", "--tel", "+4930123456")
     groups = cli.json("duplicates")
@@ -261,7 +266,7 @@ def test_duplicates_and_merge(cli, tmp_path):
 
 
 def test_log_lists_finds_a_person_and_answers_what_was_visible(cli, tmp_path):
-    """log --at before and after a withdrawal shows the number, then not; --verify checks the chain."""
+    """Log --at before and after a withdrawal shows the number, then not; --verify checks the chain."""
     cli.run("add", "--name", "Anna Beispiel", "--tel", "+4915155500001")
     cli.run("consent", "grant", "+4915155500001", "--purpose", "messenger", "--channel", "written",
             "--notice-id", "notice", "--notice-version", "1")  # fmt: skip
@@ -356,7 +361,7 @@ READ_ONLY = (
     st.sampled_from(READ_ONLY),
 )
 def test_read_only_commands_never_write_the_file_they_were_given(tmp_path, data, command):
-    """Whatever bytes the vault file holds, a read-only command leaves them and exits with a documented code."""
+    """Whatever bytes the vault file holds, a read-only command leaves them; its exit code is documented."""
     folder = tmp_path / hashlib.sha256(data + repr(command).encode()).hexdigest()[:16]
     folder.mkdir()
     path = folder / "vault.db"

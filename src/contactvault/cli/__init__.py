@@ -1,7 +1,8 @@
 """The ``contactvault`` command (click + rich): one function per subcommand, no global state.
 
 The subcommands live by concern: `importing` (import), `contacts` (add, edit, duplicates, merge),
-`vaultcmds` (init, list, show, consent, basis, messenger, label, restrict, object, passwd, verify),
+`vaultcmds` (init, list, show, passwd, verify), `rights` (consent, basis, messenger, label, restrict,
+object),
 `messenger` (book, export, sync), `logcmd` (log), `backupcmds` (backup, restore), `gdprcmds` (audit,
 access, erase, ropa) and `demo`. What they share (the vault and its passphrase, common options) is in
 `contactvault.cli._app`, how a command ends (exit codes, errors) in `contactvault.cli._errors`.
@@ -15,8 +16,18 @@ from __future__ import annotations
 
 import click
 
-from contactvault.cli import backupcmds, contacts, demo, gdprcmds, importing, logcmd, messenger, vaultcmds
-from contactvault.cli._app import CommandLine
+from contactvault.cli import (
+    backupcmds,
+    contacts,
+    demo,
+    gdprcmds,
+    importing,
+    logcmd,
+    messenger,
+    rights,
+    vaultcmds,
+)
+from contactvault.cli._errors import CommandLine
 
 __all__ = ["main"]
 
@@ -35,6 +46,6 @@ def main(debug: bool) -> None:  # the --debug flag is read through the context b
     """
 
 
-for _module in (importing, contacts, vaultcmds, messenger, logcmd, backupcmds, gdprcmds, demo):
+for _module in (importing, contacts, vaultcmds, rights, messenger, logcmd, backupcmds, gdprcmds, demo):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -12,7 +12,7 @@ It is asked for only when standard input is a terminal (`interactive`): without 
 with exit code 2 and says which option to give, before anything is opened.
 
 How a command ends (exit codes, one-line errors, usage errors without values, Ctrl-C) is in
-`contactvault.cli._errors`; its names are re-exported here, so that commands import from one place.
+`contactvault.cli._errors`.
 """
 
 from __future__ import annotations
@@ -33,61 +33,25 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
-from contactvault.cli._errors import (
-    EXIT_BAD_INPUT,
-    EXIT_CODES,
-    EXIT_FINDINGS,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_LOCKED,
-    EXIT_NOT_FOUND,
-    EXIT_OK,
-    EXIT_SYNC,
-    EXIT_USAGE,
-    EXIT_VAULT,
-    CommandError,
-    CommandLine,
-    InvalidValue,
-    guarded,
-    note_written,
-    stderr,
-    track,
-    usage_message,
-)
+from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
 from contactvault.errors import ContactNotFound, FolderNotFound, VaultNotFound
 from contactvault.i18n import LANGS
 from contactvault.phones import check_region
 from contactvault.vault import Vault, default_vault_path
 
 __all__ = [
-    "EXIT_BAD_INPUT",
-    "EXIT_CODES",
-    "EXIT_FINDINGS",
-    "EXIT_INTERNAL",
-    "EXIT_INTERRUPTED",
-    "EXIT_LOCKED",
-    "EXIT_NOT_FOUND",
-    "EXIT_OK",
-    "EXIT_SYNC",
-    "EXIT_USAGE",
-    "EXIT_VAULT",
     "PASSPHRASE_FILE_ENV",
-    "CommandError",
-    "CommandLine",
-    "InvalidValue",
     "VaultAccess",
     "ask_secret",
     "check_folder",
     "confirm",
     "echo_json",
-    "guarded",
     "interactive",
     "invalid_as_usage",
     "json_option",
     "lang_option",
     "mask_name",
     "need_terminal",
-    "note_written",
     "parse_moment",
     "parse_region",
     "read_secret_file",
@@ -96,10 +60,7 @@ __all__ = [
     "resolve_contact",
     "reveal_option",
     "short_id",
-    "stderr",
     "stdout",
-    "track",
-    "usage_message",
     "vault_options",
 ]
 

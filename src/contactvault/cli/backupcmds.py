@@ -13,16 +13,8 @@ from pathlib import Path
 
 import click
 
-from contactvault.cli._app import (
-    EXIT_BAD_INPUT,
-    CommandError,
-    VaultAccess,
-    echo_json,
-    guarded,
-    json_option,
-    read_secret_file,
-    vault_options,
-)
+from contactvault.cli._app import VaultAccess, echo_json, json_option, read_secret_file, vault_options
+from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, guarded
 from contactvault.vault import BackupReport, Vault
 
 __all__ = ["COMMANDS", "backup_command", "restore_command"]

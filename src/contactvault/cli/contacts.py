@@ -9,6 +9,7 @@ contact model's validation and prints one line with the short id, never a name o
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -17,18 +18,16 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypedDict, TypeVar
 
 import click
 from rich.table import Table
 from rich.text import Text
 
 from contactvault.cli._app import (
-    CommandError,
     VaultAccess,
     confirm,
     echo_json,
-    guarded,
     invalid_as_usage,
     json_option,
     mask_name,
@@ -41,6 +40,7 @@ from contactvault.cli._app import (
     stdout,
     vault_options,
 )
+from contactvault.cli._errors import CommandError, guarded
 from contactvault.editing import Edits, apply_edits, contact_form, form_changes, new_contact
 from contactvault.errors import ConflictError
 from contactvault.phones import mask_number
@@ -72,8 +72,28 @@ _OPTIONS: Final = {
 """Which option a model field comes from, for one-line validation errors."""
 
 
+class _Fields(TypedDict):
+    """The single-valued fields ``add`` and ``edit`` share, as `_field_options` hands them over."""
+
+    given: str | None
+    family: str | None
+    birthday: str | None
+    organisation: str | None
+    street: str | None
+    postal_code: str | None
+    locality: str | None
+    country: str | None
+    external_id: str | None
+
+
 def _field_options(func: _F) -> _F:
-    """The options ``add`` and ``edit`` share: the single-valued fields and the first address."""
+    """The options ``add`` and ``edit`` share; the command receives them together as ``fields``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  (click passes anything)
+        fields = _Fields(**{name: kwargs.pop(name) for name in _Fields.__annotations__})  # type: ignore[typeddict-item]
+        return func(*args, fields=fields, **kwargs)
+
     for option in reversed(
         (
             click.option("--given", help="The given name (the N field's given part)."),
@@ -89,8 +109,8 @@ def _field_options(func: _F) -> _F:
             ),
         )
     ):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def _changed_line(contact_id: uuid.UUID, message: str, *, changed: bool, version: int, as_json: bool) -> None:
@@ -117,15 +137,7 @@ def add_command(
     emails: tuple[str, ...],
     notes: tuple[str, ...],
     labels: tuple[str, ...],
-    given: str | None,
-    family: str | None,
-    birthday: str | None,
-    organisation: str | None,
-    street: str | None,
-    postal_code: str | None,
-    locality: str | None,
-    country: str | None,
-    external_id: str | None,
+    fields: _Fields,
     region: str | None,
     as_json: bool,
     access: VaultAccess,
@@ -136,21 +148,14 @@ def add_command(
     it shares a number with a stored contact, `contactvault duplicates` shows them side by side.
     """
     default_region = parse_region(region)
+    fields["external_id"] = fields["external_id"] or None  # '' is no key when adding
     edits = Edits(
         display_name=display_name,
-        given=given,
-        family=family,
         add_phones=phones,
         add_emails=emails,
         notes=notes or None,
-        birthday=birthday,
-        organisation=organisation,
-        street=street,
-        postal_code=postal_code,
-        locality=locality,
-        country=country,
-        external_id=external_id or None,
         labels=labels,
+        **fields,
     )
     with invalid_as_usage(_OPTIONS):
         contact = new_contact(edits, region=default_region)
@@ -263,15 +268,7 @@ def edit_command(
     remove_email: tuple[str, ...],
     notes: tuple[str, ...],
     add_note: tuple[str, ...],
-    given: str | None,
-    family: str | None,
-    birthday: str | None,
-    organisation: str | None,
-    street: str | None,
-    postal_code: str | None,
-    locality: str | None,
-    country: str | None,
-    external_id: str | None,
+    fields: _Fields,
     editor: bool,
     region: str | None,
     as_json: bool,
@@ -286,21 +283,13 @@ def edit_command(
     default_region = parse_region(region)
     edits = Edits(
         display_name=display_name,
-        given=given,
-        family=family,
         add_phones=add_tel,
         remove_phones=remove_tel,
         add_emails=add_email,
         remove_emails=remove_email,
         notes=notes or None,
         add_notes=add_note,
-        birthday=birthday,
-        organisation=organisation,
-        street=street,
-        postal_code=postal_code,
-        locality=locality,
-        country=country,
-        external_id=external_id,
+        **fields,
     )
     if editor == (not edits.is_empty()):
         raise CommandError("give either --editor or the fields to change (see contactvault edit --help)")

@@ -38,15 +38,8 @@ from rich.text import Text
 
 from contactvault.audit import audit_phonebook
 from contactvault.audit.render import to_html, to_text
-from contactvault.cli._app import (
-    CommandError,
-    echo_json,
-    guarded,
-    lang_option,
-    note_written,
-    stdout,
-    track,
-)
+from contactvault.cli._app import echo_json, lang_option, stdout
+from contactvault.cli._errors import CommandError, guarded, note_written, track
 from contactvault.cli.importing import summary_table
 from contactvault.files import make_private_dir
 from contactvault.gdpr.ropa import RopaConfig, record_of_processing

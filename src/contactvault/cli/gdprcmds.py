@@ -28,22 +28,24 @@ import click
 from contactvault.audit import FINDING_CODES, AuditReport, audit_phonebook
 from contactvault.audit.render import FORMATS, Format, diff_to_markdown, diff_to_text, render
 from contactvault.cli._app import (
-    EXIT_BAD_INPUT,
-    EXIT_FINDINGS,
-    CommandError,
-    InvalidValue,
     VaultAccess,
     check_folder,
     confirm,
-    guarded,
     lang_option,
     mask_name,
     need_terminal,
-    note_written,
     parse_region,
     region_option,
     resolve_contact,
     vault_options,
+)
+from contactvault.cli._errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    CommandError,
+    InvalidValue,
+    guarded,
+    note_written,
 )
 from contactvault.cli.messenger import PASSWORD_FILE_ENV, carddav_password
 from contactvault.export.minimal import write_atomically

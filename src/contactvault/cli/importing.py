@@ -22,7 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from contactvault.cli._app import EXIT_FINDINGS, VaultAccess, guarded, stderr, stdout, vault_options
+from contactvault.cli._app import VaultAccess, stdout, vault_options
+from contactvault.cli._errors import EXIT_FINDINGS, guarded, stderr
 from contactvault.importers.csv import import_csv
 from contactvault.importers.result import ImportBatch, ImportResult
 from contactvault.importers.vcard import iter_vcards

@@ -17,10 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from contactvault.cli._app import (
-    CommandError,
     VaultAccess,
     echo_json,
-    guarded,
     json_option,
     mask_name,
     parse_region,
@@ -31,6 +29,7 @@ from contactvault.cli._app import (
     stdout,
     vault_options,
 )
+from contactvault.cli._errors import CommandError, guarded
 from contactvault.phones import mask_number
 from contactvault.sync.disclosures import Disclosure
 from contactvault.vault import Vault

@@ -23,18 +23,16 @@ from rich.table import Table
 from rich.text import Text
 
 from contactvault.cli._app import (
-    EXIT_SYNC,
-    CommandError,
     VaultAccess,
     ask_secret,
     check_folder,
     echo_json,
-    guarded,
     mask_name,
     read_secret_file,
     stdout,
     vault_options,
 )
+from contactvault.cli._errors import EXIT_SYNC, CommandError, guarded
 from contactvault.errors import SyncError
 from contactvault.export.vcard import VCardVersion
 from contactvault.models import DirectoryEntry

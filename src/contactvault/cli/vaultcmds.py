@@ -1,86 +1,54 @@
-"""The vault and contact commands: init, list, show, consent, basis, messenger, label, restrict, object.
-
-Also ``passwd`` and ``verify``.
+"""The vault commands: init, list, show, passwd and verify.
 
 A contact is named by its id, the first 8 or more hex digits of it, or one of its phone numbers
 (``--region`` reads a number without a country code). Names and numbers are masked in every output unless
 ``--reveal`` is given: a name shows its initials, a number its country code and last two digits. ``list``
 and ``show`` read the directory compartment only; ``show --reveal --full`` also decrypts the CRM payload.
 
-Every command that changes a contact prints one line with the id prefix and what changed, never a name, a
-number or a label; ``--json`` prints the same as JSON. Invalid values (a purpose that is not a purpose
-name, a label too long) are one line naming the option, never the value. ``messenger mark`` also warns
-on stderr when the number is not a mobile number: the default policy keeps it out of the book.
+The commands that record consents and rights are in `contactvault.cli.rights`.
 """
 
 from __future__ import annotations
 
-import getpass
-import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar, cast, get_args
+from typing import Any, Final, TypeVar, get_args
 
 import click
-from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
 from contactvault.cli._app import (
-    CommandError,
     VaultAccess,
     ask_secret,
     echo_json,
-    guarded,
-    invalid_as_usage,
     json_option,
     mask_name,
     need_terminal,
-    note_written,
-    parse_moment,
     parse_region,
     read_secret_file,
     region_option,
-    report_change,
     resolve_contact,
     reveal_option,
     stdout,
-    track,
     vault_options,
 )
+from contactvault.cli._errors import CommandError, guarded, note_written, track
 from contactvault.errors import VaultExists, VaultNotFound
 from contactvault.files import make_private_dir
 from contactvault.models import (
     DIRECTORY_FIELDS,
     ConsentChannel,
-    ConsentRecord,
     Contact,
     DirectoryEntry,
     GdprBasis,
-    Label,
-    LegalBasis,
     Phone,
-    PhoneKind,
 )
-from contactvault.phones import mask_number, parse_number
-from contactvault.sync.policy import Policy
+from contactvault.phones import mask_number
 from contactvault.vault import Vault, default_vault_path
 
-__all__ = [
-    "COMMANDS",
-    "basis_group",
-    "consent_group",
-    "init_command",
-    "label_group",
-    "list_command",
-    "messenger_group",
-    "object_command",
-    "passwd_command",
-    "restrict_command",
-    "show_command",
-    "verify_command",
-]
+__all__ = ["COMMANDS", "init_command", "list_command", "passwd_command", "show_command", "verify_command"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -95,12 +63,6 @@ _HIDDEN: Final = "hidden (--reveal shows it)"
 # --- shared options and helpers ---------------------------------------------------------------------------
 
 
-def _purpose_option(func: _F) -> _F:
-    return click.option(
-        "--purpose", required=True, help="The purpose, e.g. messenger (lower case letters, digits, _ . -)."
-    )(func)
-
-
 def _number(phone: Phone, reveal: bool) -> str:
     """The E.164 form (or the number as typed, if it has none), masked unless ``reveal``."""
     value = phone.e164 if phone.e164 is not None else phone.raw
@@ -109,33 +71,6 @@ def _number(phone: Phone, reveal: bool) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
-
-
-def _moment(value: str | None, option: str) -> datetime | None:
-    """An aware time from ISO 8601 text; a naive or future time is a usage error."""
-    if value is None:
-        return None
-    moment = parse_moment(value, option)
-    if moment > datetime.now(UTC) + _FUTURE_SLACK:
-        raise CommandError(f"{option} lies in the future")
-    return moment
-
-
-def _change(
-    access: VaultAccess,
-    reference: str,
-    region: str | None,
-    change: Callable[[Vault, uuid.UUID], Contact],
-    options: Mapping[str, str],
-) -> tuple[uuid.UUID, bool, Contact]:
-    """Open the vault, resolve the contact, apply ``change``: (id, whether it changed, the contact after)."""
-    default_region = parse_region(region)
-    with access.open() as vault:
-        contact_id = resolve_contact(vault, reference, region=default_region)
-        before = vault.directory_entry(contact_id).version
-        with invalid_as_usage(options):
-            after = change(vault, contact_id)
-    return contact_id, after.version != before, after
 
 
 # --- init --------------------------------------------------------------------------------------------------
@@ -419,378 +354,6 @@ def show_command(
         _show_text(data, crm)
 
 
-# --- consent and legal bases -------------------------------------------------------------------------------
-
-_CONSENT_OPTIONS: Final = {
-    "purpose": "--purpose",
-    "channel": "--channel",
-    "notice_id": "--notice-id",
-    "notice_version": "--notice-version",
-    "recorded_by": "--recorded-by",
-    "evidence_ref": "--evidence",
-    "granted_at": "--at",
-    "withdrawn_at": "--at",
-    "withdrawal_channel": "--channel",
-}
-
-
-def _login() -> str:
-    """The login name, the default of ``--recorded-by``."""
-    try:
-        return getpass.getuser() or "contactvault"
-    except (OSError, KeyError):
-        return "contactvault"
-
-
-@click.group("consent", short_help="Record a consent (Art. 7) or its withdrawal.")
-def consent_group() -> None:
-    """Record a consent (GDPR Art. 7(1)) or its withdrawal (Art. 7(3)); history is kept."""
-
-
-@consent_group.command("grant")
-@click.argument("contact")
-@_purpose_option
-@click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How the consent was given.")
-@click.option("--notice-id", required=True, help="The privacy notice the person was shown.")
-@click.option("--notice-version", required=True, help="Its version.")
-@click.option("--recorded-by", help="Who records the consent (default: your login name).")
-@click.option("--evidence", help="Where the evidence is, e.g. a form's archive number.")
-@click.option("--at", "at", help="When it was given, ISO 8601 with a time zone (default: now).")
-@region_option
-@json_option
-@vault_options
-@guarded
-def consent_grant_command(
-    contact: str,
-    purpose: str,
-    channel: str,
-    notice_id: str,
-    notice_version: str,
-    recorded_by: str | None,
-    evidence: str | None,
-    at: str | None,
-    region: str | None,
-    as_json: bool,
-    access: VaultAccess,
-) -> None:
-    """Record that CONTACT consented to PURPOSE, how, and to which notice."""
-    granted_at = _moment(at, "--at") or datetime.now(UTC)
-    with invalid_as_usage(_CONSENT_OPTIONS):
-        record = ConsentRecord(
-            purpose=purpose,
-            granted_at=granted_at,
-            channel=cast("ConsentChannel", channel),
-            notice_id=notice_id,
-            notice_version=notice_version,
-            recorded_by=recorded_by if recorded_by is not None else _login(),
-            evidence_ref=evidence,
-        )
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.grant_consent(cid, record), _CONSENT_OPTIONS
-    )
-    report_change(
-        contact_id,
-        "consent_granted",
-        f"consent for {purpose} recorded ({channel}, notice {notice_id} v{notice_version})",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-@consent_group.command("withdraw")
-@click.argument("contact")
-@_purpose_option
-@click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How it was withdrawn.")
-@click.option("--at", "at", help="When, ISO 8601 with a time zone (default: now).")
-@region_option
-@json_option
-@vault_options
-@guarded
-def consent_withdraw_command(
-    contact: str,
-    purpose: str,
-    channel: str,
-    at: str | None,
-    region: str | None,
-    as_json: bool,
-    access: VaultAccess,
-) -> None:
-    """Withdraw every active consent of CONTACT for PURPOSE; the records stay, marked withdrawn."""
-    when = _moment(at, "--at")
-
-    def withdraw(vault: Vault, contact_id: uuid.UUID) -> Contact:
-        try:
-            return vault.withdraw_consent(
-                contact_id, purpose, channel=cast("ConsentChannel", channel), at=when
-            )
-        except ValidationError:
-            raise
-        except ValueError:
-            raise CommandError("the contact has no active consent for that purpose") from None
-
-    contact_id, changed, after = _change(access, contact, region, withdraw, _CONSENT_OPTIONS)
-    report_change(
-        contact_id,
-        "consent_withdrawn",
-        f"consent for {purpose} withdrawn ({channel})",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-@click.group("basis", short_help="Record a legal basis (Art. 6(1) b to f).")
-def basis_group() -> None:
-    """Record a legal basis under GDPR Art. 6(1) other than consent."""
-
-
-@basis_group.command("add")
-@click.argument("contact")
-@click.option(
-    "--article",
-    type=click.Choice(_ARTICLES),
-    required=True,
-    help="6(1)(b) contract, (c) legal obligation, (d) vital interests, (e) public task, (f) legitimate "
-    "interests. Consent, 6(1)(a), is recorded with `consent grant`.",
-)
-@_purpose_option
-@click.option(
-    "--reference",
-    help="What the basis rests on: the contract, the obligation, the balancing of interests (required).",
-)
-@region_option
-@json_option
-@vault_options
-@guarded
-def basis_add_command(
-    contact: str,
-    article: str,
-    purpose: str,
-    reference: str | None,
-    region: str | None,
-    as_json: bool,
-    access: VaultAccess,
-) -> None:
-    """Record that processing CONTACT's data for PURPOSE rests on ARTICLE."""
-    if article == "6(1)(a)":
-        raise CommandError(
-            "consent (6(1)(a)) is recorded with `contactvault consent grant`, with its channel and notice"
-        )
-    if not (reference or "").strip():
-        raise CommandError(f"--reference is required: what {article} rests on (a contract, an assessment)")
-    options = {"article": "--article", "purpose": "--purpose", "justification": "--reference"}
-    with invalid_as_usage(options):
-        basis = LegalBasis(
-            article=cast("GdprBasis", article), purpose=purpose, justification=cast("str", reference)
-        )
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.add_legal_basis(cid, basis), options
-    )
-    report_change(
-        contact_id,
-        "basis_added",
-        f"legal basis Art. {article} for {purpose} recorded",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-# --- messenger presence and labels -------------------------------------------------------------------------
-
-
-@click.group("messenger")
-def messenger_group() -> None:
-    """Record whether a contact's number uses the messenger."""
-
-
-@messenger_group.command("mark")
-@click.argument("contact")
-@click.argument("number")
-@click.option("--absent", is_flag=True, help="The number does not use the messenger (default: it does).")
-@click.option("--source", required=True, help="Who or what said so, e.g. manual or an app's check.")
-@region_option
-@json_option
-@vault_options
-@guarded
-def messenger_mark_command(
-    contact: str,
-    number: str,
-    absent: bool,
-    source: str,
-    region: str | None,
-    as_json: bool,
-    access: VaultAccess,
-) -> None:
-    """Mark CONTACT's NUMBER as using the messenger (or, with --absent, as not using it).
-
-    A number the default policy refuses as not a mobile number gets a warning on stderr.
-    """
-    default_region = parse_region(region)
-    e164 = parse_number(number, default_region).e164
-    not_mobile: list[PhoneKind] = []  # the number's kind, if the default policy refuses it as not mobile
-
-    def mark(vault: Vault, contact_id: uuid.UUID) -> Contact:
-        try:
-            after = vault.set_messenger_presence(
-                contact_id, number, not absent, source=source, region=default_region
-            )
-        except ValidationError:
-            raise
-        except ValueError:
-            hint = "" if default_region else " (a number without its country code needs --region)"
-            raise CommandError(f"the contact has no such number{hint}") from None
-        if not absent:
-            not_mobile.extend(_not_mobile_kind(vault.directory_entry(contact_id), e164))
-        return after
-
-    contact_id, changed, after = _change(access, contact, region, mark, {"source": "--source"})
-    number_shown = mask_number(e164 or number)
-    for kind in not_mobile:
-        click.echo(
-            f"warning: {number_shown} is not a mobile number (kind: {kind}); the default policy keeps it "
-            "out of the messenger book (reason not_mobile)",
-            err=True,
-        )
-    state = "not on" if absent else "on"
-    report_change(
-        contact_id,
-        "messenger_marked",
-        f"{number_shown} marked as {state} the messenger ({source})",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-def _not_mobile_kind(entry: DirectoryEntry, e164: str | None) -> list[PhoneKind]:
-    """The kind of the number ``e164`` if the default policy refuses it as ``not_mobile``; else nothing.
-
-    Marking a landline as on the messenger does not bring it into the book: ``Policy.default()`` admits
-    mobile numbers only. The policy itself decides, so the warning follows its rule exactly.
-    """
-    decision = Policy.default().decide(entry)
-    pairs = zip(entry.phones, decision.per_number, strict=True)  # one decision per phone, in order
-    return [phone.kind for phone, n in pairs if phone.e164 == e164 and "not_mobile" in n.reasons][:1]
-
-
-@click.group("label")
-def label_group() -> None:
-    """Attach labels to a contact or take them off (names compared without case)."""
-
-
-@label_group.command("add")
-@click.argument("contact")
-@click.argument("name")
-@click.option("--colour", help="A colour for the label, #RRGGBB.")
-@region_option
-@json_option
-@vault_options
-@guarded
-def label_add_command(
-    contact: str, name: str, colour: str | None, region: str | None, as_json: bool, access: VaultAccess
-) -> None:
-    """Attach the label NAME to CONTACT (nothing changes if it is already there)."""
-    options = {"name": "NAME", "colour": "--colour"}
-    with invalid_as_usage(options):
-        label = Label(name=name, colour=colour)
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.add_label(cid, label), options
-    )
-    message = "label added" if changed else "label already there; nothing changed"
-    report_change(
-        contact_id,
-        "label_added",
-        f"{message} ({len(after.labels)} labels)",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-@label_group.command("remove")
-@click.argument("contact")
-@click.argument("name")
-@region_option
-@json_option
-@vault_options
-@guarded
-def label_remove_command(
-    contact: str, name: str, region: str | None, as_json: bool, access: VaultAccess
-) -> None:
-    """Take the label NAME off CONTACT (nothing changes if it is not there)."""
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.remove_label(cid, name), {"name": "NAME"}
-    )
-    message = "label removed" if changed else "no such label; nothing changed"
-    report_change(
-        contact_id,
-        "label_removed",
-        f"{message} ({len(after.labels)} labels)",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-# --- restriction and objection -----------------------------------------------------------------------------
-
-
-@click.command("restrict", short_help="Restrict processing of a contact (Art. 18), or lift it.")
-@click.argument("contact")
-@click.option("--lift", is_flag=True, help="Lift the restriction (Art. 18(3)) instead.")
-@region_option
-@json_option
-@vault_options
-@guarded
-def restrict_command(
-    contact: str, lift: bool, region: str | None, as_json: bool, access: VaultAccess
-) -> None:
-    """Restrict processing of CONTACT (GDPR Art. 18): the sync policy then keeps it off the messenger."""
-
-    def apply(vault: Vault, contact_id: uuid.UUID) -> Contact:
-        return vault.lift_restriction(contact_id) if lift else vault.restrict(contact_id)
-
-    contact_id, changed, after = _change(access, contact, region, apply, {})
-    if lift:
-        message = "restriction lifted" if changed else "was not restricted; nothing changed"
-    else:
-        message = "processing restricted" if changed else "already restricted; nothing changed"
-    report_change(
-        contact_id,
-        "restriction_lifted" if lift else "restricted",
-        message,
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
-@click.command("object", short_help="Record an objection to a purpose (Art. 21).")
-@click.argument("contact")
-@_purpose_option
-@region_option
-@json_option
-@vault_options
-@guarded
-def object_command(
-    contact: str, purpose: str, region: str | None, as_json: bool, access: VaultAccess
-) -> None:
-    """Record CONTACT's objection to processing for PURPOSE (GDPR Art. 21)."""
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.object(cid, purpose), {"purpose": "--purpose"}
-    )
-    report_change(
-        contact_id,
-        "objected",
-        f"objection to {purpose} recorded",
-        changed=changed,
-        version=after.version,
-        as_json=as_json,
-    )
-
-
 # --- passwd and verify -------------------------------------------------------------------------------------
 
 
@@ -887,12 +450,6 @@ COMMANDS: list[click.Command] = [
     init_command,
     list_command,
     show_command,
-    consent_group,
-    basis_group,
-    messenger_group,
-    label_group,
-    restrict_command,
-    object_command,
     passwd_command,
     verify_command,
 ]

@@ -9,7 +9,7 @@ external-id tags are checked to be unique inside that transaction, under SQLite'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import NamedTuple
 
@@ -22,7 +22,7 @@ from contactvault.errors import (
     VaultClosed,
     VaultCorrupted,
 )
-from contactvault.models import Contact
+from contactvault.models import Contact, DirectoryEntry
 from contactvault.vault import state
 from contactvault.vault.header import Header
 from contactvault.vault.records import Records, Tags
@@ -105,6 +105,13 @@ class Core:
         return self.state
 
     # --- reading ------------------------------------------------------------------------------------------
+
+    def entries(self) -> Iterator[DirectoryEntry]:
+        """Every live contact's directory entry, in the order they were added; no CRM payload decrypted."""
+        records = self.records
+        for row in self.storage.rows():
+            if row.data_key is not None:
+                yield records.directory(row)
 
     def live_row(self, cid: uuid.UUID) -> Row:
         """The row of a live contact; ``ContactNotFound``, ``ContactErased`` or ``ContactMerged``."""

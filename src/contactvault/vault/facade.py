@@ -14,24 +14,20 @@ the authenticated row-set state in one SQLite transaction.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, Self
+from typing import TYPE_CHECKING, Final, Self
 
 import platformdirs
 
 from contactvault import changes, crypto
 from contactvault.crypto import KdfParams, Keys, RecordKind
 from contactvault.duplicates import DuplicateGroup, find_duplicates
-from contactvault.errors import ConflictError, ContactNotFound, SyncError, VaultCorrupted
-from contactvault.export.minimal import write_csv, write_vcard
-from contactvault.export.vcard import VCardVersion
+from contactvault.errors import ConflictError, ContactNotFound, VaultCorrupted
 from contactvault.files import make_private_dir
-from contactvault.importers._gc import paused_gc
 from contactvault.importers.result import ImportResult
 from contactvault.models import (
     ConsentChannel,
@@ -40,33 +36,21 @@ from contactvault.models import (
     DirectoryEntry,
     Label,
     LegalBasis,
-    MessengerEntry,
     MessengerPresence,
     Objection,
 )
 from contactvault.phones import check_region, parse_number
-from contactvault.sync.book import (
-    DEFAULT_PSEUDONYM,
-    MessengerBook,
-    NameStyle,
-    book_name_parts,
-    book_uid,
-    check_name_style,
-    pseudonym_code,
-)
-from contactvault.sync.disclosures import Disclosure, DisclosureKind
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
-from contactvault.vault import log, state
+from contactvault.vault import state
 from contactvault.vault.core import Core, Write, contact_id, validated
 from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
 from contactvault.vault.importing import OnMatch, import_contacts
 from contactvault.vault.merging import merge
+from contactvault.vault.messenger import ExportFormat, MessengerSide
 from contactvault.vault.records import Tags
 from contactvault.vault.results import (
-    ContactDisclosure,
     Erasure,
-    HeldEntry,
     ImportReport,
     VaultSettings,
     VerifyReport,
@@ -75,16 +59,12 @@ from contactvault.vault.storage import Row, Storage
 from contactvault.vault.verify import verify
 
 if TYPE_CHECKING:
-    from contactvault.sync.policy import Decision, Policy
-    from contactvault.sync.targets.base import SyncResult, Target
+    pass
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "ExportFormat", "Vault", "default_vault_path"]
 
 DEFAULT_LOCK_TIMEOUT: Final = 2.0
 """Seconds ``Vault.open`` waits for another process to close the vault before raising ``VaultLocked``."""
-
-ExportFormat = Literal["vcf", "csv"]
-"""The file formats of ``Vault.export_book``: a minimal vCard address book or a Google Contacts CSV."""
 
 
 def default_vault_path() -> Path:
@@ -100,7 +80,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Vault:
+class Vault(MessengerSide):
     """An open vault file. Create one with ``create``, open one with ``open``; close it when done.
 
     A ``Vault`` holds the file's lock: while it is open, no other process (and no other ``Vault`` object)
@@ -317,10 +297,7 @@ class Vault:
 
     def __iter__(self) -> Iterator[DirectoryEntry]:
         """Every contact's directory entry, in the order they were added. Never decrypts a CRM payload."""
-        records = self._core.records
-        for row in self._core.storage.rows():
-            if row.data_key is not None:
-                yield records.directory(row)
+        return self._core.entries()
 
     def __contains__(self, contact_id: object) -> bool:
         if not isinstance(contact_id, uuid.UUID | str):
@@ -589,162 +566,6 @@ class Vault:
         """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
         objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
         return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
-
-    # --- the messenger book -------------------------------------------------------------------------------
-
-    def explain(
-        self, policy: Policy, *, now: datetime | None = None
-    ) -> Iterator[tuple[DirectoryEntry, Decision]]:
-        """Every contact's directory entry with the policy's decision and its reasons.
-
-        Reads the directory compartment only. ``now`` (default: the current time, taken once) is the moment
-        the policy judges.
-        """
-        moment = now if now is not None else _now()
-        for entry in self:
-            yield entry, policy.decide(entry, now=moment)
-
-    def messenger_book(
-        self,
-        policy: Policy,
-        *,
-        name_style: NameStyle = "full",
-        pseudonym: str = DEFAULT_PSEUDONYM,
-        now: datetime | None = None,
-    ) -> MessengerBook:
-        """The minimal book: one ``MessengerEntry`` per number the policy allows, nothing else.
-
-        Decrypts the directory compartment only, never a CRM payload. Names follow ``name_style`` (see
-        ``NameStyle``); ``pseudonym`` is the template of the pseudonym style, with ``{code}`` for the
-        contact's stable code. UIDs and codes are keyed with this vault's book key: stable across books,
-        not linkable to other vaults or to the internal ids.
-        """
-        check_name_style(name_style, pseudonym)
-        key = self._core.keys.book
-        cards: list[tuple[str, MessengerEntry]] = []
-        names: dict[str, tuple[str, str]] = {}  # UID -> (family, given): the card's N, words of its FN
-        with paused_gc():  # many small objects and no cycles: the collector would only slow this down
-            for entry, decision in self.explain(policy, now=now):
-                if not decision.allowed:
-                    continue
-                cid = entry.id.bytes
-                code = functools.partial(pseudonym_code, key, cid)  # computed only if the name needs it
-                name, family, given = book_name_parts(entry, name_style, code=code, pseudonym=pseudonym)
-                for number in decision.numbers:
-                    uid = book_uid(key, cid, number)
-                    cards.append((uid, MessengerEntry(display_name=name, phone_e164=number)))
-                    names[uid] = (family, given)
-            return MessengerBook(cards, policy_digest=policy.digest(), names=names)
-
-    # --- the disclosure log ------------------------------------------------------------------------------
-
-    def record_disclosure(
-        self,
-        target: str,
-        book: MessengerBook,
-        *,
-        kind: DisclosureKind,
-        policy_digest: str,
-        held: Iterable[str] | None = None,
-        kept: Iterable[str] = (),
-        at: datetime | None = None,
-    ) -> Disclosure:
-        """Append what ``target`` now holds to the disclosure log, as the change since its last record.
-
-        ``held`` is the set of UIDs of ``book`` that reached the target (default: all of them); only those
-        are recorded, so nothing counts as disclosed that did not arrive. ``target`` describes the target
-        without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``). ``kept`` names
-        UIDs the target still holds as they were (a sync that failed half-way): they are neither removed
-        nor renamed in the log.
-        """
-        if not isinstance(book, MessengerBook):
-            raise TypeError("record_disclosure() takes a MessengerBook")
-        record, sealed = log.new_record(
-            self._core,
-            target,
-            book,
-            kind=kind,
-            policy_digest=policy_digest,
-            held=held,
-            kept=kept,
-            at=at if at is not None else _now(),
-        )
-        self._core.commit((), log=(record.seq, sealed))
-        return record
-
-    def export_book(
-        self,
-        book: MessengerBook,
-        path: str | Path,
-        *,
-        file_format: ExportFormat = "vcf",
-        version: VCardVersion = "3.0",
-    ) -> Disclosure:
-        """Write ``book`` to ``path`` and record the disclosure (target ``file:<absolute path>``).
-
-        A minimal vCard or a Google Contacts CSV, written atomically with mode 0600.
-        """
-        target = Path(path)
-        if file_format == "vcf":
-            write_vcard(book, target, version)
-        elif file_format == "csv":
-            write_csv(book, target)
-        else:
-            raise ValueError("file_format must be 'vcf' or 'csv'")
-        return self.record_disclosure(
-            f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest
-        )
-
-    def sync_book(self, book: MessengerBook, target: Target, *, dry_run: bool = False) -> SyncResult:
-        """Sync ``book`` to ``target`` and record in the disclosure log what the target confirmed.
-
-        A dry run records nothing. If the target fails half-way, what it confirmed is recorded (and the
-        cards it still holds as before are kept as they were in the log) before ``SyncError`` is raised;
-        running the sync again finishes the job.
-        """
-        if not isinstance(book, MessengerBook):
-            raise TypeError("sync_book() takes a MessengerBook")
-        digest = book.policy_digest
-        try:
-            result = target.sync(book, dry_run=dry_run)
-        except SyncError as exc:
-            if exc.partial is not None and exc.partial.done:
-                held, pending = exc.partial.held, exc.partial.pending
-                self.record_disclosure(
-                    target.name, book, kind="sync", policy_digest=digest, held=held, kept=pending
-                )
-            raise
-        if not result.dry_run:
-            self.record_disclosure(target.name, book, kind="sync", policy_digest=digest, held=result.held)
-        return result
-
-    def disclosures(self) -> list[Disclosure]:
-        """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""
-        return log.read(self._core)[0]
-
-    def disclosures_of(self, contact_id: uuid.UUID | str) -> list[ContactDisclosure]:
-        """Every disclosure of the contact's current numbers in the log, oldest first (for Art. 15).
-
-        The log holds keyed hashes only; a contact's entries are found by recomputing the UIDs of its
-        numbers, under its own id and every id merged into it. A number the contact no longer holds cannot
-        be matched, nor can an erased contact's.
-        """
-        return log.disclosures_of(self._core, self.directory_entry(contact_id))
-
-    def visible_at(self, target: str, when: datetime) -> dict[str, uuid.UUID | None]:
-        """What ``target`` held at ``when``, by replaying the disclosure log: UID -> contact id.
-
-        The contact id is ``None`` for an entry whose contact (or number) is no longer in the vault, for
-        example after an erase: the log keeps only keyed hashes, never the name or the number.
-        """
-        return {entry.uid: entry.contact_id for entry in self.held_at(target, when)}
-
-    def held_at(self, target: str, when: datetime) -> list[HeldEntry]:
-        """What ``target`` held at ``when`` (``visible_at``), with each entry's contact and number now.
-
-        Entries whose contact or number is no longer in the vault have neither: the log keeps keyed hashes.
-        """
-        return log.held_at(self._core, self, target, when)
 
     # --- settings and integrity ---------------------------------------------------------------------------
 
