@@ -163,6 +163,7 @@ class Core:
         inserts: list[Row] = []
         pairs: list[tuple[bytes, bytes]] = []
         claimed: set[bytes] = set()  # unique tags added in this transaction
+        stored = self.state.index > 0  # an empty index holds no tag: only this transaction's can clash
         count = 0
 
         def flush() -> None:
@@ -176,7 +177,7 @@ class Core:
                 old, new = write.old, write.new
                 fresh = write.new_tags.unique.difference(write.old_tags)
                 for tag in fresh:
-                    if tag in claimed or storage.index_lookup(tag):
+                    if tag in claimed or (stored and storage.index_lookup(tag)):
                         raise ConflictError(
                             f"contact {uuid.UUID(bytes=new.id)}: another contact in the vault already has "
                             "that vCard UID or external id"
