@@ -30,6 +30,7 @@ from contactvault import (
     normalize_phone,
 )
 from contactvault.importers.matching import names_compatible
+from contactvault.vault.records import Records
 from tests.conftest import CORPUS, SAMPLE, consent, vcf
 from tests.strategies import import_files
 
@@ -442,3 +443,14 @@ def test_a_merged_card_that_changed_is_reported_not_applied_to_the_survivor(vaul
     assert report.unchanged == (survivor,)
     assert report.added == report.updated == ()
     assert _snapshot(vault) == before
+
+
+def test_an_unchanged_card_is_known_from_the_directory_alone(vault, monkeypatch):
+    """Re-importing an unchanged export decrypts no CRM payload: the directory's import digest suffices."""
+    vault.import_contacts(_sample())
+    opened: list[object] = []
+    original = Records.contact
+    monkeypatch.setattr(Records, "contact", lambda self, row: opened.append(row) or original(self, row))
+    report = vault.import_contacts(_sample())
+    assert report.counts()["unchanged"] == len(vault)
+    assert opened == []

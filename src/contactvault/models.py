@@ -15,6 +15,7 @@ exactly a display name and an E.164 number, nothing else.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -53,6 +54,7 @@ __all__ = [
     "PhoneProblem",
     "PostalAddress",
     "SourceFormat",
+    "combined_digest",
 ]
 
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
@@ -537,6 +539,9 @@ class DirectoryEntry(_Model):
     merged_cards: Annotated[tuple[_Digest, ...], _lax_tuple()] = ()
     source_uid: _Uid | None = None
     """The UID of the card the contact was imported from (the rest of its source stays in the payload)."""
+    import_digest: Annotated[str | None, Field(pattern=r"^[0-9a-f]{32}$")] = None
+    """A digest of what the source card said at its last import (``importers.matching.combined_digest``):
+    a re-import of an unchanged card is recognised without decrypting the CRM payload."""
     keys_indexed: bool = False
     """Whether the vault indexed this entry's UIDs, external id and card (always now; an entry written by
     an earlier version has its numbers indexed only, until it is written again)."""
@@ -548,9 +553,15 @@ class DirectoryEntry(_Model):
         """The directory part of ``contact``, at ``version``."""
         fields = {name: getattr(contact, name) for name in DIRECTORY_FIELDS}
         fields["version"] = version
-        source_uid = contact.source.uid if contact.source is not None and contact.source.uid else None
+        source = contact.source
+        source_uid = source.uid if source is not None and source.uid else None
+        digest = combined_digest(source.imported) if source is not None and source.imported else None
         return cls(
-            **fields, birth_date=_birth_date(contact.birthday), source_uid=source_uid, keys_indexed=True
+            **fields,
+            birth_date=_birth_date(contact.birthday),
+            source_uid=source_uid,
+            import_digest=digest,
+            keys_indexed=True,
         )
 
     def e164_numbers(self) -> tuple[str, ...]:
@@ -561,6 +572,12 @@ class DirectoryEntry(_Model):
         """The vCard UIDs this contact answers to (see ``Contact.uids``)."""
         first = (self.source_uid,) if self.source_uid else ()
         return tuple(dict.fromkeys((*first, *self.merged_uids)))
+
+
+def combined_digest(digests: tuple[tuple[str, str], ...]) -> str:
+    """One digest of a card's field digests (``ContactSource.imported``): ``DirectoryEntry.import_digest``."""
+    text = ";".join(f"{name}={digest}" for name, digest in digests)
+    return hashlib.blake2b(text.encode("ascii"), digest_size=16).hexdigest()
 
 
 def _birth_date(birthday: Birthday | None) -> date | None:

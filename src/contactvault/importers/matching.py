@@ -30,16 +30,20 @@ This module is pure: it reads stored contacts through a `Lookup` and decides; th
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
-from pydantic import BaseModel
-
-from contactvault.models import Contact, ContactSource, DirectoryEntry, MessengerPresence, Phone
+from contactvault.models import (
+    Contact,
+    ContactSource,
+    DirectoryEntry,
+    MessengerPresence,
+    Phone,
+    combined_digest,
+)
 
 __all__ = [
     "FILE_FIELDS",
@@ -52,6 +56,7 @@ __all__ = [
     "file_changes",
     "match_contacts",
     "names_compatible",
+    "unchanged",
     "with_baseline",
 ]
 
@@ -212,9 +217,9 @@ def card_key(contact: Contact | DirectoryEntry) -> str:
 
 def _plausible(incoming: Contact, stored: DirectoryEntry) -> bool:
     """Whether a stored contact found by UID can be the incoming one: a compatible name or a shared number."""
-    if names_compatible(incoming.display_name, stored.display_name):
+    if not set(incoming.e164_numbers()).isdisjoint(stored.e164_numbers()):  # the cheaper test first
         return True
-    return not set(incoming.e164_numbers()).isdisjoint(stored.e164_numbers())
+    return names_compatible(incoming.display_name, stored.display_name)
 
 
 def _keys_disagree(incoming: Contact, stored: DirectoryEntry) -> bool:
@@ -242,7 +247,8 @@ class _Found:
 
 def _by_keys(contact: Contact, lookup: Lookup) -> _Found | None:
     """By id, external id or vCard UID: the stored contact, an ambiguity, or ``None`` (no key found)."""
-    by_id = lookup.by_id(contact.id)  # a contact read from this vault and passed back in
+    # A contact read from this vault (version 1 or more) and passed back in; a new one has version 0.
+    by_id = lookup.by_id(contact.id) if contact.version else None
     if by_id is not None:
         return _Found(by_id)
     if contact.external_id is not None:
@@ -349,42 +355,48 @@ def carry_presence(phones: Sequence[Phone], stored: Sequence[Phone]) -> tuple[Ph
     return tuple(p if p.messenger == kept(p) else p.model_copy(update={"messenger": kept(p)}) for p in phones)
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, Phone):
-        return value.model_dump(mode="json", exclude={"messenger"})
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, tuple | list):
-        return [_jsonable(item) for item in value]
-    return value
+_FILE_SET: Final = frozenset(FILE_FIELDS)
+_NO_PRESENCE: Final = {"phones": {"__all__": {"messenger"}}}
 
 
 def field_digests(contact: Contact) -> tuple[tuple[str, str], ...]:
     """A digest of each of the contact's `FILE_FIELDS` (a number's messenger presence left out).
 
     Stored with an imported contact (``ContactSource.imported``, inside the sealed payload), so that the
-    next import can tell which fields the card changed since.
+    next import can tell which fields the card changed since. Each is a BLAKE2b of the field's plain
+    form (pydantic's JSON-mode dump, written out by ``repr``: fast, and the same for the same value).
     """
+    data = contact.model_dump(mode="json", include=set(_FILE_SET), exclude=_NO_PRESENCE)
     return tuple(
-        (
-            name,
-            hashlib.sha256(
-                json.dumps(_jsonable(getattr(contact, name)), sort_keys=True, ensure_ascii=False).encode()
-            ).hexdigest()[:32],
-        )
+        (name, hashlib.blake2b(repr(data[name]).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest())
         for name in FILE_FIELDS
     )
 
 
-def with_baseline(contact: Contact) -> Contact:
+def unchanged(stored: DirectoryEntry, incoming: Contact, digests: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a re-import of ``incoming`` would change nothing in ``stored``, seen from its directory.
+
+    True when the card says what it said at the last import and brings no UID or external id the stored
+    contact does not have; False means "look at the whole contact" (`file_changes`), not "changed".
+    """
+    if stored.import_digest is None or stored.import_digest != combined_digest(digests):
+        return False
+    uid = incoming.source.uid if incoming.source is not None else None
+    if uid is not None and uid != stored.source_uid:
+        return False
+    return incoming.external_id is None or incoming.external_id == stored.external_id
+
+
+def with_baseline(contact: Contact, digests: tuple[tuple[str, str], ...] | None = None) -> Contact:
     """``contact`` with its source recording what the card says now (`field_digests`)."""
     source = contact.source if contact.source is not None else ContactSource(format="manual")
-    return contact.model_copy(
-        update={"source": source.model_copy(update={"imported": field_digests(contact)})}
-    )
+    imported = digests if digests is not None else field_digests(contact)
+    return contact.model_copy(update={"source": source.model_copy(update={"imported": imported})})
 
 
-def file_changes(stored: Contact, incoming: Contact) -> dict[str, object]:
+def file_changes(
+    stored: Contact, incoming: Contact, digests: tuple[tuple[str, str], ...] | None = None
+) -> dict[str, object]:
     """The updates a re-import makes to ``stored``: a three-way merge of fields, and the new baseline.
 
     A field is taken from the card only where the card changed it since the last import (its digest
@@ -395,7 +407,7 @@ def file_changes(stored: Contact, incoming: Contact) -> dict[str, object]:
     moved to another line of the file is unchanged.
     """
     base = dict(stored.source.imported) if stored.source is not None else {}
-    now = field_digests(incoming)
+    now = digests if digests is not None else field_digests(incoming)
     updates: dict[str, object] = {}
     for name, digest in now:
         if base.get(name) == digest:

@@ -15,7 +15,8 @@ from typing import Literal
 
 from contactvault import crypto
 from contactvault.errors import VaultCorrupted
-from contactvault.importers.matching import file_changes, match_contacts, with_baseline
+from contactvault.importers.matching import field_digests, file_changes, match_contacts, with_baseline
+from contactvault.importers.matching import unchanged as card_unchanged
 from contactvault.models import Contact, DirectoryEntry
 from contactvault.vault.core import BATCH, Core, Write, validated
 from contactvault.vault.results import AmbiguousCard, ImportReport
@@ -44,6 +45,10 @@ class _Lookup:
 
     def updated(self, entry: DirectoryEntry) -> None:
         self._cache[entry.id.bytes] = entry
+
+    def entry(self, contact_id: uuid.UUID) -> DirectoryEntry:
+        """The directory entry of a stored contact (cached: matching has just read it)."""
+        return self._entry(contact_id.bytes)
 
     def _entry(self, cid: bytes) -> DirectoryEntry:
         entry = self._cache.get(cid)
@@ -137,9 +142,13 @@ def import_contacts(
             elif on_match == "skip":
                 skipped.append(match.target)
             else:
+                digests = field_digests(incoming)
+                if card_unchanged(lookup.entry(match.target), incoming, digests):
+                    unchanged.append(match.target)  # known from the directory: no payload decrypted
+                    continue
                 row = core.live_row(match.target)
                 stored = records.contact(row)
-                changes = file_changes(stored, incoming)
+                changes = file_changes(stored, incoming, digests)
                 if not changes:
                     unchanged.append(stored.id)
                     continue

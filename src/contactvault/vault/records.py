@@ -219,6 +219,7 @@ class Records:
                 raise TypeError  # noqa: TRY301  (handled just below, like malformed JSON)
             fields.pop("birth_date", None)
             fields.pop("keys_indexed", None)
+            fields.pop("import_digest", None)
             source_uid = fields.pop("source_uid", _ABSENT)
             fields.update(extra)
             contact = Contact.model_validate_json(json.dumps(fields))
