@@ -374,3 +374,15 @@ def test_read_only_commands_never_write_the_file_they_were_given(tmp_path, data,
     assert result.exit_code in EXIT_CODES
     assert result.exit_code in (3, 5, 6), result.output
     assert "Traceback" not in result.output
+
+
+def test_reading_commands_and_an_unchanged_import_leave_a_real_vault_byte_for_byte(cli):
+    """list, show, book, verify, log, duplicates and importing the same file again write nothing."""
+    cli.run("import", str(SAMPLE), "--region", "DE")
+    before = hashlib.sha256(cli.path.read_bytes()).hexdigest()
+    first = cli.ids()[0]
+    for command in (["list"], ["show", first], ["book", "--explain"], ["verify"], ["log"], ["duplicates"]):
+        cli.run(*command)
+    cli.run("import", str(SAMPLE), "--region", "DE")
+    assert hashlib.sha256(cli.path.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in cli.folder.iterdir()) == ["pass.txt", "shop.db"]
