@@ -660,3 +660,25 @@ def test_erasure_receipt_never_holds_a_name_or_number(contact, eligible):
     ]
     for text in texts:
         assert [n for n in needles if n in text] == []
+
+
+def test_access_report_names_the_merged_away_ids_and_finds_their_disclosures(vault, tmp_path):
+    """After a merge, the Art. 15 report lists the merged-away id and the disclosures made under it."""
+    first = Contact(
+        display_name="Anna Beispiel", phones=(normalize_phone("+4915155500001", default_region=None),)
+    )
+    second = Contact(
+        display_name="A. Beispiel", phones=(normalize_phone("+4915155500002", default_region=None),)
+    )
+    vault.add_many([first, second])
+    for contact, number in ((first, "+4915155500001"), (second, "+4915155500002")):
+        vault.grant_consent(contact.id, consent())
+        vault.set_messenger_presence(contact.id, number, True, source="test")
+    vault.export_book(vault.messenger_book(Policy.default()), tmp_path / "book.vcf")
+    vault.merge([first.id, second.id])
+    report = access_report(vault, first.id, now=NOW)
+    markdown = report.to_markdown("en")
+    assert str(second.id) in markdown
+    assert "Earlier entries merged into this one" in markdown
+    assert {d.number for d in report.disclosures} == {"+4915155500001", "+4915155500002"}
+    assert "Frühere Einträge" in report.to_markdown("de")

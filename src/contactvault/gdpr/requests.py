@@ -91,6 +91,11 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {  # key -> (English, German)
     "erasure_title": ("Erasure receipt under Art. 17 GDPR", "Löschbestätigung nach Art. 17 DSGVO"),
     "controller": ("Controller", "Verantwortlicher"),
     "contact_id": ("Contact id", "Kontakt-ID"),
+    "external_id": ("Our own key for your record", "Unser eigener Schlüssel zu Ihrem Datensatz"),
+    "merged_from": (
+        "Earlier entries merged into this one (their ids)",
+        "Frühere Einträge, die hier zusammengeführt wurden (ihre IDs)",
+    ),
     "generated_at": ("Generated at", "Erstellt am"),
     "stored_data": ("Your stored data", "Ihre gespeicherten Daten"),
     "stored_intro": (
@@ -627,6 +632,10 @@ def _stored_data(c: Contact, lang: Lang) -> list[str]:
     ]
     if c.birthday is not None:
         simple.append(("birthday", c.birthday.iso()))
+    if c.external_id is not None:
+        simple.append(("external_id", _code(c.external_id)))
+    if c.merged_from:
+        simple.append(("merged_from", ", ".join(_code(str(i)) for i in c.merged_from)))
     simple += [
         ("created_at", _when(c.created_at)),
         ("updated_at", _when(c.updated_at)),
