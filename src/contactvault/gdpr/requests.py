@@ -616,6 +616,8 @@ _RENDERED: Final = frozenset(
         "created_at",
         "updated_at",
         "source",
+        "external_id",
+        "merged_from",
     }
 )
 
