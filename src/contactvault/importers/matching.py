@@ -210,9 +210,7 @@ def card_key(contact: Contact | DirectoryEntry) -> str:
     unnormalised = sorted(
         {"".join(ch for ch in p.raw if ch.isdigit()) for p in contact.phones if p.e164 is None}
     )
-    return "\x1f".join(
-        (" ".join(sorted(_words(contact.display_name))), ",".join(numbers), ",".join(unnormalised))
-    )
+    return "\x1f".join((" ".join(_words_of(contact)), ",".join(numbers), ",".join(unnormalised)))
 
 
 def _plausible(incoming: Contact, stored: DirectoryEntry) -> bool:

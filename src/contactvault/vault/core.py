@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import NamedTuple
 
+from contactvault import crypto
 from contactvault.crypto import Keys
 from contactvault.errors import (
     ConflictError,
@@ -139,6 +140,23 @@ class Core:
             return self.records.tags(self.records.directory(row)).all
         except VaultCorrupted:
             return tuple(self.storage.index_of(row.id))
+
+    # --- the writes a change is made of ---------------------------------------------------------------------
+
+    def insertion(self, contact: Contact) -> Write:
+        """The write that stores a new ``contact`` (validated, at its version) under a fresh data key."""
+        records = self.records
+        return Write(None, records.seal(contact, crypto.random_bytes()), (), records.tags(contact))
+
+    def replacement(self, row: Row, contact: Contact) -> Write:
+        """The write that stores ``contact`` (validated, one version later) over the live ``row``."""
+        records = self.records
+        sealed = records.seal(contact, records.data_key(row))
+        return Write(row, sealed, self.stored_tags(row), records.tags(contact))
+
+    def tombstone(self, row: Row, at: datetime, merged_into: uuid.UUID | None = None) -> Write:
+        """The write that replaces the live ``row`` by its tombstone: data key, payload and tags gone."""
+        return Write(row, self.records.seal_tombstone(row, at, merged_into), self.stored_tags(row), Tags())
 
     # --- the one write path -------------------------------------------------------------------------------
 

@@ -43,12 +43,12 @@ from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
 from contactvault.vault import state
-from contactvault.vault.core import Core, Write, contact_id, validated
+from contactvault.vault.core import BATCH, Core, Write, validated
+from contactvault.vault.core import contact_id as _cid
 from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
 from contactvault.vault.importing import OnMatch, import_contacts
 from contactvault.vault.merging import merge
 from contactvault.vault.messenger import ExportFormat, MessengerSide
-from contactvault.vault.records import Tags
 from contactvault.vault.results import (
     Erasure,
     ImportReport,
@@ -374,7 +374,6 @@ class Vault(MessengerSide):
         """
         ids: list[uuid.UUID] = []
         seen: set[uuid.UUID] = set()
-        records = self._core.records
 
         def writes() -> Iterator[Write]:
             for contact in contacts:
@@ -383,10 +382,10 @@ class Vault(MessengerSide):
                     raise ConflictError("the same contact id appears twice in add_many")
                 seen.add(fresh.id)
                 ids.append(fresh.id)
-                yield Write(None, records.seal(fresh, crypto.random_bytes()), (), records.tags(fresh))
+                yield self._core.insertion(fresh)
 
         count = self._core.commit(writes(), progress=progress)
-        if progress is not None and (count % 1_000 or not count):
+        if progress is not None and (count % BATCH or not count):
             progress(count)
         return ids
 
@@ -447,11 +446,8 @@ class Vault(MessengerSide):
         return self._store(row, contact)
 
     def _store(self, old: Row, contact: Contact) -> Contact:
-        core = self._core
         fresh = validated(contact, version=old.version + 1, updated_at=_now())
-        records = core.records
-        new_row = records.seal(fresh, records.data_key(old))
-        core.commit([Write(old, new_row, core.stored_tags(old), records.tags(fresh))])
+        self._core.commit([self._core.replacement(old, fresh)])
         return fresh
 
     def merge(self, contact_ids: Sequence[uuid.UUID | str]) -> Contact:
@@ -463,7 +459,7 @@ class Vault(MessengerSide):
         recorded on the survivor (``merged_from``), so the log and the Art. 15 report still find them, and
         shredded as ``erase`` does (``get`` on them raises ``ContactMerged``). One transaction.
         """
-        merged, _ = merge(self._core, contact_ids, _now())
+        merged = merge(self._core, contact_ids, _now())
         self._core.storage.checkpoint_truncate()
         return merged
 
@@ -478,17 +474,15 @@ class Vault(MessengerSide):
         """
         core = self._core
         cid = _cid(contact_id)
-        row = core.live_row(cid)
         erased_at = _now()
-        old_tags = core.stored_tags(row)
-        tombstone = core.records.seal_tombstone(row, erased_at)
-        core.commit([Write(row, tombstone, old_tags, Tags())])
+        write = core.tombstone(core.live_row(cid), erased_at)
+        core.commit([write])
         truncated = core.storage.checkpoint_truncate()
         return Erasure(
             contact_id=cid,
             erased_at=erased_at,
-            version=tombstone.version,
-            index_entries=len(old_tags),
+            version=write.new.version,
+            index_entries=len(write.old_tags),
             secure_delete=core.storage.settings()["secure_delete"] == 1,
             wal_truncated=truncated,
         )
@@ -604,7 +598,3 @@ class Vault(MessengerSide):
         Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
         """
         return verify(self._core)
-
-
-def _cid(value: uuid.UUID | str) -> uuid.UUID:
-    return contact_id(value)

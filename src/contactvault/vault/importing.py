@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Literal
 
-from contactvault import crypto
 from contactvault.errors import VaultCorrupted
 from contactvault.importers.matching import field_digests, file_changes, match_contacts, with_baseline
 from contactvault.importers.matching import unchanged as card_unchanged
@@ -72,8 +71,12 @@ class _Lookup:
         cid = contact_id.bytes
         if self._empty or cid in self._added:
             return None
-        row = self._core.storage.get(cid)
-        return self._entry(cid) if row is not None and row.data_key is not None else None
+        if cid not in self._cache:  # one read of the row: it is live, or there is nothing to match
+            row = self._core.storage.get(cid)
+            if row is None or row.data_key is None:
+                return None
+            self._cache[cid] = self._core.records.directory(row)
+        return self._cache[cid]
 
     def by_external_id(self, external_id: str) -> DirectoryEntry | None:
         return self._one(self._core.records.external_tag(external_id))
@@ -130,7 +133,7 @@ def import_contacts(
                 added.append(fresh.id)
                 shared += match.shares_number
                 if not dry_run:
-                    yield Write(None, records.seal(fresh, crypto.random_bytes()), (), records.tags(fresh))
+                    yield core.insertion(fresh)
             elif match.outcome == "ambiguous":
                 ambiguous.append(
                     AmbiguousCard(_line(incoming), match.reason or "several_matches", match.candidates)
@@ -156,8 +159,7 @@ def import_contacts(
                 updated.append(new.id)
                 lookup.updated(DirectoryEntry.of(new, new.version))
                 if not dry_run:
-                    old_tags = core.stored_tags(row)
-                    yield Write(row, records.seal(new, records.data_key(row)), old_tags, records.tags(new))
+                    yield core.replacement(row, new)
 
     if dry_run:
         for _ in writes():

@@ -19,14 +19,13 @@ from contactvault.duplicates import merge_into
 from contactvault.errors import ConflictError
 from contactvault.importers.matching import card_key
 from contactvault.models import Contact
-from contactvault.vault.core import Core, Write, contact_id, validated
-from contactvault.vault.records import Tags
+from contactvault.vault.core import Core, contact_id, validated
 
 __all__ = ["merge"]
 
 
-def merge(core: Core, ids: Sequence[uuid.UUID | str], now: datetime) -> tuple[Contact, int]:
-    """Merge the contacts ``ids`` into the first; returns it and how many blind-index entries went away.
+def merge(core: Core, ids: Sequence[uuid.UUID | str], now: datetime) -> Contact:
+    """Merge the contacts ``ids`` into the first; returns the merged contact.
 
     Raises ``ValueError`` for fewer than two distinct ids, ``ContactNotFound``/``ContactErased`` for an id
     that is not a live contact, and ``ConflictError`` if they carry different external ids (which key
@@ -48,20 +47,7 @@ def merge(core: Core, ids: Sequence[uuid.UUID | str], now: datetime) -> tuple[Co
     cards = (*merged.merged_cards, *(records.card_tag(card_key(o)).hex() for o in contacts[1:]))
     merged = merged.model_copy(update={"merged_cards": tuple(dict.fromkeys(cards))})
     merged = validated(merged, version=rows[0].version + 1, updated_at=now)
-    writes: list[Write] = []
-    removed = 0
-    for row in rows[1:]:  # first the tombstones, so that their UIDs are free for the survivor
-        old_tags = core.stored_tags(row)
-        removed += len(old_tags)
-        writes.append(Write(row, records.seal_tombstone(row, now, merged_into=merged.id), old_tags, Tags()))
-    survivor = rows[0]
-    writes.append(
-        Write(
-            survivor,
-            records.seal(merged, records.data_key(survivor)),
-            core.stored_tags(survivor),
-            records.tags(merged),
-        )
-    )
-    core.commit(writes)
-    return merged, removed
+    # First the tombstones, so that their UIDs are free for the survivor.
+    writes = [core.tombstone(row, now, merged_into=merged.id) for row in rows[1:]]
+    core.commit([*writes, core.replacement(rows[0], merged)])
+    return merged

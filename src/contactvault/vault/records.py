@@ -122,11 +122,12 @@ class Records:
         numbers = [self.number_tag(n) for n in contact.e164_numbers()]
         if isinstance(contact, DirectoryEntry) and not contact.keys_indexed:  # by an earlier version
             return Tags(tuple(dict.fromkeys(numbers)))
-        unique = [self.uid_tag(uid) for uid in contact.uids()]
+        uids = contact.uids()
+        unique = [self.uid_tag(uid) for uid in uids]
         if contact.external_id is not None:
             unique.append(self.external_tag(contact.external_id))
         # A contact's own card is indexed only when it has no UID: a UID already recognises its card.
-        own = () if unique and contact.uids() else (self.card_tag(card_key(contact)),)
+        own = () if uids else (self.card_tag(card_key(contact)),)
         cards = [*own, *(bytes.fromhex(c) for c in contact.merged_cards)]
         return Tags(tuple(dict.fromkeys((*numbers, *unique, *cards))), frozenset(unique))
 
