@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from contactvault import Contact, Policy, Vault, normalize_phone
 from contactvault.models import ConsentRecord
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,3 +97,20 @@ class CliVault:
     def options(self) -> list[str]:
         """The options that open this vault."""
         return ["--vault", str(self.path), "--passphrase-file", str(self.passphrase_file)]
+
+
+def disclosed_pair(vault: Vault, folder: Path) -> tuple[Contact, Contact]:
+    """Two contacts of one person ("Anna Beispiel", "A. Beispiel"), each with a number, a consent (notice
+    version = the number's last digit) and messenger presence, both exported once to ``folder/book.vcf``.
+    """
+    pair = tuple(
+        Contact(display_name=name, phones=(normalize_phone(number, default_region=None),))
+        for name, number in (("Anna Beispiel", "+4915155500001"), ("A. Beispiel", "+4915155500002"))
+    )
+    vault.add_many(pair)
+    for contact in pair:
+        number = contact.phones[0].raw
+        vault.grant_consent(contact.id, consent(notice_version=number[-1]))
+        vault.set_messenger_presence(contact.id, number, True, source="test")
+    vault.export_book(vault.messenger_book(Policy.default()), folder / "book.vcf")
+    return pair[0], pair[1]

@@ -50,7 +50,7 @@ from contactvault.models import MessengerPresence
 from contactvault.phones import mask_number
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets.file import VCardFileTarget
-from tests.conftest import CONSENT_GRANTED, consent
+from tests.conftest import CONSENT_GRANTED, consent, disclosed_pair
 from tests.strategies import full_contacts
 
 FAST = KdfParams.insecure_fast_for_tests()
@@ -664,17 +664,7 @@ def test_erasure_receipt_never_holds_a_name_or_number(contact, eligible):
 
 def test_access_report_names_the_merged_away_ids_and_finds_their_disclosures(vault, tmp_path):
     """After a merge, the Art. 15 report lists the merged-away id and the disclosures made under it."""
-    first = Contact(
-        display_name="Anna Beispiel", phones=(normalize_phone("+4915155500001", default_region=None),)
-    )
-    second = Contact(
-        display_name="A. Beispiel", phones=(normalize_phone("+4915155500002", default_region=None),)
-    )
-    vault.add_many([first, second])
-    for contact, number in ((first, "+4915155500001"), (second, "+4915155500002")):
-        vault.grant_consent(contact.id, consent())
-        vault.set_messenger_presence(contact.id, number, True, source="test")
-    vault.export_book(vault.messenger_book(Policy.default()), tmp_path / "book.vcf")
+    first, second = disclosed_pair(vault, tmp_path)
     vault.merge([first.id, second.id])
     report = access_report(vault, first.id, now=NOW)
     markdown = report.to_markdown("en")

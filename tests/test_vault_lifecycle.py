@@ -20,7 +20,6 @@ from contactvault import (
     Contact,
     ContactMerged,
     KdfParams,
-    Policy,
     UnsupportedFormat,
     Vault,
     VaultCorrupted,
@@ -31,7 +30,7 @@ from contactvault import (
 )
 from contactvault.importers.matching import names_compatible
 from contactvault.vault.records import Records
-from tests.conftest import CORPUS, SAMPLE, consent, vcf
+from tests.conftest import CORPUS, SAMPLE, consent, disclosed_pair, vcf
 from tests.strategies import import_files
 
 PASSPHRASE = "Jahresabschluss: korrektes Pferd"  # noqa: S105  (a test vault's passphrase)
@@ -264,18 +263,7 @@ def test_external_id_is_unique_found_without_payload_and_matched_first(vault):
 
 def test_merge_keeps_both_histories_and_the_log_still_finds_the_merged_away_id(vault, tmp_path):
     """Merging two contacts: one contact with both numbers and consents; old disclosures still found."""
-    first = Contact(
-        display_name="Anna Beispiel", phones=(normalize_phone("+4915155500001", default_region=None),)
-    )
-    second = Contact(
-        display_name="A. Beispiel", phones=(normalize_phone("+4915155500002", default_region=None),)
-    )
-    vault.add_many([first, second])
-    for contact, number in ((first, "+4915155500001"), (second, "+4915155500002")):
-        vault.grant_consent(contact.id, consent(notice_version=number[-1]))
-        vault.set_messenger_presence(contact.id, number, True, source="test")
-    book = vault.messenger_book(Policy.default())
-    vault.export_book(book, tmp_path / "book.vcf")
+    first, second = disclosed_pair(vault, tmp_path)
     merged = vault.merge([first.id, second.id])
     assert merged.id == first.id
     assert merged.merged_from == (second.id,)
