@@ -100,8 +100,10 @@ class CliVault:
 
 
 def disclosed_pair(vault: Vault, folder: Path) -> tuple[Contact, Contact]:
-    """Two contacts of one person ("Anna Beispiel", "A. Beispiel"), each with a number, a consent (notice
-    version = the number's last digit) and messenger presence, both exported once to ``folder/book.vcf``.
+    """Two contacts of one person, "Anna Beispiel" and "A. Beispiel", both exported once.
+
+    Each has a number, a consent (its notice version the number's last digit) and messenger presence;
+    the book goes to ``folder/book.vcf``.
     """
     pair = tuple(
         Contact(display_name=name, phones=(normalize_phone(number, default_region=None),))
