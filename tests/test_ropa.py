@@ -215,7 +215,8 @@ def test_vault_settings_are_the_promised_ones(vault):
     assert settings.synchronous == 2
     assert settings.journal_mode == "wal"
     assert settings.secure_delete is True
-    assert settings.exclusive_lock is True
+    assert settings.serialised_writes is True
+    assert settings.backend == "sqlite"
     assert settings.kdf_params == FAST
 
 
@@ -281,7 +282,12 @@ def test_recovery_key_is_reflected(tmp_path):
             "per_contact_keys",
             ("No per-contact keys", "Keine Schlüssel je Kontakt"),
         ),
-        ("exclusive_lock", False, "exclusive_lock", ("No exclusive lock", "Keine exklusive Sperre")),
+        (
+            "serialised_writes",
+            False,
+            "serialised_writes",
+            ("Writes are not serialised", "nicht nacheinander ausgeführt"),
+        ),
         ("synchronous", 1, "durability", ("synchronous NORMAL (1)", "synchronous NORMAL (1)")),
         ("journal_mode", "delete", "durability", ("journal mode DELETE", "Journalmodus DELETE")),
         ("disclosure_log", False, "disclosure_log", ("No disclosure log", "Kein Offenlegungsprotokoll")),

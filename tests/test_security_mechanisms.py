@@ -67,7 +67,7 @@ from contactvault.vault import log, state
 from contactvault.vault.core import Write
 from contactvault.vault.header import Header, KeySlot
 from contactvault.vault.records import Tags, pack, unpack
-from contactvault.vault.storage import Row
+from contactvault.vault.backends.base import Row
 from tests.conftest import ROOT
 
 PASSPHRASE = "korrektes Pferd, Batterie & Heftklammer"  # noqa: S105  (a test vault's passphrase)
@@ -621,7 +621,7 @@ def test_receipt_claims_the_wal_checkpoint_only_when_it_was_done(tmp_path, monke
     ids = _new_vault(path)
     with Vault.open(path, PASSPHRASE) as vault:
         if not done:
-            monkeypatch.setattr(vault._core.storage, "checkpoint_truncate", lambda: False)
+            monkeypatch.setattr(vault._core.storage, "after_erase", lambda: False)
         receipt = erase_contact(vault, ids[1])
     assert ("wal_checkpoint" in receipt.destroyed) is done
     assert ("wal_pending" in receipt.remains) is not done

@@ -161,11 +161,19 @@ class VaultClosed(VaultError):
 
 
 class ConflictError(ContactVaultError):
-    """An update based on a stale version of a contact: somebody changed it since it was read.
+    """A write the vault refuses because of what is already stored.
 
-    Read the contact again, apply the change to the fresh copy, and update that. The vault never lets the
-    last writer silently win.
+    Either an update based on a stale version of a contact (``stale`` is true: somebody, maybe another
+    process, changed it since it was read; read it again and apply the change to the fresh copy, or use
+    ``Vault.modify``, which does so), or a new contact whose id, vCard UID or external id is already in
+    the vault. ``contact_id`` names the contact where known; the message never shows a value. The vault
+    never lets the last writer silently win.
     """
+
+    def __init__(self, message: str, contact_id: uuid.UUID | None = None, *, stale: bool = False) -> None:
+        super().__init__(message)
+        self.contact_id = contact_id
+        self.stale = stale
 
 
 class ContactNotFound(ContactVaultError, KeyError):

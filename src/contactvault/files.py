@@ -11,12 +11,13 @@ This module imports nothing of the project, so every room of the house may use i
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
 from typing import Final
 
-__all__ = ["PRIVATE_DIR_MODE", "make_private_dir"]
+__all__ = ["PRIVATE_DIR_MODE", "fsync_dir", "fsync_file", "make_private_dir", "place"]
 
 PRIVATE_DIR_MODE: Final = 0o700
 """The mode of every folder contactvault creates: the owner only."""
@@ -70,3 +71,43 @@ def _set_private(folder: Path) -> None:
         os.fchmod(descriptor, PRIVATE_DIR_MODE)
     finally:
         os.close(descriptor)
+
+
+_NO_HARD_LINKS = frozenset(
+    code for code in (errno.EPERM, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", None), errno.EXDEV) if code
+)
+
+
+def place(tmp: Path, path: Path) -> None:
+    """Put the finished file at ``path``, never overwriting anything that appeared there meanwhile.
+
+    ``FileExistsError`` if ``path`` exists.
+    """
+    try:
+        os.link(tmp, path)  # atomic, and fails if path exists
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # A file system without hard links (FAT, some network shares): rename after a check. Not atomic
+        # against a file appearing in between; documented in docs/format.md.
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path.name) from None
+        os.rename(tmp, path)  # Windows refuses to rename over a file: FileExistsError
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file's content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries (a new or renamed file's name) to disk."""
+    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsynced on Windows
+        return
+    fsync_file(directory)

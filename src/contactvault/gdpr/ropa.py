@@ -797,21 +797,28 @@ def _durability(s: VaultSettings) -> Measure:
     return Measure("durability", en, de, facts, sources=("journal_mode", "synchronous"))
 
 
-def _exclusive_lock(s: VaultSettings) -> Measure:
-    if s.exclusive_lock:
+def _serialised_writes(s: VaultSettings) -> Measure:
+    where = "PostgreSQL" if s.backend == "postgresql" else "SQLite"
+    if s.serialised_writes:
         en = (
-            "Exclusive lock: while the vault is open, one process holds the file; a second one gets an error."
+            f"Concurrent use ({where}): several processes may use the vault at once; writes are "
+            "serialised on its authenticated state, an update from a stale read is refused, and every "
+            "export or sync is recorded in one hash chain."
         )
         de = (
-            "Exklusive Sperre: Solange der Tresor geöffnet ist, hält ihn ein einziger Prozess; ein zweiter "
-            "erhält eine Fehlermeldung."
+            f"Gleichzeitige Nutzung ({where}): Mehrere Prozesse können den Tresor zugleich nutzen; "
+            "Schreibvorgänge werden an seinem authentifizierten Zustand nacheinander ausgeführt, eine "
+            "Änderung auf veraltetem Stand wird abgewiesen, und jede Ausgabe und Synchronisierung steht in "
+            "einer Hash-Kette."
         )
     else:
-        en = "No exclusive lock: other processes can open the file while it is in use."
-        de = "Keine exklusive Sperre: Andere Prozesse können die Datei öffnen, während sie benutzt wird."
-    return Measure(
-        "exclusive_lock", en, de, {"exclusive_lock": s.exclusive_lock}, sources=("exclusive_lock",)
-    )
+        en = "Writes are not serialised: two writers at once could lose an update."
+        de = (
+            "Schreibvorgänge werden nicht nacheinander ausgeführt: Zwei Schreiber zugleich könnten eine "
+            "Änderung verlieren."
+        )
+    facts: dict[str, Fact] = {"serialised_writes": s.serialised_writes, "backend": s.backend}
+    return Measure("serialised_writes", en, de, facts, sources=("serialised_writes", "backend"))
 
 
 def _integrity(s: VaultSettings) -> Measure:
@@ -900,7 +907,7 @@ _FROM_SETTINGS: Final[tuple[Callable[[VaultSettings], Measure], ...]] = (
     _integrity,
     _secure_delete,
     _durability,
-    _exclusive_lock,
+    _serialised_writes,
     _disclosure_log,
     _recovery_key,
 )

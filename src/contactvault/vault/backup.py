@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contactvault.errors import FolderNotFound, VaultError, VaultExists, VaultNotFound
+from contactvault.files import fsync_dir, fsync_file, place
 from contactvault.vault import keys as slots
+from contactvault.vault.backends.base import copy_rows
+from contactvault.vault.backends.sqlite import SqliteBackend, probe
 from contactvault.vault.core import Core
 from contactvault.vault.header import Header
 from contactvault.vault.results import VerifyReport
-from contactvault.vault.storage import Storage, fsync_dir, fsync_file, place, probe
 from contactvault.vault.verify import verify
 
 __all__ = ["BackupReport", "OpenCopy", "backup", "restore"]
@@ -64,9 +66,16 @@ def _cleanup(tmp: Path) -> None:
             leftover.unlink()
 
 
+def _place(tmp: Path, dest: Path) -> None:
+    try:
+        place(tmp, dest)
+    except FileExistsError:
+        raise VaultExists(f"{dest.name} already exists; a backup or restore never overwrites it") from None
+
+
 def _checked(tmp: Path, core: Core) -> VerifyReport:
     """Open the copy with the original's keys and verify all of it."""
-    storage = Storage.open(tmp, lock_timeout=0.0)
+    storage = SqliteBackend.open(tmp, lock_timeout=0.0)
     copy = Core(storage, Header.unpack(storage.read_single("header")), core.master, core.keys)
     try:
         if copy.header != core.header:
@@ -77,14 +86,31 @@ def _checked(tmp: Path, core: Core) -> VerifyReport:
         storage.close()
 
 
+def _copy(core: Core, tmp: Path) -> None:
+    """Copy the open vault into the empty file ``tmp``: SQLite's online backup, or row by row."""
+    source = core.storage
+    if isinstance(source, SqliteBackend):
+        source.copy_to(tmp)
+        return
+    # Another backend (PostgreSQL): its sealed rows, as they are, into a new vault file.
+    tmp.unlink()
+    with source.snapshot():
+        header, state = source.read_single("header"), source.read_single("state")
+    copy = SqliteBackend.create(tmp, header, state, lock_timeout=0.0)
+    try:
+        copy_rows(source, copy)
+    finally:
+        copy.close()
+
+
 def backup(core: Core, dest: Path) -> BackupReport:
     """Write a verified copy of the open vault to ``dest`` (a new file, mode 0600)."""
     tmp = _new_file_beside(dest)
     try:
-        core.storage.copy_to(tmp)
+        _copy(core, tmp)
         fsync_file(tmp)
         report = _checked(tmp, core)
-        place(tmp, dest)
+        _place(tmp, dest)
         fsync_dir(dest.parent)
     finally:
         _cleanup(tmp)
@@ -113,7 +139,7 @@ def restore(source: Path, dest: Path, open_copy: OpenCopy) -> BackupReport:
             out.flush()
             os.fsync(out.fileno())
         report = open_copy(tmp)
-        place(tmp, dest)
+        _place(tmp, dest)
         fsync_dir(dest.parent)
     finally:
         _cleanup(tmp)

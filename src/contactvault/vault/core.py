@@ -1,13 +1,20 @@
-"""The inside of an open vault: its storage, keys and row-set state, and the one path every write takes.
+"""The inside of an open vault: its backend, keys and row-set state, and the one path every write takes.
 
 ``Core.commit`` is that path. It takes the rows a change writes (``Write``: the old row, if any, and the new
 one, with their blind-index tags), applies them, the disclosure-log record or the new header if any, and
-the new row-set state in ONE SQLite transaction: a crash leaves the old state or the new one. UID and
-external-id tags are checked to be unique inside that transaction, under SQLite's write lock.
+the new row-set state in ONE write transaction: a crash leaves the old state or the new one.
+
+Other processes (and threads) write the same vault, so nothing read before the transaction is trusted in
+it: the header and the row-set state are read again inside it, under the writers' lock, and the new state
+is the stored one plus this transaction's changes; the log record is built there too (``log`` is a
+function called inside), so two writers never fork the state or the log's hash chain. A row replaced from a
+stale read fails its version check (``ConflictError`` with ``stale``). UID and external-id tags are checked
+to be unique inside that transaction.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -24,11 +31,12 @@ from contactvault.errors import (
     VaultCorrupted,
 )
 from contactvault.models import Contact, DirectoryEntry
+from contactvault.vault import keys as slots
 from contactvault.vault import state
+from contactvault.vault.backends.base import Backend, Row
 from contactvault.vault.header import Header
 from contactvault.vault.records import Records, Tags
 from contactvault.vault.state import Delta, RowSet
-from contactvault.vault.storage import Row, Storage
 
 __all__ = ["BATCH", "Core", "Write", "contact_id", "validated"]
 
@@ -73,14 +81,16 @@ def validated(contact: Contact, *, version: int, updated_at: datetime | None = N
 class Core:
     """An unlocked vault: storage, header, keys, the row codec and the current row-set state."""
 
-    def __init__(self, storage: Storage, header: Header, master: bytes, keys: Keys) -> None:
+    def __init__(self, storage: Backend, header: Header, master: bytes, keys: Keys) -> None:
         self.storage = storage
         self.header = header
+        self._header_bytes = header.pack()
         self.master = master
         self._keys: Keys | None = keys
         self.records = Records(header.vault_id, keys)
         self.state: RowSet = state.EMPTY
         self.changes = 0
+        self._lock = threading.Lock()  # guards header, state and changes between threads
 
     @property
     def keys(self) -> Keys:
@@ -101,9 +111,42 @@ class Core:
         self._keys = None
 
     def check(self) -> RowSet:
-        """Recompute the row-set digest and compare it with the authenticated state; keep the result."""
-        self.state = state.check(self.storage, self.keys, self.header.pack())
-        return self.state
+        """Recompute the row-set digest and compare it with the authenticated state; keep the result.
+
+        Reads one snapshot, so that writes of other processes meanwhile do not disturb the sum.
+        """
+        with self.storage.snapshot():
+            header = self.adopt_header(self.storage.read_single("header"))
+            checked = state.check(self.storage, self.keys, header.pack())
+        with self._lock:
+            self.state = checked
+        return checked
+
+    def adopt_header(self, raw: bytes) -> Header:
+        """The header ``raw`` read from the backend, checked, and kept as the current one.
+
+        Another process may have changed it (a new passphrase re-wraps the same master key): a header whose
+        MAC holds under this vault's keys is taken; any other is ``VaultCorrupted``.
+        """
+        if raw == self._header_bytes:
+            return self.header
+        header = Header.unpack(raw)
+        if header.vault_id != self.vault_id:
+            raise VaultCorrupted("the vault's header now belongs to another vault")
+        slots.check_mac(header, self.keys)
+        with self._lock:
+            self.header, self._header_bytes = header, raw
+        return header
+
+    def current_header(self) -> Header:
+        """The header as stored now (another process may have changed the passphrase)."""
+        return self.adopt_header(self.storage.read_single("header"))
+
+    def _stored_state(self) -> tuple[Header, RowSet]:
+        """The header and the row-set state as stored, checked (inside a transaction: under the lock)."""
+        header = self.current_header()
+        stored = RowSet.unpack(self.storage.read_single("state"), self.keys, header.pack())
+        return header, stored
 
     # --- reading ------------------------------------------------------------------------------------------
 
@@ -164,16 +207,19 @@ class Core:
         self,
         writes: Iterable[Write],
         *,
-        log: tuple[int, bytes] | None = None,
-        header: Header | None = None,
+        log: Callable[[], tuple[int, bytes]] | None = None,
+        header: Callable[[Header], Header] | None = None,
         progress: Callable[[int], object] | None = None,
     ) -> int:
         """Apply ``writes`` (consumed lazily), ``log``, ``header`` and the new state: one transaction.
 
-        ``progress`` is called with the number of rows written so far after every ``BATCH`` of them
-        (inside the transaction). Returns how many rows were written; when there is nothing to write, the
-        file is left as it was (no new generation). Raises ``ConflictError`` if a UID or
-        external id would be in the vault twice, or a new row's id is already there; nothing is written then.
+        ``log``, called inside the transaction, returns the next log record (its sequence number and
+        sealed bytes); ``header`` gets the current header and returns the new one. ``progress`` is called
+        with the number of rows written so far after every ``BATCH`` of them (inside the transaction).
+        Returns how many rows were written; when there is nothing to write, the file is left as it was (no
+        new generation). Raises ``ConflictError`` if a row was changed by another writer since it was
+        read (``stale``), if a UID or external id would be in the vault twice, or a new row's id is already
+        there; nothing is written then.
         """
         keys = self.keys
         delta = Delta(keys)
@@ -181,7 +227,6 @@ class Core:
         inserts: list[Row] = []
         pairs: list[tuple[bytes, bytes]] = []
         claimed: set[bytes] = set()  # unique tags added in this transaction
-        stored = self.state.index > 0  # an empty index holds no tag: only this transaction's can clash
         count = 0
 
         def flush() -> None:
@@ -191,6 +236,8 @@ class Core:
             pairs.clear()
 
         with storage.transaction():
+            current_header, current = self._stored_state()
+            stored = current.index > 0  # an empty index holds no tag: only this transaction's can clash
             for write in writes:
                 old, new = write.old, write.new
                 fresh = write.new_tags.unique.difference(write.old_tags)
@@ -209,11 +256,11 @@ class Core:
                     pairs.extend((tag, new.id) for tag in write.new_tags.all)
                 else:
                     flush()
+                    storage.replace(new, old.version)  # first: a stale read fails here, as a conflict
                     delta.row(state.tags_of(old), -1)
                     for tag in write.old_tags:
                         delta.index_entry(tag, old.id, -1)
                     storage.index_remove(old.id, list(write.old_tags))
-                    storage.replace(new, old.version)
                     storage.index_add([(tag, new.id) for tag in write.new_tags.all])
                 count += 1
                 if len(inserts) >= BATCH:
@@ -222,17 +269,19 @@ class Core:
                     progress(count)
             flush()
             if log is not None:
-                seq, record = log
+                seq, record = log()
                 storage.log_append(seq, record)
                 delta.log_record(seq, record)
+            new_header = current_header
             if header is not None:
-                storage.write_single("header", header.pack())
+                new_header = header(current_header)
+                storage.write_single("header", new_header.pack())
             if count == 0 and log is None and header is None:
                 return 0  # nothing to write: the empty transaction leaves the file as it was
-            new_state = delta.applied(self.state)
-            storage.write_single("state", new_state.pack(keys, (header or self.header).pack()))
-        self.state = new_state
-        if header is not None:
-            self.header = header
-        self.changes += 1
+            new_state = delta.applied(current)
+            storage.write_single("state", new_state.pack(keys, new_header.pack()))
+        with self._lock:
+            self.state = new_state
+            self.header, self._header_bytes = new_header, new_header.pack()
+            self.changes += 1
         return count

@@ -9,17 +9,21 @@ own; erasing the contact destroys that key. ``docs/format.md`` describes the fil
 what it protects against.
 
 Every write goes through ``Core.commit``: the changed rows, their blind-index entries, a log record and
-the authenticated row-set state in one SQLite transaction.
+the authenticated row-set state in one transaction of the backend (an SQLite file, or PostgreSQL).
+
+Several processes, and several threads of one process, may use one vault at once (``docs/team.md``).
 """
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import Final, Self
 
 import platformdirs
 
@@ -43,6 +47,8 @@ from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
 from contactvault.vault import state
+from contactvault.vault.backends import Location, create, is_url, open_backend
+from contactvault.vault.backends.base import Backend, Row
 from contactvault.vault.core import BATCH, Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
 from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
@@ -55,16 +61,15 @@ from contactvault.vault.results import (
     VaultSettings,
     VerifyReport,
 )
-from contactvault.vault.storage import Row, Storage
 from contactvault.vault.verify import verify
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "ExportFormat", "Vault", "default_vault_path"]
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "ExportFormat", "Vault", "default_vault_path"]
+DEFAULT_LOCK_TIMEOUT: Final = 15.0
+"""Seconds a write waits for another writer's transaction to end before raising ``VaultLocked``."""
 
-DEFAULT_LOCK_TIMEOUT: Final = 2.0
-"""Seconds ``Vault.open`` waits for another process to close the vault before raising ``VaultLocked``."""
+MODIFY_ATTEMPTS: Final = 10
+"""How many times ``modify`` reads and applies a change again when another writer got there first."""
 
 
 def default_vault_path() -> Path:
@@ -72,8 +77,10 @@ def default_vault_path() -> Path:
     return platformdirs.user_data_path("contactvault", appauthor=False) / "vault.db"
 
 
-def _path(path: str | Path | None) -> Path:
-    return default_vault_path() if path is None else Path(path)
+def _location(location: Location | None) -> Location:
+    if location is None:
+        return default_vault_path()
+    return location if is_url(location) else Path(location)
 
 
 def _now() -> datetime:
@@ -81,17 +88,19 @@ def _now() -> datetime:
 
 
 class Vault(MessengerSide):
-    """An open vault file. Create one with ``create``, open one with ``open``; close it when done.
+    """An open vault. Create one with ``create``, open one with ``open``; close it when done.
 
-    A ``Vault`` holds the file's lock: while it is open, no other process (and no other ``Vault`` object)
-    can open the same file. Use it as a context manager::
+    A vault is an SQLite file (the default) or a schema in PostgreSQL (a ``postgresql://`` URL). Several
+    processes may have it open at once, and one ``Vault`` object serves several threads (each gets its own
+    database connection): a web app opens it once per worker process. Writes are serialised; an update
+    from a stale read raises ``ConflictError``, and ``modify`` retries for you. Every operation reads what
+    the others committed. Use it as a context manager::
 
         with Vault.open("contacts.db", passphrase) as vault:
             contact_id = vault.add(contact)
 
     Iterating over a vault yields ``DirectoryEntry`` objects (the directory compartment only); ``get`` and
-    ``contacts`` return full ``Contact`` objects, decrypting their CRM payloads. A ``Vault`` belongs to the
-    thread that opened it (SQLite's rule); share work between threads through queues.
+    ``contacts`` return full ``Contact`` objects, decrypting their CRM payloads.
 
     The vault never returns data it could not authenticate: any failed check raises ``VaultCorrupted``.
     Key material stays in memory while the vault is open (Python cannot reliably wipe it) and is dropped
@@ -112,7 +121,7 @@ class Vault(MessengerSide):
     @classmethod
     def create(
         cls,
-        path: str | Path | None = None,
+        path: Location | None = None,
         passphrase: str | bytes = "",
         *,
         kdf: KdfParams | None = None,
@@ -124,17 +133,18 @@ class Vault(MessengerSide):
         Args:
             path: the new file; ``None`` means ``vault.db`` in the user data folder
                 (``default_vault_path``), whose folders are created private (0700). An existing file is
-                never overwritten (``VaultExists``).
+                never overwritten (``VaultExists``). A ``postgresql://`` URL creates the vault's tables
+                in that database (schema ``contactvault``, or the URL's ``schema`` parameter).
             passphrase: protects the vault; required, not empty.
             kdf: Argon2id parameters; ``KdfParams.default`` (64 MiB, 3 iterations, 4 lanes) unless given.
             recovery_key: also create a recovery key (a second way to unwrap the master key), available once
                 as ``recovery_key`` on the returned vault.
-            lock_timeout: seconds to wait for the file lock.
+            lock_timeout: seconds a write waits for another writer's transaction to end.
         """
         slots.check_passphrase(passphrase)
         params = kdf if kdf is not None else KdfParams.default()
-        target = _path(path)
-        if path is None:
+        target = _location(path)
+        if path is None and isinstance(target, Path):
             make_private_dir(target.parent)
         vault_id = crypto.random_bytes(16)
         salt = crypto.random_bytes(crypto.SALT_SIZE)
@@ -150,7 +160,7 @@ class Vault(MessengerSide):
             recovery = slots.make_slot(rkek, master, vault_id, RecordKind.RECOVERY_WRAP)
             shown = crypto.format_recovery_key(secret)
         header = slots.signed(Header(params, salt, vault_id, slot, recovery), keys)
-        storage = Storage.create(
+        storage = create(
             target, header.pack(), state.EMPTY.pack(keys, header.pack()), lock_timeout=lock_timeout
         )
         vault = cls(Core(storage, header, master, keys))
@@ -159,31 +169,37 @@ class Vault(MessengerSide):
 
     @classmethod
     def open(
-        cls, path: str | Path | None, passphrase: str | bytes, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+        cls, path: Location | None, passphrase: str | bytes, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     ) -> Self:
         """Open a vault with its passphrase; ``path=None`` means the default location.
+
+        ``path`` is a vault file or a ``postgresql://`` URL. Other processes may have it open too.
 
         Succeeds whole or fails whole, and a failed open leaves the file byte for byte as it was. Raises
         ``WrongPassphrase`` (after one key derivation), ``VaultCorrupted`` (damage or tampering, including
         deleted or rolled-back rows), ``UnsupportedFormat`` (not a vault), ``KdfLimitExceeded`` (before any
-        derivation), ``VaultLocked`` or ``VaultNotFound``.
+        derivation), ``VaultLocked`` (another writer held the vault past ``lock_timeout``),
+        ``VaultNotFound``, or ``VaultError`` for a file on a network file system (see ``docs/team.md``).
         """
-        return cls._open(_path(path), slots.passphrase_unlock(passphrase), lock_timeout)
+        return cls._open(_location(path), slots.passphrase_unlock(passphrase), lock_timeout)
 
     @classmethod
     def open_with_recovery_key(
-        cls, path: str | Path | None, recovery_key: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+        cls, path: Location | None, recovery_key: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     ) -> Self:
         """Open a vault with the recovery key shown at creation (case, spaces and dashes do not matter).
 
         Then set a new passphrase with ``change_passphrase``. A key that is not the vault's, or a vault
         created without one, raises ``WrongPassphrase``.
         """
-        return cls._open(_path(path), slots.recovery_unlock(recovery_key), lock_timeout)
+        return cls._open(_location(path), slots.recovery_unlock(recovery_key), lock_timeout)
 
     @classmethod
-    def _open(cls, path: Path, unlock: slots.Unlock, lock_timeout: float) -> Self:
-        storage = Storage.open(path, lock_timeout=lock_timeout)
+    def _open(cls, location: Location, unlock: slots.Unlock, lock_timeout: float) -> Self:
+        return cls._unlocked(open_backend(location, lock_timeout=lock_timeout), unlock)
+
+    @classmethod
+    def _unlocked(cls, storage: Backend, unlock: slots.Unlock) -> Self:
         try:
             storage.check_schema()
             header = Header.unpack(storage.read_single("header"))
@@ -227,7 +243,7 @@ class Vault(MessengerSide):
         return backups.restore(Path(source), Path(dest), open_copy)
 
     def close(self) -> None:
-        """Close the file, release its lock and drop the keys. Safe to call more than once."""
+        """Close the vault's connections and drop the keys. Safe to call more than once."""
         self._core.close()
         self.recovery_key = None
 
@@ -240,23 +256,36 @@ class Vault(MessengerSide):
         self.close()
 
     def __repr__(self) -> str:
-        shown = "closed" if self._core.storage.closed else f"{self._core.state.live} contacts"
-        return f"Vault({self.path.name!r}, {shown})"
+        shown = "closed" if self._core.storage.closed else f"{len(self)} contacts"
+        return f"Vault({self.location!r}, {shown})"
+
+    @property
+    def location(self) -> str:
+        """The vault's name for messages: the file's name, or the PostgreSQL URL without its password."""
+        return self._core.storage.location
+
+    @property
+    def backend(self) -> str:
+        """Where the vault lives: ``"sqlite"`` (a file) or ``"postgresql"``."""
+        return self._core.storage.kind
 
     @property
     def path(self) -> Path:
-        """The vault file."""
-        return self._core.storage.path
+        """The vault file; ``ValueError`` for a vault in PostgreSQL (see ``location``)."""
+        path = getattr(self._core.storage, "path", None)
+        if not isinstance(path, Path):
+            raise ValueError("this vault is in PostgreSQL, not in a file; see Vault.location")  # noqa: TRY004
+        return path
 
     @property
     def kdf(self) -> KdfParams:
-        """The Argon2id parameters of the passphrase."""
-        return self._core.header.kdf
+        """The Argon2id parameters of the passphrase (as stored now)."""
+        return self._core.current_header().kdf
 
     @property
     def has_recovery_key(self) -> bool:
         """Whether a recovery key can open this vault."""
-        return self._core.header.recovery_slot is not None
+        return self._core.current_header().recovery_slot is not None
 
     @property
     def changes(self) -> int:
@@ -267,16 +296,21 @@ class Vault(MessengerSide):
         """Set a new passphrase (and optionally new KDF parameters).
 
         Only the master key is re-wrapped, with a fresh salt: the cost is one key derivation, whatever the
-        size of the vault. The recovery key, if any, keeps working.
+        size of the vault. The recovery key, if any, keeps working. Other processes that have the vault
+        open keep working (the master key is the same); they must use the new passphrase to open it again.
         """
         slots.check_passphrase(new_passphrase)
         core = self._core
-        params = kdf if kdf is not None else core.header.kdf
+        params = kdf if kdf is not None else core.current_header().kdf
         salt = crypto.random_bytes(crypto.SALT_SIZE)
         kek = crypto.derive_kek(new_passphrase, salt, params)
         slot = slots.make_slot(kek, core.master, core.vault_id, RecordKind.MASTER_KEY_WRAP)
-        header = Header(params, salt, core.vault_id, slot, core.header.recovery_slot)
-        core.commit((), header=slots.signed(header, core.keys))
+
+        def rewrapped(current: Header) -> Header:
+            header = Header(params, salt, core.vault_id, slot, current.recovery_slot)
+            return slots.signed(header, core.keys)
+
+        core.commit((), header=rewrapped)
 
     def backup(self, dest: str | Path) -> backups.BackupReport:
         """Write a consistent, verified copy of the vault to the NEW file ``dest`` (mode 0600).
@@ -292,8 +326,7 @@ class Vault(MessengerSide):
 
     def __len__(self) -> int:
         """The number of contacts (erased ones do not count)."""
-        self._core.storage.check_open()
-        return self._core.state.live
+        return self._core.storage.count()[1]
 
     def __iter__(self) -> Iterator[DirectoryEntry]:
         """Every contact's directory entry, in the order they were added. Never decrypts a CRM payload."""
@@ -412,22 +445,41 @@ class Vault(MessengerSide):
             self._core, incoming, on_match=on_match, dry_run=dry_run, now=_now(), progress=progress
         )
 
-    def modify(self, contact_id: uuid.UUID | str, change: Callable[[Contact], Contact]) -> Contact:
+    def modify(
+        self,
+        contact_id: uuid.UUID | str,
+        change: Callable[[Contact], Contact],
+        *,
+        attempts: int = MODIFY_ATTEMPTS,
+    ) -> Contact:
         """Apply ``change`` to the stored contact and store the result one version later; return it.
 
         ``change`` gets the current contact and returns a changed copy (see ``contactvault.changes``), or
         the same contact when there is nothing to change (then nothing is written). The result is validated
         again before it is stored. Every operation below (consents, labels, rights) is a ``modify``.
+
+        If another writer (a process or a thread) changed the contact between the read and the write, the
+        contact is read again and ``change`` applied to the fresh copy, up to ``attempts`` times in all,
+        with a short random pause between; only then does ``ConflictError`` escape. So ``change`` may be
+        called more than once: it must be a function of the contact it gets, without side effects.
         """
+        cid = _cid(contact_id)
         core = self._core
-        row = core.live_row(_cid(contact_id))
-        current = core.records.contact(row)
-        changed = change(current)
-        if changed is current or changed == current:
-            return current
-        if changed.id != current.id:
-            raise ValueError("a change cannot give the contact another id")
-        return self._store(row, changed)
+        for attempt in range(1, max(attempts, 1) + 1):
+            row = core.live_row(cid)
+            current = core.records.contact(row)
+            changed = change(current)
+            if changed is current or changed == current:
+                return current
+            if changed.id != current.id:
+                raise ValueError("a change cannot give the contact another id")
+            try:
+                return self._store(row, changed)
+            except ConflictError as exc:
+                if not exc.stale or attempt >= attempts:
+                    raise
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def update(self, contact: Contact) -> Contact:
         """Store a changed contact and return it at its new version.
@@ -460,7 +512,7 @@ class Vault(MessengerSide):
         shredded as ``erase`` does (``get`` on them raises ``ContactMerged``). One transaction.
         """
         merged = merge(self._core, contact_ids, _now())
-        self._core.storage.checkpoint_truncate()
+        self._core.storage.after_erase()
         return merged
 
     def erase(self, contact_id: uuid.UUID | str) -> Erasure:
@@ -470,20 +522,24 @@ class Vault(MessengerSide):
         deleted; a sealed tombstone (the erasure time) keeps the id, so that ``get`` raises
         ``ContactErased``. SQLite's secure delete zeroes the freed bytes, and the WAL is checkpointed and
         truncated, so neither the key nor any plaintext survives in the ``.db`` or ``-wal`` file; the
-        returned ``Erasure`` says which of these were done. Backups made before cannot be reached.
+        returned ``Erasure`` says which of these were done (a checkpoint cannot finish while another
+        process reads an older snapshot: it is retried for a while, then reported as not done). In
+        PostgreSQL the deleted row versions stay in the server's files until VACUUM, and in its WAL and
+        backups; they hold only sealed bytes under a data key that is gone (``docs/threat-model.md``).
+        Backups made before cannot be reached.
         """
         core = self._core
         cid = _cid(contact_id)
         erased_at = _now()
         write = core.tombstone(core.live_row(cid), erased_at)
         core.commit([write])
-        truncated = core.storage.checkpoint_truncate()
+        truncated = core.storage.after_erase()
         return Erasure(
             contact_id=cid,
             erased_at=erased_at,
             version=write.new.version,
             index_entries=len(write.old_tags),
-            secure_delete=core.storage.settings()["secure_delete"] == 1,
+            secure_delete=core.storage.settings().get("secure_delete") == 1,
             wal_truncated=truncated,
         )
 
@@ -564,7 +620,7 @@ class Vault(MessengerSide):
     # --- settings and integrity ---------------------------------------------------------------------------
 
     def settings(self) -> VaultSettings:
-        """The protections in force: header, SQLite settings and counts (see `VaultSettings`)."""
+        """The protections in force: header, the backend's settings and counts (see `VaultSettings`)."""
         core = self._core
         sql = core.storage.settings()
         total, live = core.storage.count()
@@ -580,10 +636,11 @@ class Vault(MessengerSide):
             per_contact_keys=True,
             padding="128-byte buckets up to 2 KiB, then Padmé",
             recovery_key=self.has_recovery_key,
+            backend=core.storage.kind,
             journal_mode=str(sql["journal_mode"]),
             synchronous=int(sql["synchronous"]),
-            secure_delete=sql["secure_delete"] == 1,
-            exclusive_lock=sql["locking_mode"] == "exclusive",
+            secure_delete=sql.get("secure_delete") == 1,
+            serialised_writes=True,
             disclosure_log=True,
             disclosure_records=len(self.disclosures()),
             contacts=live,

@@ -122,18 +122,26 @@ class MessengerSide:
         """
         if not isinstance(book, MessengerBook):
             raise TypeError("record_disclosure() takes a MessengerBook")
-        record, sealed = log.new_record(
-            self._core,
-            target,
-            book,
-            kind=kind,
-            policy_digest=policy_digest,
-            held=held,
-            kept=kept,
-            at=at if at is not None else _now(),
-        )
-        self._core.commit((), log=(record.seq, sealed))
-        return record
+        made: list[Disclosure] = []
+
+        def next_record() -> tuple[int, bytes]:
+            # Built inside the write transaction, from the log as it is then: two processes recording
+            # at once are both recorded, one after the other, in one hash chain.
+            record, sealed = log.new_record(
+                self._core,
+                target,
+                book,
+                kind=kind,
+                policy_digest=policy_digest,
+                held=held,
+                kept=kept,
+                at=at if at is not None else _now(),
+            )
+            made[:] = [record]
+            return record.seq, sealed
+
+        self._core.commit((), log=next_record)
+        return made[0]
 
     def export_book(
         self,

@@ -33,7 +33,7 @@ from contactvault.crypto import AuthenticationFailed, Keys, RecordKind
 from contactvault.errors import VaultCorrupted
 from contactvault.importers.matching import card_key
 from contactvault.models import DIRECTORY_FIELDS, Contact, DirectoryEntry
-from contactvault.vault.storage import Row
+from contactvault.vault.backends.base import Row
 
 __all__ = ["PAYLOAD_FIELDS", "Records", "Tags", "Tombstone", "pack", "unpack"]
 

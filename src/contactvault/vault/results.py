@@ -61,7 +61,7 @@ class VerifyReport:
 
 @dataclass(frozen=True, slots=True)
 class VaultSettings:
-    """The protections in force in an open vault, read from its header and its SQLite connection.
+    """The protections in force in an open vault, read from its header and its backend (SQLite or PostgreSQL).
 
     This is what the Art. 30 record's technical measures are filled in from, so that they describe this
     file and not the documentation.
@@ -75,10 +75,14 @@ class VaultSettings:
         per_contact_keys: Whether every contact has its own data key (erasure shreds it).
         padding: How plaintexts are padded before sealing, in one line.
         recovery_key: Whether a recovery key can also open the vault.
-        journal_mode: SQLite's journal mode (``"wal"``).
-        synchronous: SQLite's synchronous level (2 is FULL: every commit is flushed to disk).
-        secure_delete: Whether SQLite overwrites deleted content.
-        exclusive_lock: Whether the file is locked for one process while open.
+        backend: Where the vault lives: ``"sqlite"`` (a file) or ``"postgresql"``.
+        journal_mode: The write-ahead log in use (``"wal"``: SQLite's WAL mode, or PostgreSQL's WAL).
+        synchronous: The flush level (2: every commit is flushed to disk before it returns; SQLite's FULL,
+            or PostgreSQL's ``fsync`` and ``synchronous_commit`` on).
+        secure_delete: Whether deleted content is overwritten in the backend's files (SQLite's secure
+            delete; PostgreSQL has none).
+        serialised_writes: Whether writers are serialised on the authenticated state, so that the row set
+            and the log never fork (SQLite's write lock, a row lock in PostgreSQL).
         disclosure_log: Whether disclosures are recorded in the authenticated, hash-chained log (always).
         disclosure_records: How many records the log holds.
         contacts: Live contacts.
@@ -93,10 +97,11 @@ class VaultSettings:
     per_contact_keys: bool
     padding: str
     recovery_key: bool
+    backend: str
     journal_mode: str
     synchronous: int
     secure_delete: bool
-    exclusive_lock: bool
+    serialised_writes: bool
     disclosure_log: bool
     disclosure_records: int
     contacts: int

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from contactvault import crypto
 from contactvault.crypto import Keys
 from contactvault.errors import VaultCorrupted
-from contactvault.vault.storage import Row, Storage, TagRow
+from contactvault.vault.backends.base import Backend, Row, TagRow
 
 __all__ = ["EMPTY", "Delta", "RowSet", "check", "index_element", "log_element", "row_element", "tags_of"]
 
@@ -30,7 +30,6 @@ class RowSet:
 
     Its MAC also covers the header's bytes, so that neither can be put back without the other: an older
     header (an old passphrase) under the current rows, or older rows under the current header, is refused.
-    ``live`` (contacts not erased) is not stored: it is counted when the rows are checked at open.
     """
 
     generation: int
@@ -38,7 +37,6 @@ class RowSet:
     index: int
     log: int
     digest: int
-    live: int
 
     def pack(self, keys: Keys, header: bytes) -> bytes:
         """The state's bytes with their MAC (bound to ``header``)."""
@@ -54,10 +52,10 @@ class RowSet:
         if not crypto.macs_equal(crypto.mac(keys.state, header, body), tag):
             raise VaultCorrupted("the vault's row-set state fails its MAC, or belongs to another header")
         generation, rows, index, log, digest = _STATE.unpack(body)
-        return cls(generation, rows, index, log, int.from_bytes(digest, "big"), live=-1)
+        return cls(generation, rows, index, log, int.from_bytes(digest, "big"))
 
 
-EMPTY = RowSet(0, 0, 0, 0, 0, 0)
+EMPTY = RowSet(0, 0, 0, 0, 0)
 """The state of a new vault."""
 
 
@@ -70,13 +68,11 @@ class Delta:
         self.rows = 0
         self.index = 0
         self.log = 0
-        self.live = 0
 
     def row(self, row: TagRow, sign: int) -> None:
         """Add (``+1``) or take away (``-1``) one contact row."""
         self.digest += sign * row_element(self._key, row)
         self.rows += sign
-        self.live += sign if row.data_key_tag else 0
 
     def index_entry(self, tag: bytes, contact_id: bytes, sign: int) -> None:
         """Add or take away one blind-index entry."""
@@ -96,7 +92,6 @@ class Delta:
             index=state.index + self.index,
             log=state.log + self.log,
             digest=(state.digest + self.digest) % _MODULUS,
-            live=state.live + self.live,
         )
 
 
@@ -127,20 +122,19 @@ def tags_of(row: Row) -> TagRow:
     return TagRow(row.id, row.version, row.directory[-t:], key_tag, payload_tag)
 
 
-def check(storage: Storage, keys: Keys, header: bytes) -> RowSet:
+def check(storage: Backend, keys: Keys, header: bytes) -> RowSet:
     """Recompute the digest of all rows, index entries and log records; compare with the stored state.
 
-    Returns the state (with ``live`` counted); ``VaultCorrupted`` if anything differs.
+    Returns the state; ``VaultCorrupted`` if anything differs. Call it inside one snapshot of the backend.
     """
     stored = RowSet.unpack(storage.read_single("state"), keys, header)
     key = keys.rowset
-    digest = rows = index = live = 0
+    digest = rows = index = 0
     for tag_row in storage.tag_rows():
         if len(tag_row.id) != 16:
             raise VaultCorrupted("a contact row has a malformed id")
         digest += row_element(key, tag_row)
         rows += 1
-        live += 1 if tag_row.data_key_tag else 0
     for tag, cid in storage.index_pairs():
         digest += index_element(key, tag, cid)
         index += 1
@@ -153,4 +147,4 @@ def check(storage: Storage, keys: Keys, header: bytes) -> RowSet:
             "the set of rows does not match the vault's authenticated state "
             "(a row was deleted, added, duplicated or replaced by an older copy)"
         )
-    return RowSet(stored.generation, rows, index, log, stored.digest, live)
+    return RowSet(stored.generation, rows, index, log, stored.digest)

@@ -1,35 +1,42 @@
-"""The SQLite layer of the vault: schema, pragmas, the exclusive lock, transactions and opaque rows.
+"""The SQLite backend (the default): one vault file that several processes and threads use at once.
 
-This module stores and returns bytes only: sealed blobs, random ids, blind-index tags and version numbers.
-It never sees a key or a plaintext. Every ``sqlite3`` error is turned into a contactvault error here:
-a damaged file becomes ``VaultCorrupted``, a busy one ``VaultLocked``.
+This module stores and returns bytes only (see ``backends.base``). Every ``sqlite3`` error is turned into a
+contactvault error here: a damaged file becomes ``VaultCorrupted``, a writer that waited longer than the
+busy timeout ``VaultLocked``.
 
 Settings, and why:
 
-- ``journal_mode=WAL`` and ``synchronous=FULL``: a crash (or a kill) at any moment leaves the last committed
-  transaction, never half of one.
+- ``journal_mode=WAL`` in shared mode: readers never block the writer, the writer never blocks readers,
+  and every process and thread on this machine can have the vault open at once. SQLite keeps the WAL index
+  in a ``-shm`` file beside the vault (with the vault file's mode, 0600). WAL needs every process on one
+  machine, so a vault on a network file system is refused (`check_local`).
+- Writes are short ``BEGIN IMMEDIATE`` transactions (``isolation_level=None``: no implicit deferred BEGIN,
+  which could fail with SQLITE_BUSY instead of waiting): the write lock is taken up front and SQLite's busy
+  handler waits for it up to the busy timeout.
+- ``synchronous=FULL``: a crash (or a kill) at any moment leaves the last committed transaction, never
+  half of one.
 - ``secure_delete=ON``: deleted rows are overwritten with zeros, in the database and in the WAL.
+- ``journal_size_limit``: after a checkpoint the WAL file is cut back to 4 MiB, and each commit runs a
+  passive checkpoint once the WAL passes that size, so it cannot grow without bound under constant readers.
 - ``temp_store=MEMORY``: no temporary files beside the vault.
-- The file and its ``-wal`` companion are created with mode 0600 (SQLite gives the WAL the database
-  file's mode).
+- The file is created with mode 0600 (SQLite gives ``-wal`` and ``-shm`` the database file's mode).
 - ``page_size=8192``, set at creation: less of each page is wasted on rows of several hundred bytes.
-- ``locking_mode=EXCLUSIVE``, and an exclusive lock taken at open and held until close: one open vault per
-  file, across processes and within one, whatever path (symlink, hard link) leads to the file. SQLite's
-  own lock is on the file itself, so there is no lock file. In this mode SQLite keeps the WAL index in
-  memory: there is no ``-shm`` file either.
+
+Files written before version 0.9 (when a vault was opened under an exclusive lock) open as they are: the
+lock mode was never stored in the file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
-import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple, Self
+from typing import Self
 
 from contactvault.errors import (
     ConflictError,
@@ -41,8 +48,10 @@ from contactvault.errors import (
     VaultLocked,
     VaultNotFound,
 )
+from contactvault.files import fsync_dir, fsync_file, place
+from contactvault.vault.backends.base import SINGLE_TABLES, TABLES, Row, TagRow, stale
 
-__all__ = ["Row", "Storage", "TagRow", "fsync_dir", "fsync_file", "place", "probe"]
+__all__ = ["NETWORK_FILE_SYSTEMS", "WAL_LIMIT", "SqliteBackend", "check_local", "file_system_type", "probe"]
 
 _SCHEMA = """
 CREATE TABLE header (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
@@ -74,29 +83,6 @@ _TAG_QUERY = (
     "SELECT id, version, substr(directory, -16), coalesce(substr(data_key, -16), x''), "
     "coalesce(substr(payload, -16), x'') FROM contacts"
 )
-
-
-class Row(NamedTuple):
-    """One stored contact: its id, version and sealed blobs.
-
-    ``data_key`` and ``payload`` are ``None`` once the contact is erased.
-    """
-
-    id: bytes
-    version: int
-    directory: bytes
-    data_key: bytes | None
-    payload: bytes | None
-
-
-class TagRow(NamedTuple):
-    """What the row-set digest covers of a contact row: id, version and the tags of its sealed blobs."""
-
-    id: bytes
-    version: int
-    directory_tag: bytes
-    data_key_tag: bytes
-    payload_tag: bytes
 
 
 def _primary(exc: sqlite3.Error) -> int | None:
@@ -151,27 +137,44 @@ def _sqlite_errors(doing: str) -> Iterator[None]:
         raise VaultCorrupted(f"the vault file is damaged ({doing}: unreadable schema)") from None
 
 
-class Storage:
-    """An open vault file: one SQLite connection, held under the writer lock."""
+class _Local(threading.local):
+    """A thread's own connection to the vault, and whether it is inside a transaction."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    db: sqlite3.Connection | None = None
+    depth: int = 0
+    writing: bool = False
+
+
+class SqliteBackend:
+    """An open vault file. Each thread that uses it gets its own SQLite connection."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, busy_timeout: float) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = connection
-        self._in_transaction = False
+        self._busy_timeout = busy_timeout
+        self._local = _Local()
+        self._local.db = connection
+        self._all = [connection]
+        self._lock = threading.Lock()
+        self._closed = False
 
     # --- opening and closing -----------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path, *, lock_timeout: float) -> Self:
-        """Open an existing vault file (never creates one) and take its exclusive lock.
+        """Open an existing vault file (never creates one).
 
         The file is looked at first without SQLite (`probe`), so that a file that is not a vault, or a
         vault truncated or damaged in its first page, is refused before SQLite could write anything to it.
+        A vault on a network file system is refused (`check_local`). ``lock_timeout`` is how long a write
+        waits for another writer's transaction to end.
         """
         if not path.is_file():
             raise VaultNotFound(f"no vault at {path.name}")
         probe(path)
-        return cls(path, _connect(path, lock_timeout=lock_timeout))
+        check_local(path)
+        return cls(path, _connect(path, busy_timeout=lock_timeout), busy_timeout=lock_timeout)
 
     @classmethod
     def create(cls, path: Path, header: bytes, state: bytes, *, lock_timeout: float) -> Self:
@@ -184,10 +187,11 @@ class Storage:
             raise VaultExists(f"{path.name} already exists; refusing to overwrite it")
         if not path.parent.is_dir():
             raise VaultNotFound(f"the folder for {path.name} does not exist")
+        check_local(path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-            db = _connect(tmp, lock_timeout=0.0, create=True)
+            db = _connect(tmp, busy_timeout=0.0, create=True)
             try:
                 with _sqlite_errors("create the vault"):
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -199,7 +203,10 @@ class Storage:
             finally:
                 db.close()
             fsync_file(tmp)
-            place(tmp, path)
+            try:
+                place(tmp, path)
+            except FileExistsError:
+                raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
             fsync_dir(path.parent)
         finally:
             for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
@@ -207,39 +214,54 @@ class Storage:
                     leftover.unlink()
         return cls.open(path, lock_timeout=lock_timeout)
 
+    @property
+    def location(self) -> str:
+        """The vault file's name (messages never show the folders above it)."""
+        return self.path.name
+
     def close(self) -> None:
-        """Close the connection (SQLite checkpoints the WAL) and release the lock. Safe to call twice."""
-        if self._db is not None:
-            # From another thread sqlite3 refuses (ProgrammingError): the vault then stays open and locked.
+        """Close every connection (the last one checkpoints the WAL). Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            connections, self._all = self._all, []
+        for db in connections:
             with _sqlite_errors("close the vault"):
-                self._db.close()
-            self._db = None
+                db.close()
 
     @property
     def closed(self) -> bool:
         """Whether ``close`` was called."""
-        return self._db is None
+        return self._closed
 
     def check_open(self) -> None:
         """Raise ``VaultClosed`` if the vault was closed."""
         self._conn()
 
     def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
+        if self._closed:
             raise VaultClosed("the vault is closed")
-        return self._db
+        db = self._local.db
+        if db is None:  # the first use from this thread: its own connection
+            db = _connect(self.path, busy_timeout=self._busy_timeout)
+            with self._lock:
+                if self._closed:
+                    db.close()
+                    raise VaultClosed("the vault is closed")
+                self._all.append(db)
+            self._local.db = db
+        return db
 
     # --- transactions -------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction: everything inside is committed together, or nothing is."""
-        db = self._conn()
-        if self._in_transaction:
-            raise RuntimeError("transactions do not nest")
+        """One write transaction (``BEGIN IMMEDIATE``): committed together, or nothing is."""
+        db, local = self._conn(), self._local
+        if local.depth:
+            raise RuntimeError("a write transaction cannot start inside another transaction")
         with _sqlite_errors("begin a transaction"):
             db.execute("BEGIN IMMEDIATE")
-        self._in_transaction = True
+        local.depth, local.writing = 1, True
         try:
             yield
         except BaseException:
@@ -249,23 +271,65 @@ class Storage:
         else:
             with _sqlite_errors("commit"):
                 db.execute("COMMIT")
+            self._limit_wal(db)
         finally:
-            self._in_transaction = False
+            local.depth, local.writing = 0, False
 
-    def checkpoint_truncate(self) -> bool:
-        """Copy the WAL into the database and truncate it to zero bytes (after an erase).
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: the reads inside see one committed state (nested: the outer one's)."""
+        db, local = self._conn(), self._local
+        if local.depth:
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        with _sqlite_errors("begin reading"):
+            db.execute("BEGIN DEFERRED")
+        local.depth = 1
+        try:
+            yield
+        finally:
+            local.depth = 0
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("COMMIT")
 
-        Returns whether SQLite finished it (it cannot while another connection reads an older snapshot).
+    def _limit_wal(self, db: sqlite3.Connection) -> None:
+        """A passive checkpoint once the WAL is past its size limit (never waits for anybody)."""
+        try:
+            size = os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return
+        if size > WAL_LIMIT:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def after_erase(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes, so no erased byte stays in it.
+
+        A checkpoint cannot finish while another connection reads an older snapshot, so it is retried for
+        up to the busy timeout. Returns whether it finished.
         """
-        with _sqlite_errors("checkpoint the WAL"):
-            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return not busy
+        db = self._conn()
+        deadline = time.monotonic() + max(self._busy_timeout, 0.5)
+        delay = 0.005
+        while True:
+            with _sqlite_errors("checkpoint the WAL"):
+                busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            if time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     # --- header and state ---------------------------------------------------------------------------------
 
     def read_single(self, table: str) -> bytes:
         """The one blob of the ``header`` or ``state`` table."""
-        if table not in ("header", "state"):
+        if table not in SINGLE_TABLES:
             raise ValueError("unknown table")
         with _sqlite_errors(f"read the {table}"):
             rows = self._conn().execute(f"SELECT id, data FROM {table}").fetchall()  # noqa: S608 (fixed names)
@@ -280,7 +344,7 @@ class Storage:
         `probe` has already seen the vault's mark, so a missing table or another journal mode (which only
         a damaged SQLite file header gives a vault) is damage, not another kind of file.
         """
-        for table in ("header", "state", "contacts", "phone_index", "disclosures"):
+        for table in TABLES:
             if not self.has_table(table):
                 raise VaultCorrupted(f"{self.path.name}: the vault's tables are missing (damaged schema)")
         if not self.in_wal_mode():
@@ -306,21 +370,23 @@ class Storage:
         return str(mode).lower() == "wal"
 
     def settings(self) -> dict[str, int | str]:
-        """The SQLite settings that protect the data, read back from the open connection.
+        """The SQLite settings that protect the data, read back from this thread's connection.
 
-        ``journal_mode``, ``synchronous`` (2 is FULL), ``secure_delete`` (1 is on), ``page_size`` and
-        ``locking_mode``: what is really in force, not what the code meant to set.
+        ``journal_mode``, ``synchronous`` (2 is FULL), ``secure_delete`` (1 is on), ``page_size``,
+        ``locking_mode`` (``normal``: shared) and ``busy_timeout`` (ms): what is really in force, not what
+        the code meant to set.
         """
         values: dict[str, int | str] = {}
+        names = ("journal_mode", "synchronous", "secure_delete", "page_size", "locking_mode", "busy_timeout")
         with _sqlite_errors("read the settings"):
-            for name in ("journal_mode", "synchronous", "secure_delete", "page_size", "locking_mode"):
+            for name in names:
                 (value,) = self._conn().execute(f"PRAGMA {name}").fetchone()
                 values[name] = value.lower() if isinstance(value, str) else int(value)
         return values
 
     def write_single(self, table: str, data: bytes) -> None:
         """Replace the one blob of the ``header`` or ``state`` table."""
-        if table not in ("header", "state"):
+        if table not in SINGLE_TABLES:
             raise ValueError("unknown table")
         with _sqlite_errors(f"write the {table}"):
             self._conn().execute(f"UPDATE {table} SET data = ? WHERE id = 1", (data,))  # noqa: S608
@@ -373,7 +439,10 @@ class Storage:
             )
 
     def replace(self, row: Row, expected_version: int) -> None:
-        """Overwrite a contact row, if it is still at ``expected_version`` (inside a transaction)."""
+        """Overwrite a contact row if it is still at ``expected_version`` (inside a transaction).
+
+        ``ConflictError`` (naming the contact's id) if another writer changed it since it was read.
+        """
         with _sqlite_errors("update a contact"):
             cursor = self._conn().execute(
                 "UPDATE contacts SET version = ?, directory = ?, data_key = ?, payload = ? "
@@ -381,7 +450,7 @@ class Storage:
                 (row.version, row.directory, row.data_key, row.payload, row.id, expected_version),
             )
         if cursor.rowcount != 1:
-            raise VaultCorrupted("a contact row changed underneath the writer")
+            raise stale(row.id)
 
     # --- phone index --------------------------------------------------------------------------------------
 
@@ -450,9 +519,7 @@ class Storage:
             copy = sqlite3.connect(target, isolation_level=None)
             try:
                 self._conn().backup(copy)
-                copy.execute(
-                    "PRAGMA journal_mode = WAL"
-                )  # as every vault is (the backup keeps it, to be sure)
+                copy.execute("PRAGMA journal_mode = WAL")  # as every vault is (the backup keeps it)
             finally:
                 copy.close()
 
@@ -542,10 +609,12 @@ def probe(path: Path) -> None:
         raise VaultCorrupted(f"{path.name}: the vault file is truncated or its page size is damaged")
 
 
-def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite3.Connection:
+def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=rw"
     with _sqlite_errors("open the vault"):
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=max(lock_timeout, 0.0))
+        db = sqlite3.connect(
+            uri, uri=True, isolation_level=None, timeout=max(busy_timeout, 0.0), check_same_thread=False
+        )
         # The vault stores no text; what SQLite returns as text (schema names, pragma output) may come from a
         # damaged page, so it must never raise UnicodeDecodeError.
         db.text_factory = lambda raw: raw.decode("utf-8", "replace")
@@ -553,25 +622,18 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
         with _sqlite_errors("open the vault"):
             if create:  # before anything touches the new, empty file
                 db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            db.execute("PRAGMA locking_mode = EXCLUSIVE")
             try:
-                db.execute("BEGIN EXCLUSIVE")  # takes the lock, and keeps it until close in this mode
-                db.execute("COMMIT")
+                # Reading the schema makes "not a database" surface here, as VaultCorrupted.
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError as exc:
                 if _primary(exc) == sqlite3.SQLITE_READONLY and os.access(path, os.W_OK):
                     # The file may be written, so SQLite refuses because of its header's write version.
                     raise VaultCorrupted(f"{path.name}: the SQLite file header is damaged") from None
-                if _primary(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise VaultLocked(
-                        f"{path.name} is open in another process or by another Vault object "
-                        f"(waited {lock_timeout:g} s); close it there first"
-                    ) from None
                 raise
-            # Reading the schema makes "not a database" surface here, as VaultCorrupted.
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA temp_store = MEMORY")
             db.execute("PRAGMA cell_size_check = ON")
+            db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             if create:  # a property of the file, set once; opening never changes it
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
@@ -581,41 +643,56 @@ def _connect(path: Path, *, lock_timeout: float, create: bool = False) -> sqlite
     return db
 
 
-_NO_HARD_LINKS = frozenset(
-    code for code in (errno.EPERM, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", None), errno.EXDEV) if code
-)
+WAL_LIMIT = 4 << 20
+"""Bytes of WAL after which a commit runs a passive checkpoint, and to which a checkpoint cuts the file."""
+
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p", "ceph", "glusterfs",
+        "lustre", "gpfs", "ocfs2", "gfs2", "davfs", "fuse.sshfs", "sshfs", "fuse.glusterfs", "fuse.rclone",
+        "fuse.s3fs", "fuse.davfs2", "fuse.cephfs", "fuse.gcsfuse", "fuse.smbnetfs", "vboxsf", "prl_fs",
+    }
+)  # fmt: skip
+"""File-system types where several machines may open one file: SQLite's WAL (shared memory) is unsafe."""
+
+_MOUNTINFO = Path("/proc/self/mountinfo")
 
 
-def place(tmp: Path, path: Path) -> None:
-    """Put the finished file at ``path``, never overwriting anything that appeared there meanwhile."""
-    try:
-        os.link(tmp, path)  # atomic, and fails if path exists
-    except FileExistsError:
-        raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        # A file system without hard links (FAT, some network shares): rename after a check. Not atomic
-        # against a file appearing in between; documented in docs/format.md.
-        if path.exists():
-            raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+def file_system_type(path: Path, mountinfo: str | None = None) -> str | None:
+    """The type of the file system ``path`` is on, from Linux's mount table; ``None`` where unknown.
+
+    ``mountinfo`` is the text of ``/proc/self/mountinfo`` (read when not given); the mount whose mount point
+    is the longest prefix of the resolved path wins.
+    """
+    if mountinfo is None:
         try:
-            os.rename(tmp, path)
-        except FileExistsError:  # Windows refuses to rename over a file
-            raise VaultExists(f"{path.name} already exists; refusing to overwrite it") from None
+            mountinfo = _MOUNTINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    target = str(path.resolve())
+    best, kind = -1, None
+    for line in mountinfo.splitlines():
+        left, sep, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if not sep or len(fields) < 5 or not tail:
+            continue
+        point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= best:
+            best, kind = len(point), tail[0]
+    return kind
 
 
-def fsync_file(path: Path) -> None:
-    """Flush a file's content to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def check_local(path: Path) -> None:
+    """Refuse a vault on a network file system: SQLite's WAL needs every process on one machine.
 
-
-def fsync_dir(directory: Path) -> None:
-    """Flush a folder's entries (a new or renamed file's name) to disk."""
-    if sys.platform == "win32":  # pragma: no cover - directories cannot be fsynced on Windows
-        return
-    fsync_file(directory)
+    Two machines writing one WAL vault through NFS or SMB would corrupt it (their shared-memory index is
+    not shared). Such a vault belongs in PostgreSQL (``docs/team.md``).
+    """
+    kind = file_system_type(path)
+    if kind is not None and kind.lower() in NETWORK_FILE_SYSTEMS:
+        raise VaultError(
+            f"{path.name} is on a network file system ({kind}): an SQLite vault needs every process that "
+            "opens it on one machine (its WAL index is shared memory), so it is refused there. Keep the "
+            "vault on a local disk, or put it in PostgreSQL (see docs/team.md)"
+        )
