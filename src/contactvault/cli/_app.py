@@ -37,9 +37,11 @@ from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
 from contactvault.errors import ContactNotFound, FolderNotFound, VaultNotFound
 from contactvault.i18n import LANGS
 from contactvault.phones import check_region
-from contactvault.vault import Vault, default_vault_path
+from contactvault.vault import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
+from contactvault.vault.backends import Location, describe, is_url
 
 __all__ = [
+    "LOCK_TIMEOUT_ENV",
     "PASSPHRASE_FILE_ENV",
     "VaultAccess",
     "ask_secret",
@@ -66,6 +68,9 @@ __all__ = [
 
 PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a variable name)
 """The environment variable naming a file whose first line is the passphrase."""
+
+LOCK_TIMEOUT_ENV: Final = "CONTACTVAULT_LOCK_TIMEOUT"
+"""The environment variable with the seconds a command's writes wait for another writer (default 15)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -137,10 +142,34 @@ def ask_secret(prompt: str, *, twice: bool, missing: str, what: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class VaultAccess:
-    """Where the vault is and where its passphrase comes from; see the module docstring."""
+    """Where the vault is and where its passphrase comes from; see the module docstring.
 
-    path: Path
+    ``location`` is a vault file or a ``postgresql://`` URL.
+    """
+
+    location: Location
     passphrase_file: Path | None
+
+    @property
+    def is_file(self) -> bool:
+        """Whether the vault is a file (not a PostgreSQL URL)."""
+        return not is_url(self.location)
+
+    @property
+    def path(self) -> Path:
+        """The vault file; a ``CommandError`` for a PostgreSQL vault, which this command cannot use."""
+        if not self.is_file:
+            raise CommandError("this command works on a vault file, not on a PostgreSQL vault")
+        return Path(self.location)
+
+    @property
+    def name(self) -> str:
+        """The vault's name in messages: the file's name, or the URL without its password."""
+        return describe(self.location)
+
+    def exists(self) -> bool:
+        """Whether the vault file exists (a PostgreSQL vault is looked for when it is opened)."""
+        return not self.is_file or self.path.exists()
 
     def passphrase(self, *, new: bool = False, prompt: str = "Passphrase") -> str:
         """The passphrase: from the file, the environment variable's file, or a prompt without echo.
@@ -168,15 +197,30 @@ class VaultAccess:
         here. The vault is remembered for the running command (`track`).
         """
         self.require()
-        with Vault.open(self.path, passphrase if passphrase is not None else self.passphrase()) as vault:
+        secret = passphrase if passphrase is not None else self.passphrase()
+        with Vault.open(self.location, secret, lock_timeout=lock_timeout()) as vault:
             yield track(vault)
 
     def require(self) -> None:
         """Raise ``VaultNotFound`` if there is no vault file (checked before a passphrase is asked for)."""
-        if not self.path.exists():
+        if not self.exists():
             raise VaultNotFound(
-                f"no vault at {self.path.name}: create one with `contactvault init` or pass --vault"
+                f"no vault at {self.name}: create one with `contactvault init` or pass --vault"
             )
+
+
+def lock_timeout() -> float:
+    """Seconds a write waits for another writer: ``CONTACTVAULT_LOCK_TIMEOUT``, else the library's default."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:  # up to an hour
+        raise CommandError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to 3600")
+    return value
 
 
 def vault_options(func: _F) -> _F:
@@ -185,9 +229,10 @@ def vault_options(func: _F) -> _F:
     @click.option(
         "--vault",
         "vault_path",
-        type=click.Path(path_type=Path, dir_okay=False),
         envvar="CONTACTVAULT_VAULT",
-        help="The vault file (default: vault.db in the user data folder; env CONTACTVAULT_VAULT).",
+        metavar="PATH|URL",
+        help="The vault file, or a postgresql:// URL (default: vault.db in the user data folder; "
+        "env CONTACTVAULT_VAULT).",
     )
     @click.option(
         "--passphrase-file",
@@ -196,8 +241,11 @@ def vault_options(func: _F) -> _F:
         "Without either, it is asked for without echo.",
     )
     @functools.wraps(func)
-    def wrapper(*args: Any, vault_path: Path | None, passphrase_file: Path | None, **kwargs: Any) -> Any:  # noqa: ANN401
-        access = VaultAccess(vault_path or default_vault_path(), passphrase_file)
+    def wrapper(*args: Any, vault_path: str | None, passphrase_file: Path | None, **kwargs: Any) -> Any:  # noqa: ANN401
+        location: Location = default_vault_path()
+        if vault_path:
+            location = vault_path if is_url(vault_path) else Path(vault_path)
+        access = VaultAccess(location, passphrase_file)
         return func(*args, access=access, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -92,7 +92,8 @@ EXIT_CODES: Final[dict[int, str]] = {
     "not empty",
     EXIT_VAULT: "the vault (or a backup) cannot be opened, read or written: wrong passphrase, damaged or "
     "tampered file, not a vault, a full disk or an I/O error",
-    EXIT_LOCKED: "the vault is open in another process",
+    EXIT_LOCKED: "another process kept the vault busy with a write for longer than the lock timeout "
+    "(CONTACTVAULT_LOCK_TIMEOUT, default 15 s)",
     EXIT_BAD_INPUT: "an input file cannot be read: not an address book, an unknown CSV layout, a bad "
     "config or passphrase file",
     EXIT_NOT_FOUND: "no such vault, no such contact (or it was erased or merged into another), or no such "

@@ -1,10 +1,11 @@
-"""``contactvault backup`` and ``restore``: a verified copy of the vault, and putting one back.
+"""``contactvault backup``, ``restore`` and ``migrate``: verified copies of the vault.
 
 ``backup DEST`` writes a consistent copy of the vault (SQLite's online backup) to a new file, mode 0600,
 and checks the copy before it appears (every record decrypted with the vault's keys). ``restore SRC DEST``
 checks a backup with the passphrase (or ``--recovery-key-file``) and copies it to a NEW path; it never
 overwrites a file and never writes the backup. ``docs/vault-over-the-years.md`` says how a business backs
-up: what, where, how often, and how to test a restore.
+up: what, where, how often, and how to test a restore. ``migrate SRC DST`` copies a vault between an SQLite
+file and PostgreSQL (``docs/team.md``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import click
 from contactvault.cli._app import VaultAccess, echo_json, json_option, read_secret_file, vault_options
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, guarded
 from contactvault.vault import BackupReport, Vault
+from contactvault.vault.backends import describe, is_url
 
-__all__ = ["COMMANDS", "backup_command", "restore_command"]
+__all__ = ["COMMANDS", "backup_command", "migrate_command", "restore_command"]
 
 
 def _report(report: BackupReport, what: str, as_json: bool) -> None:
@@ -91,4 +93,46 @@ def restore_command(
     _report(report, "Restored", as_json)
 
 
-COMMANDS: list[click.Command] = [backup_command, restore_command]
+@click.command("migrate")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@json_option
+@click.option(
+    "--passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read SRC's passphrase from the first line of this file (or set CONTACTVAULT_PASSPHRASE_FILE). "
+    "Without either, it is asked for without echo.",
+)
+@guarded
+def migrate_command(source: str, target: str, as_json: bool, passphrase_file: Path | None) -> None:
+    """Copy the vault SRC into a NEW vault DST, a file or a postgresql:// URL, and verify the copy.
+
+    The sealed rows are copied as they are (nothing is decrypted to copy them); the copy opens with SRC's
+    passphrase and is checked record by record before the command reports success. SRC is only read.
+    DST must not hold a vault yet. Example: contactvault migrate vault.db postgresql://app@db/crm
+    """
+    access = VaultAccess(source if is_url(source) else Path(source), passphrase_file)
+    if not is_url(target) and (Path(target).exists() or Path(target).is_symlink()):
+        raise CommandError(f"{Path(target).name} already exists; migrate never overwrites a vault")
+    with access.open() as vault:
+        report = vault.migrate_to(target)
+    check = report.check
+    if as_json:
+        echo_json(
+            {
+                "source": report.source,
+                "target": report.target,
+                "verified": True,
+                "contacts": check.contacts,
+                "erased": check.erased,
+                "disclosures": check.disclosures,
+            }
+        )
+        return
+    click.echo(
+        f"Copied {report.source} to {describe(target)}: verified, {check.contacts} contacts, "
+        f"{check.erased} erased, {check.disclosures} disclosure records. It opens with the same passphrase."
+    )
+
+
+COMMANDS: list[click.Command] = [backup_command, restore_command, migrate_command]

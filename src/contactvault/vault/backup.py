@@ -1,11 +1,13 @@
-"""Backup and restore: a consistent, verified copy of a vault, put in place whole or not at all.
+"""Backup, restore and migrate: a consistent, verified copy of a vault, put in place whole or not at all.
 
 ``backup`` uses SQLite's online backup from the open vault's own connection (committed data only, whatever
 was written a moment before) into a 0600 temporary file beside the destination, then checks the copy with
 the open vault's keys as ``verify`` does (every record decrypted, the row-set digest, the log's chain) and
 only then links it into place. ``restore`` copies a backup file byte for byte (it never opens the source
 with SQLite, so the source is never written), opens the copy with the passphrase, verifies it, and puts it
-at a NEW path. Neither ever overwrites a file.
+at a NEW path. Neither ever overwrites a file. ``migrate`` copies the sealed rows as they are (no blob
+opened) into a new vault on the other backend, an SQLite file or a PostgreSQL schema, and verifies the copy
+with the vault's keys.
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ from pathlib import Path
 from contactvault.errors import FolderNotFound, VaultError, VaultExists, VaultNotFound
 from contactvault.files import fsync_dir, fsync_file, place
 from contactvault.vault import keys as slots
-from contactvault.vault.backends.base import copy_rows
-from contactvault.vault.backends.sqlite import SqliteBackend, probe
+from contactvault.vault.backends import Location, create, describe, is_url
+from contactvault.vault.backends.base import Backend, copy_rows
+from contactvault.vault.backends.checks import probe
+from contactvault.vault.backends.sqlite import SqliteBackend
 from contactvault.vault.core import Core
 from contactvault.vault.header import Header
 from contactvault.vault.results import VerifyReport
 from contactvault.vault.verify import verify
 
-__all__ = ["BackupReport", "OpenCopy", "backup", "restore"]
+__all__ = ["BackupReport", "MigrationReport", "OpenCopy", "backup", "migrate", "restore"]
+
+DEFAULT_WAIT = 15.0
+"""Seconds the new vault's writes wait for another writer (nobody else knows of it yet)."""
 
 OpenCopy = Callable[[Path], VerifyReport]
 """Opens a restored copy (its path) with the passphrase or recovery key, verifies it, closes it."""
@@ -46,6 +53,21 @@ class BackupReport:
 
     path: Path
     size: int
+    check: VerifyReport
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationReport:
+    """What ``migrate`` copied, and what the check of the copy found.
+
+    Attributes:
+        source: The vault copied (its name: a file name, or a URL without its password).
+        target: The new vault.
+        check: What was checked in the copy (its contacts, erased contacts, index entries and log records).
+    """
+
+    source: str
+    target: str
     check: VerifyReport
 
 
@@ -75,11 +97,15 @@ def _place(tmp: Path, dest: Path) -> None:
 
 def _checked(tmp: Path, core: Core) -> VerifyReport:
     """Open the copy with the original's keys and verify all of it."""
-    storage = SqliteBackend.open(tmp, lock_timeout=0.0)
+    return _verified(SqliteBackend.open(tmp, lock_timeout=0.0), core)
+
+
+def _verified(storage: Backend, core: Core) -> VerifyReport:
+    """Verify the copy ``storage`` with the original's keys (the same header, every record); close it."""
     copy = Core(storage, Header.unpack(storage.read_single("header")), core.master, core.keys)
     try:
-        if copy.header != core.header:
-            raise VaultError("the backup's header differs from the vault's; nothing was written")
+        if copy.header.vault_id != core.vault_id:
+            raise VaultError("the copy's header differs from the vault's; nothing was written")
         slots.check_mac(copy.header, copy.keys)
         return verify(copy)
     finally:
@@ -115,6 +141,29 @@ def backup(core: Core, dest: Path) -> BackupReport:
     finally:
         _cleanup(tmp)
     return BackupReport(path=dest, size=dest.stat().st_size, check=report)
+
+
+def migrate(core: Core, target: Location) -> MigrationReport:
+    """Copy the open vault into a NEW vault at ``target`` (a file or a ``postgresql://`` URL), verified.
+
+    The sealed rows are copied as they are, from one snapshot; no blob is decrypted to copy it. The copy
+    is then opened with the vault's keys and checked as ``verify`` does. A file target appears whole or
+    not at all; a PostgreSQL target whose check fails is left in its schema and reported (``VaultError``
+    naming it), for a person to look at or drop.
+    """
+    if not is_url(target):
+        report = backup(core, Path(target))
+        return MigrationReport(core.storage.location, describe(target), report.check)
+    source = core.storage
+    with source.snapshot():
+        header, state = source.read_single("header"), source.read_single("state")
+    copy = create(target, header, state, lock_timeout=DEFAULT_WAIT)
+    try:
+        copy_rows(source, copy)
+    except BaseException:
+        copy.close()
+        raise
+    return MigrationReport(source.location, copy.location, _verified(copy, core))
 
 
 def restore(source: Path, dest: Path, open_copy: OpenCopy) -> BackupReport:

@@ -243,9 +243,11 @@ class Core:
                 fresh = write.new_tags.unique.difference(write.old_tags)
                 for tag in fresh:
                     if tag in claimed or (stored and storage.index_lookup(tag)):
+                        cid = uuid.UUID(bytes=new.id)
                         raise ConflictError(
-                            f"contact {uuid.UUID(bytes=new.id)}: another contact in the vault already has "
-                            "that vCard UID or external id"
+                            f"contact {cid}: another contact in the vault already has that vCard UID or "
+                            "external id",
+                            cid,
                         )
                     claimed.add(tag)
                 delta.row(state.tags_of(new), +1)

@@ -7,6 +7,7 @@ file path. The PostgreSQL backend needs the optional extra ``contactvault[postgr
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from types import ModuleType
 
@@ -14,7 +15,7 @@ from contactvault.errors import VaultError
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.backends.sqlite import SqliteBackend
 
-__all__ = ["Location", "create", "is_url", "open_backend"]
+__all__ = ["Location", "create", "describe", "is_url", "open_backend"]
 
 Location = str | Path
 """A vault file's path, or a ``postgresql://`` URL."""
@@ -25,6 +26,21 @@ _SCHEMES = ("postgresql://", "postgres://")
 def is_url(location: Location) -> bool:
     """Whether ``location`` names a PostgreSQL vault rather than a file."""
     return isinstance(location, str) and location.lower().startswith(_SCHEMES)
+
+
+def describe(location: Location) -> str:
+    """What to call ``location`` in a message: a file's name, or the URL without its password."""
+    if not is_url(location):
+        return Path(location).name
+    parts = urllib.parse.urlsplit(str(location))
+    user = f"{parts.username}@" if parts.username else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    host = f"{user}{parts.hostname or ''}{port}"
+    query = "&".join(p for p in parts.query.split("&") if p.split("=")[0].lower() in ("schema", "host"))
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 def _postgres() -> ModuleType:
