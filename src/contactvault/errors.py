@@ -28,16 +28,16 @@ Problems *inside* an address book (one broken card, one bad row) are not raised:
 
 No message carries personal data (names, numbers, e-mail addresses, note text) or key material: messages
 name the file, the line and the field, never the value.
+
+This module imports nothing of the project; ``PartialSync`` describes what ``SyncError.partial`` holds
+(a ``contactvault.sync.SyncResult``) without importing it.
 """
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from contactvault.sync.targets.base import SyncResult
+from typing import Protocol
 
 __all__ = [
     "ConflictError",
@@ -49,6 +49,7 @@ __all__ = [
     "ImportFailed",
     "InvalidRegion",
     "KdfLimitExceeded",
+    "PartialSync",
     "SyncError",
     "UnknownCsvLayout",
     "UnsupportedFormat",
@@ -199,6 +200,49 @@ class ContactMerged(ContactNotFound):
         self.merged_into = merged_into
 
 
+class PartialSync(Protocol):
+    """What a sync target confirmed before it failed: ``SyncError.partial``.
+
+    A ``contactvault.sync.SyncResult`` (its other fields and ``describe()`` are there too); only UIDs, never
+    a name or a number. Described here as a protocol so that this module imports nothing of the project.
+    """
+
+    @property
+    def target(self) -> str:
+        """The name of the target (without credentials)."""
+        ...
+
+    @property
+    def created(self) -> tuple[str, ...]:
+        """UIDs of the cards the target confirmed as created."""
+        ...
+
+    @property
+    def updated(self) -> tuple[str, ...]:
+        """UIDs of the cards the target confirmed as written again."""
+        ...
+
+    @property
+    def deleted(self) -> tuple[str, ...]:
+        """UIDs of the cards the target confirmed as deleted."""
+        ...
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """UIDs of the book whose current version the target holds: what the disclosure log records."""
+        ...
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """UIDs of cards the sync meant to change or delete that the target still holds as they were."""
+        ...
+
+    @property
+    def done(self) -> tuple[str, ...]:
+        """The UIDs of every card the target confirmed as created, updated or deleted."""
+        ...
+
+
 class SyncError(ContactVaultError):
     """A sync could not be completed: the target was unreachable, refused a request, or answered an error.
 
@@ -207,11 +251,11 @@ class SyncError(ContactVaultError):
     from the target's current state.
 
     Attributes:
-        partial: What the target confirmed before the failure (``None`` if the failure came before anything
-            was written, for example while planning).
+        partial: What the target confirmed before the failure, a ``contactvault.sync.SyncResult``
+            (``None`` if the failure came before anything was written, for example while planning).
     """
 
-    def __init__(self, message: str, *, partial: SyncResult | None = None) -> None:
+    def __init__(self, message: str, *, partial: PartialSync | None = None) -> None:
         super().__init__(message)
         self.partial = partial
 
