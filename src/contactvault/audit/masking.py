@@ -10,15 +10,12 @@ one of the report's numbers (with or without its country code).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Sequence
+from typing import Final, Protocol
 
 from contactvault.phones import mask_number
 
-if TYPE_CHECKING:
-    from contactvault.audit.report import AuditEntry
-
-__all__ = ["NumberMask"]
+__all__ = ["NumberMask", "Numbered"]
 
 # A run of digits with the separators numbers are typed with; the candidates for masking in free text.
 _NUMBER_LIKE: Final = re.compile(r"(?:\+|\b00)?\d(?:[\d \-./()\u00a0]*\d)?")
@@ -26,10 +23,32 @@ _E164_MIN_DIGITS: Final = 7
 _MIN_KNOWN_DIGITS: Final = 5
 
 
+class _FindingNumber(Protocol):
+    @property
+    def number(self) -> str | None: ...
+
+
+class Numbered(Protocol):
+    """What `NumberMask` reads of a report's entry (an ``AuditEntry``): its numbers and its findings' numbers.
+
+    A protocol, so that this module needs nothing of the report it masks (the report imports this module).
+    """
+
+    @property
+    def numbers(self) -> Sequence[str]:
+        """The entry's numbers."""
+        ...
+
+    @property
+    def findings(self) -> Sequence[_FindingNumber]:
+        """The entry's findings, each with the number it concerns (or ``None``)."""
+        ...
+
+
 class NumberMask:
     """Masks the numbers of a report's entries, wherever they appear."""
 
-    def __init__(self, entries: Iterable[AuditEntry]) -> None:
+    def __init__(self, entries: Iterable[Numbered]) -> None:
         self._known: set[str] = set()
         self._shown: dict[str, str] = {}  # number -> as shown (an entry's number recurs in its findings)
         self._longest = 0
