@@ -3,7 +3,8 @@
 A policy reads one `DirectoryEntry` (numbers with their messenger presence, labels, consents, legal bases,
 restriction, objections, date of birth) and decides, number by number, whether the number may go into
 the minimal messenger book. Every refusal carries stable reason codes (`REASONS`), so that a decision can
-be explained to a person and recorded in the disclosure log.
+be explained to a person and recorded in the disclosure log. The decisions and the codes are defined in
+``contactvault.sync.decisions`` and re-exported here.
 
 The shape follows sigstore-python's verification policies:
 
@@ -22,16 +23,24 @@ nothing, logs nothing, and never puts a name, a number or a label into an except
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal, Protocol, get_args, runtime_checkable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from contactvault.models import DirectoryEntry, GdprBasis, Phone, PhoneKind
+from contactvault.sync.decisions import (
+    REASONS,
+    RULES_VERSION,
+    Decision,
+    NumberDecision,
+    Reason,
+    decision_from,
+    resolve_now,
+    settings_digest,
+)
 
 if TYPE_CHECKING:
     from typing import _ProtocolMeta
@@ -51,30 +60,6 @@ __all__ = [
     "UnsafeAllowAllValidNumbers",
 ]
 
-Reason = Literal[
-    "no_number",
-    "invalid_number",
-    "not_mobile",
-    "no_messenger",
-    "messenger_check_expired",
-    "no_legal_basis",
-    "consent_withdrawn",
-    "consent_expired",
-    "restricted",
-    "objected",
-    "minor",
-    "label_excluded",
-]
-"""Why a number may not reach the messenger. The codes are stable: logs and reports rely on them."""
-
-REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
-"""Every reason code, in the order `MessengerPolicy` checks the rules."""
-
-_KNOWN_REASONS: Final = frozenset(REASONS)
-
-_RULES_VERSION: Final = 1
-"""Part of every digest: raised whenever the meaning of a rule changes, so that old digests stop matching."""
-
 _PURPOSE: Final = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _PURPOSE_MAX_LENGTH: Final = 100  # as the model's purpose fields
 _MAX_MINIMUM_AGE: Final = 120
@@ -90,26 +75,6 @@ _FIXED_LINE_KINDS: Final[frozenset[PhoneKind]] = _MOBILE_KINDS | {"fixed"}
 _NON_CONSENT_BASES: Final[frozenset[GdprBasis]] = frozenset({"6(1)(b)", "6(1)(f)"})
 
 
-def _sorted_reasons(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
-    """The reasons sorted alphabetically, each once."""
-    return tuple(sorted(set(reasons)))
-
-
-def _resolve_now(now: datetime | None) -> datetime:
-    """``now`` itself if it is timezone-aware, the current UTC time if it is ``None``; naive is an error."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    return now
-
-
-def _digest(settings: dict[str, object]) -> str:
-    """SHA-256 of the settings as canonical JSON (sorted keys, no spaces, ASCII only)."""
-    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
 def _microseconds(value: timedelta | None) -> int | None:
     return None if value is None else value // timedelta(microseconds=1)
 
@@ -123,85 +88,6 @@ def _age(born: date, on: date) -> int:
     """Completed years of life on ``on``; someone born on 29 February is a year older on 1 March."""
     years = on.year - born.year
     return years - 1 if (on.month, on.day) < (born.month, born.day) else years
-
-
-@dataclass(frozen=True, slots=True)
-class NumberDecision:
-    """The decision about one of a contact's numbers.
-
-    Attributes:
-        e164: The number's E.164 form, or ``None`` if it has none. Left out of ``repr()``.
-        allowed: Whether the number may reach the messenger.
-        reasons: Why not, sorted alphabetically, each code once; empty exactly when ``allowed``.
-
-    Raises:
-        ValueError: If the fields contradict each other (an allowed number without E.164 form or with
-            reasons, a refused number without a reason) or a reason code is unknown.
-    """
-
-    e164: str | None = field(repr=False)
-    allowed: bool
-    reasons: tuple[Reason, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reasons", _sorted_reasons(self.reasons))
-        if not _KNOWN_REASONS.issuperset(self.reasons):
-            raise ValueError("unknown reason code")
-        if self.allowed and (self.e164 is None or self.reasons):
-            raise ValueError("an allowed number has an E.164 form and no reasons")
-        if not self.allowed and not self.reasons:
-            raise ValueError("a refused number needs at least one reason")
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The decision about one contact: which of its numbers may reach the messenger, and why not.
-
-    Attributes:
-        allowed: ``True`` exactly when at least one number is allowed.
-        reasons: When not allowed, every reason found (for any number, and for the contact as a whole),
-            sorted alphabetically, each code once. Empty when allowed: the refused numbers of an allowed
-            contact explain themselves in ``per_number``.
-        numbers: The allowed E.164 numbers, in the contact's order, without repeats. Left out of
-            ``repr()``.
-        per_number: One `NumberDecision` per phone of the contact, in the contact's order (a number the
-            contact holds twice is decided twice).
-
-    Raises:
-        ValueError: If the fields contradict each other.
-    """
-
-    allowed: bool
-    reasons: tuple[Reason, ...]
-    numbers: tuple[str, ...] = field(repr=False)
-    per_number: tuple[NumberDecision, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reasons", _sorted_reasons(self.reasons))
-        if not _KNOWN_REASONS.issuperset(self.reasons):
-            raise ValueError("unknown reason code")
-        if self.allowed != bool(self.numbers):
-            raise ValueError("a decision is allowed exactly when it has numbers")
-        if self.allowed == bool(self.reasons):
-            raise ValueError("a decision has reasons exactly when it is not allowed")
-        if self.numbers != _allowed_numbers(self.per_number):
-            raise ValueError("numbers must be the allowed numbers of per_number, in order, without repeats")
-
-
-def _allowed_numbers(per_number: Iterable[NumberDecision]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n.e164 for n in per_number if n.allowed and n.e164 is not None))
-
-
-def _decision(per_number: Sequence[NumberDecision], contact_reasons: Iterable[Reason]) -> Decision:
-    """The contact's decision from its numbers' decisions and the reasons that hold for the whole contact."""
-    numbers = _allowed_numbers(per_number)
-    if numbers:
-        return Decision(allowed=True, reasons=(), numbers=numbers, per_number=tuple(per_number))
-    reasons: set[Reason] = {reason for number in per_number for reason in number.reasons}
-    reasons.update(contact_reasons)
-    if not per_number:
-        reasons.add("no_number")
-    return Decision(allowed=False, reasons=_sorted_reasons(reasons), numbers=(), per_number=tuple(per_number))
 
 
 class _PolicyMeta(_ProtocolMeta):
@@ -372,10 +258,10 @@ class MessengerPolicy:
         Raises:
             ValueError: If ``now`` is naive.
         """
-        at = _resolve_now(now)
+        at = resolve_now(now)
         contact_reasons = self._contact_reasons(contact, at)
         per_number = tuple(self._decide_number(phone, at, contact_reasons) for phone in contact.phones)
-        return _decision(per_number, contact_reasons)
+        return decision_from(per_number, contact_reasons)
 
     def digest(self) -> str:
         """A SHA-256 hex digest of every setting (and of the version of the rules).
@@ -383,10 +269,10 @@ class MessengerPolicy:
         Returns:
             64 lower-case hex digits.
         """
-        return _digest(
+        return settings_digest(
             {
                 "policy": "MessengerPolicy",
-                "rules": _RULES_VERSION,
+                "rules": RULES_VERSION,
                 "purpose": self.purpose,
                 "admit_fixed_line": self.admit_fixed_line,
                 "messenger_max_age_us": _microseconds(self.messenger_max_age),
@@ -499,7 +385,7 @@ class _Combinator:
         Raises:
             ValueError: If ``now`` is naive, or a member breaks the protocol (not one entry per phone).
         """
-        at = _resolve_now(now)
+        at = resolve_now(now)
         decisions = [policy.decide(contact, now=at) for policy in self._policies]
         phones = contact.phones
         for decision in decisions:
@@ -511,7 +397,7 @@ class _Combinator:
             self._join(phone.e164, [d.per_number[i] for d in decisions]) for i, phone in enumerate(phones)
         )
         contact_reasons = {reason for d in decisions for reason in d.reasons} if not phones else set()
-        return _decision(per_number, contact_reasons)
+        return decision_from(per_number, contact_reasons)
 
     def digest(self) -> str:
         """A SHA-256 hex digest of the combinator's kind and its members' digests (in any order).
@@ -520,7 +406,7 @@ class _Combinator:
             64 lower-case hex digits.
         """
         members = sorted(policy.digest() for policy in self._policies)
-        return _digest({"policy": type(self).__name__, "rules": _RULES_VERSION, "members": members})
+        return settings_digest({"policy": type(self).__name__, "rules": RULES_VERSION, "members": members})
 
     def _join(self, e164: str | None, decisions: Sequence[NumberDecision]) -> NumberDecision:
         raise NotImplementedError
@@ -597,14 +483,14 @@ class UnsafeAllowAllValidNumbers:
         Raises:
             ValueError: If ``now`` is naive.
         """
-        _resolve_now(now)
+        resolve_now(now)
         per_number = tuple(
             NumberDecision(e164=phone.e164, allowed=True, reasons=())
             if phone.e164 is not None
             else NumberDecision(e164=None, allowed=False, reasons=("invalid_number",))
             for phone in contact.phones
         )
-        return _decision(per_number, ())
+        return decision_from(per_number, ())
 
     def digest(self) -> str:
         """A SHA-256 hex digest naming this policy (it has no settings).
@@ -612,7 +498,7 @@ class UnsafeAllowAllValidNumbers:
         Returns:
             64 lower-case hex digits.
         """
-        return _digest({"policy": "UnsafeAllowAllValidNumbers", "rules": _RULES_VERSION})
+        return settings_digest({"policy": "UnsafeAllowAllValidNumbers", "rules": RULES_VERSION})
 
 
 if TYPE_CHECKING:
