@@ -55,19 +55,20 @@ from contactvault import (
     VaultCorrupted,
     crypto,
 )
+from contactvault.book import MessengerBook
 from contactvault.cli import main
 from contactvault.crypto import Keys, RecordKind
 from contactvault.errors import ContactVaultError
 from contactvault.gdpr.requests import erase_contact
 from contactvault.models import ContactSource, MessengerEntry
 from contactvault.phones import parse_number
-from contactvault.sync.book import MessengerBook
+from contactvault.sync import export_book
 from contactvault.vault import keys as slots
 from contactvault.vault import log, state
+from contactvault.vault.backends.base import Row
 from contactvault.vault.core import Write
 from contactvault.vault.header import Header, KeySlot
 from contactvault.vault.records import Tags, pack, unpack
-from contactvault.vault.backends.base import Row
 from tests.conftest import ROOT
 
 PASSPHRASE = "korrektes Pferd, Batterie & Heftklammer"  # noqa: S105  (a test vault's passphrase)
@@ -670,10 +671,10 @@ def test_backup_and_restore_are_private_under_umask_000(tmp_path):
 
 @pytest.mark.parametrize("file_format", ["vcf", "csv"])
 def test_exports_are_private_under_umask_000(tmp_path, file_format):
-    """``Vault.export_book`` writes a file of mode 0600 even under umask 000."""
+    """``contactvault.sync.export_book`` writes a file of mode 0600 even under umask 000."""
     out = tmp_path / f"book.{file_format}"
     with _umask(0), Vault.create(tmp_path / "modes.db", PASSPHRASE, kdf=FAST) as vault:
-        vault.export_book(_book(a="Anna"), out, file_format=file_format)
+        export_book(vault, _book(a="Anna"), out, file_format=file_format)
     assert _mode(out) == PRIVATE
 
 

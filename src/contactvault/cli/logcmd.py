@@ -31,8 +31,7 @@ from contactvault.cli._app import (
 )
 from contactvault.cli._errors import CommandError, guarded
 from contactvault.phones import mask_number
-from contactvault.sync.disclosures import Disclosure
-from contactvault.vault import Vault
+from contactvault.vault import Disclosure, Vault
 
 __all__ = ["COMMANDS", "log_command"]
 

@@ -54,7 +54,7 @@ from contactvault.vault.core import contact_id as _cid
 from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
 from contactvault.vault.importing import OnMatch, import_contacts
 from contactvault.vault.merging import merge
-from contactvault.vault.messenger import ExportFormat, MessengerSide
+from contactvault.vault.messenger import MessengerSide
 from contactvault.vault.results import (
     Erasure,
     ImportReport,
@@ -63,7 +63,7 @@ from contactvault.vault.results import (
 )
 from contactvault.vault.verify import verify
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "ExportFormat", "Vault", "default_vault_path"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "Vault", "default_vault_path"]
 
 DEFAULT_LOCK_TIMEOUT: Final = 15.0
 """Seconds a write waits for another writer's transaction to end before raising ``VaultLocked``."""
