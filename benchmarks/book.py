@@ -54,10 +54,11 @@ from common import runs
 from common import runs_text as _runs_text
 from common import timed as _timed
 from contactvault import ConsentRecord, Contact, DirectoryEntry, KdfParams, MessengerPresence, Vault
+from contactvault.book import MessengerBook
 from contactvault.crypto import SALT_SIZE, derive_kek, random_bytes
 from contactvault.export.minimal import to_vcard
 from contactvault.importers._gc import paused_gc
-from contactvault.sync.book import MessengerBook
+from contactvault.sync import explain, messenger_book
 from contactvault.sync.policy import Decision, Policy
 
 DEFAULT_CONTACTS = 100_000
@@ -157,7 +158,7 @@ def _timed_book(vault: Vault, policy: Policy, now: datetime) -> tuple[float, flo
     gc.collect()  # before the collector's clock starts: this collection is not the call's
     with _collector_clock() as collections:
         start = time.perf_counter()
-        book = vault.messenger_book(policy, now=now)
+        book = messenger_book(vault, policy, now=now)
         seconds = time.perf_counter() - start
     return seconds, sum(collections), book
 
@@ -223,10 +224,10 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
             raise RuntimeError("two books of the same vault differ")
         iterate, entries = _timed_without_gc(lambda: sum(1 for _ in vault))
         # consumed as messenger_book consumes it, each decision dropped after use
-        explain, decided_count = _timed_without_gc(lambda: sum(1 for _ in vault.explain(policy, now=now)))
+        explained, decided_count = _timed_without_gc(lambda: sum(1 for _ in explain(vault, policy, now=now)))
         if entries != decided_count or entries != len(vault):
             raise RuntimeError("explain() did not decide every contact")
-        decided = _decided(list(vault.explain(policy, now=now))) if first else {}
+        decided = _decided(list(explain(vault, policy, now=now))) if first else {}
         digest = book.policy_digest
         constructor, _ = _timed_without_gc(lambda: MessengerBook(book.cards(), policy_digest=digest))
     finally:
@@ -234,7 +235,9 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
     if first and decided["numbers_allowed"] != len(book):
         raise RuntimeError("the book does not hold the numbers the policy allowed")
     cards = [(uid, e.display_name, e.phone_e164) for uid, e in book.cards()] if last else []
-    measured = Round(opened, cold, warm, collector_cold, collector_warm, vcard, iterate, explain, constructor)
+    measured = Round(
+        opened, cold, warm, collector_cold, collector_warm, vcard, iterate, explained, constructor
+    )
     return measured, Outcome(text, decided, len(book), book.policy_digest, cards)
 
 
@@ -473,7 +476,7 @@ def result_table(report: Json) -> str:
         "  policy decisions",
         _number(report, "breakdown", "policy_decisions"),
         per_card=False,
-        detail="vault.explain(policy) consumed, minus the above, collector paused",
+        detail="explain(vault, policy) consumed, minus the above, collector paused",
     )
     add(
         "  names, UIDs, entries",

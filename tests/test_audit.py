@@ -20,10 +20,11 @@ from contactvault.audit import (
     audit_phonebook,
 )
 from contactvault.audit.render import FORMATS, render
+from contactvault.book import MessengerBook
 from contactvault.errors import ImportFailed, InvalidRegion
 from contactvault.export.minimal import write_vcard
 from contactvault.models import Birthday, Label, MessengerPresence
-from contactvault.sync.book import MessengerBook
+from contactvault.sync import export_book, messenger_book, sync_book
 from contactvault.sync.policy import MessengerPolicy, Policy
 from contactvault.sync.targets import CardDAVTarget
 from tests.conftest import consent, vcf
@@ -66,7 +67,7 @@ def vault(tmp_path):
 
 
 def _exported(vault: Vault, path: Path) -> Path:
-    vault.export_book(vault.messenger_book(POLICY), path)
+    export_book(vault, messenger_book(vault, POLICY), path)
     return path
 
 
@@ -111,13 +112,13 @@ def test_own_export_has_no_findings(vault, tmp_path):
 def test_own_export_in_either_vcard_version_is_clean(vault, tmp_path, version):
     """Books in vCard 4.0 (tel: URIs) audit as clean as 3.0 ones."""
     path = tmp_path / "book.vcf"
-    write_vcard(vault.messenger_book(POLICY), path, version)  # type: ignore[arg-type]
+    write_vcard(messenger_book(vault, POLICY), path, version)  # type: ignore[arg-type]
     assert audit_phonebook(path, vault=vault, default_region="DE").clean
 
 
 def test_own_book_audited_directly_is_clean(vault):
     """A MessengerBook is a source too: the book itself has no findings."""
-    report = audit_phonebook(vault.messenger_book(POLICY), vault=vault, default_region="DE")
+    report = audit_phonebook(messenger_book(vault, POLICY), vault=vault, default_region="DE")
     assert report.source == "messenger book"
     assert report.clean
     assert len(report.entries) == len(NAMES)
@@ -186,7 +187,7 @@ def test_each_policy_reason_becomes_its_code(tmp_path, change, code):
         fresh = consent(granted_at=NOW - timedelta(days=2))
         contact_id = vault.add(_contact(0, consents=(fresh,), labels=()))
         path = tmp_path / "book.vcf"
-        vault.export_book(vault.messenger_book(policy), path)
+        export_book(vault, messenger_book(vault, policy), path)
         if change == "restrict":
             vault.restrict(contact_id)
         elif change == "object":
@@ -400,7 +401,7 @@ def test_corpus_exports_audit_without_errors(corpus):
 def test_a_carddav_address_book(vault, radicale: RadicaleServer):
     """The audit reads a CardDAV address book (read only) and finds what was added there by hand."""
     with CardDAVTarget(radicale.url, radicale.username, radicale.password) as target:
-        vault.sync_book(vault.messenger_book(POLICY), target)
+        sync_book(vault, messenger_book(vault, POLICY), target)
         assert audit_phonebook(target, vault=vault, default_region="DE").clean
         card = vcf(
             "BEGIN:VCARD", "VERSION:3.0", "UID:by-hand", "FN:Von Hand", f"TEL:{UNKNOWN_MOBILE}", "END:VCARD"

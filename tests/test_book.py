@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contactvault.models import DirectoryEntry, Label, MessengerEntry, NameParts
-from contactvault.sync.book import (
+from contactvault.book import (
     BookDiff,
     MessengerBook,
     book_name,
@@ -20,6 +19,7 @@ from contactvault.sync.book import (
     pseudonym_code,
     split_display_name,
 )
+from contactvault.models import DirectoryEntry, Label, MessengerEntry, NameParts
 from tests.strategies import display_names, name_parts
 
 STYLES = ("full", "given_initial", "initials", "pseudonym")

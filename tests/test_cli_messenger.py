@@ -17,6 +17,7 @@ from contactvault.cli import main
 from contactvault.errors import FolderNotFound
 from contactvault.export.minimal import write_atomically
 from contactvault.models import MessengerPresence
+from contactvault.sync import export_book, messenger_book
 from tests.conftest import CliVault, consent
 
 if TYPE_CHECKING:
@@ -412,12 +413,12 @@ def test_writing_into_a_missing_folder_names_the_folder(setup, tmp_path, command
 
 
 def test_export_book_into_a_missing_folder_raises_folder_not_found(setup, tmp_path):
-    """The API: Vault.export_book into a missing folder raises FolderNotFound naming it; nothing recorded."""
+    """The API: export_book into a missing folder raises FolderNotFound naming it; nothing recorded."""
     missing = tmp_path / "exports" / "2025"
     with Vault.open(setup.path, PASSPHRASE) as vault:
-        book = vault.messenger_book(Policy.default())
+        book = messenger_book(vault, Policy.default())
         with pytest.raises(FolderNotFound) as caught:
-            vault.export_book(book, missing / "book.vcf")
+            export_book(vault, book, missing / "book.vcf")
         assert len(vault.disclosures()) == 0
     assert isinstance(caught.value, FileNotFoundError)
     assert isinstance(caught.value, ContactVaultError)

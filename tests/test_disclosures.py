@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactvault import Contact, KdfParams, Vault, VaultCorrupted, normalize_phone
+from contactvault.book import MessengerBook
 from contactvault.models import MessengerEntry
-from contactvault.sync.book import MessengerBook, book_uid
-from contactvault.sync.disclosures import GENESIS, replay
+from contactvault.sync import export_book
+from contactvault.vault.disclosures import GENESIS, replay
 
 FAST = KdfParams.insecure_fast_for_tests()
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
@@ -95,7 +96,7 @@ def test_visible_at_names_the_contacts_and_forgets_erased_ones(vault):
     """visible_at maps each UID to the contact that owns it, and to None once the contact is erased."""
     contact = Contact(display_name="Anna", phones=(normalize_phone("0151 55501234", default_region="DE"),))
     vault.add(contact)
-    uid = book_uid(vault._core.keys.book, contact.id.bytes, "+4915155501234")
+    uid = vault.book_codes().uid(contact.id, "+4915155501234")
     book = MessengerBook([(uid, _entry("Anna", "+4915155501234"))])
     vault.record_disclosure(TARGET, book, kind="sync", policy_digest="x", at=T0)
     assert vault.visible_at(TARGET, T0) == {uid: contact.id}
@@ -108,11 +109,11 @@ def test_visible_at_names_the_contacts_and_forgets_erased_ones(vault):
 
 def test_export_book_writes_and_records(vault, tmp_path):
     """export_book writes the file and records an export to file:<path> with the book's policy digest."""
-    record = vault.export_book(_book(a="Anna"), tmp_path / "book.vcf")
+    record = export_book(vault, _book(a="Anna"), tmp_path / "book.vcf")
     assert (tmp_path / "book.vcf").read_bytes().startswith(b"BEGIN:VCARD\r\n")
     assert record.target == f"file:{(tmp_path / 'book.vcf').resolve()}"
     assert (record.kind, record.policy) == ("export", "p" * 64)
-    vault.export_book(_book(a="Anna"), tmp_path / "book.csv", file_format="csv")
+    export_book(vault, _book(a="Anna"), tmp_path / "book.csv", file_format="csv")
     assert len(vault.disclosures()) == 2
 
 

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contactvault import import_csv, import_vcards
+from contactvault.book import MessengerBook, NameStyle, book_name_parts
 from contactvault.export.minimal import card, to_csv, to_vcard, write_csv, write_vcard
 from contactvault.models import DirectoryEntry, MessengerEntry
-from contactvault.sync.book import MessengerBook, NameStyle, book_name_parts
 from tests.strategies import contacts, display_names
 
 ALLOWED = {"BEGIN", "VERSION", "UID", "N", "FN", "TEL", "END"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import re
 import sqlite3
 import tempfile
@@ -18,6 +19,7 @@ from contactvault import Contact, EmailAddress, KdfParams, Label, Vault, normali
 from contactvault.export.minimal import CSV_HEADER, card, to_csv, to_vcard
 from contactvault.export.vcard import escape_text
 from contactvault.models import MessengerPresence, NameParts
+from contactvault.sync import explain, messenger_book
 from contactvault.sync.policy import Policy
 from tests.conftest import consent
 from tests.strategies import full_contacts
@@ -55,7 +57,7 @@ def test_explain_gives_every_contact_its_reasons(vault):
             display_name="Ohne Einwilligung", phones=(normalize_phone("0160 5550999", default_region="DE"),)
         )
     )
-    decisions = {entry.id: decision for entry, decision in vault.explain(POLICY, now=NOW)}
+    decisions = {entry.id: decision for entry, decision in explain(vault, POLICY, now=NOW)}
     assert decisions[allowed].allowed
     assert decisions[allowed].numbers == ("+4915155501234",)
     assert not decisions[refused].allowed
@@ -65,25 +67,39 @@ def test_explain_gives_every_contact_its_reasons(vault):
 def test_a_withdrawn_consent_leaves_the_book(vault):
     """After withdraw_consent the contact is no longer in the next book."""
     contact_id = vault.add(_eligible())
-    assert [e.phone_e164 for e in vault.messenger_book(POLICY, now=NOW)] == ["+4915155501234"]
+    assert [e.phone_e164 for e in messenger_book(vault, POLICY, now=NOW)] == ["+4915155501234"]
     vault.withdraw_consent(contact_id, "messenger", channel="email", at=NOW - timedelta(hours=1))
-    assert len(vault.messenger_book(POLICY, now=NOW)) == 0
+    assert len(messenger_book(vault, POLICY, now=NOW)) == 0
 
 
 def test_book_uids_and_codes_are_stable_across_renames_and_books(vault):
     """A rename keeps the entry's UID and pseudonym code; the book carries the policy's digest."""
     contact_id = vault.add(_eligible())
-    before = vault.messenger_book(POLICY, name_style="pseudonym", now=NOW)
+    before = messenger_book(vault, POLICY, name_style="pseudonym", now=NOW)
     stored = vault.get(contact_id)
     vault.update(stored.model_copy(update={"display_name": "Anna Neu"}))
-    after = vault.messenger_book(POLICY, name_style="pseudonym", now=NOW)
+    after = messenger_book(vault, POLICY, name_style="pseudonym", now=NOW)
     assert [uid for uid, _ in before.cards()] == [uid for uid, _ in after.cards()]
     assert before == after  # the pseudonym does not depend on the name
     assert re.fullmatch(r"Kunde [A-Z2-7]{6}", after.entries[0].display_name)
     assert after.policy_digest == POLICY.digest()
-    full = vault.messenger_book(POLICY, now=NOW)
+    full = messenger_book(vault, POLICY, now=NOW)
     assert [e.display_name for e in full] == ["Anna Neu"]
     assert not full.diff(before).added
+
+
+def test_book_codes_give_the_books_uids_and_codes_and_hide_the_key(vault):
+    """``vault.book_codes()`` gives the book's UIDs and codes; no attribute, repr or pickle shows its key."""
+    contact_id = vault.add(_eligible())
+    codes = vault.book_codes()
+    book = messenger_book(vault, POLICY, name_style="pseudonym", pseudonym="{code}", now=NOW)
+    assert [uid for uid, _ in book.cards()] == [codes.uid(contact_id, "+4915155501234")]
+    assert book.entries[0].display_name == codes.pseudonym(contact_id)
+    key = vault._core.keys.book
+    assert key.hex() not in repr(codes)
+    assert [name for name in dir(codes) if not name.startswith("_") and getattr(codes, name) == key] == []
+    with pytest.raises(TypeError):
+        pickle.dumps(codes)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +113,7 @@ def test_book_uids_and_codes_are_stable_across_renames_and_books(vault):
 def test_the_book_splits_each_name_for_the_cards_n(vault, style, expected):
     """The vault's book gives every entry a family/given split of its own name, as the phone expects."""
     vault.add(_eligible())
-    book = vault.messenger_book(POLICY, name_style=style, now=NOW)
+    book = messenger_book(vault, POLICY, name_style=style, now=NOW)
     ((uid, entry),) = book.cards()
     assert (entry.display_name, *book.name_parts(uid)) == expected
     assert f"\r\nN:{expected[1]};{expected[2]};;;\r\n" in to_vcard(book)
@@ -109,7 +125,7 @@ def test_the_book_splits_by_the_stored_family_name(vault):
     vault.add(_eligible("Jürgen von Müller").model_copy(update={"name": von}))
     hans = NameParts(given="Hans", family="Schmidt")
     vault.add(_eligible("Bäckerei Schmidt", "0151 55501235").model_copy(update={"name": hans}))
-    book = vault.messenger_book(POLICY, now=NOW)
+    book = messenger_book(vault, POLICY, now=NOW)
     splits = {entry.display_name: book.name_parts(uid) for uid, entry in book.cards()}
     assert splits == {
         "Jürgen von Müller": ("von Müller", "Jürgen"),
@@ -120,7 +136,7 @@ def test_the_book_splits_by_the_stored_family_name(vault):
 def test_labels_stay_out_of_names(vault):
     """A label written into the display name does not reach the book."""
     vault.add(_eligible("Anna Beispiel (Zahlung offen)", labels=[Label(name="Zahlung offen")]))
-    assert [e.display_name for e in vault.messenger_book(POLICY, now=NOW)] == ["Anna Beispiel"]
+    assert [e.display_name for e in messenger_book(vault, POLICY, now=NOW)] == ["Anna Beispiel"]
 
 
 def test_building_the_book_never_reads_a_payload(vault, tmp_path):
@@ -134,7 +150,7 @@ def test_building_the_book_never_reads_a_payload(vault, tmp_path):
         )
     db.close()
     with Vault.open(tmp_path / "v.db", "pw") as reopened:
-        assert len(reopened.messenger_book(POLICY, now=NOW)) == 1
+        assert len(messenger_book(reopened, POLICY, now=NOW)) == 1
 
 
 SKELETON = card("0", "A", "+4930123456") + ",".join(CSV_HEADER) + ",Mobile"
@@ -175,8 +191,8 @@ def test_exports_hold_exactly_the_allowed_entries_and_no_crm_value(contacts):
         Vault.create(Path(folder) / "v.db", "pw", kdf=FAST) as vault,
     ):
         vault.add_many(contacts)
-        expected = sorted(n for _, d in vault.explain(POLICY, now=NOW) for n in d.numbers)
-        book = vault.messenger_book(POLICY, now=NOW)
+        expected = sorted(n for _, d in explain(vault, POLICY, now=NOW) for n in d.numbers)
+        book = messenger_book(vault, POLICY, now=NOW)
         assert sorted(e.phone_e164 for e in book) == expected
         text = to_vcard(book) + to_csv(book)
         unfolded = to_vcard(book).replace("\r\n ", "")

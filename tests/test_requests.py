@@ -48,6 +48,7 @@ from contactvault.gdpr.requests import (
 )
 from contactvault.models import MessengerPresence
 from contactvault.phones import mask_number
+from contactvault.sync import export_book, messenger_book, sync_book
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets.file import VCardFileTarget
 from tests.conftest import CONSENT_GRANTED, consent, disclosed_pair
@@ -181,10 +182,10 @@ def shared(vault, tmp_path):
     """
     contact, other = _full_contact(), _other_contact()
     vault.add_many([contact, other])
-    book = vault.messenger_book(POLICY)
+    book = messenger_book(vault, POLICY)
     assert len(book) == 2
-    vault.export_book(book, tmp_path / "export.vcf")
-    vault.sync_book(book, VCardFileTarget(tmp_path / "sync.vcf"))
+    export_book(vault, book, tmp_path / "export.vcf")
+    sync_book(vault, book, VCardFileTarget(tmp_path / "sync.vcf"))
     return (
         vault,
         contact.id,
@@ -330,7 +331,7 @@ def test_access_report_shows_a_removal(shared):
     """After a withdrawal and a new sync, the report shows the target removed the entry."""
     vault, cid, _, sync_target = shared
     vault.withdraw_consent(cid, "messenger", channel="email")
-    vault.sync_book(vault.messenger_book(POLICY), VCardFileTarget(sync_target.removeprefix("file:")))
+    sync_book(vault, messenger_book(vault, POLICY), VCardFileTarget(sync_target.removeprefix("file:")))
     changes = [(d.target, d.change) for d in access_report(vault, cid).disclosures]
     assert changes[-1] == (sync_target, "removed")
 
@@ -404,7 +405,7 @@ def test_access_report_options(vault):
     """Extra purposes come first, the controller heads the document, a custom messenger is named."""
     contact = _full_contact()
     vault.add(contact)
-    vault.export_book(vault.messenger_book(POLICY), vault.path.parent / "b.vcf")
+    export_book(vault, messenger_book(vault, POLICY), vault.path.parent / "b.vcf")
     report = access_report(
         vault, contact.id, purposes=["customer-records"], messenger="Signal", controller="Töpferbedarf GmbH"
     )
@@ -492,7 +493,9 @@ def test_erasure_receipt_fields(shared):
 def test_erasure_checklist_names_every_target(shared):
     """Each target gets a re-sync and a device step naming it and the masked number; then the messenger."""
     vault, cid, export_target, sync_target = shared
-    vault.record_disclosure(CARDDAV, vault.messenger_book(POLICY), kind="sync", policy_digest=POLICY.digest())
+    vault.record_disclosure(
+        CARDDAV, messenger_book(vault, POLICY), kind="sync", policy_digest=POLICY.digest()
+    )
     receipt = erase_contact(vault, cid)
     steps = [(s.code, s.target) for s in receipt.steps]
     assert steps == [
@@ -526,7 +529,7 @@ def test_erasure_of_a_removed_entry_needs_no_resync(shared):
     """A target that already dropped the contact (withdrawal, then sync) gets the device step only."""
     vault, cid, export_target, sync_target = shared
     vault.withdraw_consent(cid, "messenger", channel="email")
-    vault.sync_book(vault.messenger_book(POLICY), VCardFileTarget(sync_target.removeprefix("file:")))
+    sync_book(vault, messenger_book(vault, POLICY), VCardFileTarget(sync_target.removeprefix("file:")))
     receipt = erase_contact(vault, cid)
     assert [(t.target, t.held) for t in receipt.targets] == [(export_target, True), (sync_target, False)]
     assert ("resync_target", sync_target) not in [(s.code, s.target) for s in receipt.steps]
@@ -551,7 +554,7 @@ def test_erasure_removes_the_contact_for_good(tmp_path):
     contact = _full_contact()
     with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
         vault.add_many([contact, _other_contact()])
-        vault.export_book(vault.messenger_book(POLICY), tmp_path / "book.vcf")
+        export_book(vault, messenger_book(vault, POLICY), tmp_path / "book.vcf")
         erase_contact(vault, contact.id)
         with pytest.raises(ContactErased):
             vault.get(contact.id)
@@ -646,8 +649,8 @@ def test_erasure_receipt_never_holds_a_name_or_number(contact, eligible):
     with tempfile.TemporaryDirectory() as folder:
         with Vault.create(Path(folder) / "v.db", PASSPHRASE, kdf=FAST) as vault:
             vault.add(contact)
-            book = vault.messenger_book(POLICY)
-            vault.export_book(book, Path(folder) / "book.vcf")
+            book = messenger_book(vault, POLICY)
+            export_book(vault, book, Path(folder) / "book.vcf")
             receipt = erase_contact(vault, contact.id)
         texts = (receipt.to_json(), receipt.to_markdown("en"), receipt.to_markdown("de"))
     assert len(receipt.targets) == (1 if len(book) else 0)

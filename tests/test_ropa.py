@@ -24,6 +24,7 @@ from contactvault.gdpr.ropa import (
     record_of_processing,
 )
 from contactvault.models import MessengerPresence
+from contactvault.sync import export_book, messenger_book
 from contactvault.sync.policy import AllOf, MessengerPolicy, Policy, UnsafeAllowAllValidNumbers
 from contactvault.vault import VaultSettings
 from tests.conftest import ROOT, consent
@@ -328,7 +329,7 @@ def test_disclosure_records_are_counted(vault, tmp_path):
     for round_ in range(3):
         record = record_of_processing(vault, _config(), policy=policy, now=NOW)
         counts.append(_measure(record, "disclosure_log").facts["disclosure_records"])
-        vault.export_book(vault.messenger_book(policy), tmp_path / f"book{round_}.vcf")
+        export_book(vault, messenger_book(vault, policy), tmp_path / f"book{round_}.vcf")
     assert counts == [0, 1, 2]
     assert len(vault.disclosures()) == 3
     text = _measure(record_of_processing(vault, _config(), now=NOW), "disclosure_log").text("en")
@@ -392,9 +393,9 @@ def test_no_personal_data_from_the_vault_reaches_the_record(vault, tmp_path):
     """A contact's name, number, e-mail and note, and the vault's folder, appear nowhere in the record."""
     vault.add(_distinctive_contact())
     policy = Policy.default()
-    book = vault.messenger_book(policy)
+    book = messenger_book(vault, policy)
     assert len(book) == 1
-    vault.export_book(book, tmp_path / "book.vcf")
+    export_book(vault, book, tmp_path / "book.vcf")
     record = record_of_processing(vault, _config(), policy=policy, now=NOW)
     outputs = [record.to_json("en"), record.to_json("de"), record.to_markdown("en"), record.to_markdown("de")]
     outputs.append(repr(record))

@@ -18,9 +18,9 @@ import httpx
 import pytest
 import vobject
 
+from contactvault.book import MessengerBook
 from contactvault.export.minimal import card, to_vcard
 from contactvault.models import MessengerEntry
-from contactvault.sync.book import MessengerBook
 from contactvault.sync.targets import (
     ADDRESSBOOK_DESCRIPTION,
     CardDAVTarget,

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from contactvault import Contact, KdfParams, Vault, normalize_phone
+from contactvault.book import MessengerBook
 from contactvault.models import MessengerPresence
-from contactvault.sync.book import MessengerBook
+from contactvault.sync import messenger_book, sync_book
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets import CardDAVTarget, SyncError, VCardFileTarget
 from tests.conftest import consent
@@ -58,12 +59,12 @@ def test_sync_withdraw_and_rename(vault, radicale):
     """A first sync puts every card up; a withdrawal removes one, a rename updates one; all is logged."""
     ids = [e.id for e in vault]
     with _target(radicale) as target:
-        first = vault.sync_book(vault.messenger_book(POLICY), target)
+        first = sync_book(vault, messenger_book(vault, POLICY), target)
         assert len(first.created) == len(NAMES)
         vault.withdraw_consent(ids[0], "messenger", channel="email")
         stored = vault.get(ids[1])
         vault.update(stored.model_copy(update={"display_name": "Bernd Müller-Lang"}))
-        second = vault.sync_book(vault.messenger_book(POLICY), target)
+        second = sync_book(vault, messenger_book(vault, POLICY), target)
         assert (len(second.deleted), len(second.updated), len(second.created)) == (1, 1, 0)
         records = vault.disclosures()
         assert [(len(r.added), len(r.removed), len(r.renamed)) for r in records] == [(6, 0, 0), (0, 1, 1)]
@@ -79,7 +80,7 @@ def test_sync_withdraw_and_rename(vault, radicale):
 def test_dry_run_records_nothing(vault, radicale):
     """A dry run changes nothing on the server and adds nothing to the log."""
     with _target(radicale) as target:
-        result = vault.sync_book(vault.messenger_book(POLICY), target, dry_run=True)
+        result = sync_book(vault, messenger_book(vault, POLICY), target, dry_run=True)
     assert result.dry_run
     assert vault.disclosures() == []
 
@@ -94,15 +95,15 @@ def test_a_failed_sync_records_only_what_arrived_and_the_rerun_finishes(vault, r
             if len(puts) == 2:
                 radicale.stop()
 
-    book = vault.messenger_book(POLICY)
+    book = messenger_book(vault, POLICY)
     client = httpx.Client(event_hooks={"response": [stop_after_two]})
     with client, _target(radicale, client=client) as target, pytest.raises(SyncError):
-        vault.sync_book(book, target)
+        sync_book(vault, book, target)
     (partial,) = vault.disclosures()
     assert len(partial.added) == 2
     radicale.start()
     with _target(radicale) as target:
-        vault.sync_book(book, target)
+        sync_book(vault, book, target)
         assert len(vault.visible_at(target.name, datetime.now(UTC))) == len(NAMES)
         assert sorted(vault.visible_at(target.name, datetime.now(UTC))) == _uids_on_server(radicale)
 
@@ -110,7 +111,7 @@ def test_a_failed_sync_records_only_what_arrived_and_the_rerun_finishes(vault, r
 def test_file_target_is_logged_like_an_export(vault, tmp_path):
     """A VCardFileTarget sync writes the file and logs it under the same name export_book would use."""
     target = VCardFileTarget(tmp_path / "book.vcf")
-    vault.sync_book(vault.messenger_book(POLICY), target)
+    sync_book(vault, messenger_book(vault, POLICY), target)
     (record,) = vault.disclosures()
     assert record.target == f"file:{(tmp_path / 'book.vcf').resolve()}"
     assert record.held == len(NAMES)

@@ -3,6 +3,7 @@
 This module only re-exports the public names; each lives in the module that owns its concern.
 """
 
+from contactvault.book import MessengerBook
 from contactvault.crypto import KdfParams
 from contactvault.duplicates import DuplicateGroup, find_duplicates, merge_duplicates
 from contactvault.errors import (
@@ -46,7 +47,6 @@ from contactvault.models import (
     PostalAddress,
 )
 from contactvault.phones import normalize_phone
-from contactvault.sync.book import MessengerBook
 from contactvault.sync.policy import Policy
 from contactvault.vault import (
     AmbiguousCard,

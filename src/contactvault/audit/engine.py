@@ -27,6 +27,7 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from contactvault.audit.report import AuditEntry, AuditReport, Finding, FindingCode, Unreadable, entry_key
+from contactvault.book import MessengerBook
 from contactvault.errors import ImportFailed
 from contactvault.importers._gc import paused_gc
 from contactvault.importers.csv import iter_csv
@@ -35,7 +36,6 @@ from contactvault.importers.source import Source, source_name
 from contactvault.importers.vcard import CardView, iter_card_views
 from contactvault.models import Contact, PhoneKind, is_e164
 from contactvault.phones import check_region, parse_number
-from contactvault.sync.book import MessengerBook
 from contactvault.sync.policy import MessengerPolicy, Policy, Reason
 from contactvault.sync.targets.carddav import CardDAVTarget
 

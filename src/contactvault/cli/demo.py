@@ -38,6 +38,7 @@ from rich.text import Text
 
 from contactvault.audit import audit_phonebook
 from contactvault.audit.render import to_html, to_text
+from contactvault.book import MessengerBook, book_name
 from contactvault.cli._app import echo_json, lang_option, stdout
 from contactvault.cli._errors import CommandError, guarded, note_written, track
 from contactvault.cli.importing import summary_table
@@ -47,7 +48,7 @@ from contactvault.i18n import Lang
 from contactvault.importers.vcard import import_vcards
 from contactvault.models import ConsentChannel, ConsentRecord, DirectoryEntry, GdprBasis, LegalBasis
 from contactvault.phones import mask_number, parse_number
-from contactvault.sync.book import MessengerBook, book_name
+from contactvault.sync import explain, export_book, messenger_book, sync_book
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets import VCardFileTarget
 from contactvault.vault import Vault
@@ -281,7 +282,7 @@ def _explain_book(story: _Story, vault: Vault) -> MessengerBook:
     refused.add_column("numbers")
     refused.add_column("reasons")
     refused_count = 0
-    for entry, decision in vault.explain(policy, now=story.now):
+    for entry, decision in explain(vault, policy, now=story.now):
         name = _shown_name(entry)
         if decision.allowed:
             left_out = [
@@ -295,7 +296,7 @@ def _explain_book(story: _Story, vault: Vault) -> MessengerBook:
             refused_count += 1
             masked = [mask_number(n.e164) if n.e164 else "not valid" for n in decision.per_number]
             refused.add_row(Text(name), Text("\n".join(masked) or "none"), Text(", ".join(decision.reasons)))
-    book = vault.messenger_book(policy, name_style=_NAME_STYLE, now=story.now)
+    book = messenger_book(vault, policy, name_style=_NAME_STYLE, now=story.now)
     story.table(allowed)
     story.table(refused)
     story.say(
@@ -317,14 +318,14 @@ def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
     """Step 5: write the minimal vCard, sync the book to a folder target, show the disclosure log."""
     story.heading(5, "Export the minimal vCard and sync it, with a record of each disclosure")
     exported = story.folder / "messenger-book.vcf"
-    vault.export_book(book, exported)
+    export_book(vault, book, exported)
     story.say(
         f"Wrote [bold]messenger-book.vcf[/bold] ({len(book)} cards, vCard 3.0). Its only properties: "
         f"{escape(', '.join(_properties(exported)))}."
     )
     make_private_dir(story.folder / "phone-sync")
     target = VCardFileTarget(story.folder / "phone-sync" / "contacts.vcf")
-    result = vault.sync_book(book, target)
+    result = sync_book(vault, book, target)
     story.say(
         f"Synced the book to [bold]phone-sync/contacts.vcf[/bold] (a folder a phone could sync from): "
         f"{len(result.created)} created, {len(result.updated)} updated, {len(result.deleted)} deleted."

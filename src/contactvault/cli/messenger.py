@@ -22,6 +22,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from contactvault.book import DEFAULT_PSEUDONYM, MessengerBook, NameStyle
 from contactvault.cli._app import (
     VaultAccess,
     ask_secret,
@@ -37,7 +38,7 @@ from contactvault.errors import SyncError
 from contactvault.export.vcard import VCardVersion
 from contactvault.models import DirectoryEntry
 from contactvault.phones import mask_number
-from contactvault.sync.book import DEFAULT_PSEUDONYM, MessengerBook, NameStyle
+from contactvault.sync import explain, export_book, messenger_book, sync_book
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets import CardDAVTarget, SyncResult, Target, VCardFileTarget
 from contactvault.vault import Vault
@@ -77,8 +78,8 @@ def build_book(
 ) -> MessengerBook:
     """The book by ``Policy.default()``; a bad pseudonym template is a usage error."""
     try:
-        return vault.messenger_book(
-            Policy.default(), name_style=cast("NameStyle", name_style), pseudonym=pseudonym, now=now
+        return messenger_book(
+            vault, Policy.default(), name_style=cast("NameStyle", name_style), pseudonym=pseudonym, now=now
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
@@ -102,7 +103,7 @@ def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, 
 
     refused: list[dict[str, Any]] = []
     left_out: list[dict[str, Any]] = []
-    pairs: list[tuple[DirectoryEntry, Decision]] = list(vault.explain(Policy.default(), now=now))
+    pairs: list[tuple[DirectoryEntry, Decision]] = list(explain(vault, Policy.default(), now=now))
     for entry, decision in pairs:
         numbers = [
             {"number": number(n.e164), "reasons": list(n.reasons)}
@@ -257,7 +258,8 @@ def export_command(
     check_folder(path)  # before the passphrase is asked for
     with access.open() as vault:
         book = build_book(vault, name_style, pseudonym)
-        record = vault.export_book(
+        record = export_book(
+            vault,
             book,
             path,
             file_format="csv" if file_format == "csv" else "vcf",
@@ -314,7 +316,7 @@ def _run_sync(
     with access.open() as vault:
         book = build_book(vault, name_style, pseudonym)
         try:
-            result = vault.sync_book(book, target, dry_run=dry_run)
+            result = sync_book(vault, book, target, dry_run=dry_run)
         except SyncError as exc:
             done = len(exc.done)
             note = (

@@ -22,9 +22,9 @@ import sys
 import uuid
 from pathlib import Path
 
+from contactvault.book import MessengerBook, check_name_split, split_display_name
 from contactvault.errors import FolderNotFound
 from contactvault.export.vcard import VCardVersion, escape_text, fold
-from contactvault.sync.book import MessengerBook, check_name_split, split_display_name
 
 __all__ = ["card", "to_csv", "to_vcard", "write_atomically", "write_csv", "write_vcard"]
 
@@ -46,9 +46,9 @@ def card(
 ) -> str:
     """One minimal card's text (CRLF line ends, folded).
 
-    ``N`` holds ``family`` and ``given`` (from :meth:`~contactvault.sync.book.MessengerBook.name_parts`),
+    ``N`` holds ``family`` and ``given`` (from :meth:`~contactvault.book.MessengerBook.name_parts`),
     so that a phone sorts and shows the card as any other; without either, the display name is split by
-    :func:`~contactvault.sync.book.split_display_name`. Each must be whole words of ``display_name``
+    :func:`~contactvault.book.split_display_name`. Each must be whole words of ``display_name``
     (``ValueError`` otherwise, never repeating a name): ``N`` shows nothing that ``FN`` does not.
     """
     _check_version(version)

@@ -967,26 +967,26 @@ def _step_text(step: ManualStep, lang: Lang, wrap: Callable[[str], str]) -> str:
     if step.code == "resync_target" and kind == "carddav":
         if de:
             return (
-                f"Das Buch erneut nach {target} synchronisieren (`Vault.sync_book`): der gelöschte Kontakt "
+                f"Das Buch erneut nach {target} synchronisieren (`sync_book`): der gelöschte Kontakt "
                 f"ist in keinem Buch mehr, also löscht die nächste Synchronisierung seine Karte {nums} vom "
                 "Server; Telefone, die von dort synchronisieren, entfernen sie bei ihrem nächsten Abgleich."
             )
         return (
-            f"Sync the book to {target} again (`Vault.sync_book`): the erased contact is in no book any "
+            f"Sync the book to {target} again (`sync_book`): the erased contact is in no book any "
             f"more, so the next sync deletes its card {nums} from the server; phones that sync from it drop "
             "the card at their next sync."
         )
     if step.code == "resync_target" and kind == "file":
         if de:
             return (
-                f"Das Buch erneut nach {target} synchronisieren oder exportieren (`Vault.sync_book` mit "
-                f"`VCardFileTarget` oder `Vault.export_book`): die Datei wird ohne die Karte {nums} neu "
+                f"Das Buch erneut nach {target} synchronisieren oder exportieren (`sync_book` mit "
+                f"`VCardFileTarget` oder `export_book`): die Datei wird ohne die Karte {nums} neu "
                 "geschrieben. Telefone, die die Datei schon importiert haben, behalten ihre Kopie (nächster "
                 "Schritt)."
             )
         return (
-            f"Sync or export the book to {target} again (`Vault.sync_book` with a `VCardFileTarget`, or "
-            f"`Vault.export_book`): the file is rewritten without the card {nums}. Phones that already "
+            f"Sync or export the book to {target} again (`sync_book` with a `VCardFileTarget`, or "
+            f"`export_book`): the file is rewritten without the card {nums}. Phones that already "
             "imported the file keep their copy (next step)."
         )
     if step.code == "resync_target":

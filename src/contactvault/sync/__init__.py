@@ -1,12 +1,15 @@
 """Deciding what may reach a messenger, the minimal book, and where it goes.
 
 This package only re-exports the public names; each lives in the module that owns its concern:
-``policy`` (the rules and reason codes), ``book`` (``MessengerBook`` and name styles), ``disclosures``
-(the log records) and ``targets`` (a vCard file, a CardDAV server).
+``policy`` (the rules; their decisions and reason codes in ``decisions``), ``book`` (a vault's book built,
+exported and synced: :func:`messenger_book`, :func:`explain`, :func:`export_book`, :func:`sync_book`) and
+``targets`` (a vCard file, a CardDAV server). It works through the vault's public API; the vault imports
+nothing from here. ``MessengerBook`` and its name styles live in ``contactvault.book``, the disclosure
+records in ``contactvault.vault``; both are re-exported here as well.
 """
 
-from contactvault.sync.book import DEFAULT_PSEUDONYM, BookDiff, MessengerBook, NameStyle
-from contactvault.sync.disclosures import Disclosure, DisclosureKind
+from contactvault.book import DEFAULT_PSEUDONYM, BookDiff, MessengerBook, NameStyle
+from contactvault.sync.book import ExportFormat, explain, export_book, messenger_book, sync_book
 from contactvault.sync.policy import (
     REASONS,
     AllOf,
@@ -19,6 +22,7 @@ from contactvault.sync.policy import (
     UnsafeAllowAllValidNumbers,
 )
 from contactvault.sync.targets import CardDAVTarget, SyncError, SyncPlan, SyncResult, Target, VCardFileTarget
+from contactvault.vault import Disclosure, DisclosureKind
 
 __all__ = [
     "DEFAULT_PSEUDONYM",
@@ -30,6 +34,7 @@ __all__ = [
     "Decision",
     "Disclosure",
     "DisclosureKind",
+    "ExportFormat",
     "MessengerBook",
     "MessengerPolicy",
     "NameStyle",
@@ -42,4 +47,8 @@ __all__ = [
     "Target",
     "UnsafeAllowAllValidNumbers",
     "VCardFileTarget",
+    "explain",
+    "export_book",
+    "messenger_book",
+    "sync_book",
 ]

@@ -3,12 +3,14 @@
 ``Vault`` (``facade``) is the only way in. Behind it, top to bottom: ``storage`` (SQLite, bytes only),
 ``header`` and ``keys`` (the header, key slots and their MAC), ``records`` (sealing a contact row, its
 tombstone and its blind-index tags), ``state`` (the authenticated row-set state), ``core`` (the one
-write path), and beside it ``log`` (the disclosure log), ``importing`` (re-import as update),
-``merging``, ``backup`` and ``verify``.
+write path), and beside it ``log`` (the disclosure log; its records in ``disclosures``, its methods on
+``Vault`` in ``messenger``), ``importing`` (re-import as update), ``merging``, ``backup`` and ``verify``.
+Nothing here imports ``contactvault.sync``: the sync package works through the vault's public API.
 """
 
 from contactvault.vault.backup import BackupReport
-from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, ExportFormat, Vault, default_vault_path
+from contactvault.vault.disclosures import Disclosure, DisclosureKind
+from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.importing import OnMatch
 from contactvault.vault.records import PAYLOAD_FIELDS
 from contactvault.vault.results import (
@@ -29,8 +31,9 @@ __all__ = [
     "AmbiguousReason",
     "BackupReport",
     "ContactDisclosure",
+    "Disclosure",
+    "DisclosureKind",
     "Erasure",
-    "ExportFormat",
     "HeldEntry",
     "ImportReport",
     "OnMatch",

@@ -1,6 +1,6 @@
 """The disclosure log inside the vault: sealed, hash-chained records of every export and sync.
 
-Each record (``contactvault.sync.disclosures.Disclosure``) is sealed under the log key with its sequence
+Each record (``contactvault.vault.disclosures.Disclosure``) is sealed under the log key with its sequence
 number in the associated data, names the SHA-256 of the sealed record before it (``previous``), and is an
 element of the row-set digest. Reading checks all three: a record edited, dropped, reordered or replayed
 fails, each check on its own (tests break each on purpose).
@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from contactvault import crypto
+from contactvault.book import MessengerBook, book_uid
 from contactvault.crypto import AuthenticationFailed, RecordKind
 from contactvault.errors import VaultCorrupted
 from contactvault.models import DirectoryEntry, MessengerEntry
-from contactvault.sync.book import MessengerBook, book_uid
-from contactvault.sync.disclosures import GENESIS, Disclosure, DisclosureKind, replay
 from contactvault.vault.core import Core
+from contactvault.vault.disclosures import GENESIS, Disclosure, DisclosureKind, replay
 from contactvault.vault.records import pack, unpack
 from contactvault.vault.results import Change, ContactDisclosure, HeldEntry
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from contactvault.crypto import KdfParams
 from contactvault.importers.matching import AmbiguousReason
-from contactvault.sync.disclosures import DisclosureKind
+from contactvault.vault.disclosures import DisclosureKind
 
 __all__ = [
     "AmbiguousCard",

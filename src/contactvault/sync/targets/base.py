@@ -1,6 +1,6 @@
 """What every sync target shares: the plan, the result, the error, and the ``Target`` protocol.
 
-A target receives a :class:`~contactvault.sync.book.MessengerBook` and makes the place it writes to hold
+A target receives a :class:`~contactvault.book.MessengerBook` and makes the place it writes to hold
 exactly that book. It works in two steps: :meth:`Target.plan` reads the target's current state and says what
 would change (a :class:`SyncPlan`), :meth:`Target.apply` carries the plan out and reports what the target
 confirmed (a :class:`SyncResult`). :meth:`Target.sync` does both, or only the first for a dry run.
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from contactvault.book import MessengerBook
 from contactvault.errors import SyncError
 from contactvault.models import MessengerEntry
-from contactvault.sync.book import MessengerBook
 
 __all__ = ["RemoteCard", "SyncError", "SyncPlan", "SyncResult", "Target"]
 
@@ -184,7 +184,7 @@ class SyncResult:
 
 @runtime_checkable
 class Target(Protocol):
-    """Where a :class:`~contactvault.sync.book.MessengerBook` is synced to.
+    """Where a :class:`~contactvault.book.MessengerBook` is synced to.
 
     Attributes:
         name: A stable description of the target without credentials, used by the disclosure log

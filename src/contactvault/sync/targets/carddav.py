@@ -27,9 +27,9 @@ from xml.sax.saxutils import escape
 
 import httpx
 
+from contactvault.book import MessengerBook
 from contactvault.export.minimal import card
 from contactvault.models import MessengerEntry
-from contactvault.sync.book import MessengerBook
 from contactvault.sync.targets.base import (
     RemoteCard,
     SyncError,

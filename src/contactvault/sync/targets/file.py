@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contactvault.book import MessengerBook
 from contactvault.export.minimal import card, write_vcard
 from contactvault.export.vcard import VCardVersion
-from contactvault.sync.book import MessengerBook
 from contactvault.sync.targets.base import (
     CanonicalCard,
     RemoteCard,

@@ -1,13 +1,15 @@
-"""The disclosure log: what was handed to which target, and when (GDPR Art. 5(2) and 30(1)(d)).
+"""The disclosure log's records: what was handed to which target, and when (GDPR Art. 5(2) and 30(1)(d)).
 
-Every export and every sync appends one :class:`Disclosure` to the vault: the time, the target (a
-description without credentials), the digest of the policy that chose the entries, and what changed at the
-target: the UIDs added, removed and renamed, each added or renamed UID with a keyed hash of the entry (its
-name and number), so that a later rename is visible without the log holding a name or a number.
+Every export and every sync appends one :class:`Disclosure` to the vault (``Vault.record_disclosure``,
+called by ``contactvault.sync.export_book`` and ``sync_book``): the time, the target (a description
+without credentials), the digest of the policy that chose the entries, and what changed at the target: the
+UIDs added, removed and renamed, each added or renamed UID with a keyed hash of the entry (its name and
+number), so that a later rename is visible without the log holding a name or a number.
 
 The vault seals each record under its log key and chains it to the one before (the SHA-256 of the previous
-sealed record); every record is also part of the vault's row-set digest. Editing, deleting, reordering or
-replaying a record makes ``Vault.verify()`` (and opening) fail with ``VaultCorrupted``.
+sealed record; ``contactvault.vault.log``); every record is also part of the vault's row-set digest.
+Editing, deleting, reordering or replaying a record makes ``Vault.verify()`` (and opening) fail with
+``VaultCorrupted``.
 
 Replaying the records of one target up to a moment gives what it held then: ``Vault.visible_at``.
 """

@@ -1,0 +1,474 @@
+"""The minimal messenger book: display names and E.164 numbers, nothing else.
+
+A :class:`MessengerBook` holds :class:`~contactvault.models.MessengerEntry` objects (exactly a display name
+and an E.164 number) for the numbers a policy allows, each with a UID for exports and sync targets. The
+UID is a keyed hash of the contact and the number: stable when the name changes (so a sync updates the
+card instead of replacing it), but neither the vault's internal id nor linkable across vaults.
+
+Names are built from the directory compartment only, in one of four styles (:data:`NameStyle`). Whatever
+the style, control characters, line breaks and bidirectional controls are replaced by spaces, and the
+contact's own label names (such as "bezahlt" or "payment pending") are removed from the name, so that CRM
+text never reaches the messenger. Nothing here reads e-mail addresses, notes, addresses, birthdays,
+organisations or custom fields: a ``DirectoryEntry`` does not have them.
+
+Each entry also has a **name split**: the family and given parts of its card's ``N`` property, so that a
+phone sorts and shows the book as any other address book. The split is made of whole words of the entry's
+display name and nothing else (:func:`check_name_split`): ``N`` never shows what ``FN`` does not. It is
+not a field of ``MessengerEntry`` (which holds a display name and a number, nothing else); the book keeps
+it beside the entry, by UID.
+
+This module is below the vault and the exports: it reads a ``DirectoryEntry`` and knows no vault. The
+vault hands out its keyed codes as a :class:`BookCodes` (``Vault.book_codes()``), and
+``contactvault.sync.messenger_book`` builds a vault's book with them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import string
+import types
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from contactvault.models import DirectoryEntry, MessengerEntry
+
+__all__ = [
+    "DEFAULT_PSEUDONYM",
+    "BookCodes",
+    "BookDiff",
+    "MessengerBook",
+    "NameStyle",
+    "book_name",
+    "book_name_parts",
+    "book_uid",
+    "check_name_split",
+    "check_name_style",
+    "pseudonym_code",
+    "split_display_name",
+]
+
+NameStyle = Literal["full", "given_initial", "initials", "pseudonym"]
+"""How a contact is named in the book:
+
+- ``full``: the display name (``Anna Beispiel``);
+- ``given_initial``: the given name and the family name's initial (``Anna B.``);
+- ``initials``: initials only (``A. B.``), as the AG Bad Hersfeld allowed;
+- ``pseudonym``: a template with a stable per-contact code (``Kunde 7KQ4M2``).
+"""
+
+DEFAULT_PSEUDONYM: Final = "Kunde {code}"
+"""The pseudonym template unless another is given; ``{code}`` is the contact's stable code."""
+
+_MAX_NAME: Final = 256  # MessengerEntry's limit
+_UID: Final = re.compile(r"[0-9A-Za-z._-]{1,128}")
+_BIDI: Final = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SPACES: Final = re.compile(r"\s+")
+_DASHES: Final = "-\u2013\u2014"  # hyphen, en dash, em dash
+_EMPTY_BRACKETS: Final = re.compile(rf"[\(\[\{{<]\s*[{_DASHES},;:/|]*\s*[\)\]\}}>]")
+_EDGE_PUNCTUATION: Final = f" {_DASHES},;:/|"
+
+
+def _clean(text: str) -> str:
+    """One line of printable text: breaks, controls and bidi marks become spaces; spaces collapse."""
+    if text.isprintable() and _BIDI.isdisjoint(text):  # the common case, checked in C
+        return " ".join(text.split())
+    chars = [
+        " " if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") else ch
+        for ch in text
+    ]
+    return _SPACES.sub(" ", "".join(chars)).strip()
+
+
+def _without_labels(name: str, labels: Iterable[str]) -> str:
+    """``name`` with every label name (whole words, any case) taken out, and brackets left empty removed."""
+    labels = list(labels)
+    if not labels:
+        return name
+    for label in sorted({_clean(lb) for lb in labels if _clean(lb)}, key=len, reverse=True):
+        name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
+    name = _EMPTY_BRACKETS.sub(" ", name)
+    return _SPACES.sub(" ", name).strip(_EDGE_PUNCTUATION)
+
+
+def _initial(word: str) -> str:
+    return next((ch.upper() for ch in word if ch.isalnum()), "")
+
+
+def pseudonym_code(key: bytes, contact_id: bytes) -> str:
+    """A contact's stable six-character code (base32 of a keyed hash): the same for every book of a vault."""
+    digest = hashlib.blake2b(b"pseudonym" + contact_id, key=key, digest_size=10).digest()
+    return base64.b32encode(digest).decode("ascii")[:6]
+
+
+def book_uid(key: bytes, contact_id: bytes, e164: str) -> str:
+    """The UID of one book entry: a keyed hash of contact and number, 32 hex digits."""
+    return hashlib.blake2b(b"uid" + contact_id + e164.encode("ascii"), key=key, digest_size=16).hexdigest()
+
+
+class BookCodes:
+    """The keyed codes of one vault's books: each entry's UID and each contact's pseudonym code.
+
+    Made by ``Vault.book_codes()`` with the vault's book key, which it keeps to itself (no attribute,
+    ``repr()`` or pickle shows it). The codes are stable across books of the vault, and linkable neither to
+    other vaults nor to the contacts' internal ids.
+    """
+
+    __slots__ = ("__key",)
+
+    def __init__(self, key: bytes) -> None:
+        """Codes keyed with ``key`` (the vault's book key)."""
+        if not isinstance(key, bytes) or not key:
+            raise TypeError("the key of book codes is non-empty bytes")
+        self.__key = key
+
+    def uid(self, contact_id: uuid.UUID, e164: str) -> str:
+        """The UID of the contact's book entry for the number ``e164`` (:func:`book_uid`)."""
+        return book_uid(self.__key, contact_id.bytes, e164)
+
+    def pseudonym(self, contact_id: uuid.UUID) -> str:
+        """The contact's six-character pseudonym code (:func:`pseudonym_code`)."""
+        return pseudonym_code(self.__key, contact_id.bytes)
+
+    def __repr__(self) -> str:
+        return "BookCodes(...)"
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("book codes hold a key of the vault and cannot be pickled")
+
+
+def _check_template(template: str) -> None:
+    try:
+        fields = [field[1:] for field in string.Formatter().parse(template) if field[1] is not None]
+    except ValueError:  # an unmatched brace
+        raise ValueError("a pseudonym template may use {code} and nothing else in braces") from None
+    # Only the bare {code}: an attribute, an index, a conversion or a format spec ({code.upper},
+    # {code!r}, {code:>999999}) would put other text, or a great deal of it, into every name.
+    if any(field != ("code", "", None) for field in fields):
+        raise ValueError("a pseudonym template may use {code} and nothing else in braces")
+    if not fields or not _clean(template.format(code="X")):
+        raise ValueError("a pseudonym template must contain {code}")
+
+
+def check_name_style(style: NameStyle, pseudonym: str) -> None:
+    """Raise ``ValueError`` for an unknown style or a pseudonym template without (only) ``{code}``.
+
+    The messages name the allowed values, never the value given.
+    """
+    if style not in get_args(NameStyle):
+        raise ValueError(f"unknown name style; use one of: {', '.join(get_args(NameStyle))}")
+    _check_template(pseudonym)
+
+
+def book_name(
+    entry: DirectoryEntry,
+    style: NameStyle,
+    *,
+    code: str | Callable[[], str],
+    pseudonym: str = DEFAULT_PSEUDONYM,
+) -> str:
+    """The name a contact gets in the book, in ``style``; never empty, never with CRM label text.
+
+    ``code`` is the contact's pseudonym code, or a function that computes it (only called when needed).
+    """
+    check_name_style(style, pseudonym)
+    return _name_parts(entry, style, code, pseudonym)[0]
+
+
+def book_name_parts(
+    entry: DirectoryEntry,
+    style: NameStyle,
+    *,
+    code: str | Callable[[], str],
+    pseudonym: str = DEFAULT_PSEUDONYM,
+) -> tuple[str, str, str]:
+    """``(name, family, given)``: :func:`book_name` and how its card's ``N`` splits that name.
+
+    ``name`` is exactly what :func:`book_name` returns. ``family`` and ``given`` are made of whole words
+    of ``name`` and nothing else (:func:`check_name_split` holds), so the card's ``N`` shows no more than
+    its ``FN``; either may be empty. Pass the split to :class:`MessengerBook` (``names=``) by UID:
+
+    - ``full``: the stored family name where the display name shows it, with the words before it (or,
+      in ``Family, Given`` order, after it) as the given name; otherwise :func:`split_display_name`.
+      A stored name part that the display name does not show is never used.
+    - ``given_initial``: ``Anna B.`` splits into family ``B.`` and given ``Anna``;
+    - ``initials``: ``A. B.`` into family ``B.`` and given ``A.``;
+    - ``pseudonym``: the whole pseudonym is the given name (``Kunde 7KQ4M2``), the family name is empty.
+    """
+    check_name_style(style, pseudonym)
+    return _name_parts(entry, style, code, pseudonym)
+
+
+def _has_word(text: str) -> bool:
+    """Whether ``text`` holds a letter or a digit."""
+    return text.isalnum() or any(ch.isalnum() for ch in text)
+
+
+def _split_words(text: str) -> list[str]:
+    """The words of a name split: white space and commas separate them (``Müller, Jürgen``: two words)."""
+    return text.replace(",", " ").split()
+
+
+def _trim(words: list[str]) -> list[str]:
+    """``words`` without the leading and trailing ones that hold no letter or digit (``-``, ``(``, ``&``)."""
+    start, end = 0, len(words)
+    while start < end and not _has_word(words[start]):
+        start += 1
+    while end > start and not _has_word(words[end - 1]):
+        end -= 1
+    return words[start:end]
+
+
+def _find_run(words: list[str], run: list[str]) -> int:
+    """Where ``run`` last occurs in ``words`` as consecutive words; -1 if it does not (or is empty)."""
+    if not run:
+        return -1
+    # Words hold no space: a run of them is a match between spaces of the words joined by single spaces.
+    padded = f" {' '.join(words)} "
+    at = padded.rfind(f" {' '.join(run)} ")
+    return -1 if at < 0 else padded.count(" ", 0, at)
+
+
+def split_display_name(display_name: str) -> tuple[str, str]:
+    """``(family, given)`` of a display name alone, for the card's ``N``: whole words of it, nothing else.
+
+    ``Müller, Jürgen`` (one comma) gives family ``Müller`` and given ``Jürgen``; a single word is the given
+    name (``Zoë``); otherwise the last word is the family name and the words before it the given name
+    (``Jürgen von Müller``: ``Müller`` and ``Jürgen von``). Words without a letter or digit at either end
+    (``-``, ``&``) are left out. Used for every entry of a :class:`MessengerBook` that was given no split.
+    """
+    if "," in display_name:
+        if display_name.count(",") == 1:
+            before, _, after = display_name.partition(",")
+            family, given = _trim(before.split()), _trim(after.split())
+            if family and given:
+                return " ".join(family), " ".join(given)
+        words = _split_words(display_name)
+    else:
+        words = display_name.split()
+    if len(words) > 1 and all(w.isalnum() or _has_word(w) for w in (words[0], words[-2], words[-1])):
+        return words[-1], " ".join(words[:-1])  # the common case, without a search
+    named = [i for i, w in enumerate(words) if _has_word(w)]
+    if len(named) < 2:  # a family and a given name
+        return "", " ".join(_trim(words) or words)
+    return words[named[-1]], " ".join(words[named[0] : named[-2] + 1])
+
+
+def check_name_split(display_name: str, family: str, given: str) -> None:
+    """Raise ``ValueError`` unless ``family`` and ``given`` are each empty or whole words of ``display_name``.
+
+    A part is whole words of the display name, consecutive and in their order, joined by single spaces
+    (the comma of ``Müller, Jürgen`` separates words as a space does): so a card's ``N`` can hold nothing
+    that its ``FN`` does not show. The message never repeats a name.
+    """
+    if not isinstance(family, str) or not isinstance(given, str):
+        raise TypeError("the parts of a name split are text")
+    padded = ""
+    for part in (family, given):
+        if not part:
+            continue
+        if not padded:
+            padded = f" {' '.join(_split_words(display_name))} "
+        if part != " ".join(_split_words(part)) or f" {part} " not in padded:
+            raise ValueError("each part of a name split must be whole words of the entry's display name")
+
+
+def _is_split_of(name: str, family: str, given: str) -> bool:
+    try:
+        check_name_split(name, family, given)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_full(name: str, family: str, given: str) -> tuple[str, str]:
+    """``(family, given)`` of a full name, led by the stored name parts where ``name`` shows them."""
+    words = _split_words(name)
+    stored_family = _trim(_split_words(family))
+    if (i := _find_run(words, stored_family)) >= 0:
+        before, after = _trim(words[:i]), _trim(words[i + len(stored_family) :])
+        return " ".join(stored_family), " ".join(before or after)  # after: "Family, Given"
+    stored_given = _trim(_split_words(given))
+    if (i := _find_run(words, stored_given)) >= 0:
+        end = i + len(stored_given)
+        return " ".join(_trim(words[end:])), " ".join(_trim(words[:end]))  # a title before it stays
+    return split_display_name(name)
+
+
+def _name_parts(
+    entry: DirectoryEntry, style: NameStyle, code: str | Callable[[], str], pseudonym: str
+) -> tuple[str, str, str]:
+    """``book_name_parts`` without the checks of style and template (done once per book)."""
+
+    def fallback() -> tuple[str, str, str]:
+        name = _clean(pseudonym.format(code=code if isinstance(code, str) else code()))[:_MAX_NAME].strip()
+        return name, "", " ".join(_split_words(name))
+
+    if style == "pseudonym":
+        return fallback()
+    labels = [lb.name for lb in entry.labels]
+    full = _without_labels(_clean(entry.display_name), labels)
+    given = _without_labels(_clean(entry.name.given), labels)
+    family = _without_labels(_clean(entry.name.family), labels)
+    if style == "full":
+        name = full[:_MAX_NAME].strip()
+        parts = _split_full(name, family, given)
+    else:
+        if not given and not family:
+            family, rest = split_display_name(full)
+            given = rest.partition(" ")[0]
+        initial = _initial(family)
+        if style == "given_initial" and given and initial:
+            name, parts = f"{given} {initial}.", (f"{initial}.", " ".join(_split_words(given)))
+        elif style == "given_initial":
+            name = given or full
+            parts = ("", " ".join(_split_words(given))) if given else _split_full(full, family, given)
+        else:  # initials
+            first = _initial(given)
+            name = " ".join(f"{letter}." for letter in (first, initial) if letter)
+            parts = (f"{initial}." if initial else "", f"{first}." if first else "")
+        name = name[:_MAX_NAME].strip()
+    if not name:
+        return fallback()
+    if not _is_split_of(name, *parts):  # a name cut at the length limit: split what is left
+        parts = split_display_name(name)
+    return name, *parts
+
+
+@dataclass(frozen=True, slots=True)
+class BookDiff:
+    """What changed between two books (by UID).
+
+    Attributes:
+        added: Entries whose UID is new.
+        removed: Entries whose UID is gone.
+        renamed: ``(before, after)`` pairs of entries with the same UID and a new name.
+        resplit: Entries with the same UID, name and number whose name split changed (the card's ``N``
+            files them under another family name; ``FN`` is the same).
+    """
+
+    added: tuple[MessengerEntry, ...]
+    removed: tuple[MessengerEntry, ...]
+    renamed: tuple[tuple[MessengerEntry, MessengerEntry], ...]
+    resplit: tuple[MessengerEntry, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.renamed or self.resplit)
+
+
+class MessengerBook:
+    """The minimal address book for a messenger: ``MessengerEntry`` objects with their UIDs.
+
+    Ordered deterministically (by name without case, then number, then UID). Iterating yields the entries;
+    :meth:`cards` yields ``(uid, entry)`` pairs for exports and sync targets, and :meth:`name_parts` the
+    ``(family, given)`` split of each entry's name for the card's ``N``: whole words of the display name,
+    nothing else. Nothing else is in it: no contact id, no label, no note, no e-mail address.
+    """
+
+    __slots__ = ("_cards", "_names", "_split", "policy_digest")
+
+    def __init__(
+        self,
+        cards: Iterable[tuple[str, MessengerEntry]],
+        *,
+        policy_digest: str = "",
+        names: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """A book of ``(uid, entry)`` pairs; UIDs must be unique and entries must be ``MessengerEntry``.
+
+        ``policy_digest`` names the policy that chose the entries (``Policy.digest()``); the disclosure
+        log records it. Books built by ``contactvault.sync.messenger_book`` carry it.
+
+        ``names`` maps UIDs of the book to the ``(family, given)`` split of their entry's name (from
+        :func:`book_name_parts`); each part must be whole words of that entry's display name
+        (:func:`check_name_split`), or the book is refused with ``ValueError``. An entry without one is
+        split by :func:`split_display_name`.
+        """
+        self.policy_digest = policy_digest
+        pairs = list(cards)
+        for uid, entry in pairs:
+            if type(entry) is not MessengerEntry:
+                raise TypeError("a book holds MessengerEntry objects only")
+            if not isinstance(uid, str) or not _UID.fullmatch(uid):
+                raise ValueError("a UID is 1 to 128 characters: letters, digits, '.', '_' or '-'")
+        uids = {uid for uid, _ in pairs}
+        if len(uids) != len(pairs):
+            raise ValueError("the UIDs of a book must be unique")
+        splits = dict(names) if names is not None else {}
+        if not splits.keys() <= uids:
+            raise ValueError("names holds a UID that is not in the book")
+        ordered = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
+        self._cards: tuple[tuple[str, MessengerEntry], ...] = tuple(ordered)
+        split: dict[str, tuple[str, str]] = {}
+        for uid, entry in ordered:
+            parts = splits.get(uid)
+            if parts is None:
+                parts = split_display_name(entry.display_name)
+            elif isinstance(parts, tuple) and len(parts) == 2:
+                check_name_split(entry.display_name, *parts)
+            else:
+                raise TypeError("a name split is a (family, given) tuple")
+            split[uid] = parts
+        self._split = types.MappingProxyType(split)
+        self._names: tuple[tuple[str, str], ...] = tuple(split.values())  # in the book's order
+
+    def __iter__(self) -> Iterator[MessengerEntry]:
+        return (entry for _, entry in self._cards)
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def __eq__(self, other: object) -> bool:
+        # The name split is part of what a phone receives (the card's N), so it counts.
+        return (
+            isinstance(other, MessengerBook) and self._cards == other._cards and self._names == other._names
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._cards, self._names))
+
+    def __repr__(self) -> str:
+        return f"MessengerBook({len(self._cards)} entries)"
+
+    def cards(self) -> tuple[tuple[str, MessengerEntry], ...]:
+        """The ``(uid, entry)`` pairs, in the book's order."""
+        return self._cards
+
+    @property
+    def entries(self) -> tuple[MessengerEntry, ...]:
+        """The entries, in the book's order."""
+        return tuple(entry for _, entry in self._cards)
+
+    @property
+    def names(self) -> Mapping[str, tuple[str, str]]:
+        """UID -> ``(family, given)`` of every entry, read-only; ``MessengerBook(..., names=)`` takes it."""
+        return self._split
+
+    def name_parts(self, uid: str) -> tuple[str, str]:
+        """``(family, given)`` of the entry ``uid``, for its card's ``N``: whole words of its display name.
+
+        Raises:
+            KeyError: No entry of the book has that UID.
+        """
+        try:
+            return self._split[uid]
+        except KeyError:
+            raise KeyError("no entry of the book has that UID") from None
+
+    def diff(self, previous: MessengerBook) -> BookDiff:
+        """What changed from ``previous`` to this book, matched by UID."""
+        before, after = dict(previous.cards()), dict(self._cards)
+        return BookDiff(
+            added=tuple(e for uid, e in self._cards if uid not in before),
+            removed=tuple(e for uid, e in previous.cards() if uid not in after),
+            renamed=tuple((before[uid], e) for uid, e in self._cards if uid in before and before[uid] != e),
+            resplit=tuple(
+                e
+                for uid, e in self._cards
+                if before.get(uid) == e and previous.names[uid] != self._split[uid]
+            ),
+        )
