@@ -13,16 +13,17 @@ The target owns one address book, ``<home>/<addressbook>/``, and makes it hold e
 
 It never writes outside that address book. An address book of that name that contactvault did not create
 is used only if it is empty; otherwise the sync stops with :class:`~contactvault.sync.targets.SyncError`.
+
+The WebDAV pieces that know nothing of the target's state (request bodies, multistatus answers, URL paths,
+HTTP errors) are in :mod:`contactvault.sync.targets._dav`.
 """
 
 from __future__ import annotations
 
 import types
-import xml.etree.ElementTree as ET
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Final, Literal, Self
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 import httpx
@@ -30,6 +31,21 @@ import httpx
 from contactvault.book import MessengerBook
 from contactvault.export.minimal import card
 from contactvault.models import MessengerEntry
+from contactvault.sync.targets._dav import (
+    CARDDAV_NS,
+    DAV_NS,
+    XML_TYPE,
+    XMLNS,
+    DavResponse,
+    NotMultistatus,
+    body,
+    href_in,
+    http_error,
+    name_of,
+    parse_multistatus,
+    propfind_body,
+    url_path,
+)
 from contactvault.sync.targets.base import (
     RemoteCard,
     SyncError,
@@ -50,44 +66,17 @@ ADDRESSBOOK_DESCRIPTION: Final = (
 """The description contactvault gives the address book it creates; it marks the address book as its own."""
 
 _MARKER: Final = "Managed by contactvault"
-_DISPLAY_NAME: Final = "contactvault"
-_D: Final = "{DAV:}"
-_CR: Final = "{urn:ietf:params:xml:ns:carddav}"
-_XML_HEAD: Final = '<?xml version="1.0" encoding="utf-8"?>\n'
-_NS: Final = 'xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"'
+# The properties that mark an address book as contactvault's: its display name and description.
+_OWN_PROPS: Final = (
+    "<D:displayname>contactvault</D:displayname>"
+    f"<CR:addressbook-description>{escape(ADDRESSBOOK_DESCRIPTION)}</CR:addressbook-description>"
+)
 _VCARD_TYPE: Final = "text/vcard; charset=utf-8"
 _WRITES: Final = frozenset({"PUT", "DELETE", "MKCOL", "PROPPATCH"})
 # Answers to the sync-collection REPORT that mean "not offered here": fall back to PROPFIND.
 _NO_SYNC_COLLECTION: Final = frozenset({400, 403, 405, 409, 415, 422, 501})
 
 Listing = Literal["sync-collection", "propfind"]
-
-
-class _NotMultistatus(Exception):
-    """The answer is not a DAV multistatus document."""
-
-
-@dataclass
-class _DavResponse:
-    """One ``<response>`` of a multistatus: its absolute URL, its own status, and its properties found."""
-
-    url: httpx.URL
-    status: int | None
-    props: dict[str, ET.Element] = field(default_factory=dict)
-
-
-def _status_code(text: str | None) -> int | None:
-    parts = (text or "").split()
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-
-
-def _body(inner: str) -> bytes:
-    return (_XML_HEAD + inner).encode("utf-8")
-
-
-def _path(url: httpx.URL) -> str:
-    """The URL's path, percent-decoded, so that differently encoded hrefs compare equal."""
-    return unquote(url.raw_path.decode("ascii").split("?", 1)[0])
 
 
 class CardDAVTarget:
@@ -254,7 +243,7 @@ class CardDAVTarget:
         for rc in self._list():
             text, _ = self._get(httpx.URL(rc.href))
             if text is not None:
-                cards.append((_name_of(httpx.URL(rc.href)), text))
+                cards.append((name_of(httpx.URL(rc.href)), text))
         return cards
 
     def apply(self, plan: SyncPlan) -> SyncResult:
@@ -330,60 +319,9 @@ class CardDAVTarget:
             why = f"the server could not be reached ({type(exc).__name__})"
             raise SyncError(f"CardDAV: {op} failed: {why}") from exc
 
-    @staticmethod
-    def _error(op: str, response: httpx.Response) -> SyncError:
-        status = response.status_code
-        if status == 401:
-            why = "authentication failed (HTTP 401); check the user name and password"
-        elif status == 403:
-            why = "permission denied (HTTP 403)"
-        elif 300 <= status < 400:
-            why = f"the server redirected (HTTP {status}); give the final URL, redirects are not followed"
-        elif status == 412:
-            why = "the card changed on the server again (HTTP 412); run the sync again"
-        else:
-            why = f"HTTP {status}"
-        return SyncError(f"CardDAV: {op} failed: {why}")
-
     def _propfind(self, op: str, url: httpx.URL, props: str, depth: str) -> httpx.Response:
-        body = _body(f"<D:propfind {_NS}><D:prop>{props}</D:prop></D:propfind>")
-        return self._send(
-            op,
-            "PROPFIND",
-            url,
-            headers={"Depth": depth, "Content-Type": "application/xml; charset=utf-8"},
-            content=body,
-        )
-
-    def _parse(self, response: httpx.Response) -> list[_DavResponse]:
-        """The responses of a 207 multistatus, with the properties found (status 200) only."""
-        content = response.content
-        if response.status_code != 207 or b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-            raise _NotMultistatus
-        try:
-            # Safe enough without defusedxml: documents with a DTD are refused above, ElementTree resolves
-            # no external entities, and expat limits entity expansion on its own.
-            root = ET.fromstring(content)  # noqa: S314
-        except ET.ParseError:
-            raise _NotMultistatus from None
-        if root.tag != f"{_D}multistatus":
-            raise _NotMultistatus
-        out = []
-        for item in root.findall(f"{_D}response"):
-            href = item.findtext(f"{_D}href")
-            if not href:
-                continue
-            try:
-                url = response.request.url.join(href.strip())
-            except httpx.InvalidURL:
-                continue
-            found = _DavResponse(url=url, status=_status_code(item.findtext(f"{_D}status")))
-            for propstat in item.findall(f"{_D}propstat"):
-                if _status_code(propstat.findtext(f"{_D}status")) == 200:
-                    for prop in propstat.findall(f"{_D}prop"):
-                        found.props.update((child.tag, child) for child in prop)
-            out.append(found)
-        return out
+        headers = {"Depth": depth, "Content-Type": XML_TYPE}
+        return self._send(op, "PROPFIND", url, headers=headers, content=propfind_body(props))
 
     def _same_origin(self, url: httpx.URL) -> bool:
         return (url.scheme, url.host, url.port) == (self._url.scheme, self._url.host, self._url.port)
@@ -392,7 +330,7 @@ class CardDAVTarget:
         """Whether ``url`` is the address book itself or one resource directly in it."""
         if self._collection is None or not self._same_origin(url):
             return False
-        base, path = _path(self._collection), _path(url)
+        base, path = url_path(self._collection), url_path(url)
         if path == base:
             return True
         rest = path[len(base) :] if path.startswith(base) else ""
@@ -409,21 +347,23 @@ class CardDAVTarget:
         props = "<D:current-user-principal/><CR:addressbook-home-set/>"
         response = self._propfind(op, self._url, props, "0")
         if response.status_code == 401 or 500 <= response.status_code < 600:
-            raise self._error(op, response)
+            raise http_error(op, response)
         try:
-            found = self._parse(response)
-        except _NotMultistatus:
+            found = parse_multistatus(response)
+        except NotMultistatus:
             found = []
-        here = next((r for r in found if _path(r.url) == _path(self._url)), found[0] if found else None)
+        here = next((r for r in found if url_path(r.url) == url_path(self._url)), found[0] if found else None)
         if here is not None:
-            home_set = _href_in(here, f"{_CR}addressbook-home-set")
-            principal = _href_in(here, f"{_D}current-user-principal")
-            if home_set is None and principal is not None and _path(principal) != _path(self._url):
+            home_set = href_in(here, f"{CARDDAV_NS}addressbook-home-set")
+            principal = href_in(here, f"{DAV_NS}current-user-principal")
+            if home_set is None and principal is not None and url_path(principal) != url_path(self._url):
                 try:
-                    answer = self._parse(self._propfind(op, principal, props, "0"))
-                except _NotMultistatus:
+                    answer = parse_multistatus(self._propfind(op, principal, props, "0"))
+                except NotMultistatus:
                     answer = []
-                home_set = next((h for r in answer if (h := _href_in(r, f"{_CR}addressbook-home-set"))), None)
+                home_set = next(
+                    (h for r in answer if (h := href_in(r, f"{CARDDAV_NS}addressbook-home-set"))), None
+                )
                 home_set = home_set or principal
             home = home_set or home
         if not self._same_origin(home):
@@ -443,23 +383,23 @@ class CardDAVTarget:
             self._exists, self._claim = False, False
             return False
         try:
-            found = self._parse(response)
-        except _NotMultistatus:
-            raise self._error(op, response) from None
-        here = next((r for r in found if _path(r.url) == _path(self._collection)), None)
+            found = parse_multistatus(response)
+        except NotMultistatus:
+            raise http_error(op, response) from None
+        here = next((r for r in found if url_path(r.url) == url_path(self._collection)), None)
         if here is not None and here.status == 404:
             self._exists, self._claim = False, False
             return False
         if here is None:
             raise SyncError(f"CardDAV: {op} failed: the server's answer does not describe it")
-        kind = here.props.get(f"{_D}resourcetype")
-        if kind is None or kind.find(f"{_CR}addressbook") is None:
+        kind = here.props.get(f"{DAV_NS}resourcetype")
+        if kind is None or kind.find(f"{CARDDAV_NS}addressbook") is None:
             why = "a collection of that name exists and is not an address book"
             raise SyncError(f"CardDAV: {op} failed: {why}")
-        description = here.props.get(f"{_CR}addressbook-description")
+        description = here.props.get(f"{CARDDAV_NS}addressbook-description")
         self._claim = not (description is not None and (description.text or "").startswith(_MARKER))
-        reports = here.props.get(f"{_D}supported-report-set")
-        self._offers_sync = reports is None or reports.find(f".//{_D}sync-collection") is not None
+        reports = here.props.get(f"{DAV_NS}supported-report-set")
+        self._offers_sync = reports is None or reports.find(f".//{DAV_NS}sync-collection") is not None
         self._exists = True
         return True
 
@@ -470,35 +410,27 @@ class CardDAVTarget:
         assert self._collection is not None  # noqa: S101  (set by _find_collection)
         if not self._exists:
             op = "creating the address book"
-            body = _body(
-                f"<D:mkcol {_NS}><D:set><D:prop>"
-                "<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
-                f"<D:displayname>{_DISPLAY_NAME}</D:displayname>"
-                f"<CR:addressbook-description>{escape(ADDRESSBOOK_DESCRIPTION)}</CR:addressbook-description>"
-                "</D:prop></D:set></D:mkcol>"
-            )
-            headers = {"Content-Type": "application/xml; charset=utf-8"}
-            response = self._send(op, "MKCOL", self._collection, headers=headers, content=body)
+            kind = "<D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>"
+            request = body(f"<D:mkcol {XMLNS}><D:set><D:prop>{kind}{_OWN_PROPS}</D:prop></D:set></D:mkcol>")
+            headers = {"Content-Type": XML_TYPE}
+            response = self._send(op, "MKCOL", self._collection, headers=headers, content=request)
             if response.status_code == 405 and self._find_collection():  # created meanwhile
                 if self._claim:
                     why = "somebody else created an address book of that name"
                     raise SyncError(f"CardDAV: {op} failed: {why}")
                 return
             if not response.is_success:
-                raise self._error(op, response)
+                raise http_error(op, response)
             self._exists, self._claim = True, False
         elif self._claim:
             op = "marking the address book as contactvault's"
-            body = _body(
-                f"<D:propertyupdate {_NS}><D:set><D:prop>"
-                f"<D:displayname>{_DISPLAY_NAME}</D:displayname>"
-                f"<CR:addressbook-description>{escape(ADDRESSBOOK_DESCRIPTION)}</CR:addressbook-description>"
-                "</D:prop></D:set></D:propertyupdate>"
+            request = body(
+                f"<D:propertyupdate {XMLNS}><D:set><D:prop>{_OWN_PROPS}</D:prop></D:set></D:propertyupdate>"
             )
-            headers = {"Content-Type": "application/xml; charset=utf-8"}
-            response = self._send(op, "PROPPATCH", self._collection, headers=headers, content=body)
+            headers = {"Content-Type": XML_TYPE}
+            response = self._send(op, "PROPPATCH", self._collection, headers=headers, content=request)
             if not response.is_success:
-                raise self._error(op, response)
+                raise http_error(op, response)
             self._claim = False
 
     # --- cards -----------------------------------------------------------------------------------------
@@ -507,45 +439,45 @@ class CardDAVTarget:
         """The cards in the address book, with their entity tags."""
         assert self._collection is not None  # noqa: S101  (found before listing)
         op = "listing the address book"
-        found: list[_DavResponse] | None = None
+        found: list[DavResponse] | None = None
         if self._use_sync_collection and self._offers_sync:
-            body = _body(
+            request = body(
                 '<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level>'
                 "<D:prop><D:getetag/></D:prop></D:sync-collection>"
             )
-            headers = {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"}
-            response = self._send(op, "REPORT", self._collection, headers=headers, content=body)
+            headers = {"Depth": "0", "Content-Type": XML_TYPE}
+            response = self._send(op, "REPORT", self._collection, headers=headers, content=request)
             if response.status_code == 207:
                 try:
-                    found = self._parse(response)
-                except _NotMultistatus:
+                    found = parse_multistatus(response)
+                except NotMultistatus:
                     found = None
                 # A truncated answer (507 for the collection) would need paging: list with PROPFIND instead.
                 if found is not None and any(r.status == 507 for r in found):
                     found = None
             elif response.status_code not in _NO_SYNC_COLLECTION and not response.is_success:
-                raise self._error(op, response)
+                raise http_error(op, response)
             if found is not None:
                 self.listing = "sync-collection"
         if found is None:
             response = self._propfind(op, self._collection, "<D:getetag/><D:resourcetype/>", "1")
             try:
-                found = self._parse(response)
-            except _NotMultistatus:
-                raise self._error(op, response) from None
+                found = parse_multistatus(response)
+            except NotMultistatus:
+                raise http_error(op, response) from None
             self.listing = "propfind"
         cards = []
         for item in found:
-            kind = item.props.get(f"{_D}resourcetype")
+            kind = item.props.get(f"{DAV_NS}resourcetype")
             if item.status not in (None, 200):
                 continue
-            if kind is not None and kind.find(f"{_D}collection") is not None:
+            if kind is not None and kind.find(f"{DAV_NS}collection") is not None:
                 continue
-            if not self._inside(item.url) or _path(item.url) == _path(self._collection):
+            if not self._inside(item.url) or url_path(item.url) == url_path(self._collection):
                 continue  # the address book itself, or something the server should not have listed
-            name = _name_of(item.url)
+            name = name_of(item.url)
             uid = name.removesuffix(".vcf") if name.endswith(".vcf") and len(name) > 4 else name
-            etag = item.props.get(f"{_D}getetag")
+            etag = item.props.get(f"{DAV_NS}getetag")
             text = (etag.text or "").strip() if etag is not None else ""
             cards.append(RemoteCard(uid=uid, href=str(item.url), etag=text or None))
         return cards
@@ -563,7 +495,7 @@ class CardDAVTarget:
         if response.status_code in (404, 410):
             return None, None
         if response.status_code != 200:
-            raise self._error(op, response)
+            raise http_error(op, response)
         return response.content.decode("utf-8", errors="replace"), response.headers.get("ETag")
 
     def _upload(self, uid: str, text: str, etag: str | None) -> None:
@@ -581,7 +513,7 @@ class CardDAVTarget:
             if response.is_success:
                 return
             if response.status_code != 412 or attempt:
-                raise self._error(op, response)
+                raise http_error(op, response)
             current, etag = self._get(url)
             create = current is None
             if not create and etag is None:
@@ -598,7 +530,7 @@ class CardDAVTarget:
             if response.is_success or response.status_code in (404, 410):
                 return
             if response.status_code != 412 or attempt:
-                raise self._error(op, response)
+                raise http_error(op, response)
             current, etag = self._get(url)
             if current is None:
                 return
@@ -616,21 +548,4 @@ def _card(book: MessengerBook, uid: str, entry: MessengerEntry) -> str:
 
 def _is_own(rc: RemoteCard, wanted: Collection[str]) -> bool:
     """Whether a listed card is the book's card of its UID: the UID is in the book, the name ``<uid>.vcf``."""
-    return rc.uid in wanted and _name_of(httpx.URL(rc.href)) == f"{rc.uid}.vcf"
-
-
-def _name_of(url: httpx.URL) -> str:
-    """The last path segment of a URL, percent-decoded."""
-    return _path(url).rstrip("/").rpartition("/")[2]
-
-
-def _href_in(found: _DavResponse, tag: str) -> httpx.URL | None:
-    """The URL in a property holding an ``<href>`` (``current-user-principal``, ``addressbook-home-set``)."""
-    prop = found.props.get(tag)
-    href = prop.findtext(f"{_D}href") if prop is not None else None
-    if not href or not href.strip():
-        return None
-    try:
-        return found.url.join(href.strip())
-    except httpx.InvalidURL:
-        return None
+    return rc.uid in wanted and name_of(httpx.URL(rc.href)) == f"{rc.uid}.vcf"
