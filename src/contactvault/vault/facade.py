@@ -16,8 +16,6 @@ Several processes, and several threads of one process, may use one vault at once
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -27,28 +25,23 @@ from typing import Final, Self
 
 import platformdirs
 
-from contactvault import changes, crypto
+from contactvault import crypto
 from contactvault.crypto import KdfParams, Keys, RecordKind
 from contactvault.duplicates import DuplicateGroup, find_duplicates
 from contactvault.errors import ConflictError, ContactNotFound, VaultCorrupted
 from contactvault.files import make_private_dir
 from contactvault.importers.result import ImportResult
 from contactvault.models import (
-    ConsentChannel,
-    ConsentRecord,
     Contact,
     DirectoryEntry,
-    Label,
-    LegalBasis,
-    MessengerPresence,
-    Objection,
 )
 from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
 from contactvault.vault import state
 from contactvault.vault.backends import Location, create, is_url, open_backend
-from contactvault.vault.backends.base import Backend, Row
+from contactvault.vault.backends.base import Backend
+from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
 from contactvault.vault.core import BATCH, Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
 from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
@@ -68,9 +61,6 @@ __all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "Vault", "default_vault_pa
 DEFAULT_LOCK_TIMEOUT: Final = 15.0
 """Seconds a write waits for another writer's transaction to end before raising ``VaultLocked``."""
 
-MODIFY_ATTEMPTS: Final = 10
-"""How many times ``modify`` reads and applies a change again when another writer got there first."""
-
 
 def default_vault_path() -> Path:
     """Where a vault lives when no path is given: ``vault.db`` in the platform's user data folder."""
@@ -87,7 +77,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Vault(MessengerSide):
+class Vault(ContactChanges, MessengerSide):
     """An open vault. Create one with ``create``, open one with ``open``; close it when done.
 
     A vault is an SQLite file (the default) or a schema in PostgreSQL (a ``postgresql://`` URL). Several
@@ -322,6 +312,18 @@ class Vault(MessengerSide):
         self._core.storage.check_open()
         return backups.backup(self._core, Path(dest))
 
+    def migrate_to(self, target: Location) -> backups.MigrationReport:
+        """Copy this vault into a NEW vault at ``target``, on either backend, and verify the copy.
+
+        ``target`` is a file path or a ``postgresql://`` URL; it must not hold a vault yet
+        (``VaultExists``). The sealed rows, the blind index, the log, the header and the authenticated
+        state are copied as they are, from one consistent snapshot, without decrypting a record; the copy
+        then opens with the same passphrase (and recovery key) and is checked as ``verify`` does. This is
+        how a vault moves from its file into PostgreSQL and back (``contactvault migrate``).
+        """
+        self._core.storage.check_open()
+        return backups.migrate(self._core, _location(target))
+
     # --- reading ------------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -445,63 +447,6 @@ class Vault(MessengerSide):
             self._core, incoming, on_match=on_match, dry_run=dry_run, now=_now(), progress=progress
         )
 
-    def modify(
-        self,
-        contact_id: uuid.UUID | str,
-        change: Callable[[Contact], Contact],
-        *,
-        attempts: int = MODIFY_ATTEMPTS,
-    ) -> Contact:
-        """Apply ``change`` to the stored contact and store the result one version later; return it.
-
-        ``change`` gets the current contact and returns a changed copy (see ``contactvault.changes``), or
-        the same contact when there is nothing to change (then nothing is written). The result is validated
-        again before it is stored. Every operation below (consents, labels, rights) is a ``modify``.
-
-        If another writer (a process or a thread) changed the contact between the read and the write, the
-        contact is read again and ``change`` applied to the fresh copy, up to ``attempts`` times in all,
-        with a short random pause between; only then does ``ConflictError`` escape. So ``change`` may be
-        called more than once: it must be a function of the contact it gets, without side effects.
-        """
-        cid = _cid(contact_id)
-        core = self._core
-        for attempt in range(1, max(attempts, 1) + 1):
-            row = core.live_row(cid)
-            current = core.records.contact(row)
-            changed = change(current)
-            if changed is current or changed == current:
-                return current
-            if changed.id != current.id:
-                raise ValueError("a change cannot give the contact another id")
-            try:
-                return self._store(row, changed)
-            except ConflictError as exc:
-                if not exc.stale or attempt >= attempts:
-                    raise
-            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 (jitter, not a secret)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def update(self, contact: Contact) -> Contact:
-        """Store a changed contact and return it at its new version.
-
-        ``contact.version`` must be the version it was read at; if the stored contact has changed since,
-        ``ConflictError`` is raised and nothing is written (the last writer never silently wins).
-        """
-        if not isinstance(contact, Contact):
-            raise TypeError("update() takes a Contact")
-        row = self._core.live_row(contact.id)
-        if contact.version != row.version:
-            raise ConflictError(
-                f"contact {contact.id} changed since it was read (version {contact.version}, "
-                f"stored {row.version}); read it again and apply the change to the fresh copy"
-            )
-        return self._store(row, contact)
-
-    def _store(self, old: Row, contact: Contact) -> Contact:
-        fresh = validated(contact, version=old.version + 1, updated_at=_now())
-        self._core.commit([self._core.replacement(old, fresh)])
-        return fresh
-
     def merge(self, contact_ids: Sequence[uuid.UUID | str]) -> Contact:
         """Merge several contacts that are one person into the first; returns the merged contact.
 
@@ -542,80 +487,6 @@ class Vault(MessengerSide):
             secure_delete=core.storage.settings().get("secure_delete") == 1,
             wal_truncated=truncated,
         )
-
-    # --- consent and rights: each one a ``modify`` with a function of ``contactvault.changes`` -----------
-
-    def grant_consent(self, contact_id: uuid.UUID | str, consent: ConsentRecord) -> Contact:
-        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept."""
-        if not isinstance(consent, ConsentRecord):
-            raise TypeError("grant_consent() takes a ConsentRecord")
-        return self.modify(contact_id, lambda c: changes.with_consent(c, consent))
-
-    def withdraw_consent(
-        self,
-        contact_id: uuid.UUID | str,
-        purpose: str,
-        *,
-        channel: ConsentChannel,
-        at: datetime | None = None,
-    ) -> Contact:
-        """Withdraw every active consent for ``purpose`` (GDPR Art. 7(3)); the records stay, marked.
-
-        ``ValueError`` if there is no active consent for the purpose.
-        """
-        when = at if at is not None else _now()
-        return self.modify(
-            contact_id, lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when)
-        )
-
-    def add_legal_basis(self, contact_id: uuid.UUID | str, basis: LegalBasis) -> Contact:
-        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept."""
-        if not isinstance(basis, LegalBasis):
-            raise TypeError("add_legal_basis() takes a LegalBasis")
-        when = _now()
-        return self.modify(contact_id, lambda c: changes.with_legal_basis(c, basis, at=when))
-
-    def set_messenger_presence(
-        self,
-        contact_id: uuid.UUID | str,
-        number: str,
-        present: bool,
-        *,
-        source: str,
-        at: datetime | None = None,
-        region: str | None = None,
-    ) -> Contact:
-        """Record whether a number of the contact uses the messenger, who or what said so, and when.
-
-        ``number`` may be in any format; it is matched by its E.164 form. ``ValueError`` if the contact has
-        no such number.
-        """
-        e164 = parse_number(number, check_region(region)).e164
-        presence = MessengerPresence(present=present, source=source, checked_at=at or _now())
-        return self.modify(contact_id, lambda c: changes.with_messenger_presence(c, e164, presence))
-
-    def add_label(self, contact_id: uuid.UUID | str, label: Label | str) -> Contact:
-        """Attach a label (a name already there, compared without case, is not added twice)."""
-        new = label if isinstance(label, Label) else Label(name=label)
-        return self.modify(contact_id, lambda c: changes.with_label(c, new))
-
-    def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
-        """Remove a label by name (without regard to case); nothing happens if it is not there."""
-        return self.modify(contact_id, lambda c: changes.without_label(c, name))
-
-    def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
-        """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
-        when = at if at is not None else _now()
-        return self.modify(contact_id, lambda c: changes.with_restriction(c, when))
-
-    def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
-        """Lift a restriction of processing (GDPR Art. 18(3))."""
-        return self.modify(contact_id, changes.without_restriction)
-
-    def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
-        """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
-        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
-        return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
 
     # --- settings and integrity ---------------------------------------------------------------------------
 

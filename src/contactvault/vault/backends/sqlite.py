@@ -16,8 +16,9 @@ Settings, and why:
 - ``synchronous=FULL``: a crash (or a kill) at any moment leaves the last committed transaction, never
   half of one.
 - ``secure_delete=ON``: deleted rows are overwritten with zeros, in the database and in the WAL.
-- ``journal_size_limit``: after a checkpoint the WAL file is cut back to 4 MiB, and each commit runs a
-  passive checkpoint once the WAL passes that size, so it cannot grow without bound under constant readers.
+- ``journal_size_limit``: once the WAL passes 4 MiB, a commit runs a RESTART checkpoint (it waits up to
+  0.2 s for readers to move to the newest snapshot, without blocking them), after which the WAL starts over
+  and is cut back to 4 MiB: it cannot grow without bound under constant readers.
 - ``temp_store=MEMORY``: no temporary files beside the vault.
 - The file is created with mode 0600 (SQLite gives ``-wal`` and ``-shm`` the database file's mode).
 - ``page_size=8192``, set at creation: less of each page is wasted on rows of several hundred bytes.
@@ -294,14 +295,26 @@ class SqliteBackend:
                 db.execute("COMMIT")
 
     def _limit_wal(self, db: sqlite3.Connection) -> None:
-        """A passive checkpoint once the WAL is past its size limit (never waits for anybody)."""
+        """Once the WAL is past its limit, a checkpoint that lets the next writer start it over.
+
+        A passive checkpoint cannot restart the WAL while readers keep reading (there is always one), so
+        this is SQLite's RESTART: it waits, briefly, until every reader is on the newest snapshot (readers
+        are not blocked meanwhile), copies the WAL into the database, and the next commit writes the WAL
+        from its start, cut back to ``WAL_LIMIT`` bytes. If a reader holds an old snapshot longer than
+        ``RESTART_WAIT``, it is tried again after a later commit.
+        """
         try:
             size = os.stat(f"{self.path}-wal").st_size
         except OSError:
             return
-        if size > WAL_LIMIT:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if size <= WAL_LIMIT:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            db.execute(f"PRAGMA busy_timeout = {int(RESTART_WAIT * 1000)}")
+            try:
+                db.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {int(max(self._busy_timeout, 0.0) * 1000)}")
 
     def after_erase(self) -> bool:
         """Copy the WAL into the database and truncate it to zero bytes, so no erased byte stays in it.
@@ -583,4 +596,7 @@ def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite
 
 
 WAL_LIMIT = 4 << 20
-"""Bytes of WAL after which a commit runs a passive checkpoint, and to which a checkpoint cuts the file."""
+"""Bytes of WAL after which a commit runs a checkpoint, and to which a restarted WAL is cut back."""
+
+RESTART_WAIT = 0.2
+"""Seconds that checkpoint waits for readers of an older snapshot before it gives up until a later commit."""

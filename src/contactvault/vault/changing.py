@@ -1,0 +1,181 @@
+"""Changing a stored contact: ``modify``, the one path, and the GDPR changes written as one ``modify`` each.
+
+`ContactChanges` is part of ``Vault`` (a base class), kept apart so that each file stays short. Every change
+of a stored contact (a consent, a legal basis, a label, messenger presence, a restriction, an objection,
+an edit) is a ``modify`` with a pure function of ``contactvault.changes``: the contact is read, changed,
+validated again and written one version later; when another process changed it in between, it is read
+again and the change applied to the fresh copy.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from contactvault import changes
+from contactvault.errors import ConflictError
+from contactvault.models import (
+    ConsentChannel,
+    ConsentRecord,
+    Contact,
+    Label,
+    LegalBasis,
+    MessengerPresence,
+    Objection,
+)
+from contactvault.phones import check_region, parse_number
+from contactvault.vault.backends.base import Row
+from contactvault.vault.core import Core, validated
+from contactvault.vault.core import contact_id as _cid
+
+__all__ = ["MODIFY_ATTEMPTS", "ContactChanges"]
+
+MODIFY_ATTEMPTS: Final = 10
+"""How many times ``modify`` reads and applies a change again when another writer got there first."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ContactChanges:
+    """``modify``, ``update`` and the GDPR changes (see the module docstring); a base class of ``Vault``."""
+
+    _core: Core
+
+    def modify(
+        self,
+        contact_id: uuid.UUID | str,
+        change: Callable[[Contact], Contact],
+        *,
+        attempts: int = MODIFY_ATTEMPTS,
+    ) -> Contact:
+        """Apply ``change`` to the stored contact and store the result one version later; return it.
+
+        ``change`` gets the current contact and returns a changed copy (see ``contactvault.changes``), or
+        the same contact when there is nothing to change (then nothing is written). The result is validated
+        again before it is stored. Every operation below (consents, labels, rights) is a ``modify``.
+
+        If another writer (a process or a thread) changed the contact between the read and the write, the
+        contact is read again and ``change`` applied to the fresh copy, up to ``attempts`` times in all,
+        with a short random pause between; only then does ``ConflictError`` escape. So ``change`` may be
+        called more than once: it must be a function of the contact it gets, without side effects.
+        """
+        cid = _cid(contact_id)
+        core = self._core
+        for attempt in range(1, max(attempts, 1) + 1):
+            row = core.live_row(cid)
+            current = core.records.contact(row)
+            changed = change(current)
+            if changed is current or changed == current:
+                return current
+            if changed.id != current.id:
+                raise ValueError("a change cannot give the contact another id")
+            try:
+                return self._store(row, changed)
+            except ConflictError as exc:
+                if not exc.stale or attempt >= attempts:
+                    raise
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def update(self, contact: Contact) -> Contact:
+        """Store a changed contact and return it at its new version.
+
+        ``contact.version`` must be the version it was read at; if the stored contact has changed since,
+        ``ConflictError`` is raised and nothing is written (the last writer never silently wins).
+        """
+        if not isinstance(contact, Contact):
+            raise TypeError("update() takes a Contact")
+        row = self._core.live_row(contact.id)
+        if contact.version != row.version:
+            raise ConflictError(
+                f"contact {contact.id} changed since it was read (version {contact.version}, "
+                f"stored {row.version}); read it again and apply the change to the fresh copy",
+                contact.id,
+                stale=True,
+            )
+        return self._store(row, contact)
+
+    def _store(self, old: Row, contact: Contact) -> Contact:
+        fresh = validated(contact, version=old.version + 1, updated_at=_now())
+        self._core.commit([self._core.replacement(old, fresh)])
+        return fresh
+
+    # --- consent and rights: each one a ``modify`` with a function of ``contactvault.changes`` -----------
+
+    def grant_consent(self, contact_id: uuid.UUID | str, consent: ConsentRecord) -> Contact:
+        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept."""
+        if not isinstance(consent, ConsentRecord):
+            raise TypeError("grant_consent() takes a ConsentRecord")
+        return self.modify(contact_id, lambda c: changes.with_consent(c, consent))
+
+    def withdraw_consent(
+        self,
+        contact_id: uuid.UUID | str,
+        purpose: str,
+        *,
+        channel: ConsentChannel,
+        at: datetime | None = None,
+    ) -> Contact:
+        """Withdraw every active consent for ``purpose`` (GDPR Art. 7(3)); the records stay, marked.
+
+        ``ValueError`` if there is no active consent for the purpose.
+        """
+        when = at if at is not None else _now()
+        return self.modify(
+            contact_id, lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when)
+        )
+
+    def add_legal_basis(self, contact_id: uuid.UUID | str, basis: LegalBasis) -> Contact:
+        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept."""
+        if not isinstance(basis, LegalBasis):
+            raise TypeError("add_legal_basis() takes a LegalBasis")
+        when = _now()
+        return self.modify(contact_id, lambda c: changes.with_legal_basis(c, basis, at=when))
+
+    def set_messenger_presence(
+        self,
+        contact_id: uuid.UUID | str,
+        number: str,
+        present: bool,
+        *,
+        source: str,
+        at: datetime | None = None,
+        region: str | None = None,
+    ) -> Contact:
+        """Record whether a number of the contact uses the messenger, who or what said so, and when.
+
+        ``number`` may be in any format; it is matched by its E.164 form. ``ValueError`` if the contact has
+        no such number.
+        """
+        e164 = parse_number(number, check_region(region)).e164
+        presence = MessengerPresence(present=present, source=source, checked_at=at or _now())
+        return self.modify(contact_id, lambda c: changes.with_messenger_presence(c, e164, presence))
+
+    def add_label(self, contact_id: uuid.UUID | str, label: Label | str) -> Contact:
+        """Attach a label (a name already there, compared without case, is not added twice)."""
+        new = label if isinstance(label, Label) else Label(name=label)
+        return self.modify(contact_id, lambda c: changes.with_label(c, new))
+
+    def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
+        """Remove a label by name (without regard to case); nothing happens if it is not there."""
+        return self.modify(contact_id, lambda c: changes.without_label(c, name))
+
+    def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
+        """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
+        when = at if at is not None else _now()
+        return self.modify(contact_id, lambda c: changes.with_restriction(c, when))
+
+    def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
+        """Lift a restriction of processing (GDPR Art. 18(3))."""
+        return self.modify(contact_id, changes.without_restriction)
+
+    def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
+        """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
+        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
+        return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
