@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -376,12 +377,30 @@ def test_wrong_passphrase_exits_three(setup, tmp_path, command):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_locked_vault_exits_four(setup, tmp_path, command):
+def test_vault_open_elsewhere_does_not_stop_a_command(setup, tmp_path, command):
+    """Another Vault object (or process) having the vault open: the command works as usual."""
     args = [a if a != "out.vcf" else str(tmp_path / a) for a in command]
     with Vault.open(setup.path, PASSPHRASE):
         result = run(*args, *setup.options)
-    assert result.exit_code == 4
+    assert result.exit_code == 0, result.output
+
+
+def test_export_while_another_writer_is_busy_exits_four_and_writes_no_file(setup, tmp_path, monkeypatch):
+    """A writer busy past CONTACTVAULT_LOCK_TIMEOUT: exit 4, and no file, since it could not be recorded."""
+    monkeypatch.setenv("CONTACTVAULT_LOCK_TIMEOUT", "0.2")
+    other = sqlite3.connect(setup.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        book = run("book", *setup.options)
+        export = run("export", str(tmp_path / "out.vcf"), *setup.options)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert book.exit_code == 0  # reading does not wait for the writer
+    assert export.exit_code == 4
     assert not (tmp_path / "out.vcf").exists()
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert vault.disclosures() == []
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -96,17 +96,22 @@ def export_book(
 ) -> Disclosure:
     """Write ``book`` to ``path`` and record the disclosure in ``vault`` (target ``file:<absolute path>``).
 
-    A minimal vCard or a Google Contacts CSV, written atomically with mode 0600.
+    A minimal vCard or a Google Contacts CSV, written atomically with mode 0600, inside the vault's write
+    transaction: when another process keeps the vault busy past its lock timeout (``VaultLocked``), no
+    file is written, so every export that happens is recorded.
     """
     target = Path(path)
-    if file_format == "vcf":
-        write_vcard(book, target, version)
-    elif file_format == "csv":
-        write_csv(book, target)
-    else:
+    if file_format not in ("vcf", "csv"):
         raise ValueError("file_format must be 'vcf' or 'csv'")
+
+    def write() -> None:  # inside the vault's write transaction: no file unless the record can be made
+        if file_format == "vcf":
+            write_vcard(book, target, version)
+        else:
+            write_csv(book, target)
+
     return vault.record_disclosure(
-        f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest
+        f"file:{target.resolve()}", book, kind="export", policy_digest=book.policy_digest, deliver=write
     )
 
 

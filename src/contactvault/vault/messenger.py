@@ -10,7 +10,7 @@ handed over with ``record_disclosure``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from contactvault.book import BookCodes, MessengerBook
@@ -54,6 +54,7 @@ class MessengerSide:
         held: Iterable[str] | None = None,
         kept: Iterable[str] = (),
         at: datetime | None = None,
+        deliver: Callable[[], object] | None = None,
     ) -> Disclosure:
         """Append what ``target`` now holds to the disclosure log, as the change since its last record.
 
@@ -62,6 +63,10 @@ class MessengerSide:
         without credentials (``file:/path/book.vcf``, ``carddav:https://host/user/book/``). ``kept`` names
         UIDs the target still holds as they were (a sync that failed half-way): they are neither removed
         nor renamed in the log. ``contactvault.sync.export_book`` and ``sync_book`` call this for you.
+
+        ``deliver``, if given, hands the book over (writes the file) inside the write transaction, before
+        the record is made: if the vault is busy (``VaultLocked``) nothing is delivered, and if delivering
+        fails nothing is recorded.
         """
         if not isinstance(book, MessengerBook):
             raise TypeError("record_disclosure() takes a MessengerBook")
@@ -70,6 +75,8 @@ class MessengerSide:
         def next_record() -> tuple[int, bytes]:
             # Built inside the write transaction, from the log as it is then: two processes recording
             # at once are both recorded, one after the other, in one hash chain.
+            if deliver is not None:
+                deliver()
             record, sealed = log.new_record(
                 self._core,
                 target,
