@@ -573,12 +573,37 @@ def test_wrong_passphrase_is_exit_three(setup):
     assert "not it" not in result.output
 
 
-def test_locked_vault_is_exit_four(setup):
-    """A vault held open elsewhere: exit 4."""
-    with Vault.open(setup.path, PASSPHRASE):
+def test_vault_open_elsewhere_is_used_at_once(setup):
+    """A vault open in another Vault object (or process): the command reads and writes it as usual."""
+    with Vault.open(setup.path, PASSPHRASE) as other:
         result = run("label", "add", setup.ref(0), "x", *setup.options)
+        assert result.exit_code == 0, result.output
+        assert [label.name for label in other.get(setup.ids[0]).labels] == ["x"]
+
+
+def test_writer_busy_past_the_lock_timeout_is_exit_four(setup, monkeypatch):
+    """Another writer keeps its transaction open past CONTACTVAULT_LOCK_TIMEOUT: exit 4, nothing changed."""
+    monkeypatch.setenv("CONTACTVAULT_LOCK_TIMEOUT", "0.2")
+    other = sqlite3.connect(setup.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        result = run("label", "add", setup.ref(0), "x", *setup.options)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
     assert result.exit_code == 4
-    error_line(result)
+    assert "busy" in error_line(result)
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert vault.get(setup.ids[0]).labels == ()
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "99999"])
+def test_bad_lock_timeout_is_a_usage_error(setup, monkeypatch, value):
+    """CONTACTVAULT_LOCK_TIMEOUT must be seconds from 0 to 3600."""
+    monkeypatch.setenv("CONTACTVAULT_LOCK_TIMEOUT", value)
+    result = run("label", "add", setup.ref(0), "x", *setup.options)
+    assert result.exit_code == 2
+    assert "CONTACTVAULT_LOCK_TIMEOUT" in error_line(result)
 
 
 def test_missing_vault_is_exit_six(tmp_path):

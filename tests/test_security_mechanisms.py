@@ -221,7 +221,7 @@ def _commit_log_record(vault: Vault, place: int, **changes: Any) -> None:
     )
     forged = dataclasses.replace(record, **changes)
     sealed = crypto.seal(crypto.Aead(core.keys.log), pack(forged.to_json()), log._ad(core, place))
-    core.commit((), log=(place, sealed))
+    core.commit((), log=lambda: (place, sealed))
 
 
 def _stored_log_record(vault: Vault, seq: int) -> list[bytes]:
@@ -516,7 +516,7 @@ def test_header_rewritten_with_a_stale_mac_is_refused(tmp_path):
         slot = slots.make_slot(kek, core.master, core.vault_id, RecordKind.MASTER_KEY_WRAP)
         stale = Header(weaker, salt, core.vault_id, slot, None, mac=core.header.mac)
         assert Header.unpack(stale.pack()) == stale  # the unkeyed checksum is right
-        core.commit((), header=stale)
+        core.commit((), header=lambda _current: stale)
         with pytest.raises(VaultCorrupted):
             vault.verify()
     with pytest.raises(VaultCorrupted):

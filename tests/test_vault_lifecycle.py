@@ -336,7 +336,7 @@ def test_backup_is_a_verified_private_copy_and_never_overwrites(vault, tmp_path)
         vault.backup(dest)
     with Vault.open(dest, PASSPHRASE) as copy:
         assert _snapshot(copy) == _snapshot(vault)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.db", "v.db", "v.db-wal"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.db", "v.db", "v.db-shm", "v.db-wal"]
 
 
 def test_restore_checks_the_copy_and_puts_it_at_a_new_path(vault, tmp_path):

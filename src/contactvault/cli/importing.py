@@ -132,7 +132,7 @@ def _store(
     access: VaultAccess, result: ImportResult, on_match: OnMatch, dry_run: bool, progress: Progress | None
 ) -> ImportReport | None:
     """Match and store (a dry run: only match) against the vault; ``None`` for a dry run without a vault."""
-    if dry_run and not access.path.exists():
+    if dry_run and not access.exists():
         return None  # nothing to compare with: the summary of the file is all there is
     with access.open() as vault:
         if progress is None:
@@ -238,7 +238,7 @@ def _print_summary(
         done = report.counts()
         console.print(
             f"{done['added']} added, {done['updated']} updated, {done['unchanged'] + done['skipped']} "
-            f"already there, in {access.path.name}."
+            f"already there, in {access.name}."
         )
     if report is not None and report.shared_numbers:
         console.print("Some contacts share a number: `contactvault duplicates` lists them to merge.")

@@ -233,9 +233,7 @@ def log_command(
             if as_json:
                 echo_json(payload)
             else:
-                click.echo(
-                    f"{access.path.name}: disclosure log OK ({len(records)} records, seals and hash chain)"
-                )
+                click.echo(f"{access.name}: disclosure log OK ({len(records)} records, seals and hash chain)")
             return
         if contact is not None:
             _contact_log(vault, contact, default_region, reveal, as_json)

@@ -90,16 +90,18 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
 
     An existing file is never overwritten. The default location's folders are created with mode 0700.
     """
-    path = access.path
-    if path.exists() or path.is_symlink():
-        raise VaultExists(f"{path.name} already exists; contactvault never overwrites a vault")
-    default = path == default_vault_path()
-    if not default and not path.parent.is_dir():  # said before the passphrase is asked for
-        raise VaultNotFound(f"the folder for {path.name} does not exist")
+    default = False
+    if access.is_file:
+        path = access.path
+        if path.exists() or path.is_symlink():
+            raise VaultExists(f"{path.name} already exists; contactvault never overwrites a vault")
+        default = path == default_vault_path()
+        if not default and not path.parent.is_dir():  # said before the passphrase is asked for
+            raise VaultNotFound(f"the folder for {path.name} does not exist")
     passphrase = access.passphrase(new=True, prompt="New passphrase")
     if default:  # each missing folder on the way (~/.local, ~/.local/share, ...) private, whatever the umask
-        make_private_dir(path.parent)
-    with Vault.create(path, passphrase, recovery_key=recovery_key) as vault:
+        make_private_dir(access.path.parent)
+    with Vault.create(access.location, passphrase, recovery_key=recovery_key) as vault:
         track(vault)
         note_written()  # the new vault file itself
         key = vault.recovery_key
@@ -107,7 +109,7 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
     if as_json:
         echo_json(
             {
-                "path": str(path),
+                "path": str(access.location) if access.is_file else access.name,
                 "kdf": {
                     "name": "Argon2id",
                     "memory_kib": kdf.memory_kib,
@@ -118,8 +120,9 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
             }
         )
         return
+    where = access.location if access.is_file else access.name
     click.echo(
-        f"Created {path} (Argon2id: {kdf.memory_kib // 1024} MiB, {kdf.iterations} iterations, "
+        f"Created {where} (Argon2id: {kdf.memory_kib // 1024} MiB, {kdf.iterations} iterations, "
         f"{kdf.lanes} lanes)."
     )
     if key is not None:
@@ -386,13 +389,13 @@ def passwd_command(
     if recovery_key_file is not None:
         key = read_secret_file(recovery_key_file, "recovery key file")
         current = None
-        opened = track(Vault.open_with_recovery_key(access.path, key))
+        opened = track(Vault.open_with_recovery_key(access.location, key))
     else:
         current = access.passphrase()
-        opened = track(Vault.open(access.path, current))
+        opened = track(Vault.open(access.location, current))
     with opened as vault:
         if new_passphrase_file is not None:
-            new = VaultAccess(access.path, new_passphrase_file).passphrase()
+            new = VaultAccess(access.location, new_passphrase_file).passphrase()
         else:
             new = ask_secret(
                 "New passphrase",
@@ -406,7 +409,7 @@ def passwd_command(
         recovery = vault.has_recovery_key
     how = " with the recovery key" if recovery_key_file is not None else ""
     kept = "; the recovery key keeps working" if recovery else ""
-    click.echo(f"Passphrase changed for {access.path.name}{how}{kept}.")
+    click.echo(f"Passphrase changed for {access.name}{how}{kept}.")
 
 
 _CHECKED: Final = (
@@ -438,7 +441,7 @@ def verify_command(as_json: bool, access: VaultAccess) -> None:
             }
         )
         return
-    click.echo(f"{access.path.name}: OK")
+    click.echo(f"{access.name}: OK")
     for item in _CHECKED:
         click.echo(f"  checked: {item}")
     click.echo(
