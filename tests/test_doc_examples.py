@@ -9,8 +9,10 @@ names. What the harness does besides, and nothing more:
   examples are about the API, not about Argon2id's cost);
 - ``getpass.getpass`` answers with a fixed passphrase, as a person at the keyboard would;
 - the environment and ``tempfile``'s folder are the test's own, and restored afterwards;
-- a page that reads ``CARDDAV_URL`` from the environment (see docs/sync-targets.md) gets the address,
-  user and password of a real Radicale server started for it (``tests/radicale_server.py``).
+- a page that reads ``CARDDAV_URL`` from the environment (docs/sync-targets.md) gets the address, user
+  and password of a real Radicale server started for it (``tests/radicale_server.py``), and a page that
+  reads ``DATABASE_URL`` (docs/team.md) the URL of a fresh schema in the test PostgreSQL server (the
+  ``pg_url`` fixture of ``tests/conftest.py``).
 
 A block that is not meant to run (output, a shell session, a configuration) is not tagged ``python``;
 there is no list of blocks to skip. A failing block is named by its page and line, and the traceback
@@ -44,7 +46,10 @@ OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a sample passphrase, for the examples)
 """What ``getpass.getpass`` answers (the README's examples ask for the passphrase)."""
 
-pytest_plugins = ("tests.radicale_server",)  # the `radicale` fixture
+ENVIRONMENT = ("CARDDAV_URL", "CARDDAV_USERNAME", "CARDDAV_PASSWORD", "DATABASE_URL")
+"""The variables a page reads to reach a server (set for the pages that use them, removed for the others)."""
+
+pytest_plugins = ("tests.radicale_server",)  # the `radicale` fixture; `pg_url` is in tests/conftest.py
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,27 @@ def _run(block: Block, namespace: dict[str, object]) -> None:
     exec(code, namespace)  # noqa: S102  (the project's own documentation)
 
 
+def _services(blocks: list[Block], request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment of the servers the page talks to, started (as fixtures) only for pages that do."""
+    code = "".join(block.code for block in blocks)
+    env: dict[str, str] = {}
+    if "CARDDAV_URL" in code:
+        server = request.getfixturevalue("radicale")
+        env |= {
+            "CARDDAV_URL": server.url,
+            "CARDDAV_USERNAME": server.username,
+            "CARDDAV_PASSWORD": server.password,
+        }
+    if "DATABASE_URL" in code:
+        env["DATABASE_URL"] = request.getfixturevalue("pg_url")
+    return env
+
+
 @pytest.mark.parametrize("page", list(EXAMPLES), ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
 def test_page_examples_run(page: Path, tmp_path, monkeypatch, request):
     """The page's Python blocks run in order, in one namespace, in a folder with the sample data."""
     blocks = EXAMPLES[page]
+    services = _services(blocks, request)  # before tempfile's folder changes: the servers have their own
     work = tmp_path / "work"
     work.mkdir()
     _copy_samples(work)
@@ -126,15 +148,9 @@ def test_page_examples_run(page: Path, tmp_path, monkeypatch, request):
     module = types.ModuleType(f"doc_example_{page.stem.replace('-', '_')}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     with mock.patch.dict(os.environ):
-        for name in [name for name in os.environ if name.startswith(("CONTACTVAULT_", "CARDDAV_"))]:
+        for name in [name for name in os.environ if name.startswith(("CONTACTVAULT_", *ENVIRONMENT))]:
             del os.environ[name]
-        if any("CARDDAV_URL" in block.code for block in blocks):
-            server = request.getfixturevalue("radicale")
-            os.environ |= {
-                "CARDDAV_URL": server.url,
-                "CARDDAV_USERNAME": server.username,
-                "CARDDAV_PASSWORD": server.password,
-            }
+        os.environ.update(services)
         for number, block in enumerate(blocks, 1):
             try:
                 _run(block, module.__dict__)
