@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from contactvault import Contact, Policy, Vault, normalize_phone
 from contactvault.models import ConsentRecord
+from tests import pg_server as pg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,3 +118,38 @@ def disclosed_pair(vault: Vault, folder: Path) -> tuple[Contact, Contact]:
         vault.set_messenger_presence(contact.id, number, True, source="test")
     vault.export_book(vault.messenger_book(Policy.default()), folder / "book.vcf")
     return pair[0], pair[1]
+
+
+# --- a real PostgreSQL server (tests/pg_server.py) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PostgresServer]:
+    """A PostgreSQL server on a private Unix socket, one for the session; skipped where none can run."""
+    reason = pg.unavailable()
+    if reason is not None and os.environ.get("CONTACTVAULT_REQUIRE_POSTGRES"):
+        pytest.fail(f"CONTACTVAULT_REQUIRE_POSTGRES is set, but no PostgreSQL server can run: {reason}")
+    if reason is not None:
+        pytest.skip(f"no PostgreSQL server for the tests: {reason}")
+    with pg.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_urls(pg_server: pg.PostgresServer) -> Iterator[Callable[[], str]]:
+    """Makes URLs of fresh schemas (``?schema=t_<random hex>``); each one is dropped after the test."""
+    schemas: list[str] = []
+
+    def new_url() -> str:
+        schemas.append(f"t_{uuid.uuid4().hex[:20]}")
+        return pg_server.url(schemas[-1])
+
+    yield new_url
+    for schema in schemas:
+        pg_server.drop_schema(schema)
+
+
+@pytest.fixture
+def pg_url(pg_urls: Callable[[], str]) -> str:
+    """The URL of a fresh schema in the test server's database, dropped after the test."""
+    return pg_urls()

@@ -578,7 +578,7 @@ def test_vault_open_elsewhere_is_used_at_once(setup):
     with Vault.open(setup.path, PASSPHRASE) as other:
         result = run("label", "add", setup.ref(0), "x", *setup.options)
         assert result.exit_code == 0, result.output
-        assert [label.name for label in other.get(setup.ids[0]).labels] == ["x"]
+        assert "x" in [label.name for label in other.get(setup.ids[0]).labels]
 
 
 def test_writer_busy_past_the_lock_timeout_is_exit_four(setup, monkeypatch):
@@ -594,7 +594,7 @@ def test_writer_busy_past_the_lock_timeout_is_exit_four(setup, monkeypatch):
     assert result.exit_code == 4
     assert "busy" in error_line(result)
     with Vault.open(setup.path, PASSPHRASE) as vault:
-        assert vault.get(setup.ids[0]).labels == ()
+        assert "x" not in [label.name for label in vault.get(setup.ids[0]).labels]
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "99999"])

@@ -1,6 +1,9 @@
 """The vault's API on real files: create, open, add, get, update, find, erase, consent and rights, keys.
 
-Every vault here uses ``KdfParams.insecure_fast_for_tests()``; one test checks that the default stays strong.
+Each test about the vault's behaviour runs twice, on an SQLite file and on a schema of the real PostgreSQL
+server of the ``pg_server`` fixture (the ``backend`` parameter); a test about the SQLite file itself (its
+mode, its bytes, its pages) runs once, marked ``sqlite_only``. Every vault here uses
+``KdfParams.insecure_fast_for_tests()``; one test checks that the default stays strong.
 Tampering, crashes, locking across processes and erase forensics are in ``test_vault_security.py`` and
 ``test_vault_crash.py``.
 """
@@ -15,6 +18,7 @@ import stat
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +44,6 @@ from contactvault import (
     VaultClosed,
     VaultCorrupted,
     VaultExists,
-    VaultLocked,
     VaultNotFound,
     WrongPassphrase,
     import_vcards,
@@ -61,14 +64,45 @@ def _contact(name: str = "Jürgen Beispiel", number: str = "0151 55501234", **fi
     return Contact.model_validate({"display_name": name, "phones": phones, **fields})
 
 
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    """Where a test's vault file goes."""
-    return tmp_path / "contacts.db"
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""For a test about the SQLite file itself: it runs once, on a file."""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
+    return str(request.param)
 
 
 @pytest.fixture
-def vault(path: Path):
+def path(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where a test's vault goes: ``contacts.db`` in ``tmp_path``, or the URL of a fresh schema."""
+    if backend == "sqlite":
+        return tmp_path / "contacts.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def elsewhere(path: Path | str, request: pytest.FixtureRequest) -> Callable[[str], Path | str]:
+    """Another vault location of the same backend: a file named so beside ``path``, or a fresh schema."""
+
+    def location(name: str) -> Path | str:
+        if isinstance(path, Path):
+            return path.with_name(name)
+        return str(request.getfixturevalue("pg_urls")())
+
+    return location
+
+
+def _exists(location: Path | str, request: pytest.FixtureRequest) -> bool:
+    """Whether anything is at ``location``: a file, or a schema on the test server."""
+    if isinstance(location, Path):
+        return location.exists()
+    return bool(request.getfixturevalue("pg_server").schema_exists(location.rpartition("schema=")[2]))
+
+
+@pytest.fixture
+def vault(path: Path | str):
     """A new, empty vault with the fast test KDF, closed after the test."""
     with Vault.create(path, PASSPHRASE, kdf=FAST) as opened:
         yield opened
@@ -87,6 +121,7 @@ def test_created_vault_reopens_with_its_contacts(path):
         assert vault.get(contact_id) == contact.model_copy(update={"version": 1})
 
 
+@sqlite_only
 def test_new_vault_file_is_private(path):
     """The vault file is created with mode 0600."""
     with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
@@ -106,6 +141,7 @@ def test_default_path_is_the_user_data_folder(tmp_path, monkeypatch):
         assert len(vault) == 1
 
 
+@sqlite_only
 def test_create_never_overwrites(path):
     """Creating a vault where a file exists raises VaultExists and leaves the file as it was."""
     path.write_bytes(b"someone's important file")
@@ -115,18 +151,31 @@ def test_create_never_overwrites(path):
     assert path.read_bytes() == b"someone's important file"
 
 
+@sqlite_only
 def test_create_leaves_no_temporary_files(path):
     """Only the vault file is left in the folder after create and close: no temp, lock, -wal or -shm file."""
     Vault.create(path, PASSPHRASE, kdf=FAST).close()
     assert sorted(p.name for p in path.parent.iterdir()) == ["contacts.db"]
 
 
-def test_open_missing_file(path):
+def test_open_missing_file(path, request):
     """Opening a path with no file raises VaultNotFound (a FileNotFoundError) and creates nothing."""
     with pytest.raises(VaultNotFound) as caught:
         Vault.open(path, PASSPHRASE)
     assert isinstance(caught.value, FileNotFoundError)
-    assert not path.exists()
+    assert not _exists(path, request)
+
+
+def test_create_never_overwrites_a_vault(vault, path):
+    """Creating a vault where one is raises VaultExists and leaves it as it was (any backend)."""
+    vault.add(_contact())
+    with pytest.raises(VaultExists) as caught:
+        Vault.create(path, "another passphrase", kdf=FAST)
+    assert isinstance(caught.value, FileExistsError)
+    assert len(vault) == 1
+    vault.close()
+    with Vault.open(path, PASSPHRASE) as reopened:
+        assert len(reopened) == 1
 
 
 @pytest.mark.parametrize("passphrase", ["", b""])
@@ -163,10 +212,17 @@ def test_closed_vault_refuses_work(vault):
         len(vault)
 
 
-def test_repr_shows_no_personal_data(vault):
-    """repr() names the file and the count, nothing else."""
+def test_repr_shows_no_personal_data(vault, path):
+    """repr() names the file (or the URL without its password) and the count, nothing else."""
     vault.add(_contact("Zoë Geheim"))
-    assert repr(vault) == "Vault('contacts.db', 1 contacts)"
+    if isinstance(path, Path):
+        assert repr(vault) == "Vault('contacts.db', 1 contacts)"
+    else:
+        assert repr(vault) == f"Vault({vault.location!r}, 1 contacts)"
+        password = path.partition("://")[2].partition("@")[0].partition(":")[2]
+        assert password
+        assert password not in repr(vault)
+    assert "Zoë" not in repr(vault)
 
 
 # --- KDF parameters ------------------------------------------------------------------------------------
@@ -602,7 +658,7 @@ def test_recovery_key_opens_the_vault(path):
     Vault.open(path, "neu gesetzt").close()
 
 
-def test_wrong_or_missing_recovery_key(path):
+def test_wrong_or_missing_recovery_key(path, elsewhere):
     """A wrong, malformed or absent recovery key raises WrongPassphrase."""
     with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
         assert not vault.has_recovery_key
@@ -614,10 +670,11 @@ def test_wrong_or_missing_recovery_key(path):
     for attempt in (foreign, "ABCD-EFGH", "!" * 52):
         with pytest.raises(WrongPassphrase):
             Vault.open_with_recovery_key(path, attempt)
-    with Vault.create(path.with_name("with-key.db"), PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
+    with_key = elsewhere("with-key.db")
+    with Vault.create(with_key, PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
         pass
     with pytest.raises(WrongPassphrase):
-        Vault.open_with_recovery_key(path.with_name("with-key.db"), foreign)
+        Vault.open_with_recovery_key(with_key, foreign)
 
 
 # --- verify --------------------------------------------------------------------------------------------
@@ -691,6 +748,7 @@ def test_errors_never_repeat_personal_data(contact):
                 assert value not in message
 
 
+@sqlite_only
 def test_vault_files_hold_no_plaintext(vault, path):
     """Names, numbers, e-mail addresses and notes never appear in the raw bytes of the vault's files."""
     contact = _contact(
@@ -718,6 +776,7 @@ def test_readme_vault_example_runs(tmp_path, monkeypatch, capsys):
         block.split("```", 1)[0] for section in sections for block in section.split("```python\n")[1:]
     )
     (tmp_path / "contacts.vcf").write_bytes(SAMPLE.read_bytes())
+    (tmp_path / SAMPLE.name).write_bytes(SAMPLE.read_bytes())  # the README now reads it under its own name
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "readme passphrase")
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102  (our own README's example)
@@ -766,15 +825,20 @@ def test_opening_never_changes_a_foreign_database(tmp_path):
     assert other.read_bytes() == before
 
 
-def test_the_lock_holds_through_another_path(vault, path):
-    """A symlink or hard link to an open vault cannot open it a second time: the lock is on the file."""
-    link = path.with_name("link.db")
-    link.symlink_to(path)
-    hard = path.with_name("hard.db")
-    os.link(path, hard)
-    for other in (link, hard):
-        with pytest.raises(VaultLocked):
-            Vault.open(other, PASSPHRASE, lock_timeout=0.1)
+def test_two_opens_of_one_vault_share_it(vault, path):
+    """Two Vault.open of the same vault at once both work, and each sees what the other writes."""
+    first = vault.add(_contact("Erste Ä", number=""))
+    with Vault.open(path, PASSPHRASE, lock_timeout=0.1) as second, Vault.open(path, PASSPHRASE) as third:
+        assert [e.id for e in second] == [first]
+        other = second.add(_contact("Zweite Ö", number="0160 5550111"))
+        assert [e.id for e in third] == [first, other]
+        assert [e.id for e in vault] == [first, other]
+        third.add_label(first, "von drei")
+        assert [lb.name for lb in second.get(first).labels] == ["von drei"]
+        vault.erase(other)
+        assert second.find_by_phone("0160 5550111", region="DE") == ()
+        assert len(third) == 1
+        assert second.verify().erased == 1
 
 
 def test_no_op_changes_write_nothing(vault):
@@ -793,6 +857,7 @@ def test_close_drops_the_keys(path):
         vault.find_by_phone("+4915155501234")
 
 
+@sqlite_only
 def test_vault_pages_are_8_kib(vault, path):
     """The vault file uses 8 KiB pages (less waste per page for rows of about 800 bytes)."""
     vault.close()
@@ -828,22 +893,20 @@ def test_find_by_phone_never_raises_on_junk(text):
         assert all(c.e164_numbers() == ("+4915155501234",) for c in found)
 
 
-def test_close_from_another_thread_leaves_the_vault_open(vault):
-    """close() from a foreign thread raises ProgrammingError and changes nothing; the owner can go on."""
-    errors: list[BaseException] = []
-
-    def close_elsewhere() -> None:
-        try:
-            vault.close()
-        except sqlite3.ProgrammingError as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=close_elsewhere)
+def test_close_from_another_thread_closes_the_vault(vault):
+    """One Vault serves several threads: close() from any of them closes it for all (VaultClosed after)."""
+    added: list[uuid.UUID] = []
+    worker = threading.Thread(target=lambda: added.append(vault.add(_contact())))
     worker.start()
     worker.join()
-    assert len(errors) == 1
-    assert vault.add(_contact()) is not None
-    vault.close()
+    assert [e.id for e in vault] == added
+    worker = threading.Thread(target=vault.close)
+    worker.start()
+    worker.join()
+    with pytest.raises(VaultClosed):
+        vault.add(_contact())
+    with pytest.raises(VaultClosed):
+        len(vault)
 
 
 def test_only_the_crypto_module_imports_hazmat():
@@ -856,16 +919,28 @@ def test_only_the_crypto_module_imports_hazmat():
     assert importers == ["contactvault/crypto.py"]
 
 
-def test_listing_never_decrypts_a_payload(vault, path):
+def _flip_payload_byte(path: Path | str, request: pytest.FixtureRequest) -> None:
+    """Flip one byte of the (one) stored payload's ciphertext, before its tag, as an attacker would."""
+    if isinstance(path, Path):
+        with sqlite3.connect(path) as db:
+            (payload,) = db.execute("SELECT payload FROM contacts").fetchone()
+            damaged = bytearray(payload)
+            damaged[20] ^= 0x01
+            db.execute("UPDATE contacts SET payload = ?", (bytes(damaged),))
+        db.close()
+        return
+    schema = path.rpartition("schema=")[2]
+    with request.getfixturevalue("pg_server").connect() as db:
+        db.execute(
+            f"UPDATE {schema}.contacts SET payload = set_byte(payload, 20, get_byte(payload, 20) # 1)"  # noqa: S608
+        )
+
+
+def test_listing_never_decrypts_a_payload(vault, path, request):
     """Listing and directory_entry() work when a CRM payload is damaged (they never read it); get() fails."""
     contact_id = vault.add(_contact(notes=["nur im CRM"]))
     vault.close()
-    with sqlite3.connect(path) as db:  # flip one byte of the payload's ciphertext, before its tag
-        (payload,) = db.execute("SELECT payload FROM contacts").fetchone()
-        damaged = bytearray(payload)
-        damaged[20] ^= 0x01
-        db.execute("UPDATE contacts SET payload = ?", (bytes(damaged),))
-    db.close()
+    _flip_payload_byte(path, request)
     with Vault.open(path, PASSPHRASE) as reopened:
         assert [e.id for e in reopened] == [contact_id]
         assert reopened.directory_entry(contact_id).display_name == "Jürgen Beispiel"

@@ -223,12 +223,25 @@ def lock_timeout() -> float:
     return value
 
 
+class _VaultLocation(click.Path):
+    """``--vault``: a ``postgresql://`` URL as it is, anything else a file path (not a folder)."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:  # noqa: ANN401
+        if isinstance(value, str) and is_url(value):
+            return value
+        return super().convert(value, param, ctx)
+
+
 def vault_options(func: _F) -> _F:
     """Add ``--vault`` and ``--passphrase-file``; the command receives ``access: VaultAccess``."""
 
     @click.option(
         "--vault",
         "vault_path",
+        type=_VaultLocation(),
         envvar="CONTACTVAULT_VAULT",
         metavar="PATH|URL",
         help="The vault file, or a postgresql:// URL (default: vault.db in the user data folder; "
@@ -241,11 +254,8 @@ def vault_options(func: _F) -> _F:
         "Without either, it is asked for without echo.",
     )
     @functools.wraps(func)
-    def wrapper(*args: Any, vault_path: str | None, passphrase_file: Path | None, **kwargs: Any) -> Any:  # noqa: ANN401
-        location: Location = default_vault_path()
-        if vault_path:
-            location = vault_path if is_url(vault_path) else Path(vault_path)
-        access = VaultAccess(location, passphrase_file)
+    def wrapper(*args: Any, vault_path: Location | None, passphrase_file: Path | None, **kwargs: Any) -> Any:  # noqa: ANN401
+        access = VaultAccess(vault_path or default_vault_path(), passphrase_file)
         return func(*args, access=access, **kwargs)
 
     return wrapper  # type: ignore[return-value]

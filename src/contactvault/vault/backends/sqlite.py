@@ -40,17 +40,15 @@ from pathlib import Path
 from typing import Self
 
 from contactvault.errors import (
-    ConflictError,
     VaultClosed,
     VaultCorrupted,
-    VaultError,
     VaultExists,
-    VaultLocked,
     VaultNotFound,
 )
 from contactvault.files import fsync_dir, fsync_file, place
 from contactvault.vault.backends.base import SINGLE_TABLES, TABLES, Row, TagRow, stale
 from contactvault.vault.backends.checks import APPLICATION_ID, check_local, probe
+from contactvault.vault.backends.sqlite_errors import primary_code, sqlite_errors
 
 __all__ = ["PAGE_SIZE", "WAL_LIMIT", "SqliteBackend"]
 
@@ -81,58 +79,6 @@ _TAG_QUERY = (
     "SELECT id, version, substr(directory, -16), coalesce(substr(data_key, -16), x''), "
     "coalesce(substr(payload, -16), x'') FROM contacts"
 )
-
-
-def _primary(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code & 0xFF if isinstance(code, int) else None
-
-
-def _error(exc: sqlite3.Error, doing: str) -> VaultError:
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = _primary(exc)
-    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return VaultLocked(f"the vault is busy ({doing}); another process is using it")
-    if primary in (
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_READONLY,
-    ):
-        return VaultError(f"cannot {doing}: SQLite reports {_code_name(code)}")
-    return VaultCorrupted(f"the vault file is damaged ({doing}: SQLite reports {_code_name(code)})")
-
-
-_PRIMARY_NAMES = {
-    getattr(sqlite3, name): name
-    for name in (
-        "SQLITE_ERROR", "SQLITE_PERM", "SQLITE_ABORT", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_NOMEM",
-        "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_FULL", "SQLITE_CANTOPEN",
-        "SQLITE_PROTOCOL", "SQLITE_SCHEMA", "SQLITE_TOOBIG", "SQLITE_CONSTRAINT", "SQLITE_MISMATCH",
-        "SQLITE_MISUSE", "SQLITE_NOLFS", "SQLITE_AUTH", "SQLITE_RANGE", "SQLITE_NOTADB",
-    )
-    if hasattr(sqlite3, name)
-}  # fmt: skip
-
-
-def _code_name(code: int | None) -> str:
-    if code is None:
-        return "an error"
-    return _PRIMARY_NAMES.get(code & 0xFF, f"error {code}")
-
-
-@contextlib.contextmanager
-def _sqlite_errors(doing: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.ProgrammingError:
-        raise  # a misuse (closed cursor, wrong thread), not a damaged file
-    except sqlite3.IntegrityError as exc:
-        raise ConflictError(f"cannot {doing}: a contact id is already in the vault") from exc
-    except sqlite3.Error as exc:
-        raise _error(exc, doing) from None
-    except UnicodeDecodeError:  # SQLite's message quoted a damaged name from the schema
-        raise VaultCorrupted(f"the vault file is damaged ({doing}: unreadable schema)") from None
 
 
 class _Local(threading.local):
@@ -191,7 +137,7 @@ class SqliteBackend:
             os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
             db = _connect(tmp, busy_timeout=0.0, create=True)
             try:
-                with _sqlite_errors("create the vault"):
+                with sqlite_errors("create the vault"):
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
                     db.execute("BEGIN IMMEDIATE")
@@ -223,7 +169,7 @@ class SqliteBackend:
             self._closed = True
             connections, self._all = self._all, []
         for db in connections:
-            with _sqlite_errors("close the vault"):
+            with sqlite_errors("close the vault"):
                 db.close()
 
     @property
@@ -257,7 +203,7 @@ class SqliteBackend:
         db, local = self._conn(), self._local
         if local.depth:
             raise RuntimeError("a write transaction cannot start inside another transaction")
-        with _sqlite_errors("begin a transaction"):
+        with sqlite_errors("begin a transaction"):
             db.execute("BEGIN IMMEDIATE")
         local.depth, local.writing = 1, True
         try:
@@ -267,7 +213,7 @@ class SqliteBackend:
                 db.execute("ROLLBACK")
             raise
         else:
-            with _sqlite_errors("commit"):
+            with sqlite_errors("commit"):
                 db.execute("COMMIT")
             self._limit_wal(db)
         finally:
@@ -284,7 +230,7 @@ class SqliteBackend:
             finally:
                 local.depth -= 1
             return
-        with _sqlite_errors("begin reading"):
+        with sqlite_errors("begin reading"):
             db.execute("BEGIN DEFERRED")
         local.depth = 1
         try:
@@ -326,7 +272,7 @@ class SqliteBackend:
         deadline = time.monotonic() + max(self._busy_timeout, 0.5)
         delay = 0.005
         while True:
-            with _sqlite_errors("checkpoint the WAL"):
+            with sqlite_errors("checkpoint the WAL"):
                 busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if not busy:
                 return True
@@ -341,7 +287,7 @@ class SqliteBackend:
         """The one blob of the ``header`` or ``state`` table."""
         if table not in SINGLE_TABLES:
             raise ValueError("unknown table")
-        with _sqlite_errors(f"read the {table}"):
+        with sqlite_errors(f"read the {table}"):
             rows = self._conn().execute(f"SELECT id, data FROM {table}").fetchall()  # noqa: S608 (fixed names)
         if len(rows) != 1 or rows[0][0] != 1 or not isinstance(rows[0][1], bytes):
             raise VaultCorrupted(f"the vault's {table} is missing or duplicated")
@@ -362,7 +308,7 @@ class SqliteBackend:
 
     def has_table(self, name: str) -> bool:
         """Whether the database has a table of that name (tells a vault from another SQLite file)."""
-        with _sqlite_errors("read the schema"):
+        with sqlite_errors("read the schema"):
             row = (
                 self._conn()
                 .execute(
@@ -375,7 +321,7 @@ class SqliteBackend:
 
     def in_wal_mode(self) -> bool:
         """Whether the file is in WAL mode, as every vault is (its erase relies on it)."""
-        with _sqlite_errors("read the journal mode"):
+        with sqlite_errors("read the journal mode"):
             (mode,) = self._conn().execute("PRAGMA journal_mode").fetchone()
         return str(mode).lower() == "wal"
 
@@ -388,7 +334,7 @@ class SqliteBackend:
         """
         values: dict[str, int | str] = {}
         names = ("journal_mode", "synchronous", "secure_delete", "page_size", "locking_mode", "busy_timeout")
-        with _sqlite_errors("read the settings"):
+        with sqlite_errors("read the settings"):
             for name in names:
                 (value,) = self._conn().execute(f"PRAGMA {name}").fetchone()
                 values[name] = value.lower() if isinstance(value, str) else int(value)
@@ -398,14 +344,14 @@ class SqliteBackend:
         """Replace the one blob of the ``header`` or ``state`` table."""
         if table not in SINGLE_TABLES:
             raise ValueError("unknown table")
-        with _sqlite_errors(f"write the {table}"):
+        with sqlite_errors(f"write the {table}"):
             self._conn().execute(f"UPDATE {table} SET data = ? WHERE id = 1", (data,))  # noqa: S608
 
     # --- contacts -----------------------------------------------------------------------------------------
 
     def get(self, contact_id: bytes) -> Row | None:
         """The row of one contact, or ``None``."""
-        with _sqlite_errors("read a contact"):
+        with sqlite_errors("read a contact"):
             found = (
                 self._conn()
                 .execute(
@@ -421,7 +367,7 @@ class SqliteBackend:
     def rows(self, *, with_payload: bool = False) -> Iterator[Row]:
         """Every contact row in a stable order; ``payload`` is ``None`` unless asked for."""
         payload = "payload" if with_payload else "NULL"
-        with _sqlite_errors("read the contacts"):
+        with sqlite_errors("read the contacts"):
             cursor = self._conn().execute(
                 f"SELECT id, version, directory, data_key, {payload} FROM contacts ORDER BY rowid"  # noqa: S608
             )
@@ -430,19 +376,19 @@ class SqliteBackend:
 
     def tag_rows(self) -> Iterator[TagRow]:
         """Id, version and the tags of every contact row: what the row-set digest covers."""
-        with _sqlite_errors("read the contacts"):
+        with sqlite_errors("read the contacts"):
             for raw in self._conn().execute(_TAG_QUERY):
                 yield _tag_row(raw)
 
     def count(self) -> tuple[int, int]:
         """Rows in the contacts table, and how many of them are live (not erased)."""
-        with _sqlite_errors("count the contacts"):
+        with sqlite_errors("count the contacts"):
             total, live = self._conn().execute("SELECT count(*), count(data_key) FROM contacts").fetchone()
         return int(total), int(live)
 
     def insert(self, rows: Iterable[Row]) -> None:
         """Add new contact rows (inside a transaction)."""
-        with _sqlite_errors("store contacts"):
+        with sqlite_errors("store contacts"):
             self._conn().executemany(
                 "INSERT INTO contacts (id, version, directory, data_key, payload) VALUES (?, ?, ?, ?, ?)",
                 rows,
@@ -453,7 +399,7 @@ class SqliteBackend:
 
         ``ConflictError`` (naming the contact's id) if another writer changed it since it was read.
         """
-        with _sqlite_errors("update a contact"):
+        with sqlite_errors("update a contact"):
             cursor = self._conn().execute(
                 "UPDATE contacts SET version = ?, directory = ?, data_key = ?, payload = ? "
                 "WHERE id = ? AND version = ?",
@@ -466,12 +412,12 @@ class SqliteBackend:
 
     def index_add(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
         """Add ``(tag, contact_id)`` pairs to the phone index."""
-        with _sqlite_errors("index numbers"):
+        with sqlite_errors("index numbers"):
             self._conn().executemany("INSERT INTO phone_index (tag, contact_id) VALUES (?, ?)", pairs)
 
     def index_of(self, contact_id: bytes) -> list[bytes]:
         """The index tags of one contact, found by scanning the whole index (a slow fallback)."""
-        with _sqlite_errors("read the index"):
+        with sqlite_errors("read the index"):
             rows = (
                 self._conn()
                 .execute("SELECT tag FROM phone_index WHERE contact_id = ?", (contact_id,))
@@ -483,7 +429,7 @@ class SqliteBackend:
         """Remove the index entries ``tags`` of one contact; each must be there (primary-key lookups)."""
         db = self._conn()
         before = db.total_changes
-        with _sqlite_errors("update the index"):
+        with sqlite_errors("update the index"):
             db.executemany(
                 "DELETE FROM phone_index WHERE tag = ? AND contact_id = ?", [(t, contact_id) for t in tags]
             )
@@ -492,13 +438,13 @@ class SqliteBackend:
 
     def index_lookup(self, tag: bytes) -> list[bytes]:
         """The ids of the contacts with an index entry ``tag``."""
-        with _sqlite_errors("search the index"):
+        with sqlite_errors("search the index"):
             rows = self._conn().execute("SELECT contact_id FROM phone_index WHERE tag = ?", (tag,)).fetchall()
         return [bytes(r[0]) for r in rows]
 
     def index_pairs(self) -> Iterator[tuple[bytes, bytes]]:
         """Every ``(tag, contact_id)`` pair of the phone index."""
-        with _sqlite_errors("read the index"):
+        with sqlite_errors("read the index"):
             for tag, contact_id in self._conn().execute("SELECT tag, contact_id FROM phone_index"):
                 if not isinstance(tag, bytes) or not isinstance(contact_id, bytes):
                     raise VaultCorrupted("the phone index holds a value of the wrong type")
@@ -508,12 +454,12 @@ class SqliteBackend:
 
     def log_append(self, seq: int, record: bytes) -> None:
         """Append a sealed disclosure record (inside a transaction)."""
-        with _sqlite_errors("append to the disclosure log"):
+        with sqlite_errors("append to the disclosure log"):
             self._conn().execute("INSERT INTO disclosures (seq, record) VALUES (?, ?)", (seq, record))
 
     def log_records(self) -> Iterator[tuple[int, bytes]]:
         """Every sealed disclosure record, in order."""
-        with _sqlite_errors("read the disclosure log"):
+        with sqlite_errors("read the disclosure log"):
             for seq, record in self._conn().execute("SELECT seq, record FROM disclosures ORDER BY seq"):
                 if type(seq) is not int or not isinstance(record, bytes):
                     raise VaultCorrupted("the disclosure log holds a value of the wrong type")
@@ -525,7 +471,7 @@ class SqliteBackend:
         The copy is made page by page from this connection's view (committed data only), so it is whole
         even if the vault was being written a moment before.
         """
-        with _sqlite_errors("back up the vault"):
+        with sqlite_errors("back up the vault"):
             copy = sqlite3.connect(target, isolation_level=None)
             try:
                 self._conn().backup(copy)
@@ -535,7 +481,7 @@ class SqliteBackend:
 
     def integrity_check(self) -> None:
         """SQLite's structural check of every page; ``VaultCorrupted`` if it finds anything."""
-        with _sqlite_errors("check the file's structure"):
+        with sqlite_errors("check the file's structure"):
             rows = self._conn().execute("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
             raise VaultCorrupted("SQLite's integrity check found damaged pages")
@@ -563,7 +509,7 @@ def _tag_row(raw: tuple[object, ...]) -> TagRow:
 
 def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=rw"
-    with _sqlite_errors("open the vault"):
+    with sqlite_errors("open the vault"):
         db = sqlite3.connect(
             uri, uri=True, isolation_level=None, timeout=max(busy_timeout, 0.0), check_same_thread=False
         )
@@ -571,14 +517,14 @@ def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite
         # damaged page, so it must never raise UnicodeDecodeError.
         db.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
-        with _sqlite_errors("open the vault"):
+        with sqlite_errors("open the vault"):
             if create:  # before anything touches the new, empty file
                 db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             try:
                 # Reading the schema makes "not a database" surface here, as VaultCorrupted.
                 db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlite3.OperationalError as exc:
-                if _primary(exc) == sqlite3.SQLITE_READONLY and os.access(path, os.W_OK):
+                if primary_code(exc) == sqlite3.SQLITE_READONLY and os.access(path, os.W_OK):
                     # The file may be written, so SQLite refuses because of its header's write version.
                     raise VaultCorrupted(f"{path.name}: the SQLite file header is damaged") from None
                 raise
