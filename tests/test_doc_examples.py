@@ -132,8 +132,12 @@ def _services(blocks: list[Block], request: pytest.FixtureRequest) -> dict[str, 
 
 
 @pytest.mark.parametrize("page", list(EXAMPLES), ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
-def test_page_examples_run(page: Path, tmp_path, monkeypatch, request):
-    """The page's Python blocks run in order, in one namespace, in a folder with the sample data."""
+def test_page_examples_run(page: Path, tmp_path, monkeypatch, request, subtests):
+    """The page's Python blocks run in order, in one namespace, in a folder with the sample data.
+
+    Each block is a subtest named by its page and line (``docs/vault.md:107``); after a block fails, the
+    later ones of the page do not run (they would fail for want of what it defines).
+    """
     blocks = EXAMPLES[page]
     services = _services(blocks, request)  # before tempfile's folder changes: the servers have their own
     work = tmp_path / "work"
@@ -152,10 +156,13 @@ def test_page_examples_run(page: Path, tmp_path, monkeypatch, request):
             del os.environ[name]
         os.environ.update(services)
         for number, block in enumerate(blocks, 1):
-            try:
-                _run(block, module.__dict__)
-            except BaseException as exc:
-                exc.add_note(
-                    f"in the Python block at {block.where} (block {number} of {len(blocks)} of the page)"
-                )
-                raise
+            ran = False
+            with subtests.test(msg=block.where):
+                try:
+                    _run(block, module.__dict__)
+                except BaseException as exc:
+                    exc.add_note(f"in the Python block at {block.where} (block {number} of {len(blocks)})")
+                    raise
+                ran = True
+            if not ran:
+                break
