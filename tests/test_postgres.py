@@ -155,6 +155,40 @@ def test_create_and_open_need_the_right_state(pg_server, pg_url):
         pg_server.drop_schema(_schema(other))
 
 
+def test_a_user_with_rights_on_its_schema_only(pg_server, pg_url):
+    """A user who owns just the vault's schema (no CREATE on the database) creates and uses the vault.
+
+    One without rights gets a VaultError that says so, not VaultCorrupted.
+    """
+    owner, stranger, secret = f"cv_{uuid.uuid4().hex[:10]}", f"cv_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    schema = _schema(pg_url)
+
+    def as_user(user: str) -> str:
+        return pg_url.replace(f"{pg_server.user}:{pg_server.password}@", f"{user}:{secret}@")
+
+    with pg_server.connect() as db:
+        for role in (owner, stranger):
+            db.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(secret))
+            )
+        db.execute(
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), sql.Identifier(owner))
+        )
+    try:
+        with Vault.create(as_user(owner), PASSPHRASE, kdf=FAST) as vault:
+            vault.erase(vault.add(Contact(display_name="Eigentümer Ä")))
+            assert vault.verify().erased == 1
+        with pytest.raises(VaultError, match="InsufficientPrivilege") as caught:
+            Vault.open(as_user(stranger), PASSPHRASE)
+        assert type(caught.value) is VaultError
+        assert secret not in str(caught.value)
+    finally:
+        pg_server.drop_schema(schema)
+        with pg_server.connect() as db:
+            for role in (owner, stranger):
+                db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 # --- schema versions and damage ----------------------------------------------------------------------------
 
 

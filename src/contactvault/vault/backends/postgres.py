@@ -69,7 +69,7 @@ _LOCKED = frozenset({"55P03", "40001", "40P01", "57014"})  # lock timeout, seria
 _ALL_TABLES = ("meta", *TABLES)
 
 _DDL: tuple[LiteralString, ...] = (
-    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    "CREATE SCHEMA {schema}",
     "CREATE TABLE {schema}.meta (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE TABLE {schema}.header (id integer PRIMARY KEY CHECK (id = 1), data bytea NOT NULL)",
     "CREATE TABLE {schema}.state (id integer PRIMARY KEY CHECK (id = 1), data bytea NOT NULL)",
@@ -164,7 +164,7 @@ def _error(exc: psycopg.Error, doing: str, location: str) -> ContactVaultError:
         return ConflictError(f"cannot {doing}: a contact id or index entry is already there ({reported})")
     if isinstance(exc, psycopg.InterfaceError) or code.startswith(("08", "57P")) or not code:
         return VaultError(f"cannot {doing}: the connection to {location} failed or was closed")
-    if code.startswith(("42", "22", "XX")):
+    if code.startswith(("42", "22", "XX")) and code != "42501":  # 42501: permission denied
         return VaultCorrupted(f"the vault's tables at {location} are damaged ({doing}: {reported})")
     return VaultError(f"cannot {doing} in {location}: {reported}")  # permissions, resources, read-only
 
@@ -242,7 +242,11 @@ class PostgresBackend:
     def _create_tables(self, header: bytes, state: bytes) -> None:
         if self._tables() & set(_ALL_TABLES):
             raise VaultExists(f"{self._location} already holds a vault; refusing to overwrite it")
-        for statement in _DDL:
+        exists = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
+        skip = (
+            1 if self._fetch("create the vault", exists, (self.schema,)) else 0
+        )  # CREATE SCHEMA needs more rights
+        for statement in _DDL[skip:]:
             self._run("create the vault", statement)
         version = str(SCHEMA_VERSION)
         self._run("create the vault", "INSERT INTO {schema}.meta VALUES ('schema_version', %s)", (version,))
