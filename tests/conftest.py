@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from contactvault import Contact, Policy, Vault, normalize_phone
 from contactvault.models import ConsentRecord
+from contactvault.sync import export_book, messenger_book
 from tests import pg_server as pg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +117,7 @@ def disclosed_pair(vault: Vault, folder: Path) -> tuple[Contact, Contact]:
         number = contact.phones[0].raw
         vault.grant_consent(contact.id, consent(notice_version=number[-1]))
         vault.set_messenger_presence(contact.id, number, True, source="test")
-    vault.export_book(vault.messenger_book(Policy.default()), folder / "book.vcf")
+    export_book(vault, messenger_book(vault, Policy.default()), folder / "book.vcf")
     return pair[0], pair[1]
 
 
