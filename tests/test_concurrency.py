@@ -271,3 +271,16 @@ def test_a_passphrase_change_elsewhere_leaves_an_open_vault_working(location):
     with Vault.open(location, "ein neues Geheimnis") as vault:
         assert count_of(vault.get(cid)) == 9
         vault.verify()
+
+
+def test_verify_while_another_process_writes_sees_one_snapshot(location, children):
+    """``verify`` during another process's stream of changes: never a false alarm, always a whole state."""
+    with Vault.open(location, PASSPHRASE) as vault:
+        vault.add_many(counters(5))
+    writer = _start(children, "modify", location, "300", "5", "1")
+    writer.say("go")
+    with Vault.open(location, PASSPHRASE) as vault:
+        reports = [vault.verify() for _ in range(8)]  # VaultCorrupted here would be a false alarm
+    assert writer.readline() == "done 0"
+    assert writer.finish() == 0
+    assert {report.contacts for report in reports} == {5}

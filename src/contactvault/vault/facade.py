@@ -301,6 +301,7 @@ class Vault(ContactChanges, MessengerSide):
             return slots.signed(header, core.keys)
 
         core.commit((), header=rewrapped)
+        core.storage.after_erase()  # the old wrap of the master key: out of the WAL (or VACUUMed away)
 
     def backup(self, dest: str | Path) -> backups.BackupReport:
         """Write a consistent, verified copy of the vault to the NEW file ``dest`` (mode 0600).

@@ -17,8 +17,14 @@ def verify(core: Core) -> VerifyReport:
 
     And the blind index: each contact's entries, and no UID or external id held by two contacts.
 
+    Reads one snapshot, so that other processes writing meanwhile cannot make it see half a change.
     Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
     """
+    with core.storage.snapshot():
+        return _verify(core)
+
+
+def _verify(core: Core) -> VerifyReport:
     storage, records = core.storage, core.records
     storage.integrity_check()
     header = Header.unpack(storage.read_single("header"))

@@ -7,13 +7,13 @@ file path. The PostgreSQL backend needs the optional extra ``contactvault[postgr
 
 from __future__ import annotations
 
-import urllib.parse
 from pathlib import Path
 from types import ModuleType
 
 from contactvault.errors import VaultError
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.backends.sqlite import SqliteBackend
+from contactvault.vault.backends.urls import parse_url
 
 __all__ = ["Location", "create", "describe", "is_url", "open_backend"]
 
@@ -32,15 +32,10 @@ def describe(location: Location) -> str:
     """What to call ``location`` in a message: a file's name, or the URL without its password."""
     if not is_url(location):
         return Path(location).name
-    parts = urllib.parse.urlsplit(str(location))
-    user = f"{parts.username}@" if parts.username else ""
     try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is not a number
-        port = ""
-    host = f"{user}{parts.hostname or ''}{port}"
-    query = "&".join(p for p in parts.query.split("&") if p.split("=")[0].lower() in ("schema", "host"))
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, query, ""))
+        return parse_url(str(location))[2]
+    except VaultError:
+        return "a postgresql:// URL that is not valid"
 
 
 def _postgres() -> ModuleType:

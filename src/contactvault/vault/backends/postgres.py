@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, LiteralString, Self
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import pq, sql
@@ -42,6 +40,7 @@ from contactvault.errors import (
     VaultNotFound,
 )
 from contactvault.vault.backends.base import SINGLE_TABLES, TABLES, Row, TagRow, stale
+from contactvault.vault.backends.urls import DEFAULT_SCHEMA, parse_url
 
 if TYPE_CHECKING:
     from psycopg.rows import TupleRow
@@ -51,9 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_SCHEMA", "MIGRATIONS", "SCHEMA_VERSION", "PostgresBackend", "parse_url"]
 
-DEFAULT_SCHEMA = "contactvault"
-"""The schema of a vault whose URL names none."""
-
 SCHEMA_VERSION = 1
 """The version of the tables this code writes and reads, stored in ``meta`` as ``schema_version``."""
 
@@ -62,8 +58,6 @@ MIGRATIONS: dict[int, tuple[LiteralString, ...]] = {}
 ``n + 1``. ``{schema}`` in a step stands for the vault's schema (quoted); other braces are doubled. Empty:
 version 1 is the first."""
 
-_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_SHOWN_PARAMETERS = frozenset({"host", "hostaddr", "port", "dbname", "user", "sslmode"})
 _CONNECT_DEFAULTS = (("connect_timeout", "10"), ("application_name", "contactvault"))
 _LOCKED = frozenset({"55P03", "40001", "40P01", "57014"})  # lock timeout, serialisation, deadlock, cancelled
 _ALL_TABLES = ("meta", *TABLES)
@@ -114,30 +108,6 @@ _TAG_QUERY: LiteralString = (
     "coalesce(substr(payload, greatest(length(payload) - 15, 1)), ''::bytea) "
     "FROM {schema}.contacts ORDER BY seq"
 )
-
-
-def parse_url(url: str) -> tuple[str, str, str]:
-    """``(conninfo, schema, location)``: the URL for libpq (with its password), the schema, the URL to show.
-
-    The schema must match ``[a-z_][a-z0-9_]{0,62}``, not start with ``pg_``; else ``VaultError``.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise VaultError("not a valid postgresql:// URL") from None
-    if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise VaultError("not a postgresql:// URL")
-    named = [(unquote(piece.partition("=")[0]), piece) for piece in parts.query.split("&") if piece]
-    schemas = [unquote(piece.partition("=")[2]) for name, piece in named if name == "schema"]
-    schema = schemas[0] if len(schemas) == 1 else DEFAULT_SCHEMA if not schemas else ""
-    if not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_"):
-        raise VaultError("the URL's schema (once) must be 1 to 63 of a-z, 0-9 and _, not 0-9 or pg_ first")
-    rest = "&".join(piece for name, piece in named if name != "schema")
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    netloc = f"{userinfo.partition(':')[0]}@{hostport}" if at else hostport
-    shown = "&".join([*(piece for name, piece in named if name in _SHOWN_PARAMETERS), f"schema={schema}"])
-    location = urlunsplit((parts.scheme, netloc, parts.path, shown, ""))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), schema, location
 
 
 def _connect(conninfo: str, location: str) -> Connection:
