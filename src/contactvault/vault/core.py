@@ -224,6 +224,12 @@ class Core:
         keys = self.keys
         delta = Delta(keys)
         storage = self.storage
+        # A list of writes (a modify, an erase, a merge) is accounted for before the write lock is taken,
+        # so that the lock is held for the SQL alone; a stream (add_many, an import) as it goes.
+        counted = isinstance(writes, list | tuple)
+        if counted:
+            for write in writes:
+                _account(write, delta)
         inserts: list[Row] = []
         pairs: list[tuple[bytes, bytes]] = []
         claimed: set[bytes] = set()  # unique tags added in this transaction
@@ -250,20 +256,19 @@ class Core:
                             cid,
                         )
                     claimed.add(tag)
-                delta.row(state.tags_of(new), +1)
-                for tag in write.new_tags.all:
-                    delta.index_entry(tag, new.id, +1)
+                if not counted:
+                    _account(write, delta)
                 if old is None:
                     inserts.append(new)
                     pairs.extend((tag, new.id) for tag in write.new_tags.all)
                 else:
                     flush()
                     storage.replace(new, old.version)  # first: a stale read fails here, as a conflict
-                    delta.row(state.tags_of(old), -1)
-                    for tag in write.old_tags:
-                        delta.index_entry(tag, old.id, -1)
-                    storage.index_remove(old.id, list(write.old_tags))
-                    storage.index_add([(tag, new.id) for tag in write.new_tags.all])
+                    gone, added = _changed_tags(write)
+                    if gone:
+                        storage.index_remove(old.id, gone)
+                    if added:
+                        storage.index_add([(tag, new.id) for tag in added])
                 count += 1
                 if len(inserts) >= BATCH:
                     flush()
@@ -287,3 +292,25 @@ class Core:
             self.header, self._header_bytes = new_header, new_header.pack()
             self.changes += 1
         return count
+
+
+def _changed_tags(write: Write) -> tuple[list[bytes], list[bytes]]:
+    """The index tags a replacement removes and adds; the ones it keeps are left alone."""
+    old, new = set(write.old_tags), set(write.new_tags.all)
+    return [t for t in write.old_tags if t not in new], [t for t in write.new_tags.all if t not in old]
+
+
+def _account(write: Write, delta: Delta) -> None:
+    """Add ``write`` to the row-set ``delta``: the new row in, the old one out, the index entries changed."""
+    new, old = write.new, write.old
+    delta.row(state.tags_of(new), +1)
+    if old is None:
+        for tag in write.new_tags.all:
+            delta.index_entry(tag, new.id, +1)
+        return
+    delta.row(state.tags_of(old), -1)
+    gone, added = _changed_tags(write)
+    for tag in gone:
+        delta.index_entry(tag, old.id, -1)
+    for tag in added:
+        delta.index_entry(tag, new.id, +1)

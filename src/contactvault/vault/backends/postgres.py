@@ -162,6 +162,7 @@ class _Local(threading.local):
         self.conn: Connection | None = None
         self.depth = 0
         self.spares: list[Connection] = []
+        self.singles: dict[str, bytes] = {}  # header and state as locked by this write transaction
 
 
 class PostgresBackend:
@@ -300,6 +301,7 @@ class PostgresBackend:
 
     def _rollback(self, conn: Connection) -> None:
         self._local.depth = 0
+        self._local.singles = {}
         with contextlib.suppress(psycopg.Error):
             conn.execute("ROLLBACK")
 
@@ -328,6 +330,7 @@ class PostgresBackend:
             self._rollback(conn)
             raise VaultError("a statement of the transaction failed, so none of it was written")
         self._local.depth = 0
+        self._local.singles = {}
         with self._errors("commit"):
             conn.execute("COMMIT")
 
@@ -338,9 +341,18 @@ class PostgresBackend:
             if advisory:
                 conn.execute("SELECT pg_catalog.pg_advisory_xact_lock(%s)", (self._lock_key,))
                 return
-            locked = conn.execute(self._q("SELECT 1 FROM {schema}.state WHERE id = 1 FOR UPDATE")).fetchall()
+            # The lock, and the header and state under it, in one round trip: the writers' lock is held
+            # for as few of them as possible.
+            locked = conn.execute(
+                self._q(
+                    "SELECT s.data, h.data FROM {schema}.state s, {schema}.header h "
+                    "WHERE s.id = 1 AND h.id = 1 FOR UPDATE OF s"
+                ),
+                binary=True,
+            ).fetchall()
         if len(locked) != 1:
-            raise VaultCorrupted("the vault's state is missing")
+            raise VaultCorrupted("the vault's state or header is missing")
+        self._local.singles = {"state": _blob(locked[0][0]), "header": _blob(locked[0][1])}
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -465,6 +477,8 @@ class PostgresBackend:
         """The one blob of the ``header`` or ``state`` table."""
         if table not in SINGLE_TABLES:
             raise ValueError("unknown table")
+        if table in self._local.singles:  # read under the writers' lock in this transaction
+            return self._local.singles[table]
         rows = self._fetch(f"read the {table}", "SELECT id, data FROM {schema}.{table}", None, table)
         if len(rows) != 1 or rows[0][0] != 1:
             raise VaultCorrupted(f"the vault's {table} is missing or duplicated")
@@ -477,6 +491,8 @@ class PostgresBackend:
         query = "UPDATE {schema}.{table} SET data = %s WHERE id = 1"
         if self._run(f"write the {table}", query, (data,), table) != 1:
             raise VaultCorrupted(f"the vault's {table} is missing")
+        if table in self._local.singles:
+            self._local.singles[table] = bytes(data)
 
     def get(self, contact_id: bytes) -> Row | None:
         """The row of one contact, or ``None``."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -203,8 +204,7 @@ class SqliteBackend:
         db, local = self._conn(), self._local
         if local.depth:
             raise RuntimeError("a write transaction cannot start inside another transaction")
-        with sqlite_errors("begin a transaction"):
-            db.execute("BEGIN IMMEDIATE")
+        self._begin_immediate(db)
         local.depth, local.writing = 1, True
         try:
             yield
@@ -218,6 +218,31 @@ class SqliteBackend:
             self._limit_wal(db)
         finally:
             local.depth, local.writing = 0, False
+
+    def _begin_immediate(self, db: sqlite3.Connection) -> None:
+        """Take the write lock, waiting for another writer in short, jittered steps up to the busy timeout.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so a writer would sleep
+        on through many of the other writers' transactions (a ``modify`` holds the lock for about a
+        millisecond). Here the lock is tried again after 0.1 ms, growing to 0.5 ms.
+        """
+        deadline = time.monotonic() + max(self._busy_timeout, 0.0)
+        delay = 0.0001
+        with sqlite_errors("begin a transaction"):
+            db.execute("PRAGMA busy_timeout = 0")
+            try:
+                while True:
+                    try:
+                        db.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        busy = primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                        if not busy or time.monotonic() + delay > deadline:
+                            raise
+                    time.sleep(random.uniform(0.5, 1.5) * delay)  # noqa: S311 (jitter, not a secret)
+                    delay = min(delay * 1.5, 0.0005)
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {int(max(self._busy_timeout, 0.0) * 1000)}")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
