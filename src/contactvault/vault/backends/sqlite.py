@@ -234,11 +234,12 @@ class SqliteBackend:
                 while True:
                     try:
                         db.execute("BEGIN IMMEDIATE")
-                        return
                     except sqlite3.OperationalError as exc:
                         busy = primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
                         if not busy or time.monotonic() + delay > deadline:
                             raise
+                    else:
+                        return
                     time.sleep(random.uniform(0.5, 1.5) * delay)  # noqa: S311 (jitter, not a secret)
                     delay = min(delay * 1.5, 0.0005)
             finally:
