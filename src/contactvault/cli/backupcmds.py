@@ -16,30 +16,34 @@ import click
 
 from contactvault.cli._app import VaultAccess, echo_json, json_option, read_secret_file, vault_options
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, guarded
-from contactvault.vault import BackupReport, Vault
+from contactvault.vault import BackupReport, Vault, VerifyReport
 from contactvault.vault.backends import describe, is_url
 
 __all__ = ["COMMANDS", "backup_command", "migrate_command", "restore_command"]
 
 
-def _report(report: BackupReport, what: str, as_json: bool) -> None:
-    check = report.check
-    if as_json:
-        echo_json(
-            {
-                "path": str(report.path),
-                "size": report.size,
-                "verified": True,
-                "contacts": check.contacts,
-                "erased": check.erased,
-                "disclosures": check.disclosures,
-            }
-        )
-        return
-    click.echo(
-        f"{what} {report.path.name} ({report.size} bytes): verified, {check.contacts} contacts, "
-        f"{check.erased} erased, {check.disclosures} disclosure records."
+def _checked(check: VerifyReport) -> dict[str, object]:
+    """What the check of a copy found, as ``--json`` prints it."""
+    return {
+        "verified": True,
+        "contacts": check.contacts,
+        "erased": check.erased,
+        "disclosures": check.disclosures,
+    }
+
+
+def _said(check: VerifyReport) -> str:
+    """What the check of a copy found, in words."""
+    return (
+        f"verified, {check.contacts} contacts, {check.erased} erased, {check.disclosures} disclosure records"
     )
+
+
+def _report(report: BackupReport, what: str, as_json: bool) -> None:
+    if as_json:
+        echo_json({"path": str(report.path), "size": report.size, **_checked(report.check)})
+        return
+    click.echo(f"{what} {report.path.name} ({report.size} bytes): {_said(report.check)}.")
 
 
 @click.command("backup")
@@ -116,22 +120,12 @@ def migrate_command(source: str, target: str, as_json: bool, passphrase_file: Pa
         raise CommandError(f"{Path(target).name} already exists; migrate never overwrites a vault")
     with access.open() as vault:
         report = vault.migrate_to(target)
-    check = report.check
     if as_json:
-        echo_json(
-            {
-                "source": report.source,
-                "target": report.target,
-                "verified": True,
-                "contacts": check.contacts,
-                "erased": check.erased,
-                "disclosures": check.disclosures,
-            }
-        )
+        echo_json({"source": report.source, "target": report.target, **_checked(report.check)})
         return
     click.echo(
-        f"Copied {report.source} to {describe(target)}: verified, {check.contacts} contacts, "
-        f"{check.erased} erased, {check.disclosures} disclosure records. It opens with the same passphrase."
+        f"Copied {report.source} to {describe(target)}: {_said(report.check)}. "
+        "It opens with the same passphrase."
     )
 
 
