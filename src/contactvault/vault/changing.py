@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Final
 
@@ -29,7 +29,7 @@ from contactvault.models import (
 )
 from contactvault.phones import check_region, parse_number
 from contactvault.vault.backends.base import Row
-from contactvault.vault.core import Core, validated
+from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
 
 __all__ = ["MODIFY_ATTEMPTS", "ContactChanges"]
@@ -61,27 +61,51 @@ class ContactChanges:
         again before it is stored. Every operation below (consents, labels, rights) is a ``modify``.
 
         If another writer (a process or a thread) changed the contact between the read and the write, the
-        contact is read again and ``change`` applied to the fresh copy, up to ``attempts`` times in all,
-        with a short random pause between; only then does ``ConflictError`` escape. So ``change`` may be
-        called more than once: it must be a function of the contact it gets, without side effects.
+        contact is read again and ``change`` applied to the fresh copy, after a short random pause. The
+        last of the ``attempts`` reads, changes and writes the contact while it holds the write lock, so it
+        cannot meet a newer version: a ``modify`` lands, however busy the vault (``ConflictError`` only for
+        a UID or external id that another contact holds). So ``change`` may be called more than once: it
+        must be a quick function of the contact it gets, without side effects, and must not use the vault.
         """
         cid = _cid(contact_id)
+        last = max(attempts, 1)
+        for attempt in range(1, last + 1):
+            try:
+                if attempt == last:
+                    return self._modify_locked(cid, change)
+                return self._modify_once(cid, change)
+            except ConflictError as exc:
+                if not exc.stale or attempt >= last:
+                    raise
+            time.sleep(random.uniform(0, 0.001 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _modify_once(self, cid: uuid.UUID, change: Callable[[Contact], Contact]) -> Contact:
+        """Read, change, write: the write fails as stale if another writer got there in between."""
         core = self._core
-        for attempt in range(1, max(attempts, 1) + 1):
+        row = core.live_row(cid)
+        current = core.records.contact(row)
+        changed = _changed(current, change)
+        return current if changed is None else self._store(row, changed)
+
+    def _modify_locked(self, cid: uuid.UUID, change: Callable[[Contact], Contact]) -> Contact:
+        """Read, change and write inside one write transaction: nobody can write in between."""
+        core = self._core
+        result: list[Contact] = []
+
+        def write() -> Iterator[Write]:  # consumed by commit inside its transaction, under the lock
             row = core.live_row(cid)
             current = core.records.contact(row)
-            changed = change(current)
-            if changed is current or changed == current:
-                return current
-            if changed.id != current.id:
-                raise ValueError("a change cannot give the contact another id")
-            try:
-                return self._store(row, changed)
-            except ConflictError as exc:
-                if not exc.stale or attempt >= attempts:
-                    raise
-            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 (jitter, not a secret)
-        raise AssertionError("unreachable")  # pragma: no cover
+            changed = _changed(current, change)
+            if changed is None:
+                result.append(current)
+                return
+            fresh = validated(changed, version=row.version + 1, updated_at=_now())
+            result.append(fresh)
+            yield core.replacement(row, fresh)
+
+        core.commit(write())
+        return result[0]
 
     def update(self, contact: Contact) -> Contact:
         """Store a changed contact and return it at its new version.
@@ -179,3 +203,13 @@ class ContactChanges:
         """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
         objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
         return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
+
+
+def _changed(current: Contact, change: Callable[[Contact], Contact]) -> Contact | None:
+    """``change`` applied to ``current``; ``None`` when it changes nothing (then nothing is written)."""
+    changed = change(current)
+    if changed is current or changed == current:
+        return None
+    if changed.id != current.id:
+        raise ValueError("a change cannot give the contact another id")
+    return changed
