@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -38,9 +39,21 @@ FAST = KdfParams.insecure_fast_for_tests()
 CORPUS_FILES = sorted(CORPUS.rglob("*.vcf")) if CORPUS.is_dir() else []
 
 
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""For a test about the vault file itself (its WAL, its modes, the files beside it): it runs once."""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def vault(tmp_path):
-    with Vault.create(tmp_path / "v.db", PASSPHRASE, kdf=FAST) as opened:
+def vault(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """A new vault on each backend: ``v.db`` in ``tmp_path``, or a fresh PostgreSQL schema."""
+    where = tmp_path / "v.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    with Vault.create(where, PASSPHRASE, kdf=FAST) as opened:
         yield opened
 
 
@@ -281,6 +294,7 @@ def test_merge_keeps_both_histories_and_the_log_still_finds_the_merged_away_id(v
     assert vault.verify().erased == 1
 
 
+@sqlite_only
 def test_merge_shreds_the_merged_away_data_key(vault):
     """The merged-away contact's sealed data is gone from the file (its directory holds a tombstone)."""
     first = Contact(display_name="Anna Beispiel", notes=("Markierung-Eins-0815",))
@@ -325,6 +339,7 @@ def test_a_re_import_after_a_merge_brings_neither_duplicate_back(vault, tmp_path
 # --- backup and restore ---------------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_backup_is_a_verified_private_copy_and_never_overwrites(vault, tmp_path):
     """A backup opens with the same passphrase, holds the same contacts, is 0600, and never overwrites."""
     vault.import_contacts(_sample())
@@ -388,6 +403,7 @@ def test_restore_with_the_recovery_key(tmp_path):
 # --- erase: the result says what was done --------------------------------------------------------------
 
 
+@sqlite_only
 def test_erase_reports_what_it_did(vault):
     """The Erasure names the index entries removed, the secure delete and the truncated WAL."""
     contact = Contact(display_name="Anna", phones=(normalize_phone("+4915155500001", default_region=None),))
@@ -400,6 +416,7 @@ def test_erase_reports_what_it_did(vault):
     assert not wal.exists() or wal.stat().st_size == 0
 
 
+@sqlite_only
 def test_files_of_the_vault_stay_private(vault, tmp_path):
     """The vault, its WAL and a backup are 0600, whatever the umask."""
     old = os.umask(0)
