@@ -1,14 +1,16 @@
-"""The vault: one encrypted SQLite file that holds every contact, and the rooms it is built from.
+"""The vault: one encrypted store (an SQLite file, or a PostgreSQL schema) of every contact, and its rooms.
 
-``Vault`` (``facade``) is the only way in. Behind it, top to bottom: ``storage`` (SQLite, bytes only),
-``header`` and ``keys`` (the header, key slots and their MAC), ``records`` (sealing a contact row, its
-tombstone and its blind-index tags), ``state`` (the authenticated row-set state), ``core`` (the one
-write path), and beside it ``log`` (the disclosure log; its records in ``disclosures``, its methods on
-``Vault`` in ``messenger``), ``importing`` (re-import as update), ``merging``, ``backup`` and ``verify``.
+``Vault`` (``facade``) is the only way in. Behind it, top to bottom: ``backends`` (the storage protocol,
+SQLite and PostgreSQL, bytes only), ``header`` and ``keys`` (the header, key slots and their MAC),
+``records`` (sealing a contact row, its tombstone and its blind-index tags), ``state`` (the authenticated
+row-set state), ``core`` (the one write path), ``changing`` (``modify`` and the GDPR changes), and beside
+it ``log`` (the disclosure log; its records in ``disclosures``, its methods on ``Vault`` in
+``messenger``), ``importing`` (re-import as update), ``merging``, ``backup`` (and migrate) and ``verify``.
 Nothing here imports ``contactvault.sync``: the sync package works through the vault's public API.
 """
 
-from contactvault.vault.backup import BackupReport
+from contactvault.vault.backup import BackupReport, MigrationReport
+from contactvault.vault.changing import MODIFY_ATTEMPTS
 from contactvault.vault.disclosures import Disclosure, DisclosureKind
 from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.importing import OnMatch
@@ -26,6 +28,7 @@ from contactvault.vault.results import (
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
+    "MODIFY_ATTEMPTS",
     "PAYLOAD_FIELDS",
     "AmbiguousCard",
     "AmbiguousReason",
@@ -36,6 +39,7 @@ __all__ = [
     "Erasure",
     "HeldEntry",
     "ImportReport",
+    "MigrationReport",
     "OnMatch",
     "Vault",
     "VaultSettings",
