@@ -396,16 +396,17 @@ class PostgresBackend:
                     spares.append(conn)
 
     def after_erase(self) -> bool:
-        """``VACUUM`` the contacts and the index where it can (outside a transaction); return ``False``.
+        """``VACUUM`` the contacts, the index and the header where it can (outside a transaction).
 
-        PostgreSQL never overwrites an old row version (VACUUM marks its space free): an erased contact's
-        sealed bytes may stay in the server's files, WAL and backups until overwritten. Crypto-shredding
-        still holds: its data key is gone.
+        Returns ``False``: PostgreSQL never overwrites an old row version (VACUUM marks its space free), so
+        an erased contact's sealed bytes (or, after a passphrase change, the old wrap of the master key) may
+        stay in the server's files, WAL and backups until overwritten. Crypto-shredding still holds: the
+        erased contact's data key is gone.
         """
         self.check_open()
         if not self._local.depth:
             with contextlib.suppress(ContactVaultError):
-                self._run("clean up", "VACUUM (SKIP_LOCKED) {schema}.contacts, {schema}.phone_index")
+                self._run("clean up", "VACUUM (SKIP_LOCKED) {schema}.contacts, {schema}.phone_index, {schema}.header")
         return False
 
     def settings(self) -> dict[str, int | str]:
