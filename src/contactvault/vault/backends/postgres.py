@@ -406,7 +406,10 @@ class PostgresBackend:
         self.check_open()
         if not self._local.depth:
             with contextlib.suppress(ContactVaultError):
-                self._run("clean up", "VACUUM (SKIP_LOCKED) {schema}.contacts, {schema}.phone_index, {schema}.header")
+                self._run(
+                    "clean up",
+                    "VACUUM (SKIP_LOCKED) {schema}.contacts, {schema}.phone_index, {schema}.header",
+                )
         return False
 
     def settings(self) -> dict[str, int | str]:
