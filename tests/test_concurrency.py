@@ -291,3 +291,19 @@ def test_verify_while_another_process_writes_sees_one_snapshot(location, childre
     assert writer.readline() == "done 0"
     assert writer.finish() == 0
     assert {report.contacts for report in reports} == {5}
+
+
+def test_connections_of_ended_threads_are_closed(location):
+    """A server that starts a thread per request: the connections of ended threads do not pile up."""
+    with Vault.open(location, PASSPHRASE) as vault:
+        vault.add_many(counters(2))
+        for _ in range(30):
+            worker = threading.Thread(target=lambda: len(list(vault)))
+            worker.start()
+            worker.join(WAIT)
+        worker = threading.Thread(target=lambda: len(vault))
+        worker.start()
+        worker.join(WAIT)
+        open_connections = vault._core.storage._all
+        assert len(open_connections) <= 3  # this thread's, the last worker's, and a spare at most
+        assert len(vault) == 2

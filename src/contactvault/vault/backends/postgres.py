@@ -176,7 +176,7 @@ class PostgresBackend:
         digest = hashlib.sha256(f"contactvault:{self.schema}".encode()).digest()
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)  # the schema's advisory lock
         self._local = _Local()
-        self._all: list[Connection] = []
+        self._all: list[tuple[threading.Thread, Connection]] = []  # each connection, with its thread
         self._lock = threading.Lock()
         self._closed = False
         self._conn()
@@ -234,7 +234,7 @@ class PostgresBackend:
         with self._lock:
             self._closed = True
             connections, self._all = self._all, []
-        for conn in connections:
+        for _, conn in connections:
             with conn.lock:  # waits for a statement another thread is running on it
                 conn.close()
 
@@ -250,16 +250,21 @@ class PostgresBackend:
     def _register(self) -> Connection:
         conn = _connect(self._conninfo, self._location)
         with self._lock:
-            if not self._closed:
-                self._all.append(conn)
-                return conn
+            closed = self._closed
+            ended = [c for t, c in self._all if not t.is_alive()]
+            self._all = [(t, c) for t, c in self._all if t.is_alive()]
+            if not closed:
+                self._all.append((threading.current_thread(), conn))
+        for old in ended:  # threads that have ended (a server's short-lived ones) use them no more
+            old.close()
+        if not closed:
+            return conn
         conn.close()
         raise VaultClosed("the vault is closed")
 
     def _forget(self, conn: Connection | None) -> None:
         with self._lock:
-            if conn in self._all:
-                self._all.remove(conn)
+            self._all = [(t, c) for t, c in self._all if c is not conn]
         if conn is not None:
             conn.close()
 

@@ -100,7 +100,7 @@ class SqliteBackend:
         self._busy_timeout = busy_timeout
         self._local = _Local()
         self._local.db = connection
-        self._all = [connection]
+        self._all = [(threading.current_thread(), connection)]  # each connection, with its thread
         self._lock = threading.Lock()
         self._closed = False
 
@@ -169,7 +169,7 @@ class SqliteBackend:
         with self._lock:
             self._closed = True
             connections, self._all = self._all, []
-        for db in connections:
+        for _, db in connections:
             with sqlite_errors("close the vault"):
                 db.close()
 
@@ -192,7 +192,12 @@ class SqliteBackend:
                 if self._closed:
                     db.close()
                     raise VaultClosed("the vault is closed")
-                self._all.append(db)
+                ended = [c for t, c in self._all if not t.is_alive()]
+                self._all = [(t, c) for t, c in self._all if t.is_alive()]
+                self._all.append((threading.current_thread(), db))
+            for old in ended:  # threads that have ended (a server's short-lived ones) use them no more
+                with contextlib.suppress(sqlite3.Error):
+                    old.close()
             self._local.db = db
         return db
 
