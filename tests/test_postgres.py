@@ -283,12 +283,21 @@ def test_a_connection_per_thread_all_closed_by_close(pg_server, pg_url):
     name = f"cv_{uuid.uuid4().hex[:12]}"
     _new(pg_url).close()
     backend = open_backend(f"{pg_url}&application_name={name}", lock_timeout=5.0)
-    threads = [threading.Thread(target=backend.count) for _ in range(3)]
+    connected, counted = threading.Barrier(4), threading.Barrier(4)
+
+    def work() -> None:
+        backend.count()
+        connected.wait(30)
+        counted.wait(30)  # alive until the sessions are counted: an ended thread's connection is closed
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
     for thread in threads:
         thread.start()
+    connected.wait(30)
+    assert _sessions(pg_server, name) == 4
+    counted.wait(30)
     for thread in threads:
         thread.join()
-    assert _sessions(pg_server, name) == 4
     backend.close()
     assert _sessions(pg_server, name) == 0
 
