@@ -307,3 +307,13 @@ def test_connections_of_ended_threads_are_closed(location):
         open_connections = vault._core.storage._all
         assert len(open_connections) <= 3  # this thread's, the last worker's, and a spare at most
         assert len(vault) == 2
+
+
+def test_an_import_matches_what_another_process_stored_since_this_vault_was_opened(location):
+    """A vault opened empty; another process stores a contact; importing the same card matches it."""
+    with Vault.open(location, PASSPHRASE) as opened_empty, Vault.open(location, PASSPHRASE) as other:
+        (stored,) = counters(1)
+        other.add_many([stored])
+        report = opened_empty.import_contacts([stored.model_copy(update={"id": batch_id(9, 0)})])
+        assert report.added == ()
+        assert len(opened_empty) == 1

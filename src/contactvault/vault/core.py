@@ -79,7 +79,7 @@ def validated(contact: Contact, *, version: int, updated_at: datetime | None = N
 
 
 class Core:
-    """An unlocked vault: storage, header, keys, the row codec and the current row-set state."""
+    """An unlocked vault: its backend, header, keys and row codec; nothing read from the rows is kept."""
 
     def __init__(self, storage: Backend, header: Header, master: bytes, keys: Keys) -> None:
         self.storage = storage
@@ -88,9 +88,8 @@ class Core:
         self.master = master
         self._keys: Keys | None = keys
         self.records = Records(header.vault_id, keys)
-        self.state: RowSet = state.EMPTY
         self.changes = 0
-        self._lock = threading.Lock()  # guards header, state and changes between threads
+        self._lock = threading.Lock()  # guards header and changes between threads
 
     @property
     def keys(self) -> Keys:
@@ -111,16 +110,13 @@ class Core:
         self._keys = None
 
     def check(self) -> RowSet:
-        """Recompute the row-set digest and compare it with the authenticated state; keep the result.
+        """Recompute the row-set digest and compare it with the authenticated state; return the state.
 
         Reads one snapshot, so that writes of other processes meanwhile do not disturb the sum.
         """
         with self.storage.snapshot():
             header = self.adopt_header(self.storage.read_single("header"))
-            checked = state.check(self.storage, self.keys, header.pack())
-        with self._lock:
-            self.state = checked
-        return checked
+            return state.check(self.storage, self.keys, header.pack())
 
     def adopt_header(self, raw: bytes) -> Header:
         """The header ``raw`` read from the backend, checked, and kept as the current one.
@@ -288,7 +284,6 @@ class Core:
             new_state = delta.applied(current)
             storage.write_single("state", new_state.pack(keys, new_header.pack()))
         with self._lock:
-            self.state = new_state
             self.header, self._header_bytes = new_header, new_header.pack()
             self.changes += 1
         return count

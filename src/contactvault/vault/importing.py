@@ -37,7 +37,7 @@ class _Lookup:
         self._core = core
         self._cache: dict[bytes, DirectoryEntry] = {}
         self._added: set[bytes] = set()
-        self._empty = core.state.rows == 0  # nothing stored: no lookup can find anything
+        self._empty = core.storage.count()[0] == 0  # nothing stored now: no lookup can find anything
 
     def added(self, contact_id: uuid.UUID) -> None:
         self._added.add(contact_id.bytes)
