@@ -71,29 +71,24 @@ class ContactChanges:
         last = max(attempts, 1)
         for attempt in range(1, last + 1):
             try:
-                if attempt == last:
-                    return self._modify_locked(cid, change)
-                return self._modify_once(cid, change)
+                return self._modify_once(cid, change, locked=attempt == last)
             except ConflictError as exc:
                 if not exc.stale or attempt >= last:
                     raise
             time.sleep(random.uniform(0, 0.001 * 2**attempt))  # noqa: S311 (jitter, not a secret)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _modify_once(self, cid: uuid.UUID, change: Callable[[Contact], Contact]) -> Contact:
-        """Read, change, write: the write fails as stale if another writer got there in between."""
-        core = self._core
-        row = core.live_row(cid)
-        current = core.records.contact(row)
-        changed = _changed(current, change)
-        return current if changed is None else self._store(row, changed)
+    def _modify_once(self, cid: uuid.UUID, change: Callable[[Contact], Contact], *, locked: bool) -> Contact:
+        """Read, change and write the contact once.
 
-    def _modify_locked(self, cid: uuid.UUID, change: Callable[[Contact], Contact]) -> Contact:
-        """Read, change and write inside one write transaction: nobody can write in between."""
+        Not ``locked``, the write is made before the write lock is taken, and fails as stale if another
+        writer got there in between. ``locked``, the commit reads, changes and writes inside its
+        transaction, where nobody can write in between.
+        """
         core = self._core
         result: list[Contact] = []
 
-        def write() -> Iterator[Write]:  # consumed by commit inside its transaction, under the lock
+        def rewrite() -> Iterator[Write]:
             row = core.live_row(cid)
             current = core.records.contact(row)
             changed = _changed(current, change)
@@ -104,7 +99,9 @@ class ContactChanges:
             result.append(fresh)
             yield core.replacement(row, fresh)
 
-        core.commit(write())
+        writes = rewrite() if locked else list(rewrite())  # a generator is consumed inside the commit
+        if locked or writes:
+            core.commit(writes)
         return result[0]
 
     def update(self, contact: Contact) -> Contact:
