@@ -112,21 +112,27 @@ def _verified(storage: Backend, core: Core) -> VerifyReport:
         storage.close()
 
 
+def _copied(source: Backend, target: Location) -> Backend:
+    """A new vault at ``target`` holding ``source``'s sealed rows as they are, from one snapshot; open."""
+    with source.snapshot():
+        header, state = source.read_single("header"), source.read_single("state")
+    copy = create(target, header, state, lock_timeout=DEFAULT_WAIT)
+    try:
+        copy_rows(source, copy)
+    except BaseException:
+        copy.close()
+        raise
+    return copy
+
+
 def _copy(core: Core, tmp: Path) -> None:
     """Copy the open vault into the empty file ``tmp``: SQLite's online backup, or row by row."""
     source = core.storage
     if isinstance(source, SqliteBackend):
         source.copy_to(tmp)
         return
-    # Another backend (PostgreSQL): its sealed rows, as they are, into a new vault file.
-    tmp.unlink()
-    with source.snapshot():
-        header, state = source.read_single("header"), source.read_single("state")
-    copy = SqliteBackend.create(tmp, header, state, lock_timeout=0.0)
-    try:
-        copy_rows(source, copy)
-    finally:
-        copy.close()
+    tmp.unlink()  # another backend (PostgreSQL): its rows into a new vault file of that name
+    _copied(source, tmp).close()
 
 
 def backup(core: Core, dest: Path) -> BackupReport:
@@ -148,22 +154,14 @@ def migrate(core: Core, target: Location) -> MigrationReport:
 
     The sealed rows are copied as they are, from one snapshot; no blob is decrypted to copy it. The copy
     is then opened with the vault's keys and checked as ``verify`` does. A file target appears whole or
-    not at all; a PostgreSQL target whose check fails is left in its schema and reported (``VaultError``
-    naming it), for a person to look at or drop.
+    not at all; a PostgreSQL target whose check fails is left in its schema, for a person to look at or
+    drop, and the check's error is raised.
     """
     if not is_url(target):
         report = backup(core, Path(target))
         return MigrationReport(core.storage.location, describe(target), report.check)
-    source = core.storage
-    with source.snapshot():
-        header, state = source.read_single("header"), source.read_single("state")
-    copy = create(target, header, state, lock_timeout=DEFAULT_WAIT)
-    try:
-        copy_rows(source, copy)
-    except BaseException:
-        copy.close()
-        raise
-    return MigrationReport(source.location, copy.location, _verified(copy, core))
+    copy = _copied(core.storage, target)
+    return MigrationReport(core.storage.location, copy.location, _verified(copy, core))
 
 
 def restore(source: Path, dest: Path, open_copy: OpenCopy) -> BackupReport:
