@@ -97,7 +97,8 @@ class SqliteBackend:
 
     def __init__(self, path: Path, connection: sqlite3.Connection, *, busy_timeout: float) -> None:
         self.path = path
-        self._busy_timeout = busy_timeout
+        self._busy_timeout = max(busy_timeout, 0.0)
+        self._restore_busy = f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}"  # SQLite's, in ms
         self._local = _Local()
         self._local.db = connection
         self._all = [(threading.current_thread(), connection)]  # each connection, with its thread
@@ -231,7 +232,7 @@ class SqliteBackend:
         on through many of the other writers' transactions (a ``modify`` holds the lock for about a
         millisecond). Here the lock is tried again after 0.1 ms, growing to 0.5 ms.
         """
-        deadline = time.monotonic() + max(self._busy_timeout, 0.0)
+        deadline = time.monotonic() + self._busy_timeout
         delay = 0.0001
         with sqlite_errors("begin a transaction"):
             db.execute("PRAGMA busy_timeout = 0")
@@ -248,7 +249,7 @@ class SqliteBackend:
                     time.sleep(random.uniform(0.5, 1.5) * delay)  # noqa: S311 (jitter, not a secret)
                     delay = min(delay * 1.5, 0.0005)
             finally:
-                db.execute(f"PRAGMA busy_timeout = {int(max(self._busy_timeout, 0.0) * 1000)}")
+                db.execute(self._restore_busy)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -291,7 +292,7 @@ class SqliteBackend:
             try:
                 db.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
             finally:
-                db.execute(f"PRAGMA busy_timeout = {int(max(self._busy_timeout, 0.0) * 1000)}")
+                db.execute(self._restore_busy)
 
     def after_erase(self) -> bool:
         """Copy the WAL into the database and truncate it to zero bytes, so no erased byte stays in it.
