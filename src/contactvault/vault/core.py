@@ -81,8 +81,13 @@ def validated(contact: Contact, *, version: int, updated_at: datetime | None = N
 class Core:
     """An unlocked vault: its backend, header, keys and row codec; nothing read from the rows is kept."""
 
-    def __init__(self, storage: Backend, header: Header, master: bytes, keys: Keys) -> None:
+    def __init__(
+        self, storage: Backend, header: Header, master: bytes, keys: Keys, *, actor: str = "owner"
+    ) -> None:
         self.storage = storage
+        self.actor = actor
+        """Who opened the vault: the name of the key slot that unlocked it (a person, a service or the
+        recovery key). Every change and log record names it; callers cannot type another."""
         self.header = header
         self._header_bytes = header.pack()
         self.master = master
