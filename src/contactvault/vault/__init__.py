@@ -11,7 +11,7 @@ Nothing here imports ``contactvault.sync``: the sync package works through the v
 
 from contactvault.vault.backup import BackupReport, MigrationReport
 from contactvault.vault.changing import MODIFY_ATTEMPTS
-from contactvault.vault.disclosures import Disclosure, DisclosureKind
+from contactvault.vault.disclosures import Activity, ActivityAction, Disclosure, DisclosureKind, LogRecord
 from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.importing import OnMatch
 from contactvault.vault.records import PAYLOAD_FIELDS
@@ -30,6 +30,8 @@ __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "MODIFY_ATTEMPTS",
     "PAYLOAD_FIELDS",
+    "Activity",
+    "ActivityAction",
     "AmbiguousCard",
     "AmbiguousReason",
     "BackupReport",
@@ -39,6 +41,7 @@ __all__ = [
     "Erasure",
     "HeldEntry",
     "ImportReport",
+    "LogRecord",
     "MigrationReport",
     "OnMatch",
     "Vault",

@@ -12,6 +12,14 @@ Editing, deleting, reordering or replaying a record makes ``Vault.verify()`` (an
 ``VaultCorrupted``.
 
 Replaying the records of one target up to a moment gives what it held then: ``Vault.visible_at``.
+
+The same log, in the same hash chain, holds an :class:`Activity` for every other change: a consent, a
+withdrawal, a legal basis, a label, a restriction, an objection, an erasure, a merge, an import, an edit,
+and the vault's own events (a restore, a re-key, a user added or removed). Each record names who did it
+(``by``: the key slot that opened the vault, never typed by the caller) and the contacts concerned only by
+a keyed hash of their ids (``contacts``). A record's JSON says which type it is by its ``kind``
+(``"activity"``, or a disclosure's ``"export"``/``"sync"``), so records written before activities existed
+still parse; a disclosure's ``by`` is ``None`` in them.
 """
 
 from __future__ import annotations
@@ -20,15 +28,58 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
-__all__ = ["GENESIS", "Disclosure", "DisclosureKind", "replay"]
+__all__ = [
+    "ACTIVITY_ACTIONS",
+    "GENESIS",
+    "Activity",
+    "ActivityAction",
+    "Disclosure",
+    "DisclosureKind",
+    "LogRecord",
+    "parse",
+    "replay",
+]
 
 DisclosureKind = Literal["export", "sync"]
 """An export (a file written) or a sync (a target updated)."""
 
+ActivityAction = Literal[
+    "consent",
+    "withdrawal",
+    "legal_basis",
+    "label",
+    "restriction",
+    "objection",
+    "erasure",
+    "merge",
+    "import",
+    "edit",
+    "presence",
+    "restore",
+    "rekey",
+    "user_added",
+    "user_removed",
+    "passphrase_changed",
+    "rekey_undone",
+]
+"""What an :class:`Activity` records: a change of contacts, or an event of the vault itself."""
+
+ACTIVITY_ACTIONS: Final[frozenset[str]] = frozenset(get_args(ActivityAction))
+"""Every :data:`ActivityAction`."""
+
 GENESIS: Final = "0" * 64
 """The ``previous`` hash of the first record."""
+
+_MAX_TEXT: Final = 200
+"""The longest ``by`` or ``detail`` an activity holds (characters)."""
+
+
+def _line(value: str, what: str, *, empty: bool = False) -> str:
+    if (not value and not empty) or len(value) > _MAX_TEXT or any(not ch.isprintable() for ch in value):
+        raise ValueError(f"{what} is a line of printable text of at most {_MAX_TEXT} characters")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,32 +101,34 @@ class Disclosure:
     renamed: dict[str, str]
     held: int
     previous: str
+    by: str | None = None
+    """Who recorded it (the key slot that opened the vault); ``None`` in records made before it was kept."""
 
     def to_json(self) -> bytes:
         """The record's canonical JSON (sorted keys), as sealed in the vault."""
-        return json.dumps(
-            {
-                "seq": self.seq,
-                "at": self.at.isoformat(),
-                "target": self.target,
-                "kind": self.kind,
-                "policy": self.policy,
-                "added": self.added,
-                "removed": list(self.removed),
-                "renamed": self.renamed,
-                "held": self.held,
-                "previous": self.previous,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        fields: dict[str, object] = {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "target": self.target,
+            "kind": self.kind,
+            "policy": self.policy,
+            "added": self.added,
+            "removed": list(self.removed),
+            "renamed": self.renamed,
+            "held": self.held,
+            "previous": self.previous,
+        }
+        if self.by is not None:
+            fields["by"] = self.by
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_json(cls, data: bytes) -> Disclosure:
         """Parse a record; ``ValueError`` if it is malformed."""
-        raw = json.loads(data)
-        if not isinstance(raw, dict):
-            raise ValueError("a disclosure record is a JSON object")  # noqa: TRY004  (malformed data: one error type)
+        return cls._from_raw(_object(data))
+
+    @classmethod
+    def _from_raw(cls, raw: dict[str, Any]) -> Disclosure:
         try:
             record = cls(
                 seq=int(raw["seq"]),
@@ -88,6 +141,7 @@ class Disclosure:
                 renamed={str(k): str(v) for k, v in dict(raw["renamed"]).items()},
                 held=int(raw["held"]),
                 previous=str(raw["previous"]),
+                by=None if raw.get("by") is None else str(raw["by"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError("a disclosure record is missing a field") from exc
@@ -96,11 +150,114 @@ class Disclosure:
         return record
 
 
-def replay(records: Iterable[Disclosure], target: str, until: datetime | None = None) -> dict[str, str]:
-    """What ``target`` held after the records up to ``until`` (all if ``None``): UID -> entry hash."""
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One record of the log that is not a disclosure: who changed what, and when.
+
+    ``by`` is the name of the key slot that opened the vault (a person, a service, ``"recovery key"``, or
+    ``"owner"`` for a vault with one slot); ``action`` what was done; ``contacts`` the keyed hashes of the
+    ids of the contacts concerned (never an id, name or number; ``Vault.activity_of`` finds a contact's
+    records by hashing its ids again), ``count`` how many there are; ``detail`` a short text about the
+    action, never personal data (a purpose, a legal basis, "added" or "removed"); ``previous`` the hash
+    chain, as in a :class:`Disclosure`.
+    """
+
+    seq: int
+    at: datetime
+    by: str
+    action: ActivityAction
+    contacts: tuple[str, ...]
+    count: int
+    detail: str
+    previous: str
+
+    def __post_init__(self) -> None:
+        _line(self.by, "who did it (by)")
+        _line(self.detail, "an activity's detail", empty=True)
+        if self.action not in ACTIVITY_ACTIONS:
+            raise ValueError(f"unknown activity {self.action!r}")
+        if self.at.tzinfo is None:
+            raise ValueError("the time of an activity must be timezone-aware")
+        if self.count < 0:
+            raise ValueError("an activity's count cannot be negative")
+
+    @property
+    def kind(self) -> Literal["activity"]:
+        """``"activity"``: what tells this record from a :class:`Disclosure` (an export or a sync)."""
+        return "activity"
+
+    def to_json(self) -> bytes:
+        """The record's canonical JSON (sorted keys), as sealed in the vault."""
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "at": self.at.isoformat(),
+                "kind": self.kind,
+                "by": self.by,
+                "action": self.action,
+                "contacts": list(self.contacts),
+                "count": self.count,
+                "detail": self.detail,
+                "previous": self.previous,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Activity:
+        """Parse a record; ``ValueError`` if it is malformed or not an activity."""
+        return cls._from_raw(_object(data))
+
+    @classmethod
+    def _from_raw(cls, raw: dict[str, Any]) -> Activity:
+        if raw.get("kind") != "activity":
+            raise ValueError("not an activity record")
+        contacts = raw.get("contacts")
+        if not isinstance(contacts, list):
+            raise ValueError("an activity record's contacts are a list")  # noqa: TRY004  (one error type)
+        try:
+            return cls(
+                seq=int(raw["seq"]),
+                at=datetime.fromisoformat(str(raw["at"])),
+                by=str(raw["by"]),
+                action=raw["action"],  # checked in __post_init__
+                contacts=tuple(str(h) for h in contacts),
+                count=int(raw["count"]),
+                detail=str(raw["detail"]),
+                previous=str(raw["previous"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError("an activity record is missing a field") from exc
+
+
+LogRecord = Disclosure | Activity
+"""A record of the vault's log: a disclosure (export, sync) or another activity."""
+
+
+def _object(data: bytes) -> dict[str, Any]:
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise ValueError("a log record is a JSON object")  # noqa: TRY004  (malformed data: one error type)
+    return raw
+
+
+def parse(data: bytes) -> LogRecord:
+    """A log record from its JSON, by its ``kind``; ``ValueError`` if it is malformed."""
+    raw = _object(data)
+    if raw.get("kind") == "activity":
+        return Activity._from_raw(raw)
+    return Disclosure._from_raw(raw)
+
+
+def replay(records: Iterable[LogRecord], target: str, until: datetime | None = None) -> dict[str, str]:
+    """What ``target`` held after the records up to ``until`` (all if ``None``): UID -> entry hash.
+
+    Activity records are passed over: only disclosures change what a target holds.
+    """
     held: dict[str, str] = {}
     for record in records:
-        if record.target != target:
+        if not isinstance(record, Disclosure) or record.target != target:
             continue
         if until is not None and record.at > until:
             continue  # not break: a clock set back must not hide later records

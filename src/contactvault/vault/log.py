@@ -1,9 +1,13 @@
-"""The disclosure log inside the vault: sealed, hash-chained records of every export and sync.
+"""The vault's log: sealed, hash-chained records of every export and sync, and of who changed what.
 
-Each record (``contactvault.vault.disclosures.Disclosure``) is sealed under the log key with its sequence
-number in the associated data, names the SHA-256 of the sealed record before it (``previous``), and is an
-element of the row-set digest. Reading checks all three: a record edited, dropped, reordered or replayed
-fails, each check on its own (tests break each on purpose).
+Each record (a ``Disclosure`` or an ``Activity``, ``contactvault.vault.disclosures``) is sealed under the
+log key with its sequence number in the associated data, names the SHA-256 of the sealed record before it
+(``previous``), and is an element of the row-set digest. Reading checks all three: a record edited,
+dropped, reordered or replayed fails, each check on its own (tests break each on purpose).
+
+Every write of the vault passes the callable ``activity`` returns to ``Core.commit``, which calls it inside
+the write transaction: the record is made from the log as it is then and lands with the change, or
+neither does. ``commit`` does that, and writes (and logs) nothing when a change writes no row.
 """
 
 from __future__ import annotations
@@ -11,41 +15,61 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import cast
 
 from contactvault import crypto
 from contactvault.book import MessengerBook, book_uid
 from contactvault.crypto import AuthenticationFailed, RecordKind
 from contactvault.errors import VaultCorrupted
 from contactvault.models import DirectoryEntry, MessengerEntry
-from contactvault.vault.core import Core
-from contactvault.vault.disclosures import GENESIS, Disclosure, DisclosureKind, replay
+from contactvault.vault.core import Core, Write
+from contactvault.vault.disclosures import (
+    ACTIVITY_ACTIONS,
+    GENESIS,
+    Activity,
+    ActivityAction,
+    Disclosure,
+    DisclosureKind,
+    LogRecord,
+    parse,
+    replay,
+)
 from contactvault.vault.records import pack, unpack
 from contactvault.vault.results import Change, ContactDisclosure, HeldEntry
 
-__all__ = ["disclosures_of", "held_at", "new_record", "read"]
+__all__ = [
+    "activities_of",
+    "activity",
+    "commit",
+    "contact_hash",
+    "disclosures_of",
+    "held_at",
+    "new_record",
+    "read",
+]
 
 
 def _ad(core: Core, seq: int) -> bytes:
     return crypto.associated_data(core.vault_id, seq.to_bytes(16, "big"), RecordKind.DISCLOSURE, seq)
 
 
-def read(core: Core) -> tuple[list[Disclosure], str]:
-    """The checked records, oldest first, and the hash the next record must name as its ``previous``."""
-    records: list[Disclosure] = []
+def read(core: Core) -> tuple[list[LogRecord], str]:
+    """The checked records (disclosures and activities), oldest first, and the next record's ``previous``."""
+    records: list[LogRecord] = []
     previous = GENESIS
     aead = crypto.Aead(core.keys.log)
     for seq, sealed in core.storage.log_records():
         if seq != len(records) + 1:
-            raise VaultCorrupted("the disclosure log has a gap or is out of order")
+            raise VaultCorrupted("the vault's log has a gap or is out of order")
         try:
             plain = crypto.open_sealed(aead, sealed, _ad(core, seq))
-            record = Disclosure.from_json(unpack(plain))
+            record = parse(unpack(plain))
         except (AuthenticationFailed, ValueError):
-            raise VaultCorrupted("a disclosure record fails authentication or is malformed") from None
+            raise VaultCorrupted("a log record fails authentication or is malformed") from None
         if record.seq != seq or record.previous != previous:
-            raise VaultCorrupted("the disclosure log's hash chain is broken")
+            raise VaultCorrupted("the vault log's hash chain is broken")
         records.append(record)
         previous = hashlib.sha256(sealed).hexdigest()
     return records, previous
@@ -93,9 +117,113 @@ def new_record(
         renamed={u: h for u, h in now_held.items() if u in before and before[u] != h},
         held=len(now_held),
         previous=previous,
+        by=core.actor,
     )
-    sealed = crypto.seal(crypto.Aead(core.keys.log), pack(record.to_json()), _ad(core, record.seq))
-    return record, sealed
+    return record, _seal(core, record)
+
+
+def _seal(core: Core, record: LogRecord) -> bytes:
+    return crypto.seal(crypto.Aead(core.keys.log), pack(record.to_json()), _ad(core, record.seq))
+
+
+def contact_hash(core: Core, contact_id: uuid.UUID) -> str:
+    """The log's keyed hash of a contact id: the same id, the same hash; the id cannot be read from it."""
+    key = crypto.keyed_hash(core.keys.log, b"contact-hash")
+    return crypto.keyed_hash(key, contact_id.bytes, 16).hex()
+
+
+def activity(
+    core: Core,
+    action: str,
+    *,
+    contacts: Iterable[uuid.UUID] = (),
+    detail: str = "",
+    at: datetime | None = None,
+) -> Callable[[], tuple[int, bytes]]:
+    """The callable to pass as ``Core.commit(..., log=...)`` that appends an ``Activity`` by ``core.actor``.
+
+    Called inside the write transaction, it reads the log as it is then and returns the next record's
+    sequence number and sealed bytes. ``contacts`` (their ids; only keyed hashes are stored) is iterated
+    when it is called, so a list that the commit's writes fill as they are made can be passed; ``detail``
+    is a short line that holds no personal data (a purpose, a legal basis); ``at`` defaults to the time the
+    record is made. ``ValueError`` for an unknown ``action`` (at once) or a ``detail`` that is not a short
+    line of printable text (from the commit, which then writes nothing).
+    """
+    if action not in ACTIVITY_ACTIONS:
+        raise ValueError(f"unknown activity {action!r}")
+    checked = cast("ActivityAction", action)
+
+    def record() -> tuple[int, bytes]:
+        records, previous = read(core)
+        hashes = tuple(dict.fromkeys(contact_hash(core, cid) for cid in contacts))
+        made = Activity(
+            seq=len(records) + 1,
+            at=at if at is not None else datetime.now(UTC),
+            by=core.actor,
+            action=checked,
+            contacts=hashes,
+            count=len(hashes),
+            detail=detail,
+            previous=previous,
+        )
+        return made.seq, _seal(core, made)
+
+    return record
+
+
+class _NothingWritten(Exception):  # not an error: it ends a transaction that wrote nothing
+    """Raised inside a transaction whose change wrote no row, so that no activity is logged for it."""
+
+
+def commit(
+    core: Core,
+    writes: Iterable[Write],
+    action: ActivityAction,
+    *,
+    contacts: Iterable[uuid.UUID] = (),
+    detail: str = "",
+    progress: Callable[[int], object] | None = None,
+) -> int:
+    """``core.commit(writes, log=activity(...))``: the change and its activity record in one transaction.
+
+    A change that writes no row logs nothing and leaves the vault as it was (a stream of writes that turns
+    out empty is rolled back). Returns how many rows were written.
+    """
+    if isinstance(writes, list | tuple):
+        if not writes:
+            return 0
+        return core.commit(
+            writes, log=activity(core, action, contacts=contacts, detail=detail), progress=progress
+        )
+    count = 0
+
+    def counted() -> Iterator[Write]:
+        nonlocal count
+        for write in writes:
+            count += 1
+            yield write
+
+    made = activity(core, action, contacts=contacts, detail=detail)
+
+    def record() -> tuple[int, bytes]:
+        if count == 0:
+            raise _NothingWritten
+        return made()
+
+    try:
+        return core.commit(counted(), log=record, progress=progress)
+    except _NothingWritten:
+        return 0
+
+
+def activities_of(core: Core, entry: DirectoryEntry) -> list[Activity]:
+    """Every activity record that concerns the contact, under its id or one merged into it, oldest first."""
+    hashes = {contact_hash(core, cid) for cid in (entry.id, *entry.merged_from)}
+    return [
+        record
+        for record in read(core)[0]
+        if isinstance(record, Activity) and not hashes.isdisjoint(record.contacts)
+    ]
 
 
 def _owners(core: Core, entry: DirectoryEntry) -> dict[str, tuple[uuid.UUID, str]]:
@@ -113,6 +241,8 @@ def disclosures_of(core: Core, entry: DirectoryEntry) -> list[ContactDisclosure]
     owners = _owners(core, entry)
     found: list[ContactDisclosure] = []
     for record in read(core)[0]:
+        if not isinstance(record, Disclosure):
+            continue
         changes: tuple[tuple[Change, Iterable[str]], ...] = (
             ("added", record.added),
             ("renamed", record.renamed),

@@ -2,9 +2,9 @@
 
 `MessengerSide` is part of ``Vault`` (its base class), kept apart so that each file stays short: these
 methods read the directory compartment only, never a CRM payload, and write nothing but disclosure
-records. Building, exporting and syncing the book is ``contactvault.sync``'s work, done through the
-vault's public API: it iterates the directory entries, asks for ``book_codes()``, and records what it
-handed over with ``record_disclosure``.
+records; they also read the rest of the log (``activity``: who changed what). Building, exporting and
+syncing the book is ``contactvault.sync``'s work, done through the vault's public API: it iterates the
+directory entries, asks for ``book_codes()``, and records what it handed over with ``record_disclosure``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contactvault.book import BookCodes, MessengerBook
 from contactvault.vault import log
 from contactvault.vault.core import Core
 from contactvault.vault.core import contact_id as contact_id_of
-from contactvault.vault.disclosures import Disclosure, DisclosureKind
+from contactvault.vault.disclosures import Activity, Disclosure, DisclosureKind, LogRecord
 from contactvault.vault.results import ContactDisclosure, HeldEntry
 
 __all__ = ["MessengerSide"]
@@ -94,8 +94,29 @@ class MessengerSide:
         return made[0]
 
     def disclosures(self) -> list[Disclosure]:
-        """Every record of the disclosure log, oldest first, each checked (seal, order and hash chain)."""
+        """Every disclosure (export, sync) in the log, oldest first, each checked (seal, order, hash chain).
+
+        The log holds ``Activity`` records too (see ``activity``), whose sequence numbers are missing here:
+        the ``seq`` of these records need not be contiguous.
+        """
+        return [record for record in log.read(self._core)[0] if isinstance(record, Disclosure)]
+
+    def activity(self) -> list[LogRecord]:
+        """Every record of the vault's log, oldest first: disclosures and activities, each checked.
+
+        An ``Activity`` says who (the key slot that opened the vault) did what (a consent, an erasure, an
+        import, ...), when, and to how many contacts, named by keyed hashes only; a ``Disclosure`` what was
+        handed to which target, and by whom (``by``; ``None`` in records made before it was kept).
+        """
         return log.read(self._core)[0]
+
+    def activity_of(self, contact_id: uuid.UUID | str) -> list[Activity]:
+        """Every activity record that concerns the contact, oldest first (for Art. 15).
+
+        Found by hashing the contact's id and every id merged into it again: the log keeps only the hashes.
+        """
+        core = self._core
+        return log.activities_of(core, core.records.directory(core.live_row(contact_id_of(contact_id))))
 
     def disclosures_of(self, contact_id: uuid.UUID | str) -> list[ContactDisclosure]:
         """Every disclosure of the contact's current numbers in the log, oldest first (for Art. 15).
