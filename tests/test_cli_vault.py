@@ -300,7 +300,7 @@ def test_consent_grant_records_everything(setup):
     """`consent grant` stores a ConsentRecord with the given fields; the line names id and purpose only."""
     result = ok(
         "consent", "grant", setup.ref(1), "--purpose", "newsletter", "--channel", "web_form",
-        "--notice-id", "privacy-web", "--notice-version", "2", "--recorded-by", "clerk",
+        "--notice-id", "privacy-web", "--notice-version", "2",
         "--evidence", "form 17", "--at", "2024-05-01T10:00:00+02:00", *setup.options,
     )  # fmt: skip
     assert result.stdout.startswith(f"{setup.ref(1)}: consent for newsletter recorded")
@@ -309,20 +309,20 @@ def test_consent_grant_records_everything(setup):
     assert (record.purpose, record.channel, record.notice_id, record.notice_version) == (
         "newsletter", "web_form", "privacy-web", "2",
     )  # fmt: skip
-    assert record.recorded_by == "clerk"
+    assert record.recorded_by == "owner"  # the key slot that opened the vault, never typed
     assert record.evidence_ref == "form 17"
     assert record.granted_at == datetime(2024, 5, 1, 8, tzinfo=UTC)
 
 
-def test_consent_grant_json_and_default_recorder(setup):
-    """`--json` reports the change; --recorded-by defaults to a non-empty login name."""
+def test_consent_grant_json_and_recorder_from_the_slot(setup):
+    """`--json` reports the change; the consent is recorded by the key slot that opened the vault."""
     result = ok(
         "consent", "grant", setup.ref(2), "--purpose", "messenger", "--channel", "written",
         "--notice-id", "n", "--notice-version", "1", "--json", *setup.options,
     )  # fmt: skip
     data = json.loads(result.stdout)
     assert data == {"id": str(setup.ids[2]), "action": "consent_granted", "changed": True, "version": 2}
-    assert setup.read(2).consents[0].recorded_by
+    assert setup.read(2).consents[0].recorded_by == "owner"
 
 
 @pytest.mark.parametrize(

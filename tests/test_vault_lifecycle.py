@@ -131,7 +131,7 @@ def test_one_changed_e_mail_updates_exactly_that_contact_and_keeps_its_consents(
     assert report.added == ()
     after = vault.get(berta.id)
     assert [e.address for e in after.emails] == ["berta.neu@example.org"]
-    assert after.consents == (consent(),)
+    assert after.consents == (consent(recorded_by="owner"),)  # recorded by the slot that opened the vault
     assert after.version == berta.version + 2  # the consent, then the import
 
 

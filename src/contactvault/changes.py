@@ -41,9 +41,9 @@ def with_consent(contact: Contact, consent: ConsentRecord) -> Contact:
 
 
 def with_consent_withdrawn(
-    contact: Contact, purpose: str, *, channel: ConsentChannel, at: datetime
+    contact: Contact, purpose: str, *, channel: ConsentChannel, at: datetime, by: str | None = None
 ) -> Contact:
-    """Every active consent for ``purpose`` marked withdrawn at ``at`` (GDPR Art. 7(3)).
+    """Every active consent for ``purpose`` marked withdrawn at ``at`` (GDPR Art. 7(3)), by ``by``.
 
     The records stay, with their withdrawal time and channel; an earlier withdrawal is never overwritten.
     ``ValueError`` if there is no active consent for the purpose.
@@ -52,7 +52,9 @@ def with_consent_withdrawn(
     if not active:
         raise ValueError("no active consent for that purpose")
     consents = tuple(
-        ConsentRecord.model_validate({**r.model_dump(), "withdrawn_at": at, "withdrawal_channel": channel})
+        ConsentRecord.model_validate(
+            {**r.model_dump(), "withdrawn_at": at, "withdrawal_channel": channel, "withdrawn_by": by}
+        )
         if r in active
         else r
         for r in contact.consents

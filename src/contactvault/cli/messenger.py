@@ -278,7 +278,7 @@ def export_command(
         )
         return
     click.echo(f"Wrote {_entries(len(book))} to {path.name} ({file_format}).")
-    click.echo(f"Recorded as disclosure #{record.seq} in the vault's log.")
+    click.echo(f"Recorded as record #{record.seq} of the vault's log.")
 
 
 # --- sync ------------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ it out of the book.
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -103,20 +102,11 @@ _CONSENT_OPTIONS: Final = {
     "channel": "--channel",
     "notice_id": "--notice-id",
     "notice_version": "--notice-version",
-    "recorded_by": "--recorded-by",
     "evidence_ref": "--evidence",
     "granted_at": "--at",
     "withdrawn_at": "--at",
     "withdrawal_channel": "--channel",
 }
-
-
-def _login() -> str:
-    """The login name, the default of ``--recorded-by``."""
-    try:
-        return getpass.getuser() or "contactvault"
-    except (OSError, KeyError):
-        return "contactvault"
 
 
 @click.group("consent", short_help="Record a consent (Art. 7) or its withdrawal.")
@@ -130,7 +120,6 @@ def consent_group() -> None:
 @click.option("--channel", type=click.Choice(_CHANNELS), required=True, help="How the consent was given.")
 @click.option("--notice-id", required=True, help="The privacy notice the person was shown.")
 @click.option("--notice-version", required=True, help="Its version.")
-@click.option("--recorded-by", help="Who records the consent (default: your login name).")
 @click.option("--evidence", help="Where the evidence is, e.g. a form's archive number.")
 @click.option("--at", "at", help="When it was given, ISO 8601 with a time zone (default: now).")
 @region_option
@@ -143,14 +132,17 @@ def consent_grant_command(
     channel: str,
     notice_id: str,
     notice_version: str,
-    recorded_by: str | None,
     evidence: str | None,
     at: str | None,
     region: str | None,
     as_json: bool,
     access: VaultAccess,
 ) -> None:
-    """Record that CONTACT consented to PURPOSE, how, and to which notice."""
+    """Record that CONTACT consented to PURPOSE, how, and to which notice.
+
+    The consent is recorded by the user whose key slot opened the vault (there is no option to name
+    someone else).
+    """
     granted_at = _moment(at, "--at") or datetime.now(UTC)
     with invalid_as_usage(_CONSENT_OPTIONS):
         record = ConsentRecord(
@@ -159,7 +151,7 @@ def consent_grant_command(
             channel=cast("ConsentChannel", channel),
             notice_id=notice_id,
             notice_version=notice_version,
-            recorded_by=recorded_by if recorded_by is not None else _login(),
+            recorded_by="contactvault",  # the vault replaces it with the user whose slot opened it
             evidence_ref=evidence,
         )
     contact_id, changed, after = _change(

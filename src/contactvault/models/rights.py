@@ -48,7 +48,9 @@ class ConsentRecord(Model):
     """A consent for one purpose (GDPR Art. 7(1)): who gave it, when, how, to which notice, on what evidence.
 
     A withdrawal (Art. 7(3)) sets ``withdrawn_at`` and ``withdrawal_channel``; the record itself is kept,
-    so the history stays demonstrable.
+    so the history stays demonstrable. A vault fills ``recorded_by`` (and ``withdrawn_by``) with the user
+    whose key slot opened it, whatever the record it is given says; ``withdrawn_by`` is ``None`` in
+    records withdrawn before it was kept.
     """
 
     purpose: Purpose
@@ -60,11 +62,14 @@ class ConsentRecord(Model):
     recorded_by: Annotated[str, Field(min_length=1, max_length=200, repr=False)]
     withdrawn_at: AwareDatetime | None = None
     withdrawal_channel: ConsentChannel | None = None
+    withdrawn_by: Annotated[str | None, Field(min_length=1, max_length=200, repr=False)] = None
 
     @model_validator(mode="after")
     def _withdrawal_consistent(self) -> Self:
         if (self.withdrawn_at is None) != (self.withdrawal_channel is None):
             raise ValueError("withdrawn_at and withdrawal_channel go together")
+        if self.withdrawn_by is not None and self.withdrawn_at is None:
+            raise ValueError("withdrawn_by needs withdrawn_at")
         if self.withdrawn_at is not None and self.withdrawn_at < self.granted_at:
             raise ValueError("a consent cannot be withdrawn before it was granted")
         return self
@@ -79,13 +84,15 @@ class LegalBasis(Model):
     """A legal basis under GDPR Art. 6(1) for one purpose.
 
     Every basis but consent (point a, which lives in ``ConsentRecord``) needs a written justification:
-    the contract, the legal obligation or the balancing of interests it rests on.
+    the contract, the legal obligation or the balancing of interests it rests on. A vault sets
+    ``recorded_by`` to the user whose key slot opened it (``None`` in bases recorded before it was kept).
     """
 
     article: GdprBasis
     purpose: Purpose
     justification: Annotated[str, Field(max_length=10_000, repr=False)] = ""
     recorded_at: AwareDatetime | None = None
+    recorded_by: Annotated[str | None, Field(min_length=1, max_length=200, repr=False)] = None
 
     @model_validator(mode="after")
     def _justified(self) -> Self:
@@ -95,7 +102,11 @@ class LegalBasis(Model):
 
 
 class Objection(Model):
-    """An objection to processing for one purpose (GDPR Art. 21): the purpose and when it was made."""
+    """An objection to processing for one purpose (GDPR Art. 21): the purpose and when it was made.
+
+    A vault sets ``recorded_by`` to the user whose key slot opened it (``None`` in older objections).
+    """
 
     purpose: Purpose
     objected_at: AwareDatetime
+    recorded_by: Annotated[str | None, Field(min_length=1, max_length=200, repr=False)] = None

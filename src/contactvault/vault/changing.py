@@ -5,6 +5,11 @@ of a stored contact (a consent, a legal basis, a label, messenger presence, a re
 an edit) is a ``modify`` with a pure function of ``contactvault.changes``: the contact is read, changed,
 validated again and written one version later; when another process changed it in between, it is read
 again and the change applied to the fresh copy.
+
+Each change that writes appends an ``Activity`` to the vault's log in the same transaction, by the key
+slot that opened the vault (``Core.actor``): the GDPR changes as what they are (``"consent"``,
+``"restriction"``, ...), any other ``modify`` or ``update`` as an ``"edit"``. A change that changes
+nothing writes and logs nothing.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from contactvault.models import (
     Objection,
 )
 from contactvault.phones import check_region, parse_number
+from contactvault.vault import log
 from contactvault.vault.backends.base import Row
 from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
+from contactvault.vault.disclosures import ActivityAction
 
 __all__ = ["MODIFY_ATTEMPTS", "ContactChanges"]
 
@@ -66,24 +73,46 @@ class ContactChanges:
         cannot meet a newer version: a ``modify`` lands, however busy the vault (``ConflictError`` only for
         a UID or external id that another contact holds). So ``change`` may be called more than once: it
         must be a quick function of the contact it gets, without side effects, and must not use the vault.
+
+        The change is logged as an ``"edit"`` by the key slot that opened the vault, in the same transaction.
         """
+        return self._modify(contact_id, change, "edit", attempts=attempts)
+
+    def _modify(
+        self,
+        contact_id: uuid.UUID | str,
+        change: Callable[[Contact], Contact],
+        action: ActivityAction,
+        detail: str = "",
+        *,
+        attempts: int = MODIFY_ATTEMPTS,
+    ) -> Contact:
+        """``modify``, logged as ``action`` with ``detail`` (a purpose, never personal data)."""
         cid = _cid(contact_id)
         last = max(attempts, 1)
         for attempt in range(1, last + 1):
             try:
-                return self._modify_once(cid, change, locked=attempt == last)
+                return self._modify_once(cid, change, action, detail, locked=attempt == last)
             except ConflictError as exc:
                 if not exc.stale or attempt >= last:
                     raise
             time.sleep(random.uniform(0, 0.001 * 2**attempt))  # noqa: S311 (jitter, not a secret)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _modify_once(self, cid: uuid.UUID, change: Callable[[Contact], Contact], *, locked: bool) -> Contact:
-        """Read, change and write the contact once.
+    def _modify_once(
+        self,
+        cid: uuid.UUID,
+        change: Callable[[Contact], Contact],
+        action: ActivityAction,
+        detail: str,
+        *,
+        locked: bool,
+    ) -> Contact:
+        """Read, change and write the contact once, with its activity record.
 
         Not ``locked``, the write is made before the write lock is taken, and fails as stale if another
         writer got there in between. ``locked``, the commit reads, changes and writes inside its
-        transaction, where nobody can write in between.
+        transaction, where nobody can write in between. Either way the record is made inside the commit.
         """
         core = self._core
         result: list[Contact] = []
@@ -101,11 +130,11 @@ class ContactChanges:
 
         writes = rewrite() if locked else list(rewrite())  # a generator is consumed inside the commit
         if locked or writes:
-            core.commit(writes)
+            log.commit(core, writes, action, contacts=(cid,), detail=detail)
         return result[0]
 
     def update(self, contact: Contact) -> Contact:
-        """Store a changed contact and return it at its new version.
+        """Store a changed contact and return it at its new version, logged as an ``"edit"``.
 
         ``contact.version`` must be the version it was read at; if the stored contact has changed since,
         ``ConflictError`` is raised and nothing is written (the last writer never silently wins).
@@ -124,16 +153,26 @@ class ContactChanges:
 
     def _store(self, old: Row, contact: Contact) -> Contact:
         fresh = validated(contact, version=old.version + 1, updated_at=_now())
-        self._core.commit([self._core.replacement(old, fresh)])
+        log.commit(self._core, [self._core.replacement(old, fresh)], "edit", contacts=(contact.id,))
         return fresh
 
     # --- consent and rights: each one a ``modify`` with a function of ``contactvault.changes`` -----------
 
     def grant_consent(self, contact_id: uuid.UUID | str, consent: ConsentRecord) -> Contact:
-        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept."""
+        """Record a consent (GDPR Art. 7(1)); earlier consents and withdrawals are kept.
+
+        The vault stores the consent with ``recorded_by`` (and ``withdrawn_by``, for a consent given as
+        already withdrawn) set to the user whose key slot opened it, whatever ``consent`` says: the caller
+        cannot name someone else. Logged as a ``"consent"`` for the purpose.
+        """
         if not isinstance(consent, ConsentRecord):
             raise TypeError("grant_consent() takes a ConsentRecord")
-        return self.modify(contact_id, lambda c: changes.with_consent(c, consent))
+        actor = self._core.actor
+        withdrawn_by = actor if consent.withdrawn_at is not None else None
+        stored = ConsentRecord.model_validate(
+            {**consent.model_dump(), "recorded_by": actor, "withdrawn_by": withdrawn_by}
+        )
+        return self._modify(contact_id, lambda c: changes.with_consent(c, stored), "consent", consent.purpose)
 
     def withdraw_consent(
         self,
@@ -145,19 +184,31 @@ class ContactChanges:
     ) -> Contact:
         """Withdraw every active consent for ``purpose`` (GDPR Art. 7(3)); the records stay, marked.
 
+        ``withdrawn_by`` is the user whose key slot opened the vault; logged as a ``"withdrawal"``.
         ``ValueError`` if there is no active consent for the purpose.
         """
         when = at if at is not None else _now()
-        return self.modify(
-            contact_id, lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when)
+        by = self._core.actor
+        return self._modify(
+            contact_id,
+            lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when, by=by),
+            "withdrawal",
+            purpose,
         )
 
     def add_legal_basis(self, contact_id: uuid.UUID | str, basis: LegalBasis) -> Contact:
-        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept."""
+        """Record a legal basis (GDPR Art. 6(1)) for a purpose; earlier ones are kept.
+
+        ``recorded_by`` is set to the user whose key slot opened the vault; logged as a ``"legal_basis"``.
+        """
         if not isinstance(basis, LegalBasis):
             raise TypeError("add_legal_basis() takes a LegalBasis")
         when = _now()
-        return self.modify(contact_id, lambda c: changes.with_legal_basis(c, basis, at=when))
+        stored = LegalBasis.model_validate({**basis.model_dump(), "recorded_by": self._core.actor})
+        detail = f"{basis.purpose}: Art. {basis.article}"
+        return self._modify(
+            contact_id, lambda c: changes.with_legal_basis(c, stored, at=when), "legal_basis", detail
+        )
 
     def set_messenger_presence(
         self,
@@ -176,30 +227,42 @@ class ContactChanges:
         """
         e164 = parse_number(number, check_region(region)).e164
         presence = MessengerPresence(present=present, source=source, checked_at=at or _now())
-        return self.modify(contact_id, lambda c: changes.with_messenger_presence(c, e164, presence))
+        return self._modify(
+            contact_id,
+            lambda c: changes.with_messenger_presence(c, e164, presence),
+            "presence",
+            "present" if present else "not present",
+        )
 
     def add_label(self, contact_id: uuid.UUID | str, label: Label | str) -> Contact:
-        """Attach a label (a name already there, compared without case, is not added twice)."""
+        """Attach a label (a name already there, compared without case, is not added twice).
+
+        Logged as a ``"label"`` ``"added"``; the log does not keep the label's name.
+        """
         new = label if isinstance(label, Label) else Label(name=label)
-        return self.modify(contact_id, lambda c: changes.with_label(c, new))
+        return self._modify(contact_id, lambda c: changes.with_label(c, new), "label", "added")
 
     def remove_label(self, contact_id: uuid.UUID | str, name: str) -> Contact:
         """Remove a label by name (without regard to case); nothing happens if it is not there."""
-        return self.modify(contact_id, lambda c: changes.without_label(c, name))
+        return self._modify(contact_id, lambda c: changes.without_label(c, name), "label", "removed")
 
     def restrict(self, contact_id: uuid.UUID | str, *, at: datetime | None = None) -> Contact:
         """Restrict processing (GDPR Art. 18): the sync policy then keeps the contact off the messenger."""
         when = at if at is not None else _now()
-        return self.modify(contact_id, lambda c: changes.with_restriction(c, when))
+        return self._modify(
+            contact_id, lambda c: changes.with_restriction(c, when), "restriction", "restricted"
+        )
 
     def lift_restriction(self, contact_id: uuid.UUID | str) -> Contact:
         """Lift a restriction of processing (GDPR Art. 18(3))."""
-        return self.modify(contact_id, changes.without_restriction)
+        return self._modify(contact_id, changes.without_restriction, "restriction", "lifted")
 
     def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
-        """Record an objection to processing for ``purpose`` (GDPR Art. 21)."""
-        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
-        return self.modify(contact_id, lambda c: changes.with_objection(c, objection))
+        """Record an objection to processing for ``purpose`` (GDPR Art. 21), by the slot's user."""
+        objection = Objection(
+            purpose=purpose, objected_at=at if at is not None else _now(), recorded_by=self._core.actor
+        )
+        return self._modify(contact_id, lambda c: changes.with_objection(c, objection), "objection", purpose)
 
 
 def _changed(current: Contact, change: Callable[[Contact], Contact]) -> Contact | None:

@@ -38,7 +38,7 @@ from contactvault.models import (
 from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
-from contactvault.vault import state
+from contactvault.vault import log, state
 from contactvault.vault.backends import Location, create, is_url, open_backend
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
@@ -407,6 +407,7 @@ class Vault(ContactChanges, MessengerSide):
         They are added as they are, without matching (``import_contacts`` updates what is already there).
         ``progress``, if given, is called with the number stored so far after every thousand contacts and
         with the total at the end (once). Each contact is validated again before it is stored, at version 1.
+        Logged as one ``"import"`` activity (``"added"``) by the key slot that opened the vault.
         """
         ids: list[uuid.UUID] = []
         seen: set[uuid.UUID] = set()
@@ -420,7 +421,7 @@ class Vault(ContactChanges, MessengerSide):
                 ids.append(fresh.id)
                 yield self._core.insertion(fresh)
 
-        count = self._core.commit(writes(), progress=progress)
+        count = log.commit(self._core, writes(), "import", contacts=ids, detail="added", progress=progress)
         if progress is not None and (count % BATCH or not count):
             progress(count)
         return ids
@@ -472,13 +473,14 @@ class Vault(ContactChanges, MessengerSide):
         process reads an older snapshot: it is retried for a while, then reported as not done). In
         PostgreSQL the deleted row versions stay in the server's files until VACUUM, and in its WAL and
         backups; they hold only sealed bytes under a data key that is gone (``docs/threat-model.md``).
-        Backups made before cannot be reached.
+        Backups made before cannot be reached. Logged as an ``"erasure"`` by the key slot that opened the
+        vault, in the same transaction (the log keeps a keyed hash of the id, nothing else).
         """
         core = self._core
         cid = _cid(contact_id)
         erased_at = _now()
         write = core.tombstone(core.live_row(cid), erased_at)
-        core.commit([write])
+        log.commit(core, [write], "erasure", contacts=(cid,))
         truncated = core.storage.after_erase()
         return Erasure(
             contact_id=cid,

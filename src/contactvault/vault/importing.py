@@ -3,7 +3,8 @@
 Matching (``contactvault.importers.matching``) decides, card by card, inside the write transaction; this
 module reads the stored contacts for it through the blind index and writes the outcome: new contacts
 added, matched ones updated in place (one version later, under their own data key), everything in one
-transaction.
+transaction, with one ``"import"`` activity in the log naming (by keyed hashes) the contacts added and
+updated; an import that writes nothing logs nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contactvault.errors import VaultCorrupted
 from contactvault.importers.matching import field_digests, file_changes, match_contacts, with_baseline
 from contactvault.importers.matching import unchanged as card_unchanged
 from contactvault.models import Contact, DirectoryEntry
+from contactvault.vault import log
 from contactvault.vault.core import BATCH, Core, Write, validated
 from contactvault.vault.results import AmbiguousCard, ImportReport
 
@@ -94,6 +96,12 @@ class _Lookup:
         return found
 
 
+def _chained(*lists: list[uuid.UUID]) -> Iterator[uuid.UUID]:
+    """The items of ``lists`` as they are when iterated (the import fills them as its writes are made)."""
+    for items in lists:
+        yield from items
+
+
 def _line(contact: Contact) -> int | None:
     return contact.source.line if contact.source is not None else None
 
@@ -165,7 +173,13 @@ def import_contacts(
         for _ in writes():
             pass  # pragma: no cover - a dry run yields nothing
     else:
-        core.commit(writes())
+        log.commit(
+            core,
+            writes(),
+            "import",
+            contacts=_chained(added, updated),
+            detail=lambda: f"{len(added)} added, {len(updated)} updated",
+        )
     if progress is not None and seen % BATCH:
         progress(seen)
     return ImportReport(

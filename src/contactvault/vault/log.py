@@ -126,6 +126,19 @@ def _seal(core: Core, record: LogRecord) -> bytes:
     return crypto.seal(crypto.Aead(core.keys.log), pack(record.to_json()), _ad(core, record.seq))
 
 
+def _tail(core: Core) -> tuple[int, str]:
+    """The last record's sequence number and hash (0 and ``GENESIS`` for an empty log), its seal checked."""
+    last = core.storage.log_last()
+    if last is None:
+        return 0, GENESIS
+    seq, sealed = last
+    try:
+        crypto.open_sealed(crypto.Aead(core.keys.log), sealed, _ad(core, seq))
+    except AuthenticationFailed:
+        raise VaultCorrupted("a log record fails authentication or is malformed") from None
+    return seq, hashlib.sha256(sealed).hexdigest()
+
+
 def contact_hash(core: Core, contact_id: uuid.UUID) -> str:
     """The log's keyed hash of a contact id: the same id, the same hash; the id cannot be read from it."""
     key = crypto.keyed_hash(core.keys.log, b"contact-hash")
@@ -142,8 +155,9 @@ def activity(
 ) -> Callable[[], tuple[int, bytes]]:
     """The callable to pass as ``Core.commit(..., log=...)`` that appends an ``Activity`` by ``core.actor``.
 
-    Called inside the write transaction, it reads the log as it is then and returns the next record's
-    sequence number and sealed bytes. ``contacts`` (their ids; only keyed hashes are stored) is iterated
+    Called inside the write transaction, it reads the last record of the log as it is then (authenticated;
+    the whole chain is checked by ``read``, not by every write) and returns the next record's sequence
+    number and sealed bytes. ``contacts`` (their ids; only keyed hashes are stored) is iterated
     when it is called, so a list that the commit's writes fill as they are made can be passed; ``detail``
     is a short line that holds no personal data (a purpose, a legal basis); ``at`` defaults to the time the
     record is made. ``ValueError`` for an unknown ``action`` (at once) or a ``detail`` that is not a short
@@ -154,10 +168,10 @@ def activity(
     checked = cast("ActivityAction", action)
 
     def record() -> tuple[int, bytes]:
-        records, previous = read(core)
+        last, previous = _tail(core)
         hashes = tuple(dict.fromkeys(contact_hash(core, cid) for cid in contacts))
         made = Activity(
-            seq=len(records) + 1,
+            seq=last + 1,
             at=at if at is not None else datetime.now(UTC),
             by=core.actor,
             action=checked,
@@ -181,20 +195,23 @@ def commit(
     action: ActivityAction,
     *,
     contacts: Iterable[uuid.UUID] = (),
-    detail: str = "",
+    detail: str | Callable[[], str] = "",
     progress: Callable[[int], object] | None = None,
 ) -> int:
     """``core.commit(writes, log=activity(...))``: the change and its activity record in one transaction.
 
     A change that writes no row logs nothing and leaves the vault as it was (a stream of writes that turns
-    out empty is rolled back). Returns how many rows were written.
+    out empty is rolled back). ``detail`` may be a function, called after the writes (inside the
+    transaction). Returns how many rows were written.
     """
     if isinstance(writes, list | tuple):
         if not writes:
             return 0
+        text = detail if isinstance(detail, str) else detail()
         return core.commit(
-            writes, log=activity(core, action, contacts=contacts, detail=detail), progress=progress
+            writes, log=activity(core, action, contacts=contacts, detail=text), progress=progress
         )
+    activity(core, action)  # an unknown action fails before anything is written
     count = 0
 
     def counted() -> Iterator[Write]:
@@ -203,12 +220,11 @@ def commit(
             count += 1
             yield write
 
-    made = activity(core, action, contacts=contacts, detail=detail)
-
     def record() -> tuple[int, bytes]:
         if count == 0:
             raise _NothingWritten
-        return made()
+        text = detail if isinstance(detail, str) else detail()
+        return activity(core, action, contacts=contacts, detail=text)()
 
     try:
         return core.commit(counted(), log=record, progress=progress)

@@ -6,7 +6,8 @@ single-valued field they disagree on is kept as a ``MERGED-...`` custom field (`
 The survivor records the merged-away ids (``merged_from``: the disclosure log and the Art. 15 report still
 find what was disclosed under them) and their vCard UIDs (``merged_uids``: a re-import of their cards is
 recognised). Each merged-away contact is then shredded as an erase does: its data key is deleted, a
-tombstone naming the survivor takes its place, and the WAL is checkpointed.
+tombstone naming the survivor takes its place, and the WAL is checkpointed. The merge is logged as one
+``"merge"`` activity, naming (by keyed hashes) every contact merged, by the key slot that opened the vault.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contactvault.duplicates import merge_into
 from contactvault.errors import ConflictError
 from contactvault.importers.matching import card_key
 from contactvault.models import Contact
+from contactvault.vault import log
 from contactvault.vault.core import Core, contact_id, validated
 
 __all__ = ["merge"]
@@ -49,5 +51,5 @@ def merge(core: Core, ids: Sequence[uuid.UUID | str], now: datetime) -> Contact:
     merged = validated(merged, version=rows[0].version + 1, updated_at=now)
     # First the tombstones, so that their UIDs are free for the survivor.
     writes = [core.tombstone(row, now, merged_into=merged.id) for row in rows[1:]]
-    core.commit([*writes, core.replacement(rows[0], merged)])
+    log.commit(core, [*writes, core.replacement(rows[0], merged)], "merge", contacts=wanted)
     return merged

@@ -51,7 +51,10 @@ class Erasure:
 
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The result of a successful ``Vault.verify``: what was checked."""
+    """The result of a successful ``Vault.verify``: what was checked.
+
+    ``disclosures`` counts every record of the vault's log: the disclosures and the activity records.
+    """
 
     contacts: int
     erased: int
@@ -84,7 +87,8 @@ class VaultSettings:
         serialised_writes: Whether writers are serialised on the authenticated state, so that the row set
             and the log never fork (SQLite's write lock, a row lock in PostgreSQL).
         disclosure_log: Whether disclosures are recorded in the authenticated, hash-chained log (always).
-        disclosure_records: How many records the log holds.
+        disclosure_records: How many disclosures (exports and syncs) the log holds; its activity records
+            (``Vault.activity``) are not counted here.
         contacts: Live contacts.
         erased: Erased contacts (tombstones).
     """

@@ -170,6 +170,10 @@ class Backend(Protocol):
         """Every sealed disclosure record, in order."""
         ...
 
+    def log_last(self) -> tuple[int, bytes] | None:
+        """The sealed log record with the highest sequence number; ``None`` when the log is empty."""
+        ...
+
 
 def stale(contact_id: bytes) -> ConflictError:
     """The error of a write from a stale read: names the contact's id, never a value."""

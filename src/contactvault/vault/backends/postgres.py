@@ -590,3 +590,14 @@ class PostgresBackend:
             if type(seq) is not int:
                 raise VaultCorrupted("the disclosure log holds a value of the wrong type")
             yield seq, _blob(record)
+
+    def log_last(self) -> tuple[int, bytes] | None:
+        """The sealed log record with the highest sequence number; ``None`` when the log is empty."""
+        query = "SELECT seq, record FROM {schema}.disclosures ORDER BY seq DESC LIMIT 1"
+        rows = self._fetch("read the disclosure log", query)
+        if not rows:
+            return None
+        seq, record = rows[0]
+        if type(seq) is not int:
+            raise VaultCorrupted("the disclosure log holds a value of the wrong type")
+        return seq, _blob(record)

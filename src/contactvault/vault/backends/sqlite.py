@@ -497,6 +497,20 @@ class SqliteBackend:
                     raise VaultCorrupted("the disclosure log holds a value of the wrong type")
                 yield seq, record
 
+    def log_last(self) -> tuple[int, bytes] | None:
+        """The sealed log record with the highest sequence number; ``None`` when the log is empty."""
+        with sqlite_errors("read the disclosure log"):
+            found = (
+                self._conn()
+                .execute("SELECT seq, record FROM disclosures ORDER BY seq DESC LIMIT 1")
+                .fetchone()
+            )
+        if found is None:
+            return None
+        seq, record = found
+        if type(seq) is not int or not isinstance(record, bytes):
+            raise VaultCorrupted("the disclosure log holds a value of the wrong type")
+        return seq, record
     def copy_to(self, target: Path) -> None:
         """Write a consistent copy of the whole database into ``target`` (an empty file): SQLite's backup.
 
