@@ -277,7 +277,11 @@ def test_log_lists_finds_a_person_and_answers_what_was_visible(cli, tmp_path):
     cli.run("consent", "withdraw", "+4915155500001", "--purpose", "messenger", "--channel", "email")
     cli.run("export", str(book))
     records = cli.json("log")
-    assert [(r["added"], r["removed"]) for r in records] == [(1, 0), (0, 1)]
+    disclosures = [r for r in records if r["kind"] in ("export", "sync")]
+    assert [(r["added"], r["removed"]) for r in disclosures] == [(1, 0), (0, 1)]
+    activity = [(r["action"], r["contacts"], r["by"]) for r in records if r["kind"] == "activity"]
+    assert activity == [(a, 1, "owner") for a in ("import", "consent", "presence", "withdrawal")]
+    assert {r["by"] for r in disclosures} == {"owner"}
     before = cli.json("log", "--at", between, "--target", "book.vcf", "--reveal")
     assert [e["number"] for e in before[0]["entries"]] == ["+4915155500001"]
     after = cli.json("log", "--at", (datetime.now(UTC) + timedelta(seconds=1)).isoformat(), "--reveal")
@@ -287,7 +291,8 @@ def test_log_lists_finds_a_person_and_answers_what_was_visible(cli, tmp_path):
     assert "A. B." in masked
     person = cli.json("log", "--contact", "+4915155500001")
     assert [d["change"] for d in person["disclosures"]] == ["added", "removed"]
-    assert cli.json("log", "--verify") == {"ok": True, "records": 2, "checked": 2}
+    assert [a["action"] for a in person["activity"]] == ["import", "consent", "presence", "withdrawal"]
+    assert cli.json("log", "--verify") == {"ok": True, "records": 6, "checked": 6}
     out = cli.run("log", "--at", between, "--target", "nowhere", code=2)
     assert "no target in the log matches it" in out
 

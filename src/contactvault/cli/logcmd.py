@@ -1,14 +1,18 @@
-"""``contactvault log``: the disclosure log on the command line (GDPR Art. 5(2), 30(1)(d)).
+"""``contactvault log``: the vault's log on the command line (GDPR Art. 5(2), 30(1)(d)).
 
-Without options it lists every record: when, which target, export or sync, how many entries were added,
-removed and renamed, how many the target held afterwards, and the policy's digest. ``--contact`` lists the
-disclosures of one person (under its id and every id merged into it); ``--at`` answers "what could the
-messenger see on that day?" for a target (``--target``, or every target); ``--verify`` checks every seal
-and the hash chain. Numbers are masked and names initialled unless ``--reveal``; ``--json`` on all.
+Without options it lists every record, each with who made it (the user whose key slot opened the vault):
+a disclosure says when, which target, export or sync, how many entries were added, removed and renamed,
+how many the target held afterwards, and the policy's digest; an activity says what was done (a consent,
+an erasure, an import, ...), to how many contacts, and a short detail (a purpose). ``--by`` keeps one
+user's records. ``--contact`` lists the disclosures and the activities of one person (under its id and
+every id merged into it); ``--at`` answers "what could the messenger see on that day?" for a target
+(``--target``, or every target); ``--verify`` checks every seal and the hash chain. Numbers are masked
+and names initialled unless ``--reveal``; ``--json`` on all.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -31,7 +35,7 @@ from contactvault.cli._app import (
 )
 from contactvault.cli._errors import CommandError, guarded
 from contactvault.phones import mask_number
-from contactvault.vault import Disclosure, Vault
+from contactvault.vault import Activity, Disclosure, LogRecord, Vault
 
 __all__ = ["COMMANDS", "log_command"]
 
@@ -72,12 +76,23 @@ def _utc(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
-def _record_row(record: Disclosure) -> dict[str, Any]:
+def _record_row(record: LogRecord) -> dict[str, Any]:
+    if isinstance(record, Activity):
+        return {
+            "seq": record.seq,
+            "at": record.at.isoformat(timespec="seconds"),
+            "kind": record.kind,
+            "by": record.by,
+            "action": record.action,
+            "contacts": record.count,
+            "detail": record.detail,
+        }
     return {
         "seq": record.seq,
         "at": record.at.isoformat(timespec="seconds"),
         "target": record.target,
         "kind": record.kind,
+        "by": record.by,
         "added": len(record.added),
         "removed": len(record.removed),
         "renamed": len(record.renamed),
@@ -86,38 +101,42 @@ def _record_row(record: Disclosure) -> dict[str, Any]:
     }
 
 
-def _list_records(records: list[Disclosure], as_json: bool) -> None:
+def _contacts(count: int) -> str:
+    return f"{count} contact{'' if count == 1 else 's'}"
+
+
+def _list_records(records: list[LogRecord], as_json: bool) -> None:
     rows = [_record_row(r) for r in records]
     if as_json:
         echo_json(rows)
         return
     if not rows:
-        click.echo("The disclosure log is empty: nothing was exported or synced yet.")
+        click.echo("The log is empty: nothing was changed, exported or synced yet.")
         return
-    table = Table(title=f"Disclosure log: {len(rows)} record(s), times in UTC")
+    table = Table(title=f"The vault's log: {len(rows)} record(s), times in UTC")
     table.add_column("#", justify="right")
     table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("target", overflow="fold")
-    table.add_column("kind")
+    table.add_column("by", overflow="fold")
+    table.add_column("what")
+    table.add_column("target or detail", overflow="fold")
     table.add_column("changes", no_wrap=True)
     table.add_column("held", justify="right")
     table.add_column("policy", no_wrap=True)
     for record, row in zip(records, rows, strict=True):
-        table.add_row(
-            str(row["seq"]),
-            _utc(record.at),
-            Text(row["target"]),
-            row["kind"],
-            f"+{row['added']} -{row['removed']} ~{row['renamed']}",
-            str(row["held"]),
-            row["policy"][:8],
-        )
+        who = Text(row["by"] if row["by"] is not None else "-")
+        if isinstance(record, Activity):
+            cells = (row["action"], Text(row["detail"]), _contacts(row["contacts"]), "", "")
+        else:
+            changes = f"+{row['added']} -{row['removed']} ~{row['renamed']}"
+            cells = (row["kind"], Text(row["target"]), changes, str(row["held"]), row["policy"][:8])
+        table.add_row(str(row["seq"]), _utc(record.at), who, *cells)
     stdout().print(table)
 
 
 def _contact_log(vault: Vault, reference: str, region: str | None, reveal: bool, as_json: bool) -> None:
     contact_id = resolve_contact(vault, reference, region=region)
     found = vault.disclosures_of(contact_id)
+    done = [_record_row(record) for record in vault.activity_of(contact_id)]
     rows: list[dict[str, Any]] = [
         {
             "seq": d.seq,
@@ -131,8 +150,9 @@ def _contact_log(vault: Vault, reference: str, region: str | None, reveal: bool,
         for d in found
     ]
     if as_json:
-        echo_json({"contact": str(contact_id), "disclosures": rows})
+        echo_json({"contact": str(contact_id), "disclosures": rows, "activity": done})
         return
+    _activity_table(contact_id, done)
     if not rows:
         click.echo(f"{short_id(contact_id)}: no disclosure of this contact's numbers in the log.")
         return
@@ -147,6 +167,25 @@ def _contact_log(vault: Vault, reference: str, region: str | None, reveal: bool,
         table.add_row(
             str(row["seq"]), _utc(d.at), Text(row["target"]), row["kind"], row["change"], Text(row["number"])
         )
+    stdout().print(table)
+
+
+def _activity_table(contact_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+    """Who did what to the contact: its activity records."""
+    if not rows:
+        click.echo(f"{short_id(contact_id)}: no activity concerning this contact in the log.")
+        return
+    table = Table(title=f"Activity concerning {short_id(contact_id)}, times in UTC")
+    table.add_column("#", justify="right")
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("by", overflow="fold")
+    table.add_column("what")
+    table.add_column("detail", overflow="fold")
+    table.add_column("contacts", justify="right")
+    for row in rows:
+        at = datetime.fromisoformat(row["at"])
+        cells = (Text(row["by"]), row["action"], Text(row["detail"]), str(row["contacts"]))
+        table.add_row(str(row["seq"]), _utc(at), *cells)
     stdout().print(table)
 
 
@@ -193,7 +232,10 @@ def _visible(
 
 
 @click.command("log")
-@click.option("--contact", "contact", help="Only the disclosures of this contact (its id or a number).")
+@click.option(
+    "--contact", "contact", help="Only the disclosures and activity of this contact (its id or a number)."
+)
+@click.option("--by", "by", help="Only the records of this user (the name of a key slot).")
 @click.option(
     "--at", "at", help="What the target(s) could see then: a date (end of day, UTC) or an ISO time."
 )
@@ -206,6 +248,7 @@ def _visible(
 @guarded
 def log_command(
     contact: str | None,
+    by: str | None,
     at: str | None,
     target: str | None,
     check: bool,
@@ -214,7 +257,7 @@ def log_command(
     as_json: bool,
     access: VaultAccess,
 ) -> None:
-    """Show the disclosure log: every export and sync, one person's disclosures, or what a target saw.
+    """Show the vault's log: who changed, exported or synced what, one person's records, or what a target saw.
 
     Nothing is changed. The log holds keyed hashes, never names or numbers; this command shows the names
     and numbers of contacts still in the vault (masked unless --reveal).
@@ -223,24 +266,27 @@ def log_command(
         raise CommandError("--target goes with --at")
     if contact is not None and at is not None:
         raise CommandError("give --contact or --at, not both")
+    if by is not None and (contact is not None or at is not None or check):
+        raise CommandError("--by goes alone (with --json)")
     moment = _when(at) if at is not None else None
     default_region = parse_region(region)
     with access.open() as vault:
-        records = vault.disclosures()  # every seal, the order and the hash chain are checked here
+        records = vault.activity()  # every seal, the order and the hash chain are checked here
         if check:
             state = vault.verify()
             payload = {"ok": True, "records": len(records), "checked": state.disclosures}
             if as_json:
                 echo_json(payload)
             else:
-                click.echo(f"{access.name}: disclosure log OK ({len(records)} records, seals and hash chain)")
+                click.echo(f"{access.name}: log OK ({len(records)} records, seals and hash chain)")
             return
         if contact is not None:
             _contact_log(vault, contact, default_region, reveal, as_json)
         elif moment is not None:
-            _visible(vault, records, target, moment, reveal, as_json)
+            disclosures = [r for r in records if isinstance(r, Disclosure)]
+            _visible(vault, disclosures, target, moment, reveal, as_json)
         else:
-            _list_records(records, as_json)
+            _list_records([r for r in records if by is None or r.by == by], as_json)
 
 
 COMMANDS: list[click.Command] = [log_command]
