@@ -14,6 +14,12 @@ named functions below. The choices (see ``docs/format.md`` for the whole key hie
   about what it holds.
 - A **key-check value** derived from the KEK tells a wrong passphrase from a damaged file.
 - Keyed **BLAKE2b** gives the blind index of phone numbers and the elements of the row-set digest.
+- Each user's (and service's) key slot holds an **X25519** key pair: the private key wrapped by the slot's
+  KEK, the master key sealed to the public key (``seal_to``). So anyone holding the master key can re-wrap a
+  NEW master key for every remaining slot (``rekey``) without knowing their passphrases. Since anyone can
+  seal to a public key, a slot also keeps the master key it last accepted, wrapped by its own KEK, and a
+  new one is taken only along a chain of **Ed25519** signatures from it (``link_sign``): each re-key signs
+  the new master key's fingerprint with a signing key derived from the old master key.
 
 Nothing here logs, and no exception raised here carries key material or plaintext.
 """
@@ -29,8 +35,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Self
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -39,6 +47,7 @@ from contactvault.errors import KdfLimitExceeded
 
 __all__ = [
     "KDF_CAPS",
+    "KEYRING_SIZE",
     "KEY_SIZE",
     "NONCE_SIZE",
     "SALT_SIZE",
@@ -53,17 +62,27 @@ __all__ = [
     "contact_keys",
     "derive_kek",
     "format_recovery_key",
+    "format_service_key",
     "key_check_value",
     "keyed_hash",
+    "link_public_key",
+    "link_sign",
+    "link_verify",
     "mac",
     "macs_equal",
+    "master_fingerprint",
+    "new_key_pair",
+    "open_from",
     "open_sealed",
     "pad",
     "padded_size",
     "parse_recovery_key",
+    "parse_service_key",
     "random_bytes",
     "recovery_kek",
     "seal",
+    "seal_to",
+    "service_kek",
     "unpad",
 ]
 
@@ -174,6 +193,74 @@ def recovery_kek(recovery_key: bytes, vault_id: bytes) -> bytes:
     return _hkdf(recovery_key, b"recovery-kek", salt=vault_id)
 
 
+def service_kek(service_key: bytes, vault_id: bytes, name: str) -> bytes:
+    """The key-encryption key of a service's random key: HKDF, bound to the vault and the slot's name."""
+    return _hkdf(service_key, b"service-kek/" + name.encode("utf-8"), salt=vault_id)
+
+
+def new_key_pair() -> tuple[bytes, bytes]:
+    """A fresh X25519 key pair of a key slot: (private key, public key), 32 raw bytes each."""
+    private = X25519PrivateKey.generate()
+    return private.private_bytes_raw(), private.public_key().public_bytes_raw()
+
+
+def _box_key(shared: bytes, ephemeral: bytes, public: bytes) -> bytes:
+    return _hkdf(shared, b"sealed-box", salt=ephemeral + public)
+
+
+def seal_to(public_key: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """Seal ``plaintext`` to an X25519 public key: ``ephemeral public key || seal(...)``.
+
+    ECDH with a fresh ephemeral key, HKDF-SHA256 of the shared secret (salted with both public keys), then
+    AES-256-GCM. Only the holder of the private key can open it (``open_from``).
+    """
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
+    eph_public = ephemeral.public_key().public_bytes_raw()
+    return eph_public + seal(_box_key(shared, eph_public, public_key), plaintext, ad)
+
+
+def open_from(private_key: bytes, blob: bytes, ad: bytes) -> bytes:
+    """Open a ``seal_to`` blob with the private key; ``AuthenticationFailed`` if anything was changed."""
+    if len(blob) < KEY_SIZE + NONCE_SIZE + TAG_SIZE:
+        raise AuthenticationFailed("sealed box too short")
+    try:
+        private = X25519PrivateKey.from_private_bytes(private_key)
+        shared = private.exchange(X25519PublicKey.from_public_bytes(blob[:KEY_SIZE]))
+        public = private.public_key().public_bytes_raw()
+    except ValueError:  # a low-order point (an all-zero shared secret) or a malformed key
+        raise AuthenticationFailed("malformed sealed box") from None
+    return open_sealed(_box_key(shared, blob[:KEY_SIZE], public), blob[KEY_SIZE:], ad)
+
+
+def master_fingerprint(master: bytes) -> bytes:
+    """A master key's fingerprint: names it in a re-key's link without revealing it."""
+    return _hkdf(master, b"master-fingerprint")
+
+
+def _link_key(master: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(_hkdf(master, b"rekey-link-signing"))
+
+
+def link_public_key(master: bytes) -> bytes:
+    """The public half of the Ed25519 key derived from ``master`` that signs the link to the next one."""
+    return _link_key(master).public_key().public_bytes_raw()
+
+
+def link_sign(master: bytes, message: bytes) -> bytes:
+    """Sign ``message`` (a re-key's link) with the Ed25519 key derived from ``master``."""
+    return _link_key(master).sign(message)
+
+
+def link_verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` of ``message`` verifies under the Ed25519 ``public_key``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def key_check_value(kek: bytes) -> bytes:
     """A value derived from the KEK that shows whether a KEK is right without unwrapping anything."""
     return _hkdf(kek, b"key-check")
@@ -183,33 +270,67 @@ def _hkdf(key: bytes, label: bytes, *, salt: bytes | None = None) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=_LABEL + label).derive(key)
 
 
+KEYRING_SIZE: Final = 4 * KEY_SIZE
+"""The stable keys (index, book, log, tombstone) that a re-key carries over to the new master key."""
+
+
 class Keys:
     """The subkeys of one vault, derived from its master key with HKDF and distinct labels.
 
-    - ``header``: MAC of the header (format version, KDF parameters, wrapped keys).
+    Rotated by a re-key (a new master key):
+
+    - ``header``: MAC of the header (format version, key slots, KDF parameters, wrapped keys).
     - ``state``: MAC of the row-set state (digest, counts, generation).
     - ``rowset``: keyed hash of each row into the row-set digest.
-    - ``tombstone``: AEAD key of the tombstones erased contacts leave behind.
     - ``wrap``: AEAD key that wraps each contact's random data key (from which ``contact_keys`` derives
       the keys of its directory and its payload).
+    - ``keyring_wrap`` and ``pending``: seal the stable keys and an unfinished re-key's new master key in
+      the header.
+
+    Stable across re-keys (the **keyring**: derived from the first master key, then carried over, sealed
+    in the header, so that blind-index tags, book UIDs, log records and tombstones stay as they are):
+
+    - ``tombstone``: AEAD key of the tombstones erased contacts leave behind.
     - ``index``: blind index of phone numbers.
     - ``log``: the disclosure log.
     - ``book``: the UIDs and pseudonym codes of messenger-book entries.
     """
 
-    __slots__ = ("book", "header", "index", "log", "rowset", "state", "tombstone", "wrap")
+    __slots__ = (
+        "book",
+        "header",
+        "index",
+        "keyring",
+        "keyring_wrap",
+        "log",
+        "pending",
+        "rowset",
+        "state",
+        "tombstone",
+        "wrap",
+    )
 
-    def __init__(self, master_key: bytes) -> None:
+    def __init__(self, master_key: bytes, keyring: bytes | None = None) -> None:
         if len(master_key) != KEY_SIZE:
             raise ValueError("the master key must be 32 bytes")
+        if keyring is None:
+            keyring = b"".join(
+                _hkdf(master_key, label)
+                for label in (b"phone-index", b"messenger-book", b"disclosure-log", b"tombstone")
+            )
+        if len(keyring) != KEYRING_SIZE:
+            raise ValueError("a keyring is four 32-byte keys")
+        self.keyring = keyring
         self.header = _hkdf(master_key, b"header-mac")
         self.state = _hkdf(master_key, b"state-mac")
         self.rowset = _hkdf(master_key, b"rowset")
-        self.tombstone = AESGCM(_hkdf(master_key, b"tombstone"))
         self.wrap = AESGCM(_hkdf(master_key, b"data-key-wrap"))
-        self.index = _hkdf(master_key, b"phone-index")
-        self.log = _hkdf(master_key, b"disclosure-log")
-        self.book = _hkdf(master_key, b"messenger-book")
+        self.keyring_wrap = _hkdf(master_key, b"keyring-wrap")
+        self.pending = _hkdf(master_key, b"pending-rekey")
+        self.index = keyring[:KEY_SIZE]
+        self.book = keyring[KEY_SIZE : 2 * KEY_SIZE]
+        self.log = keyring[2 * KEY_SIZE : 3 * KEY_SIZE]
+        self.tombstone = AESGCM(keyring[3 * KEY_SIZE :])
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -225,6 +346,11 @@ class RecordKind:
     PAYLOAD: Final = 5
     TOMBSTONE: Final = 6
     DISCLOSURE: Final = 7
+    SLOT_PRIVATE_KEY: Final = 8
+    SLOT_MASTER_KEY: Final = 9
+    SLOT_TRUSTED_MASTER_KEY: Final = 12
+    KEYRING: Final = 10
+    PENDING_MASTER_KEY: Final = 11
 
 
 _AD = struct.Struct(">16s16sBQ")
@@ -334,6 +460,27 @@ def parse_recovery_key(text: str) -> bytes | None:
         return None
     try:
         key = base64.b32decode(compact + "====", casefold=False)
+    except ValueError:
+        return None
+    return key if len(key) == KEY_SIZE else None
+
+
+# Service keys: 32 random bytes as "cvsk-" and unpadded URL-safe base64, for a file or an environment.
+_SERVICE_PREFIX: Final = "cvsk-"
+
+
+def format_service_key(key: bytes) -> str:
+    """Show a service's key as ``cvsk-`` and 43 URL-safe base64 characters."""
+    return _SERVICE_PREFIX + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
+
+
+def parse_service_key(text: str) -> bytes | None:
+    """The 32 bytes of a service key (surrounding white space ignored), or ``None`` if it is not one."""
+    compact = text.strip()
+    if not compact.startswith(_SERVICE_PREFIX) or len(compact) != len(_SERVICE_PREFIX) + 43:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(compact[len(_SERVICE_PREFIX) :] + "=")
     except ValueError:
         return None
     return key if len(key) == KEY_SIZE else None

@@ -9,7 +9,8 @@ callers may catch either::
     ├── InvalidRegion (ValueError)       a default region that is not an ISO 3166 code phonenumbers knows
     ├── FolderNotFound (FileNotFoundError)  the folder a file is to be written into does not exist
     ├── VaultError                       something about the vault file as a whole
-    │   ├── WrongPassphrase              the passphrase (or recovery key) is not the vault's
+    │   ├── WrongPassphrase              the passphrase (or recovery key, or service key) is not the vault's
+    │   ├── UnknownUser                  no key slot of that user, or several users and none named
     │   ├── VaultCorrupted               the key is right but the file was damaged or tampered with
     │   ├── UnsupportedFormat            not a contactvault vault, or a newer format than this version reads
     │   ├── KdfLimitExceeded             the file asks for KDF parameters above the documented cap
@@ -52,6 +53,7 @@ __all__ = [
     "PartialSync",
     "SyncError",
     "UnknownCsvLayout",
+    "UnknownUser",
     "UnsupportedFormat",
     "VaultClosed",
     "VaultCorrupted",
@@ -119,6 +121,13 @@ class WrongPassphrase(VaultError):
 
     Raised after exactly one key derivation, before anything is read; the file is left byte for byte as it
     was. A damaged file gives ``VaultCorrupted`` instead: the vault's key-check value tells them apart.
+    """
+
+
+class UnknownUser(VaultError):
+    """The vault has no key slot of that user (or service), or several users and none was named.
+
+    Nothing is derived and nothing is written. The message names the user asked for, never a passphrase.
     """
 
 

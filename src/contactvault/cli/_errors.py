@@ -42,6 +42,7 @@ from contactvault.errors import (
     VaultExists,
     VaultLocked,
     VaultNotFound,
+    UnknownUser,
     WrongPassphrase,
 )
 
@@ -125,6 +126,7 @@ class CommandError(ContactVaultError):
 _ERRORS: Final[tuple[tuple[type[BaseException], int], ...]] = (
     (CommandError, EXIT_USAGE),  # its own code, see below
     (WrongPassphrase, EXIT_VAULT),
+    (UnknownUser, EXIT_VAULT),
     (VaultCorrupted, EXIT_VAULT),
     (UnsupportedFormat, EXIT_VAULT),
     (KdfLimitExceeded, EXIT_VAULT),
