@@ -2,7 +2,8 @@
 
 :func:`access_report` reads one contact (both compartments) and its disclosures and returns an
 :class:`AccessReport`: every stored field, the consent history, legal bases, objections, restriction,
-messenger presence, labels, every disclosure of the contact from the log, and the information items of
+messenger presence, labels, every disclosure of the contact from the log, who did what with the record
+(the log's activity records that concern it: when, what, which user), and the information items of
 Art. 15(1) (purposes, recipients, storage period, rights, source). It is written **for the data subject**,
 so it holds their data in full, and nothing about anybody else. It is written as versioned JSON and as
 Markdown in English or German.
@@ -28,8 +29,8 @@ from contactvault.gdpr._request_texts import (
 )
 from contactvault.i18n import Lang, check_lang
 from contactvault.markdown import table
-from contactvault.models import Contact, ContactSource, Phone
-from contactvault.vault import ContactDisclosure, Vault
+from contactvault.models import ConsentRecord, Contact, ContactSource, Phone
+from contactvault.vault import Activity, ContactDisclosure, Vault
 
 __all__ = ["ACCESS_SCHEMA", "AccessReport", "access_report"]
 
@@ -54,6 +55,9 @@ class AccessReport:
         messenger: The messenger provider, a recipient whenever a number reached a target.
         storage_period: The storage period as the controller states it (``None``: a default text).
         controller: The controller's name and contact details, if given.
+        activity: The log's activity records concerning the contact (under its id or one merged into
+            it), oldest first: when, what, and who (the key slot's user). The report shows when, who, what
+            and the detail, not how many other contacts a record concerned.
     """
 
     contact: Contact
@@ -64,6 +68,7 @@ class AccessReport:
     messenger: str
     storage_period: str | None = None
     controller: str | None = None
+    activity: tuple[Activity, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -117,8 +122,13 @@ class AccessReport:
                     "kind": d.kind,
                     "change": d.change,
                     "number": d.number,
+                    "by": d.by,
                 }
                 for d in self.disclosures
+            ],
+            "activity": [
+                {"at": a.at.isoformat(), "by": a.by, "action": a.action, "detail": a.detail}
+                for a in self.activity
             ],
             "information": {
                 "purposes": self._purpose_items(),
@@ -158,7 +168,7 @@ class AccessReport:
         out += _rights_state_md(c, lang)
         out += [f"## {tr('disclosures', lang)}", "", tr("disclosures_intro", lang), ""]
         if self.disclosures:
-            header = [tr(k, lang) for k in ("when", "target", "kind", "change", "e164")]
+            header = [tr(k, lang) for k in ("when", "target", "kind", "change", "e164", "by")]
             rows = (
                 [
                     when(d.at),
@@ -166,10 +176,20 @@ class AccessReport:
                     tr(f"kind.{d.kind}", lang),
                     tr(f"change.{d.change}", lang),
                     md_code(d.number),
+                    md(d.by or ""),
                 ]
                 for d in self.disclosures
             )
             out += [*table(header, rows), ""]
+        else:
+            out += [f"_{tr('none', lang)}_", ""]
+        out += [f"## {tr('activity', lang)}", "", tr("activity_intro", lang), ""]
+        if self.activity:
+            header = [tr(k, lang) for k in ("when", "by", "action", "detail")]
+            done = (
+                [when(a.at), md(a.by), tr(f"action.{a.action}", lang), md(a.detail)] for a in self.activity
+            )
+            out += [*table(header, done), ""]
         else:
             out += [f"_{tr('none', lang)}_", ""]
         out += self._information_md(lang)
@@ -391,7 +411,7 @@ def _consents_md(c: Contact, lang: Lang) -> list[str]:
                 f"{md(r.notice_id)} ({md(r.notice_version)})",
                 md(r.evidence_ref or ""),
                 md(r.recorded_by),
-                f"{when(r.withdrawn_at)} ({r.withdrawal_channel})" if r.withdrawn_at else "",
+                _withdrawal(r, lang),
             ]
             for r in c.consents
         )
@@ -400,9 +420,15 @@ def _consents_md(c: Contact, lang: Lang) -> list[str]:
         out.append(f"_{tr('none', lang)}_")
     out += ["", f"## {tr('legal_bases', lang)}", ""]
     if c.legal_bases:
-        header = [tr(k, lang) for k in ("article", "purpose", "justification", "recorded_at")]
+        header = [tr(k, lang) for k in ("article", "purpose", "justification", "recorded_at", "recorded_by")]
         rows = (
-            [f"Art. {b.article}", md_code(b.purpose), md(b.justification), when(b.recorded_at)]
+            [
+                f"Art. {b.article}",
+                md_code(b.purpose),
+                md(b.justification),
+                when(b.recorded_at),
+                md(b.recorded_by or ""),
+            ]
             for b in c.legal_bases
         )
         out += table(header, rows)
@@ -410,6 +436,13 @@ def _consents_md(c: Contact, lang: Lang) -> list[str]:
         out.append(f"_{tr('none', lang)}_")
     out.append("")
     return out
+
+
+def _withdrawal(r: ConsentRecord, lang: Lang) -> str:
+    if r.withdrawn_at is None:
+        return ""
+    by = f", {tr('by', lang).lower()} {md(r.withdrawn_by)}" if r.withdrawn_by else ""
+    return f"{when(r.withdrawn_at)} ({r.withdrawal_channel}{by})"
 
 
 def _rights_state_md(c: Contact, lang: Lang) -> list[str]:
@@ -422,8 +455,8 @@ def _rights_state_md(c: Contact, lang: Lang) -> list[str]:
     if c.objections:
         out += [f"### {tr('objections', lang)}", ""]
         out += table(
-            [tr("purpose", lang), tr("objected_at", lang)],
-            ([md_code(o.purpose), when(o.objected_at)] for o in c.objections),
+            [tr("purpose", lang), tr("objected_at", lang), tr("recorded_by", lang)],
+            ([md_code(o.purpose), when(o.objected_at), md(o.recorded_by or "")] for o in c.objections),
         )
         out.append("")
     return out
@@ -441,8 +474,8 @@ def access_report(
 ) -> AccessReport:
     """Build the Art. 15 access report of one contact.
 
-    Decrypts the contact's CRM payload (an access request is a reason to) and reads the disclosure log.
-    Nothing is written to the vault.
+    Decrypts the contact's CRM payload (an access request is a reason to) and reads the vault's log (its
+    disclosures and the activity records concerning the contact). Nothing is written to the vault.
 
     Args:
         vault: The open vault.
@@ -482,4 +515,5 @@ def access_report(
         messenger=messenger,
         storage_period=storage_period,
         controller=controller,
+        activity=tuple(vault.activity_of(contact.id)),
     )

@@ -275,6 +275,7 @@ def disclosures_of(core: Core, entry: DirectoryEntry) -> list[ContactDisclosure]
                 uid=uid,
                 policy=record.policy,
                 contact_id=owners[uid][0],
+                by=record.by,
             )
             for change, uids in changes
             for uid in uids

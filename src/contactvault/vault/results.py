@@ -127,6 +127,8 @@ class ContactDisclosure:
         uid: The book entry's UID.
         policy: The digest of the policy that allowed it.
         contact_id: The id the entry was made under: the contact's own, or one merged into it.
+        by: Who recorded the disclosure (the key slot that opened the vault); ``None`` for a record made
+            before the log kept it.
     """
 
     seq: int
@@ -138,6 +140,7 @@ class ContactDisclosure:
     uid: str
     policy: str
     contact_id: uuid.UUID | None = None
+    by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
