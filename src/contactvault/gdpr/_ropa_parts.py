@@ -1,7 +1,8 @@
 """The parts of the record of processing (:mod:`contactvault.gdpr.ropa`) and its fixed statements.
 
 A `Statement` is one item of the record in English and German with the facts it was made from; a
-`Measure` is a technical or organisational measure; a `Recipient` and a `Transfer` are items (d) and (e).
+`Measure` is a technical or organisational measure; a `Recipient` and a `Transfer` are items (d) and (e);
+an `Actor` is a user (or service) the vault's log names, with how many records it made.
 The fixed statements of items (b) and (c) and the standard organisational measures are here too, and the
 recipients and transfers the config names.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
@@ -23,12 +25,14 @@ __all__ = [
     "ORGANISATIONAL",
     "VAULT_CRM",
     "VAULT_DIRECTORY",
+    "Actor",
     "Fact",
     "Measure",
     "MeasureKind",
     "Recipient",
     "Statement",
     "Transfer",
+    "actors_of",
     "messenger_data",
     "purposes_of",
     "recipients_of",
@@ -141,6 +145,49 @@ class Transfer:
     recipient: str
     country: str
     safeguards: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A user of the vault (a person, a service, the recovery key) that its log names (Art. 5(2), 32).
+
+    Attributes:
+        name: The name of the key slot that opened the vault when the records were made.
+        records: How many records of the log name it: changes (consents, erasures, imports, ...) and
+            disclosures (exports and syncs).
+        first: When its first record was made.
+        last: When its last record was made.
+    """
+
+    name: str
+    records: int
+    first: datetime
+    last: datetime
+
+    def _json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "records": self.records,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+        }
+
+
+def actors_of(records: Iterable[tuple[str | None, datetime]]) -> tuple[Actor, ...]:
+    """The distinct actors of ``(by, at)`` pairs (log records, oldest first), in the order they first acted.
+
+    Records without a name (disclosures made before the log kept it) are left out.
+    """
+    seen: dict[str, Actor] = {}
+    for by, at in records:
+        if by is None:
+            continue
+        known = seen.get(by)
+        if known is None:
+            seen[by] = Actor(by, 1, at, at)
+        else:
+            seen[by] = Actor(by, known.records + 1, min(known.first, at), max(known.last, at))
+    return tuple(seen.values())
 
 
 def purposes_of(purposes: Sequence[str]) -> tuple[Statement, ...]:

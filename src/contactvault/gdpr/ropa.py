@@ -12,12 +12,14 @@ It returns a :class:`RecordOfProcessing` with every item of Art. 30(1)(a) to (g)
 - (e) transfers to third countries with their safeguards;
 - (f) the time limits for erasure;
 - (g) the technical measures, each one **derived from the vault's real settings** (`Vault.settings`, read
-  from the header and the open SQLite connection) and from the policy's rules, and a short list of
-  organisational measures for the controller to confirm.
+  from the header and the open SQLite connection) and from the policy's rules, who acted on the vault
+  (the users and services its log names, with how many records each made, first and last), and a short
+  list of organisational measures for the controller to confirm.
 
-The record holds no personal data from the vault: it reads the vault's settings and counts, never a
-contact. The vault is named by its file name only (no folder, which often holds a user name). The
-controller's and the DPO's contact details come from the config, which is the controller's own text.
+The record holds no personal data from the vault: it reads the vault's settings, counts and the names of
+its users (the controller's staff and services, as their key slots name them), never a contact. The
+vault is named by its file name only (no folder, which often holds a user name). The controller's and the
+DPO's contact details come from the config, which is the controller's own text.
 
 The record is written as versioned JSON (``"schema": "contactvault.ropa/1"``, English keys, free text in
 the requested language) and as Markdown in English or German.
@@ -59,12 +61,14 @@ from contactvault.gdpr._ropa_parts import (
     ORGANISATIONAL,
     VAULT_CRM,
     VAULT_DIRECTORY,
+    Actor,
     Fact,
     Measure,
     MeasureKind,
     Recipient,
     Statement,
     Transfer,
+    actors_of,
     messenger_data,
     purposes_of,
     recipients_of,
@@ -77,6 +81,7 @@ from contactvault.vault import Vault, VaultSettings
 
 __all__ = [
     "ROPA_SCHEMA",
+    "Actor",
     "ContactDetails",
     "Controller",
     "DataProtectionOfficer",
@@ -165,6 +170,21 @@ _t: Final = Words(
             "Organisatorische Maßnahmen (vom Verantwortlichen umzusetzen und zu bestätigen)",
         ),
         "source": ("source", "Quelle"),
+        "actors": (
+            "Who acted on the vault (from its log)",
+            "Wer im Tresor gehandelt hat (laut Protokoll)",
+        ),
+        "actors_intro": (
+            "Each user or service whose key slot opened the vault for a change, an export or a sync, "
+            "with the number of log records it made.",
+            "Jeder Benutzer oder Dienst, dessen Schlüsselplatz den Tresor für eine Änderung, einen Export "
+            "oder eine Synchronisierung geöffnet hat, mit der Zahl seiner Protokolleinträge.",
+        ),
+        "actors_none": ("The log holds no record yet.", "Das Protokoll enthält noch keinen Eintrag."),
+        "user": ("User", "Benutzer"),
+        "records": ("Records", "Einträge"),
+        "first": ("First", "Erstmals"),
+        "last": ("Last", "Zuletzt"),
     }
 )
 """The headings and labels of the record: ``_t(key, lang)``."""
@@ -228,6 +248,8 @@ class RecordOfProcessing:
         organisational_measures: (g) The organisational measures, for the controller to confirm.
         policy_kind: The sync policy's class name, or ``None`` if no policy was given.
         policy_digest: The sync policy's digest (as the disclosure log records it), or ``None``.
+        actors: (g) Who acted on the vault: the users and services the vault's log names, in the order
+            they first acted, with how many records each made.
         schema: The JSON format's name and version, :data:`ROPA_SCHEMA`.
     """
 
@@ -249,6 +271,7 @@ class RecordOfProcessing:
     policy_kind: str | None = None
     policy_digest: str | None = None
     schema: str = ROPA_SCHEMA
+    actors: tuple[Actor, ...] = ()
 
     @classmethod
     def build(
@@ -259,6 +282,7 @@ class RecordOfProcessing:
         vault_file: str,
         policy: Policy | None = None,
         now: datetime | None = None,
+        actors: Iterable[Actor] = (),
     ) -> Self:
         """Build the record from a vault's settings, the config and (optionally) the sync policy.
 
@@ -269,6 +293,7 @@ class RecordOfProcessing:
             policy: The sync policy used for the messenger book, if any: its purpose codes, rules and
                 digest go into the record.
             now: When the record is made, timezone-aware; the current UTC time if ``None``.
+            actors: Who acted on the vault (``actors_of`` the log's records).
 
         Returns:
             The record.
@@ -307,6 +332,7 @@ class RecordOfProcessing:
             organisational_measures=(*ORGANISATIONAL, *extra),
             policy_kind=None if policy is None else type(policy).__name__,
             policy_digest=None if policy is None else policy.digest(),
+            actors=tuple(actors),
         )
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
@@ -371,6 +397,7 @@ class RecordOfProcessing:
                 "article": "30(1)(g)",
                 "technical": [m._json(lang) for m in self.technical_measures],
                 "organisational": [m._json(lang) for m in self.organisational_measures],
+                "actors": [a._json() for a in self.actors],
             },
         }
 
@@ -425,8 +452,18 @@ class RecordOfProcessing:
             f"- {_md(m.text(lang))} ({_t('source', lang)}: {', '.join(f'`{s}`' for s in m.sources)})"
             for m in self.technical_measures
         ]
-        out += ["", f"### {_t('organisational', lang)}", "", *_items_md(self.organisational_measures, lang)]
+        out += ["", *self._actors_md(lang)]
+        out += [f"### {_t('organisational', lang)}", "", *_items_md(self.organisational_measures, lang)]
         return "\n".join(out) + "\n"
+
+    def _actors_md(self, lang: Lang) -> list[str]:
+        out = [f"### {_t('actors', lang)}", "", _t("actors_intro", lang), ""]
+        if not self.actors:
+            return [*out, _t("actors_none", lang), ""]
+        header = [_t(k, lang) for k in ("user", "records", "first", "last")]
+        out += ["| " + " | ".join(header) + " |", "|---|---:|---|---|"]
+        out += [f"| {_md(a.name)} | {a.records} | {when(a.first)} | {when(a.last)} |" for a in self.actors]
+        return [*out, ""]
 
     def _controller_md(self, lang: Lang) -> list[str]:
         out = [f"## {_t('a', lang)}", "", f"### {_t('controller', lang)}", ""]
@@ -461,8 +498,9 @@ def record_of_processing(
 ) -> RecordOfProcessing:
     """The Art. 30(1) record for customer communication via messenger, with this vault's real measures.
 
-    Reads ``vault.settings()`` (header, SQLite connection and counts) and the vault's file name; never a
-    contact, and never the folder the vault lies in.
+    Reads ``vault.settings()`` (header, SQLite connection and counts), the vault's file name and who made
+    the records of its log (``Vault.activity``: their names and times only); never a contact, and never
+    the folder the vault lies in.
 
     Args:
         vault: An open vault.
@@ -477,6 +515,7 @@ def record_of_processing(
         ValueError: If ``now`` is naive.
         VaultClosed: If the vault is closed.
     """
+    actors = actors_of((record.by, record.at) for record in vault.activity())
     return RecordOfProcessing.build(
-        vault.settings(), config, vault_file=vault.location, policy=policy, now=now
+        vault.settings(), config, vault_file=vault.location, policy=policy, now=now, actors=actors
     )
