@@ -74,8 +74,9 @@ class Unlocked:
 Unlock = Callable[[Header], Unlocked]
 """Unwraps the master key from a parsed header, or raises ``WrongPassphrase`` / ``UnknownUser``."""
 
-KdfGuard = Callable[[Header, Slot], None]
-"""Called with the chosen person's slot before its KDF runs (the client's memory of its KDF settings)."""
+KdfGuard = Callable[[Header, str, Slot | None], None]
+"""Called with the person's name and slot (``None``: not in the header) before anything is derived: the
+client's memory of the slots it opened and their KDF settings."""
 
 
 def check_passphrase(passphrase: str | bytes) -> None:
@@ -256,7 +257,7 @@ def slot_master(slot: Slot, private_key: bytes, vault_id: bytes) -> bytes:
     return crypto.open_from(private_key, slot.sealed_master, ad)
 
 
-def _person(header: Header, user: str | None) -> Slot:
+def _person(header: Header, user: str | None, guard: KdfGuard | None) -> Slot:
     people = [s for s in header.slots if s.kind == SlotKind.PERSON]
     if user is None:
         if len(people) == 1:
@@ -270,6 +271,8 @@ def _person(header: Header, user: str | None) -> Slot:
             "(user=..., --user or CONTACTVAULT_USER)"
         )
     slot = header.slot(user)
+    if guard is not None:
+        guard(header, user, slot)
     if slot is None or slot.kind != SlotKind.PERSON:
         raise UnknownUser(f"this vault has no user {user!r} (removed, or never added)")
     return slot
@@ -285,9 +288,9 @@ def passphrase_unlock(
     check_passphrase(passphrase)
 
     def unlock(header: Header) -> Unlocked:
-        slot = _person(header, user)
-        if guard is not None:
-            guard(header, slot)
+        slot = _person(header, user, guard)
+        if guard is not None and user is None:
+            guard(header, slot.name, slot)
         if slot.kdf is None:  # pragma: no cover (a person's slot always has them: the parser makes sure)
             raise VaultCorrupted("a person's key slot has no KDF parameters")
         kek = crypto.derive_kek(passphrase, slot.salt, slot.kdf)

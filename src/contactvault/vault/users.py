@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contactvault.crypto import KdfParams
-from contactvault.errors import KdfLimitExceeded, UnknownUser, VaultError
+from contactvault.errors import KdfLimitExceeded, UnknownUser, VaultCorrupted, VaultError
 from contactvault.vault import keys as slots
 from contactvault.vault import log
 from contactvault.vault.core import Core
@@ -52,16 +52,24 @@ def _costlier(new: KdfParams, seen: KdfParams) -> bool:
     return new.memory_kib > seen.memory_kib or new.iterations > seen.iterations or new.lanes > seen.lanes
 
 
-def kdf_guard(header: Header, slot: Slot) -> None:
+def kdf_guard(header: Header, name: str, slot: Slot | None) -> None:
     """Refuse, before deriving anything, a person's slot whose KDF cost went up since this client saw it.
+
+    Also a slot this client opened before that is gone from the header (``VaultCorrupted``: removed, or
+    the header edited), rather than "no such user".
 
     A header edited to ask for the caps (1 GiB, 64 iterations) costs half a minute and a gigabyte before
     "wrong passphrase"; the client's memory (``contactvault.vault.memory``) knows what it was. A change
     made on purpose elsewhere (``user passwd --kdf``) is taken with ``accept_kdf_change``.
     """
-    if slot.kdf is None:
+    seen = ClientMemory().kdf_for(header.vault_id, name)
+    if slot is None and seen is not None:
+        raise VaultCorrupted(
+            f"the key slot of user {name!r}, which this client opened before, is not in the vault header: "
+            "removed by another user, or the header was edited"
+        )
+    if slot is None or slot.kdf is None:
         return
-    seen = ClientMemory().kdf_for(header.vault_id, slot.name)
     if seen is not None and _costlier(slot.kdf, seen):
         raise KdfLimitExceeded(
             f"the key slot of user {slot.name!r} asks for a costlier KDF than this client saw before "
