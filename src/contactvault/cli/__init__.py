@@ -1,8 +1,8 @@
 """The ``contactvault`` command (click + rich): one function per subcommand, no global state.
 
 The subcommands live by concern: `importing` (import), `contacts` (add, edit, duplicates, merge),
-`vaultcmds` (init, list, show, passwd, verify), `rights` (consent, basis, messenger, label, restrict,
-object),
+`vaultcmds` (init, list, show, passwd, verify), `usercmds` (user add, list, remove, passwd; rekey),
+`rights` (consent, basis, messenger, label, restrict, object),
 `messenger` (book, export, sync), `logcmd` (log), `backupcmds` (backup, restore), `gdprcmds` (audit,
 access, erase, ropa) and `demo`. What they share (the vault and its passphrase, common options) is in
 `contactvault.cli._app`, how a command ends (exit codes, errors) in `contactvault.cli._errors`.
@@ -25,6 +25,7 @@ from contactvault.cli import (
     logcmd,
     messenger,
     rights,
+    usercmds,
     vaultcmds,
 )
 from contactvault.cli._errors import CommandLine
@@ -46,6 +47,17 @@ def main(debug: bool) -> None:  # the --debug flag is read through the context b
     """
 
 
-for _module in (importing, contacts, vaultcmds, rights, messenger, logcmd, backupcmds, gdprcmds, demo):
+for _module in (
+    importing,
+    contacts,
+    vaultcmds,
+    usercmds,
+    rights,
+    messenger,
+    logcmd,
+    backupcmds,
+    gdprcmds,
+    demo,
+):
     for _command in _module.COMMANDS:
         main.add_command(_command)

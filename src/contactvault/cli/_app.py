@@ -2,11 +2,16 @@
 
 Each subcommand is one function that takes its options as arguments; nothing is kept between commands
 and nothing is global. A command that needs the vault declares ``@vault_options`` and gets a `VaultAccess`
-(the vault's path and where its passphrase comes from); ``with access.open() as vault:`` opens it.
+(the vault's path, who opens it and where their passphrase or key comes from); ``with access.open() as
+vault:`` opens it. A command that opens the vault twice reads the secret once (``unlock =
+access.unlock_args()``) and passes it to each ``access.open(unlock)``.
 
 The passphrase is never a command-line argument (it would end up in the shell history and in ``ps``): it
 comes from ``--passphrase-file FILE``, the file named by ``CONTACTVAULT_PASSPHRASE_FILE``, or an
-interactive prompt without echo, in that order.
+interactive prompt without echo, in that order. ``--user NAME`` (``CONTACTVAULT_USER``) says whose key
+slot it opens, in a vault with several users. A service opens with its key instead, and is asked nothing:
+``--service-key-file FILE`` (``CONTACTVAULT_SERVICE_KEY_FILE``; refused unless only its owner may read
+and write it) or the key itself in ``CONTACTVAULT_SERVICE_KEY``.
 
 It is asked for only when standard input is a terminal (`interactive`): without one, the command stops
 with exit code 2 and says which option to give, before anything is opened.
@@ -21,10 +26,11 @@ import contextlib
 import functools
 import json
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -34,18 +40,25 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
-from contactvault.errors import ContactNotFound, FolderNotFound, VaultNotFound
+from contactvault.errors import ContactNotFound, FolderNotFound, UnknownUser, VaultNotFound
 from contactvault.i18n import LANGS
 from contactvault.phones import check_region
 from contactvault.vault import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.backends import Location, describe, is_url
+from contactvault.vault.header import check_name
 
 __all__ = [
+    "ACCEPT_KDF_CHANGE_ENV",
     "LOCK_TIMEOUT_ENV",
     "PASSPHRASE_FILE_ENV",
+    "SERVICE_KEY_ENV",
+    "SERVICE_KEY_FILE_ENV",
+    "USER_ENV",
+    "Unlock",
     "VaultAccess",
     "ask_secret",
     "check_folder",
+    "check_user_name",
     "confirm",
     "echo_json",
     "interactive",
@@ -54,6 +67,7 @@ __all__ = [
     "lang_option",
     "mask_name",
     "need_terminal",
+    "new_passphrase",
     "parse_moment",
     "parse_region",
     "read_secret_file",
@@ -71,6 +85,18 @@ PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a va
 
 LOCK_TIMEOUT_ENV: Final = "CONTACTVAULT_LOCK_TIMEOUT"
 """The environment variable with the seconds a command's writes wait for another writer (default 15)."""
+
+USER_ENV: Final = "CONTACTVAULT_USER"
+"""The environment variable naming the user who opens the vault (``--user``)."""
+
+SERVICE_KEY_ENV: Final = "CONTACTVAULT_SERVICE_KEY"
+"""The environment variable holding a service's key itself (``cvsk-...``)."""
+
+SERVICE_KEY_FILE_ENV: Final = "CONTACTVAULT_SERVICE_KEY_FILE"
+"""The environment variable naming a file (mode 0600) whose first line is a service's key."""
+
+ACCEPT_KDF_CHANGE_ENV: Final = "CONTACTVAULT_ACCEPT_KDF_CHANGE"
+"""Set to 1 to open a key slot whose KDF cost went up since this computer last opened it."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -96,6 +122,10 @@ def read_secret_file(path: Path, what: str) -> str:
         raise CommandError(
             f"{what} {path.name}: {exc.strerror or 'cannot be read'}", EXIT_BAD_INPUT
         ) from None
+    return _first_line(data, path, what)
+
+
+def _first_line(data: bytes, path: Path, what: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -104,6 +134,29 @@ def read_secret_file(path: Path, what: str) -> str:
     if not line:
         raise CommandError(f"{what} {path.name}: the first line is empty", EXIT_BAD_INPUT)
     return line
+
+
+def read_key_file(path: Path) -> str:
+    """A service key file's first line; refused (exit 5) if group or others may read or write it.
+
+    As ssh refuses a private key others can read: the key opens the vault without anything typed. The
+    mode is checked on the file that is read (no window between the check and the read).
+    """
+    what = "service key file"
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise CommandError(f"{what} {path}: {exc.strerror or 'cannot be read'}", EXIT_BAD_INPUT) from None
+    with os.fdopen(descriptor, "rb") as stream:
+        mode = stat.S_IMODE(os.fstat(descriptor).st_mode)
+        if os.name == "posix" and mode & 0o077:
+            raise CommandError(
+                f"{what} {path} may be read or written by others (mode {mode:04o}); it must be private "
+                f"to its owner: run chmod 600 {path}",
+                EXIT_BAD_INPUT,
+            )
+        data = stream.read(4096)
+    return _first_line(data, path, what).strip()
 
 
 def interactive() -> bool:
@@ -140,15 +193,75 @@ def ask_secret(prompt: str, *, twice: bool, missing: str, what: str) -> str:
     return value
 
 
+def new_passphrase(file: Path | None, prompt: str = "New passphrase") -> str:
+    """A new passphrase: the first line of ``file`` (``--new-passphrase-file``), or asked twice."""
+    if file is not None:
+        return read_secret_file(file, "passphrase file")
+    return ask_secret(
+        prompt, twice=True, missing="no new passphrase: give --new-passphrase-file", what="the passphrase"
+    )
+
+
+def check_user_name(name: str) -> str:
+    """``name`` if it can name a user or service; otherwise a ``CommandError`` (exit 2) saying what can."""
+    try:
+        return check_name(name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def accept_kdf_change() -> bool:
+    """Whether ``CONTACTVAULT_ACCEPT_KDF_CHANGE`` is set (1, yes, true; empty, 0, no, false: not set)."""
+    text = os.environ.get(ACCEPT_KDF_CHANGE_ENV, "").strip().lower()
+    if text in {"1", "yes", "true"}:
+        return True
+    if text not in {"", "0", "no", "false"}:
+        raise CommandError(f"{ACCEPT_KDF_CHANGE_ENV} must be 1 (or 0)")
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Unlock:
+    """What opens the vault, read once: a person's passphrase (and name), or a service's key.
+
+    Made by `VaultAccess.unlock_args`; a command that opens the vault twice passes it to each
+    `VaultAccess.open`, so that nothing is asked twice.
+    """
+
+    passphrase: str | None = field(repr=False)
+    service_key: str | None = field(repr=False)
+    user: str | None
+    accept_kdf_change: bool = False
+
+    def open(self, location: Location) -> Vault:
+        """``Vault.open`` with these arguments (and the lock timeout of ``CONTACTVAULT_LOCK_TIMEOUT``)."""
+        if self.service_key is not None:
+            vault = Vault.open(location, service_key=self.service_key, lock_timeout=lock_timeout())
+            if self.user is not None and vault.user != self.user:
+                vault.close()
+                raise UnknownUser(f"the service key is not the key of {self.user!r}")
+            return vault
+        return Vault.open(
+            location,
+            self.passphrase,
+            user=self.user,
+            accept_kdf_change=self.accept_kdf_change,
+            lock_timeout=lock_timeout(),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class VaultAccess:
-    """Where the vault is and where its passphrase comes from; see the module docstring.
+    """Where the vault is, who opens it, where their passphrase or key comes from (see the module docstring).
 
-    ``location`` is a vault file or a ``postgresql://`` URL.
+    ``location`` is a vault file or a ``postgresql://`` URL; ``user`` the key slot to open (``None``: the
+    only person's); ``service_key_file`` a service's key file.
     """
 
     location: Location
     passphrase_file: Path | None
+    user: str | None = None
+    service_key_file: Path | None = None
 
     @property
     def is_file(self) -> bool:
@@ -189,16 +302,38 @@ class VaultAccess:
             what="the passphrase",
         )
 
+    def service_key(self) -> str | None:
+        """A service's key: ``--service-key-file`` (or its variable), else ``CONTACTVAULT_SERVICE_KEY``."""
+        if self.service_key_file is not None:
+            return read_key_file(self.service_key_file)
+        return os.environ.get(SERVICE_KEY_ENV, "").strip() or None
+
+    def unlock_args(self) -> Unlock:
+        """What opens the vault, read now: the one place every command gets it from.
+
+        The service key if one is given (then nothing is asked), else the passphrase (from its file, or
+        asked at the prompt).
+        """
+        key = self.service_key()
+        if key is not None and self.passphrase_file is not None:
+            raise CommandError("give --passphrase-file or a service key, not both")
+        return Unlock(
+            passphrase=self.passphrase() if key is None else None,
+            service_key=key,
+            user=self.user,
+            accept_kdf_change=accept_kdf_change(),
+        )
+
     @contextlib.contextmanager
-    def open(self, passphrase: str | None = None) -> Iterator[Vault]:
+    def open(self, unlock: Unlock | None = None) -> Iterator[Vault]:
         """Open the vault (``VaultNotFound`` first, before asking for a passphrase).
 
-        ``passphrase`` is one already read (by a command that opens the vault twice); otherwise it is read
-        here. The vault is remembered for the running command (`track`).
+        ``unlock`` is what `unlock_args` read before (for a command that opens the vault twice); otherwise
+        it is read here. The vault is remembered for the running command (`track`).
         """
         self.require()
-        secret = passphrase if passphrase is not None else self.passphrase()
-        with Vault.open(self.location, secret, lock_timeout=lock_timeout()) as vault:
+        how = unlock if unlock is not None else self.unlock_args()
+        with how.open(self.location) as vault:
             yield track(vault)
 
     def require(self) -> None:
@@ -236,7 +371,10 @@ class _VaultLocation(click.Path):
 
 
 def vault_options(func: _F) -> _F:
-    """Add ``--vault`` and ``--passphrase-file``; the command receives ``access: VaultAccess``."""
+    """Add the vault options; the command receives ``access: VaultAccess``.
+
+    They are ``--vault``, ``--passphrase-file``, ``--user`` and ``--service-key-file``.
+    """
 
     @click.option(
         "--vault",
@@ -253,9 +391,31 @@ def vault_options(func: _F) -> _F:
         help=f"Read the passphrase from the first line of this file (or set {PASSPHRASE_FILE_ENV}). "
         "Without either, it is asked for without echo.",
     )
+    @click.option(
+        "--user",
+        "user",
+        envvar=USER_ENV,
+        metavar="NAME",
+        help=f"Whose key slot the passphrase opens, in a vault with several users (env {USER_ENV}).",
+    )
+    @click.option(
+        "--service-key-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar=SERVICE_KEY_FILE_ENV,
+        help=f"Open as a service, with the key in the first line of this file (mode 0600; env "
+        f"{SERVICE_KEY_FILE_ENV}, or the key itself in {SERVICE_KEY_ENV}): no passphrase is asked.",
+    )
     @functools.wraps(func)
-    def wrapper(*args: Any, vault_path: Location | None, passphrase_file: Path | None, **kwargs: Any) -> Any:  # noqa: ANN401
-        access = VaultAccess(vault_path or default_vault_path(), passphrase_file)
+    def wrapper(
+        *args: Any,  # noqa: ANN401
+        vault_path: Location | None,
+        passphrase_file: Path | None,
+        user: str | None,
+        service_key_file: Path | None,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> Any:  # noqa: ANN401
+        location = vault_path or default_vault_path()
+        access = VaultAccess(location, passphrase_file, user or None, service_key_file)
         return func(*args, access=access, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -293,8 +293,8 @@ def edit_command(
     )
     if editor == (not edits.is_empty()):
         raise CommandError("give either --editor or the fields to change (see contactvault edit --help)")
-    passphrase = access.passphrase()
-    with access.open(passphrase) as vault:
+    unlock = access.unlock_args()
+    with access.open(unlock) as vault:
         contact_id = resolve_contact(vault, contact, region=default_region)
         stored = vault.get(contact_id)
         if not editor:
@@ -311,7 +311,7 @@ def edit_command(
     if not changes:
         _changed_line(contact_id, "nothing changed", changed=False, version=stored.version, as_json=as_json)
         return
-    with access.open(passphrase) as vault:
+    with access.open(unlock) as vault:
         try:
             after = vault.update(stored.model_copy(update=changes))
         except ConflictError:
@@ -383,8 +383,8 @@ def merge_command(
     if len(contacts) < 2:
         raise CommandError("give at least two contacts to merge")
     default_region = parse_region(region)
-    passphrase = access.passphrase()
-    with access.open(passphrase) as vault:
+    unlock = access.unlock_args()
+    with access.open(unlock) as vault:
         ids = [resolve_contact(vault, ref, region=default_region) for ref in contacts]
         if len(set(ids)) < 2:
             raise CommandError("those name fewer than two different contacts")
@@ -395,7 +395,7 @@ def merge_command(
         if not confirm(f"Merge {shown} into {short_id(ids[0])}?"):
             click.echo("Nothing was merged.", err=True)
             return
-    with access.open(passphrase) as vault:
+    with access.open(unlock) as vault:
         if any(vault.directory_entry(i).version != v for i, v in versions.items()):
             raise CommandError("a contact changed meanwhile; nothing was merged, run merge again")
         merged = vault.merge(ids)

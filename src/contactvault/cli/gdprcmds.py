@@ -364,8 +364,8 @@ def erase_command(
     if not yes:
         need_terminal("the command asks before it changes anything: give --yes")
     access.require()
-    passphrase = access.passphrase()  # read once: without --yes the vault is opened twice
-    with access.open(passphrase) as vault:
+    unlock = access.unlock_args()  # read once: without --yes the vault is opened twice
+    with access.open(unlock) as vault:
         contact_id = resolve_contact(vault, contact, region=default_region)
         if yes:
             done = erase_contact(vault, contact_id, lang=language)
@@ -375,7 +375,7 @@ def erase_command(
         if not confirm(question):
             click.echo("Nothing was erased.", err=True)
             return
-        with access.open(passphrase) as vault:
+        with access.open(unlock) as vault:
             if vault.directory_entry(contact_id).version != version:
                 raise CommandError("the contact changed meanwhile; nothing was erased")
             done = erase_contact(vault, contact_id, lang=language)

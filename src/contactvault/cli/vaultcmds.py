@@ -21,11 +21,12 @@ from rich.text import Text
 
 from contactvault.cli._app import (
     VaultAccess,
-    ask_secret,
+    check_user_name,
     echo_json,
     json_option,
     mask_name,
     need_terminal,
+    new_passphrase,
     parse_region,
     read_secret_file,
     region_option,
@@ -47,8 +48,17 @@ from contactvault.models import (
 )
 from contactvault.phones import mask_number
 from contactvault.vault import Vault, default_vault_path
+from contactvault.vault.header import OWNER
 
-__all__ = ["COMMANDS", "init_command", "list_command", "passwd_command", "show_command", "verify_command"]
+__all__ = [
+    "COMMANDS",
+    "init_command",
+    "list_command",
+    "passwd_command",
+    "print_recovery_key",
+    "show_command",
+    "verify_command",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -88,8 +98,13 @@ def _iso(moment: datetime | None) -> str | None:
 def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None:
     """Create a new, empty vault (asks for the new passphrase twice unless a passphrase file is given).
 
-    An existing file is never overwritten. The default location's folders are created with mode 0700.
+    Its first user is --user NAME ("owner" without it); `contactvault user add` adds more. An existing
+    file is never overwritten. The default location's folders are created with mode 0700.
     """
+    if access.service_key_file is not None:
+        raise CommandError("a new vault's first user is a person with a passphrase, not a service key")
+    user = access.user or OWNER
+    check_user_name(user)
     default = False
     if access.is_file:
         path = access.path
@@ -101,7 +116,7 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
     passphrase = access.passphrase(new=True, prompt="New passphrase")
     if default:  # each missing folder on the way (~/.local, ~/.local/share, ...) private, whatever the umask
         make_private_dir(access.path.parent)
-    with Vault.create(access.location, passphrase, recovery_key=recovery_key) as vault:
+    with Vault.create(access.location, passphrase, user=user, recovery_key=recovery_key) as vault:
         track(vault)
         note_written()  # the new vault file itself
         key = vault.recovery_key
@@ -116,25 +131,32 @@ def init_command(recovery_key: bool, as_json: bool, access: VaultAccess) -> None
                     "iterations": kdf.iterations,
                     "lanes": kdf.lanes,
                 },
+                "user": user,
                 "recovery_key": key,
             }
         )
         return
     where = access.location if access.is_file else access.name
+    named = f", first user {user}" if user != OWNER else ""
     click.echo(
         f"Created {where} (Argon2id: {kdf.memory_kib // 1024} MiB, {kdf.iterations} iterations, "
-        f"{kdf.lanes} lanes)."
+        f"{kdf.lanes} lanes{named})."
     )
     if key is not None:
-        click.echo(
-            "Recovery key, shown this once. It opens the vault without the passphrase: write it down or "
-            "print it, keep it offline and never beside the vault."
-        )
-        click.echo(f"  {key}")
-        click.echo(
-            "If the passphrase is ever lost: put the key in a file and run `contactvault passwd "
-            "--recovery-key-file FILE` to set a new one (or `contactvault restore --recovery-key-file FILE`)."
-        )
+        print_recovery_key(key)
+
+
+def print_recovery_key(key: str) -> None:
+    """Show a new recovery key once, with what it does and how to use it (``init``, ``rekey``)."""
+    click.echo(
+        "Recovery key, shown this once. It opens the vault without the passphrase: write it down or "
+        "print it, keep it offline and never beside the vault."
+    )
+    click.echo(f"  {key}")
+    click.echo(
+        "If the passphrase is ever lost: put the key in a file and run `contactvault passwd "
+        "--recovery-key-file FILE` to set a new one (or `contactvault restore --recovery-key-file FILE`)."
+    )
 
 
 # --- list and show ------------------------------------------------------------------------------------------
@@ -361,6 +383,7 @@ def show_command(
 
 
 @click.command("passwd")
+@click.argument("name", required=False)
 @click.option(
     "--new-passphrase-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -375,41 +398,49 @@ def show_command(
 @vault_options
 @guarded
 def passwd_command(
-    new_passphrase_file: Path | None, recovery_key_file: Path | None, access: VaultAccess
+    name: str | None, new_passphrase_file: Path | None, recovery_key_file: Path | None, access: VaultAccess
 ) -> None:
-    """Change the vault's passphrase (the recovery key, if any, keeps working).
+    """Change your passphrase, or user NAME's (the recovery key, if any, keeps working).
 
-    The current passphrase comes from --passphrase-file, CONTACTVAULT_PASSPHRASE_FILE or a prompt, or
-    the recovery key from --recovery-key-file when the passphrase is lost; the new one from
-    --new-passphrase-file or a prompt (twice). None of them is ever a command-line argument.
+    `contactvault passwd` and `contactvault user passwd` are the same command. You unlock as every
+    command does (--passphrase-file, CONTACTVAULT_PASSPHRASE_FILE or a prompt; --user in a vault with
+    several users), or with the recovery key from --recovery-key-file when the passphrase is lost; the
+    new one comes from --new-passphrase-file or a prompt (twice). None of them is ever a command-line
+    argument.
     """
     access.require()
     if new_passphrase_file is None:  # said before anything is read or opened
         need_terminal("no new passphrase: give --new-passphrase-file")
+    current: str | None = None
     if recovery_key_file is not None:
         key = read_secret_file(recovery_key_file, "recovery key file")
-        current = None
         opened = track(Vault.open_with_recovery_key(access.location, key))
+        target = name or access.user
     else:
-        current = access.passphrase()
-        opened = track(Vault.open(access.location, current))
+        unlock = access.unlock_args()
+        opened = track(unlock.open(access.location))
+        current, target = unlock.passphrase, name
     with opened as vault:
-        if new_passphrase_file is not None:
-            new = VaultAccess(access.location, new_passphrase_file).passphrase()
-        else:
-            new = ask_secret(
-                "New passphrase",
-                twice=True,
-                missing="no new passphrase: give --new-passphrase-file",
-                what="the passphrase",
-            )
-        if new == current:
+        people = [u.name for u in vault.users() if u.kind == "person"]
+        if target is None and recovery_key_file is not None:
+            if len(people) != 1:
+                raise CommandError(
+                    "opened with the recovery key: name the person whose passphrase to set "
+                    "(contactvault user passwd NAME --recovery-key-file FILE)"
+                )
+            target = people[0]
+        by = vault.user
+        whose = target or by
+        new = new_passphrase(new_passphrase_file)
+        if whose == by and new == current:
             raise CommandError("the new passphrase is the same as the current one")
-        vault.change_passphrase(new)
+        vault.change_passphrase(new, user=whose)
         recovery = vault.has_recovery_key
-    how = " with the recovery key" if recovery_key_file is not None else ""
+        several = sum(1 for u in vault.users() if u.kind != "recovery key") > 1
+    of = f" of {whose}" if several else ""
+    how = " with the recovery key" if recovery_key_file is not None else f" by {by}" if whose != by else ""
     kept = "; the recovery key keeps working" if recovery else ""
-    click.echo(f"Passphrase changed for {access.name}{how}{kept}.")
+    click.echo(f"Passphrase{of} changed for {access.name}{how}{kept}.")
 
 
 _CHECKED: Final = (
