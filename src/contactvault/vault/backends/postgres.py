@@ -595,9 +595,6 @@ class PostgresBackend:
         """The sealed log record with the highest sequence number; ``None`` when the log is empty."""
         query = "SELECT seq, record FROM {schema}.disclosures ORDER BY seq DESC LIMIT 1"
         rows = self._fetch("read the disclosure log", query)
-        if not rows:
-            return None
-        seq, record = rows[0]
-        if type(seq) is not int:
+        if rows and type(rows[0][0]) is not int:
             raise VaultCorrupted("the disclosure log holds a value of the wrong type")
-        return seq, _blob(record)
+        return (rows[0][0], _blob(rows[0][1])) if rows else None

@@ -499,18 +499,12 @@ class SqliteBackend:
 
     def log_last(self) -> tuple[int, bytes] | None:
         """The sealed log record with the highest sequence number; ``None`` when the log is empty."""
+        query = "SELECT seq, record FROM disclosures ORDER BY seq DESC LIMIT 1"
         with sqlite_errors("read the disclosure log"):
-            found = (
-                self._conn()
-                .execute("SELECT seq, record FROM disclosures ORDER BY seq DESC LIMIT 1")
-                .fetchone()
-            )
-        if found is None:
-            return None
-        seq, record = found
-        if type(seq) is not int or not isinstance(record, bytes):
+            found = self._conn().execute(query).fetchone()
+        if found is not None and (type(found[0]) is not int or not isinstance(found[1], bytes)):
             raise VaultCorrupted("the disclosure log holds a value of the wrong type")
-        return seq, record
+        return None if found is None else (found[0], found[1])
     def copy_to(self, target: Path) -> None:
         """Write a consistent copy of the whole database into ``target`` (an empty file): SQLite's backup.
 
