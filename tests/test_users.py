@@ -32,9 +32,9 @@ from contactvault.vault.header import FORMAT_VERSION, OWNER, Header, Slot, SlotK
 from contactvault.vault.keys import _legacy_ad
 from tests.conftest import consent
 
-OWNER_PW = "Kassenbuch und Quittungen"  # noqa: S105  (test passphrases)
-ALICE_PW = "Alice liest die Post"  # noqa: S105
-BOB_PW = "Bob bucht die Termine"  # noqa: S105
+OWNER_PW = "Kassenbuch und Quittungen"
+ALICE_PW = "Alice liest die Post"
+BOB_PW = "Bob bucht die Termine"
 FAST = KdfParams.insecure_fast_for_tests()
 
 
@@ -61,7 +61,9 @@ def team(where: Path | str) -> Path | str:
 
 
 def _contact() -> Contact:
-    return Contact(display_name="Jürgen Beispiel", phones=(normalize_phone("0151 55501234", default_region="DE"),))
+    return Contact(
+        display_name="Jürgen Beispiel", phones=(normalize_phone("0151 55501234", default_region="DE"),)
+    )
 
 
 def _header(where: Path | str) -> Header:
@@ -89,7 +91,7 @@ def _edited(header: Header, **fields: object) -> bytes:
     return dataclasses.replace(header, **fields).pack()  # type: ignore[arg-type]
 
 
-# --- opening as a person or a service ----------------------------------------------------------------------
+# --- opening as a person or a service -----------------------------------------------------------------------
 
 
 def test_each_user_opens_with_their_own_passphrase(team):
@@ -137,7 +139,13 @@ def test_a_service_opens_with_its_key_and_is_named(team):
     with Vault.open(team, ALICE_PW, user="alice") as vault:
         key = vault.add_service("web app")
         kinds = {u.name: u.kind for u in vault.users()}
-    assert kinds == {OWNER: "person", "recovery key": "recovery key", "alice": "person", "bob": "person", "web app": "service"}
+    assert kinds == {
+        OWNER: "person",
+        "recovery key": "recovery key",
+        "alice": "person",
+        "bob": "person",
+        "web app": "service",
+    }
     assert key.startswith("cvsk-")
     with Vault.open(team, service_key=key) as vault:
         assert vault.user == "web app"
@@ -156,12 +164,12 @@ def test_user_names_are_checked(team):
     with Vault.open(team, OWNER_PW, user=OWNER) as vault:
         before = [u.name for u in vault.users()]
         for bad in ("alice", "", " alice", "x" * 65, "recovery key", "a\nb"):
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match=r"user name|already has a user|recovery key"):
                 vault.add_user(bad, "pw", kdf=FAST)
         assert [u.name for u in vault.users()] == before
 
 
-# --- removing, passphrases ---------------------------------------------------------------------------------
+# --- removing, passphrases ----------------------------------------------------------------------------------
 
 
 def test_a_removed_users_passphrase_no_longer_opens(team):
@@ -226,7 +234,7 @@ def test_recorded_by_is_the_slot_that_opened_the_vault(team):
         assert vault.get(cid).consents[-1].recorded_by == "bob"
 
 
-# --- the header as a whole is authenticated ------------------------------------------------------------------
+# --- the header as a whole is authenticated -----------------------------------------------------------------
 
 
 def test_a_slot_added_by_editing_the_header_is_refused(team):
@@ -259,7 +267,8 @@ def test_slots_swapped_by_editing_the_header_are_refused(team):
     """Two slots in another order, or their sealed master keys swapped: VaultCorrupted."""
     header = _header(team)
     alice, bob = header.slot("alice"), header.slot("bob")
-    assert alice is not None and bob is not None
+    assert alice is not None
+    assert bob is not None
     reordered = tuple(reversed(header.slots))
     _write(team, _edited(header, slots=reordered))
     with pytest.raises(VaultCorrupted):
@@ -284,9 +293,7 @@ def _substitute_master(where: Path | str, evil: bytes, *, links: tuple[bytes, ..
     (of the rows as they are) verify: only the master key each slot trusts stands in the way.
     """
     header = _header(where)
-    sealed = tuple(
-        slots.resealed(s, evil, header.vault_id) if s.public_key else s for s in header.slots
-    )
+    sealed = tuple(slots.resealed(s, evil, header.vault_id) if s.public_key else s for s in header.slots)
     keys = Keys(evil)
     forged = slots.signed(header.changed(slots=sealed, links=links), keys)
     storage = open_backend(where, lock_timeout=5)
@@ -330,7 +337,7 @@ def test_an_open_vault_refuses_a_substituted_master_key(team):
             vault.add(_contact())
 
 
-# --- the client remembers each slot's KDF settings -------------------------------------------------------------
+# --- the client remembers each slot's KDF settings ----------------------------------------------------------
 
 
 def test_a_costlier_kdf_than_this_client_saw_is_refused_before_deriving(team, monkeypatch):
@@ -363,7 +370,7 @@ def test_a_kdf_raised_on_purpose_elsewhere_is_taken_when_accepted(team, tmp_path
     Vault.open(team, ALICE_PW, user="alice").close()  # remembered now
 
 
-# --- a vault made before key slots per person (format 1) -----------------------------------------------------
+# --- a vault made before key slots per person (format 1) ----------------------------------------------------
 
 
 def _as_format_1(where: Path | str, *, recovery: bool) -> str | None:
@@ -371,7 +378,8 @@ def _as_format_1(where: Path | str, *, recovery: bool) -> str | None:
     with Vault.open(where, OWNER_PW) as vault:
         master, vid = vault._core.master, vault._core.vault_id
     person = _header(where).slot(OWNER)
-    assert person is not None and person.kdf is not None
+    assert person is not None
+    assert person.kdf is not None
     kek = crypto.derive_kek(OWNER_PW, person.salt, person.kdf)
     direct = Slot(
         SlotKind.PERSON,
@@ -419,7 +427,7 @@ def test_a_format_1_vault_opens_and_its_owner_gets_a_key_pair(where):
 
 
 def test_a_format_1_vault_opened_by_its_recovery_key_waits_for_its_owner_before_a_rekey(where):
-    """Opened by the recovery key, the owner's format-1 slot stays as it was; a re-key says who must open it."""
+    """Opened by the recovery key, the owner's format-1 slot stays; a re-key says who must open it first."""
     with Vault.create(where, OWNER_PW, kdf=FAST):
         pass
     recovery = _as_format_1(where, recovery=True)

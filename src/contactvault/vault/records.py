@@ -98,6 +98,10 @@ class Records:
         self._vid = vault_id
         self._keys = keys
 
+    def use(self, keys: Keys) -> None:
+        """Seal and open with ``keys`` from now on (the vault was re-keyed)."""
+        self._keys = keys
+
     # --- the blind index ----------------------------------------------------------------------------------
 
     def number_tag(self, e164: str) -> bytes:

@@ -152,17 +152,17 @@ def _swap(
     return RekeyReport(len(wraps), tuple(s.name for s in header.users()), shown)
 
 
-def undo_pending(core: Core, *, older_than: float = STALE_MARKER) -> bool:
+def undo_pending(core: Core, *, older_than: float | None = None) -> bool:
     """Undo the marker of a re-key that did not finish; ``True`` if there was one and it was undone.
 
-    Only a marker written more than ``older_than`` seconds ago: a younger one may be a re-key that another
-    process is running right now. A marker is harmless meanwhile (the vault opens with its current key,
-    and the next ``rekey`` replaces it).
+    Only a marker written more than ``older_than`` seconds ago (``STALE_MARKER`` unless given): a younger
+    one may be a re-key that another process is running right now. A marker is harmless meanwhile (the
+    vault opens with its current key, and the next ``rekey`` replaces it).
     """
     if not core.header.pending:
         return False
     _, written = slots.pending_master(core.header, core.keys)  # authenticated, or VaultCorrupted
-    if time.time() - written < older_than:
+    if time.time() - written < (STALE_MARKER if older_than is None else older_than):
         return False
 
     def unmarked(current: Header) -> Header:
