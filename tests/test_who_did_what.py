@@ -151,6 +151,22 @@ def test_a_consent_given_as_withdrawn_names_the_slots_user_for_both(vault, as_us
     assert (stored.recorded_by, stored.withdrawn_by) == ("alice", "alice")
 
 
+def test_a_real_user_slot_records_its_own_name(path, tmp_path):
+    """Opened with alice's own slot and passphrase, the vault records alice, in the consent and the log."""
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as created:
+        (anna,) = created.add_many([_person("Anna Beispiel", "+4915155500001")])
+        created.add_user("alice", "alice's own passphrase", kdf=FAST)
+    with Vault.open(path, "alice's own passphrase", user="alice") as alice:
+        alice.grant_consent(anna, consent(recorded_by="mallory"))
+        export_book(alice, messenger_book(alice, Policy.default()), tmp_path / "book.vcf")
+    with Vault.open(path, PASSPHRASE, user="owner") as owner:
+        assert owner.get(anna).consents[0].recorded_by == "alice"
+        records = owner.activity()
+        owner.verify()
+    shown = [(r.by, r.action if isinstance(r, Activity) else r.kind) for r in records]
+    assert shown == [("owner", "import"), ("owner", "user_added"), ("alice", "consent"), ("alice", "export")]
+
+
 def test_the_log_record_cannot_name_another_user(vault, as_user):
     """``log.activity`` takes no name: the record names ``core.actor``, set when the vault was opened."""
     (anna,) = vault.add_many([_person("Anna Beispiel", "+4915155500001")])
