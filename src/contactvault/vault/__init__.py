@@ -5,8 +5,9 @@ SQLite and PostgreSQL, bytes only), ``header`` and ``keys`` (the header, key slo
 ``records`` (sealing a contact row, its tombstone and its blind-index tags), ``state`` (the authenticated
 row-set state), ``core`` (the one write path), ``changing`` (``modify`` and the GDPR changes), ``users``
 (a key slot per person and per service) and ``rekeying`` (a new master key), ``memory`` (what this client
-saw: rollback detection), and beside it ``log`` (the disclosure log; its records in ``disclosures``, its methods on ``Vault`` in
-``messenger``), ``importing`` (re-import as update), ``merging``, ``backup`` (and migrate) and ``verify``.
+saw: rollback detection), and beside it ``log`` (the disclosure log; its records in ``disclosures``, its
+methods on ``Vault`` in ``messenger``), ``importing`` (re-import as update), ``merging``, ``backup`` (and
+migrate) and ``verify``.
 Nothing here imports ``contactvault.sync``: the sync package works through the vault's public API.
 """
 

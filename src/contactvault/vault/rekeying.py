@@ -77,6 +77,11 @@ def _rewrapped(core: Core, new: Keys, cid: bytes, version: int, blob: bytes) -> 
     return crypto.seal(new.wrap, data_key, ad)
 
 
+def _data_keys(core: Core) -> list[tuple[bytes, int, bytes]]:
+    """``(id, version, wrapped data key)`` of every live contact, read whole before anything is written."""
+    return [(r.id, r.version, r.data_key) for r in core.storage.rows() if r.data_key is not None]
+
+
 def rekey(core: Core, *, step: Callable[[str], object] | None = None) -> RekeyReport:
     """Re-key the vault (see the module docstring); ``step`` is told ``"marked"`` and ``"wrapped"``."""
     header = core.current_header()
@@ -100,7 +105,7 @@ def rekey(core: Core, *, step: Callable[[str], object] | None = None) -> RekeyRe
     with core.storage.snapshot():
         prepared = {
             cid: (version, blob, _rewrapped(core, new, cid, version, blob))
-            for cid, version, blob in core.storage.data_keys()
+            for cid, version, blob in _data_keys(core)
         }
     if step is not None:
         step("wrapped")
@@ -120,7 +125,7 @@ def _swap(
             )
         stored = state.check(storage, old, current.pack())  # nothing tampered with is carried over
         wraps = []
-        for cid, version, blob in storage.data_keys():
+        for cid, version, blob in _data_keys(core):
             ready = prepared.get(cid)
             same = ready is not None and ready[0] == version and ready[1] == blob
             wraps.append(

@@ -60,7 +60,7 @@ def kdf_guard(header: Header, name: str, slot: Slot | None) -> None:
 
     A header edited to ask for the caps (1 GiB, 64 iterations) costs half a minute and a gigabyte before
     "wrong passphrase"; the client's memory (``contactvault.vault.memory``) knows what it was. A change
-    made on purpose elsewhere (``user passwd --kdf``) is taken with ``accept_kdf_change``.
+    made on purpose elsewhere (``change_passphrase(..., kdf=...)``) is taken with ``accept_kdf_change``.
     """
     seen = ClientMemory().kdf_for(header.vault_id, name)
     if slot is None and seen is not None:

@@ -134,6 +134,13 @@ class Backend(Protocol):
         """Rows in the contacts table, and how many of them are live (not erased)."""
         ...
 
+    def rewrap(self, keys: list[tuple[bytes, int, bytes]]) -> None:
+        """Replace the wrapped data key of each ``(id, version, data key)`` row (inside a transaction).
+
+        ``ConflictError`` (``stale``) if a row is no longer at that version.
+        """
+        ...
+
     def insert(self, rows: Iterable[Row]) -> None:
         """Add new contact rows (inside a transaction)."""
         ...

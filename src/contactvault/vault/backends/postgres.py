@@ -40,6 +40,7 @@ from contactvault.errors import (
     VaultNotFound,
 )
 from contactvault.vault.backends.base import SINGLE_TABLES, TABLES, Row, TagRow, stale
+from contactvault.vault.backends.postgres_schema import CATALOG, DDL, EXPECTED, EXPECTED_COLUMNS
 from contactvault.vault.backends.urls import DEFAULT_SCHEMA, parse_url
 
 if TYPE_CHECKING:
@@ -61,45 +62,6 @@ version 1 is the first."""
 _CONNECT_DEFAULTS = (("connect_timeout", "10"), ("application_name", "contactvault"))
 _LOCKED = frozenset({"55P03", "40001", "40P01", "57014"})  # lock timeout, serialisation, deadlock, cancelled
 _ALL_TABLES = ("meta", *TABLES)
-
-_DDL: tuple[LiteralString, ...] = (
-    "CREATE SCHEMA {schema}",
-    "CREATE TABLE {schema}.meta (key text PRIMARY KEY, value text NOT NULL)",
-    "CREATE TABLE {schema}.header (id integer PRIMARY KEY CHECK (id = 1), data bytea NOT NULL)",
-    "CREATE TABLE {schema}.state (id integer PRIMARY KEY CHECK (id = 1), data bytea NOT NULL)",
-    "CREATE TABLE {schema}.contacts (seq bigserial PRIMARY KEY, "
-    "id bytea NOT NULL UNIQUE CHECK (length(id) = 16), version bigint NOT NULL, directory bytea NOT NULL, "
-    "data_key bytea, payload bytea)",
-    "CREATE TABLE {schema}.phone_index (tag bytea NOT NULL, contact_id bytea NOT NULL, "
-    "PRIMARY KEY (tag, contact_id))",
-    "CREATE TABLE {schema}.disclosures (seq bigint PRIMARY KEY CHECK (seq >= 1), record bytea NOT NULL)",
-)
-
-# What the catalog says of the vault's tables: "table column type [not null] [default]" for each column,
-# "table DEFINITION" for each constraint (upper case), "table invalid index" for a broken index.
-_CATALOG: LiteralString = """
-WITH t AS (SELECT c.oid, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
-    ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s AND c.relname = ANY(%(tables)s) AND relkind = 'r')
-SELECT t.relname || ' ' || a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
-    || CASE WHEN attnotnull THEN ' not null' ELSE '' END || CASE WHEN atthasdef THEN ' default' ELSE '' END
-FROM t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid WHERE a.attnum > 0 AND NOT a.attisdropped
-UNION ALL SELECT t.relname || ' ' || pg_catalog.pg_get_constraintdef(k.oid)
-FROM t JOIN pg_catalog.pg_constraint k ON k.conrelid = t.oid WHERE k.contype <> 'n'
-UNION ALL SELECT t.relname || ' invalid index' FROM t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid
-WHERE NOT (i.indisvalid AND i.indisready)
-"""
-_EXPECTED_TEXT = """
-meta key text not null; meta value text not null; meta PRIMARY KEY (key);
-header id integer not null; header data bytea not null; header PRIMARY KEY (id); header CHECK ((id = 1));
-state id integer not null; state data bytea not null; state PRIMARY KEY (id); state CHECK ((id = 1));
-contacts seq bigint not null default; contacts id bytea not null; contacts version bigint not null;
-contacts directory bytea not null; contacts data_key bytea; contacts payload bytea;
-contacts PRIMARY KEY (seq); contacts UNIQUE (id); contacts CHECK ((length(id) = 16));
-phone_index tag bytea not null; phone_index contact_id bytea not null;
-phone_index PRIMARY KEY (tag, contact_id); disclosures seq bigint not null; disclosures record bytea not null;
-disclosures PRIMARY KEY (seq); disclosures CHECK ((seq >= 1))"""
-_EXPECTED = frozenset(" ".join(line.split()) for line in _EXPECTED_TEXT.split(";"))
-_EXPECTED_COLUMNS = frozenset(line for line in _EXPECTED if line.islower())  # no constraint
 
 # The row-set digest covers each sealed blob through its AES-GCM tag, its last 16 bytes.
 _TAG_QUERY: LiteralString = (
@@ -217,7 +179,7 @@ class PostgresBackend:
         skip = (
             1 if self._fetch("create the vault", exists, (self.schema,)) else 0
         )  # CREATE SCHEMA needs more rights
-        for statement in _DDL[skip:]:
+        for statement in DDL[skip:]:
             self._run("create the vault", statement)
         version = str(SCHEMA_VERSION)
         self._run("create the vault", "INSERT INTO {schema}.meta VALUES ('schema_version', %s)", (version,))
@@ -451,17 +413,17 @@ class PostgresBackend:
         return version
 
     def _described(self) -> set[str]:
-        """What the catalog says of the vault's tables (see ``_EXPECTED``)."""
+        """What the catalog says of the vault's tables (see ``EXPECTED``)."""
         params = {"schema": self.schema, "tables": list(_ALL_TABLES)}
         with self._errors("read the schema"):
-            return {str(line) for (line,) in self._conn().execute(_CATALOG, params).fetchall()}
+            return {str(line) for (line,) in self._conn().execute(CATALOG, params).fetchall()}
 
     def check_schema(self) -> None:
         """Upgrade older tables (`MIGRATIONS`), refuse newer ones; ``VaultCorrupted`` for a missing column."""
         if self._stored_version() < SCHEMA_VERSION:
             with self._write("upgrade the vault's tables", advisory=True):
                 self._migrate()
-        if {line for line in self._described() if line.islower()} != _EXPECTED_COLUMNS:
+        if {line for line in self._described() if line.islower()} != EXPECTED_COLUMNS:
             raise VaultCorrupted(f"{self._location}: the vault's tables are missing or not as created")
 
     def _migrate(self) -> None:
@@ -477,7 +439,7 @@ class PostgresBackend:
 
     def integrity_check(self) -> None:
         """``VaultCorrupted`` unless schema version, columns, constraints, indexes and single rows hold."""
-        if self._stored_version() != SCHEMA_VERSION or self._described() != _EXPECTED:
+        if self._stored_version() != SCHEMA_VERSION or self._described() != EXPECTED:
             raise VaultCorrupted(f"{self._location}: the vault's tables are not as created (or newer)")
         for table in SINGLE_TABLES:
             self.read_single(table)
@@ -539,6 +501,17 @@ class PostgresBackend:
         """Add new contact rows (inside a transaction), in this order."""
         columns = "INSERT INTO {schema}.contacts (id, version, directory, data_key, payload)"
         self._many("store contacts", columns + " VALUES (%s, %s, %s, %s, %s)", list(rows))
+
+    def rewrap(self, keys: list[tuple[bytes, int, bytes]]) -> None:
+        """Replace the wrapped data key of each ``(id, version, data key)`` row (inside a transaction)."""
+        query = (
+            "UPDATE {schema}.contacts AS c SET data_key = v.k "
+            "FROM unnest(%s::bytea[], %s::bigint[], %s::bytea[]) AS v(id, version, k) "
+            "WHERE c.id = v.id AND c.version = v.version AND c.data_key IS NOT NULL"
+        )
+        columns = tuple(list(column) for column in zip(*keys, strict=True))
+        if keys and self._run("update the contacts", query, columns) != len(keys):
+            raise stale(keys[0][0])
 
     def replace(self, row: Row, expected_version: int) -> None:
         """Overwrite a contact row if it is still at ``expected_version``, else ``ConflictError``."""

@@ -418,6 +418,14 @@ class SqliteBackend:
             total, live = self._conn().execute("SELECT count(*), count(data_key) FROM contacts").fetchone()
         return int(total), int(live)
 
+    def rewrap(self, keys: list[tuple[bytes, int, bytes]]) -> None:
+        """Replace the wrapped data key of each ``(id, version, data key)`` row (inside a transaction)."""
+        query = "UPDATE contacts SET data_key = ? WHERE id = ? AND version = ? AND data_key IS NOT NULL"
+        with sqlite_errors("update the contacts"):
+            for cid, version, data_key in keys:
+                if self._conn().execute(query, (data_key, cid, version)).rowcount != 1:
+                    raise stale(cid)
+
     def insert(self, rows: Iterable[Row]) -> None:
         """Add new contact rows (inside a transaction)."""
         with sqlite_errors("store contacts"):
@@ -505,6 +513,7 @@ class SqliteBackend:
         if found is not None and (type(found[0]) is not int or not isinstance(found[1], bytes)):
             raise VaultCorrupted("the disclosure log holds a value of the wrong type")
         return None if found is None else (found[0], found[1])
+
     def copy_to(self, target: Path) -> None:
         """Write a consistent copy of the whole database into ``target`` (an empty file): SQLite's backup.
 
