@@ -36,13 +36,13 @@ from contactvault.errors import (
     InvalidRegion,
     KdfLimitExceeded,
     SyncError,
+    UnknownUser,
     UnsupportedFormat,
     VaultCorrupted,
     VaultError,
     VaultExists,
     VaultLocked,
     VaultNotFound,
-    UnknownUser,
     WrongPassphrase,
 )
 

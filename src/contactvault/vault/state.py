@@ -18,7 +18,17 @@ from contactvault.crypto import Keys
 from contactvault.errors import VaultCorrupted
 from contactvault.vault.backends.base import Backend, Row, TagRow
 
-__all__ = ["EMPTY", "Delta", "RowSet", "check", "index_element", "log_element", "row_element", "tags_of"]
+__all__ = [
+    "EMPTY",
+    "Delta",
+    "RowSet",
+    "check",
+    "index_element",
+    "log_element",
+    "recount",
+    "row_element",
+    "tags_of",
+]
 
 _STATE = struct.Struct(">QQQQ32s")  # generation, contact rows, index entries, log records, digest
 _MODULUS = 1 << 256
@@ -128,6 +138,20 @@ def check(storage: Backend, keys: Keys, header: bytes) -> RowSet:
     Returns the state; ``VaultCorrupted`` if anything differs. Call it inside one snapshot of the backend.
     """
     stored = RowSet.unpack(storage.read_single("state"), keys, header)
+    found = recount(storage, keys, stored.generation)
+    if found != stored:
+        raise VaultCorrupted(
+            "the set of rows does not match the vault's authenticated state "
+            "(a row was deleted, added, duplicated or replaced by an older copy)"
+        )
+    return found
+
+
+def recount(storage: Backend, keys: Keys, generation: int) -> RowSet:
+    """The state of the rows as they are (at ``generation``): every row, index entry and log record hashed.
+
+    ``check`` compares it with the stored state; a re-key stores it under the new key.
+    """
     key = keys.rowset
     digest = rows = index = 0
     for tag_row in storage.tag_rows():
@@ -142,9 +166,4 @@ def check(storage: Backend, keys: Keys, header: bytes) -> RowSet:
     for seq, record in storage.log_records():
         digest += log_element(key, seq, record[-crypto.TAG_SIZE :])
         log += 1
-    if (rows, index, log, digest % _MODULUS) != (stored.rows, stored.index, stored.log, stored.digest):
-        raise VaultCorrupted(
-            "the set of rows does not match the vault's authenticated state "
-            "(a row was deleted, added, duplicated or replaced by an older copy)"
-        )
-    return RowSet(stored.generation, rows, index, log, stored.digest)
+    return RowSet(generation, rows, index, log, digest % _MODULUS)
