@@ -59,6 +59,26 @@ settings.register_profile("ci", max_examples=200, deadline=None, suppress_health
 settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_client_memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A client memory of vaults for the session's shared fixtures, never the user's own state folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("client-state")
+        patch.setenv("CONTACTVAULT_STATE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def client_memory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own client memory of vaults (``CONTACTVAULT_STATE_DIR``), inherited by its subprocesses.
+
+    The folder is outside ``tmp_path``, whose contents some tests list.
+    """
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("CONTACTVAULT_STATE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def corpus() -> Path:
     """The folder of real vCard exports (../shared/corpus, read in place, never copied)."""

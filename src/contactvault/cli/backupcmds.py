@@ -3,7 +3,9 @@
 ``backup DEST`` writes a consistent copy of the vault (SQLite's online backup) to a new file, mode 0600,
 and checks the copy before it appears (every record decrypted with the vault's keys). ``restore SRC DEST``
 checks a backup with the passphrase (or ``--recovery-key-file``) and copies it to a NEW path; it never
-overwrites a file and never writes the backup. ``docs/vault-over-the-years.md`` says how a business backs
+overwrites a file and never writes the backup. A backup older than the vault this client last saw is refused
+(an older copy put back); ``--accept-older`` restores it on purpose, logs that in the restored vault and makes
+it this client's new baseline. ``docs/vault-over-the-years.md`` says how a business backs
 up: what, where, how often, and how to test a restore. ``migrate SRC DST`` copies a vault between an SQLite
 file and PostgreSQL (``docs/team.md``).
 """
@@ -41,9 +43,16 @@ def _said(check: VerifyReport) -> str:
 
 def _report(report: BackupReport, what: str, as_json: bool) -> None:
     if as_json:
-        echo_json({"path": str(report.path), "size": report.size, **_checked(report.check)})
+        accepted = {} if report.accepted_older is None else {"accepted_older": report.accepted_older}
+        echo_json({"path": str(report.path), "size": report.size, **_checked(report.check), **accepted})
         return
     click.echo(f"{what} {report.path.name} ({report.size} bytes): {_said(report.check)}.")
+    if report.accepted_older is not None:
+        click.echo(
+            f"The backup is older than the vault this client saw (generation {report.check.generation}; "
+            f"seen: {report.accepted_older}): accepted on purpose, logged in the restored vault, which is "
+            "now this client's baseline."
+        )
 
 
 @click.command("backup")
@@ -74,16 +83,28 @@ def backup_command(dest: Path, as_json: bool, access: VaultAccess) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Open the backup with the recovery key in this file instead of the passphrase.",
 )
+@click.option(
+    "--accept-older",
+    is_flag=True,
+    help="Restore the backup even if it is older than the vault this client has seen (a deliberate "
+    "restore): the restore is logged in it, and it becomes this client's new baseline.",
+)
 @json_option
 @vault_options
 @guarded
 def restore_command(
-    source: Path, dest: Path, recovery_key_file: Path | None, as_json: bool, access: VaultAccess
+    source: Path,
+    dest: Path,
+    recovery_key_file: Path | None,
+    accept_older: bool,
+    as_json: bool,
+    access: VaultAccess,
 ) -> None:
     """Check the backup SOURCE and copy it to DEST, a NEW file; SOURCE is only read.
 
     The copy is opened with the passphrase (--passphrase-file, the environment, or a prompt) or the
-    recovery key, and verified before it appears at DEST. Point --vault at DEST to use it.
+    recovery key, and verified before it appears at DEST. Point --vault at DEST to use it. A backup older
+    than the vault this client has seen is refused (exit 3) unless --accept-older is given.
     """
     if not source.is_file():
         raise CommandError(f"no backup at {source.name}", EXIT_BAD_INPUT)
@@ -91,9 +112,10 @@ def restore_command(
         raise CommandError(f"{dest.name} already exists; a restore never overwrites a file")
     if recovery_key_file is not None:
         key = read_secret_file(recovery_key_file, "recovery key file")
-        report = Vault.restore(source, dest, recovery_key=key)
+        report = Vault.restore(source, dest, recovery_key=key, accept_older=accept_older)
     else:
-        report = Vault.restore(source, dest, VaultAccess(source, access.passphrase_file).passphrase())
+        passphrase = VaultAccess(source, access.passphrase_file).passphrase()
+        report = Vault.restore(source, dest, passphrase, accept_older=accept_older)
     _report(report, "Restored", as_json)
 
 

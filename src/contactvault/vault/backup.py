@@ -49,11 +49,15 @@ class BackupReport:
         path: The new file.
         size: Its size in bytes.
         check: What was checked in it (its contacts, erased contacts, index entries and log records).
+        accepted_older: For a restore with ``accept_older`` of a backup older than the vault this client
+            had seen: the generation it had seen, which the restored vault replaced as the baseline (and
+            logged). ``None`` otherwise.
     """
 
     path: Path
     size: int
     check: VerifyReport
+    accepted_older: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from contactvault import crypto
 from contactvault.crypto import Keys
@@ -38,7 +38,7 @@ from contactvault.vault.header import Header
 from contactvault.vault.records import Records, Tags
 from contactvault.vault.state import Delta, RowSet
 
-__all__ = ["BATCH", "Core", "Write", "contact_id", "validated"]
+__all__ = ["BATCH", "Core", "StateWatch", "Write", "contact_id", "validated"]
 
 BATCH = 1_000
 """New rows are inserted (and progress is reported) in batches of this many."""
@@ -78,8 +78,25 @@ def validated(contact: Contact, *, version: int, updated_at: datetime | None = N
     return Contact.model_validate(fields)
 
 
+class StateWatch(Protocol):
+    """What watches the row-set state for an older copy put back (``memory.Watch``): told of each state."""
+
+    def read(self, core: Core, generation: int, raw: bytes) -> None:
+        """A state read from the backend, its MAC checked: ``VaultCorrupted`` if older than one seen."""
+
+    def written(self, core: Core, generation: int, raw: bytes) -> None:
+        """A state this process committed."""
+
+    def close(self, core: Core) -> None:
+        """The vault is closing."""
+
+
 class Core:
     """An unlocked vault: its backend, header, keys and row codec; nothing read from the rows is kept."""
+
+    watch: StateWatch | None = None
+    """The rollback watch of a vault opened by ``Vault`` (``memory.opened`` sets it); ``None`` for a copy
+    that a backup or a migration checks."""
 
     def __init__(
         self, storage: Backend, header: Header, master: bytes, keys: Keys, *, actor: str = "owner"
@@ -110,6 +127,8 @@ class Core:
 
     def close(self) -> None:
         """Close the storage and drop the keys (references only: Python cannot wipe the bytes)."""
+        if self.watch is not None and not self.storage.closed:
+            self.watch.close(self)
         self.storage.close()
         self.master = b""
         self._keys = None
@@ -146,13 +165,62 @@ class Core:
     def _stored_state(self) -> tuple[Header, RowSet]:
         """The header and the row-set state as stored, checked (inside a transaction: under the lock)."""
         header = self.current_header()
-        stored = RowSet.unpack(self.storage.read_single("state"), self.keys, header.pack())
+        raw = self.storage.read_single("state")
+        stored = RowSet.unpack(raw, self.keys, header.pack())
+        if self.watch is not None:
+            self.watch.read(self, stored.generation, raw)
         return header, stored
+
+    def read_state(self) -> tuple[RowSet, bytes]:
+        """The row-set state as stored now, its MAC checked, and its bytes: one read of the state.
+
+        Against the header this object holds; if another process changed the header, both are read again
+        in one snapshot.
+        """
+        raw = self.storage.read_single("state")
+        try:
+            return RowSet.unpack(raw, self.keys, self.header.pack()), raw
+        except VaultCorrupted:
+            with self.storage.snapshot():
+                header = self.current_header()
+                raw = self.storage.read_single("state")
+                return RowSet.unpack(raw, self.keys, header.pack()), raw
+
+    def fresh_state(self) -> tuple[int, bytes]:
+        """The state's generation and bytes as committed now, read on a connection of its own.
+
+        Not in this thread's transaction or snapshot (an iteration still running holds one): a thread of
+        its own reads it. For telling an older snapshot from an older vault.
+        """
+        found: list[tuple[int, bytes]] = []
+        failed: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                with self.storage.snapshot():
+                    state, raw = self.read_state()
+                found.append((state.generation, raw))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+                failed.append(exc)
+
+        reader = threading.Thread(target=read, name="contactvault-state")
+        reader.start()
+        reader.join()
+        if failed:
+            raise failed[0]
+        return found[0]
+
+    def watched(self) -> None:
+        """Before a read: one read of the state, compared with the newest seen (``VaultCorrupted``)."""
+        if self.watch is not None:
+            state, raw = self.read_state()
+            self.watch.read(self, state.generation, raw)
 
     # --- reading ------------------------------------------------------------------------------------------
 
     def entries(self) -> Iterator[DirectoryEntry]:
         """Every live contact's directory entry, in the order they were added; no CRM payload decrypted."""
+        self.watched()
         records = self.records
         for row in self.storage.rows():
             if row.data_key is not None:
@@ -160,6 +228,7 @@ class Core:
 
     def live_row(self, cid: uuid.UUID) -> Row:
         """The row of a live contact; ``ContactNotFound``, ``ContactErased`` or ``ContactMerged``."""
+        self.watched()
         row = self.storage.get(cid.bytes)
         if row is None:
             raise ContactNotFound(f"no contact {cid} in this vault")
@@ -287,11 +356,18 @@ class Core:
             if count == 0 and log is None and header is None:
                 return 0  # nothing to write: the empty transaction leaves the file as it was
             new_state = delta.applied(current)
-            storage.write_single("state", new_state.pack(keys, new_header.pack()))
-        with self._lock:
-            self.header, self._header_bytes = new_header, new_header.pack()
-            self.changes += 1
+            packed = new_state.pack(keys, new_header.pack())
+            storage.write_single("state", packed)
+        self._committed(new_header, new_state.generation, packed)
         return count
+
+    def _committed(self, header: Header, generation: int, state: bytes) -> None:
+        """After a commit: keep its header, count it, tell the watch of the new state."""
+        with self._lock:
+            self.header, self._header_bytes = header, header.pack()
+            self.changes += 1
+        if self.watch is not None:
+            self.watch.written(self, generation, state)
 
 
 def _changed_tags(write: Write) -> tuple[list[bytes], list[bytes]]:

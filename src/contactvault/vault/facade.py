@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -38,7 +39,7 @@ from contactvault.models import (
 from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
-from contactvault.vault import log, state
+from contactvault.vault import log, memory, state
 from contactvault.vault.backends import Location, create, is_url, open_backend
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
@@ -75,6 +76,22 @@ def _location(location: Location | None) -> Location:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _older_backup(name: str, refused: memory.RolledBack) -> str:
+    """Why a restore of the backup ``name`` was refused: it is older than the vault this client saw."""
+    found, seen = refused.found, refused.seen
+    what = (
+        f"is another copy at generation {found.generation}, not the one this client saw"
+        if refused.forked
+        else f"is at generation {found.generation}, older than generation {seen.generation} this client saw"
+    )
+    return (
+        f"{name}: this backup {what} on {seen.at:%Y-%m-%d}; restoring it brings back an older vault (a "
+        "consent withdrawn since, an erased contact). To restore it on purpose, use `contactvault restore "
+        "--accept-older` (Vault.restore(..., accept_older=True)): the restore is logged in it, and it "
+        "becomes this client's baseline"
+    )
 
 
 class Vault(ContactChanges, MessengerSide):
@@ -198,6 +215,7 @@ class Vault(ContactChanges, MessengerSide):
             slots.check_mac(header, keys)
             core = Core(storage, header, master, keys)
             core.check()
+            memory.opened(core)
         except BaseException:
             storage.close()
             raise
@@ -211,12 +229,19 @@ class Vault(ContactChanges, MessengerSide):
         passphrase: str | bytes | None = None,
         *,
         recovery_key: str | None = None,
+        accept_older: bool = False,
     ) -> backups.BackupReport:
         """Restore the backup ``source`` into the NEW file ``dest``, verified before it appears there.
 
         The source is copied byte for byte (never opened with SQLite, so never written); the copy is opened
         with the passphrase (or the recovery key) and checked as ``verify`` does; only then is it linked
         into place. ``VaultExists`` if ``dest`` exists: a restore never overwrites a file.
+
+        A backup older than the vault as this client last saw it is refused with ``VaultCorrupted``, as an
+        open of it would be (``docs/threat-model.md``), unless ``accept_older``: then the restored vault gets
+        a ``"restore"`` activity in its log (the generation restored and the one this client had seen), and
+        once it is in place it becomes this client's new baseline; the report's ``accepted_older`` says so.
+        The next open of it is a normal one; an older copy than it is refused again.
         """
         if (passphrase is None) == (recovery_key is None):
             raise ValueError("give the passphrase or the recovery key")
@@ -226,14 +251,35 @@ class Vault(ContactChanges, MessengerSide):
             else slots.recovery_unlock(recovery_key or "")
         )
 
-        def open_copy(path: Path) -> VerifyReport:
-            with cls._open(path, unlock, 0.0) as copy:
-                return copy.verify()
+        baseline: list[tuple[bytes, memory.Seen, memory.Seen]] = []  # vault id, new baseline, replaced
 
-        return backups.restore(Path(source), Path(dest), open_copy)
+        def open_copy(path: Path) -> VerifyReport:
+            with memory.accepting_older(accept_older), cls._open(path, unlock, 0.0) as copy:
+                report = copy.verify()
+                core = copy._core
+                taken = memory.accepted(core)
+                if taken is not None:
+                    replaced, restored = taken
+                    detail = (
+                        f"an older backup restored on purpose (accept_older): generation "
+                        f"{restored.generation}, this client had seen generation {replaced.generation}"
+                    )
+                    core.commit((), log=log.activity(core, "restore", detail=detail))
+                    baseline.append((core.vault_id, memory.newest(core), replaced))
+                return report
+
+        try:
+            report = backups.restore(Path(source), Path(dest), open_copy)
+        except memory.RolledBack as exc:
+            raise memory.RolledBack(_older_backup(Path(source).name, exc), exc.found, exc.seen) from None
+        for vault_id, seen, replaced in baseline:  # in place now: the restored vault is the new baseline
+            memory.ClientMemory().accept(vault_id, seen)
+            report = replace(report, accepted_older=replaced.generation)
+        return report
 
     def close(self) -> None:
         """Close the vault's connections and drop the keys. Safe to call more than once."""
+        memory.closing(self._core)
         self._core.close()
         self.recovery_key = None
 
@@ -346,6 +392,7 @@ class Vault(ContactChanges, MessengerSide):
 
     def contacts(self) -> Iterator[Contact]:
         """Every contact in full (directory and CRM payload), in the order they were added."""
+        self._core.watched()
         records = self._core.records
         for row in self._core.storage.rows(with_payload=True):
             if row.data_key is not None:

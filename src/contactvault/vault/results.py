@@ -54,12 +54,21 @@ class VerifyReport:
     """The result of a successful ``Vault.verify``: what was checked.
 
     ``disclosures`` counts every record of the vault's log: the disclosures and the activity records.
+    ``generation`` is the row-set state's generation (every write adds one). ``memory_consulted`` says
+    whether this client's memory of the vault (``docs/threat-model.md``, rollback) was compared with it:
+    always for a vault opened with ``Vault``, never for the copy a backup or migration checks;
+    ``seen_generation`` and ``seen_at`` are what the memory held (``None``: this client had not seen the
+    vault before). An older generation than the memory's raises ``VaultCorrupted`` instead of a report.
     """
 
     contacts: int
     erased: int
     index_entries: int
     disclosures: int = 0
+    generation: int = 0
+    memory_consulted: bool = False
+    seen_generation: int | None = None
+    seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contactvault import crypto
 from contactvault.errors import VaultCorrupted
-from contactvault.vault import log
+from contactvault.vault import log, memory
 from contactvault.vault.core import Core
 from contactvault.vault.header import Header
 from contactvault.vault.results import VerifyReport
@@ -18,10 +20,20 @@ def verify(core: Core) -> VerifyReport:
     And the blind index: each contact's entries, and no UID or external id held by two contacts.
 
     Reads one snapshot, so that other processes writing meanwhile cannot make it see half a change.
+    Then compares the state's generation with this client's memory of the vault (``memory.consulted``):
+    an older one than this client saw is ``VaultCorrupted``, as at open.
     Raises ``VaultCorrupted`` at the first problem; returns what was checked otherwise.
     """
     with core.storage.snapshot():
-        return _verify(core)
+        report = _verify(core)
+        raw = core.storage.read_single("state")
+    consulted, held = memory.consulted(core, report.generation, raw)
+    return replace(
+        report,
+        memory_consulted=consulted,
+        seen_generation=held.generation if held is not None else None,
+        seen_at=held.at if held is not None else None,
+    )
 
 
 def _verify(core: Core) -> VerifyReport:
@@ -57,4 +69,10 @@ def _verify(core: Core) -> VerifyReport:
             raise VaultCorrupted("the blind index does not match a contact's numbers and keys")
     if index:
         raise VaultCorrupted("the blind index names contacts that are not in the vault")
-    return VerifyReport(contacts=contacts, erased=erased, index_entries=state.index, disclosures=disclosures)
+    return VerifyReport(
+        contacts=contacts,
+        erased=erased,
+        index_entries=state.index,
+        disclosures=disclosures,
+        generation=state.generation,
+    )
