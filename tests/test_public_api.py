@@ -40,6 +40,7 @@ EXPECTED = [
     "PostalAddress",
     "SyncError",
     "UnknownCsvLayout",
+    "UnknownUser",
     "UnsupportedFormat",
     "Vault",
     "VaultClosed",

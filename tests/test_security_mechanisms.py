@@ -67,7 +67,7 @@ from contactvault.vault import keys as slots
 from contactvault.vault import log, state
 from contactvault.vault.backends.base import Row
 from contactvault.vault.core import Write
-from contactvault.vault.header import Header, KeySlot
+from contactvault.vault.header import OWNER, RECOVERY, Header, SlotKind
 from contactvault.vault.records import Tags, pack, unpack
 from tests.conftest import ROOT
 
@@ -457,20 +457,29 @@ def test_substituted_data_key_is_refused_before_anything_is_sealed_under_it(tmp_
 
 
 def _forge_slot(path: Path, slot_name: str) -> None:
-    """Re-wrap, by XOR, the master key of a slot as a master key the attacker chose, and re-sign all.
+    """Make a slot yield a master key the attacker chose, by XOR on its KEK-wrapped blob, and re-sign all.
 
-    The key-check value stays (the KEK is the same); the header gets a valid MAC and checksum, and the
-    (empty) vault's state a valid MAC, both under the attacker's master key: only the slot's AEAD check
-    stands between the passphrase (or recovery key) and a vault whose future contacts the attacker reads.
+    The recovery slot wraps the master key itself: that wrap is XOR-forged. A person's slot seals the master
+    key to its public key, which anyone can do, and keeps the master key it trusts wrapped by its KEK: the
+    sealed key is replaced and the trusted one XOR-forged. The key-check value stays (the KEK is the same);
+    the header gets a valid MAC and checksum, and the (empty) vault's state a valid MAC, both under the
+    attacker's master key: only the AEAD check of the KEK's wrap stands between the passphrase (or recovery
+    key) and a vault whose future contacts the attacker reads.
     """
     evil = b"\x42" * crypto.KEY_SIZE
     header = Header.unpack(_sql(path, "SELECT data FROM header")[0][0])
     with Vault.open(path, PASSPHRASE) as vault:
         master = vault._core.master
         assert len(vault) == 0
-    slot = getattr(header, slot_name)
-    forged_slot = KeySlot(slot.key_check, _xor_forge(slot.wrapped_master_key, master, evil))
-    forged = slots.signed(dataclasses.replace(header, **{slot_name: forged_slot}), Keys(evil))
+    slot = header.slot(slot_name)
+    assert slot is not None
+    if slot.kind == SlotKind.RECOVERY:
+        forged_slot = dataclasses.replace(slot, wrapped=_xor_forge(slot.wrapped, master, evil))
+    else:
+        sealed = slots.resealed(slot, evil, header.vault_id)
+        forged_slot = dataclasses.replace(sealed, trusted=_xor_forge(slot.trusted, master, evil))
+    changed = tuple(forged_slot if s.name == slot_name else s for s in header.slots)
+    forged = slots.signed(header.changed(slots=changed), Keys(evil))
     slots.check_mac(Header.unpack(forged.pack()), Keys(evil))  # the forgery passes the header's checks
     _sql(path, "UPDATE header SET data = ? WHERE id = 1", (forged.pack(),))
     _sql(path, "UPDATE state SET data = ? WHERE id = 1", (state.EMPTY.pack(Keys(evil), forged.pack()),))
@@ -481,7 +490,7 @@ def test_substituted_master_key_in_the_passphrase_slot_is_refused(tmp_path):
     path = tmp_path / "slot.db"
     with Vault.create(path, PASSPHRASE, kdf=FAST):
         pass
-    _forge_slot(path, "passphrase_slot")
+    _forge_slot(path, OWNER)
     with pytest.raises(VaultCorrupted):
         Vault.open(path, PASSPHRASE)
 
@@ -492,7 +501,7 @@ def test_substituted_master_key_in_the_recovery_slot_is_refused(tmp_path):
     with Vault.create(path, PASSPHRASE, kdf=FAST, recovery_key=True) as vault:
         recovery = vault.recovery_key
     assert recovery is not None
-    _forge_slot(path, "recovery_slot")
+    _forge_slot(path, RECOVERY)
     with pytest.raises(VaultCorrupted):
         Vault.open_with_recovery_key(path, recovery)
 
@@ -511,16 +520,14 @@ def test_header_rewritten_with_a_stale_mac_is_refused(tmp_path):
     with Vault.open(path, PASSPHRASE) as vault:
         core = vault._core
         weaker = KdfParams(memory_kib=16, iterations=1, lanes=2)
-        salt = crypto.random_bytes(crypto.SALT_SIZE)
-        kek = crypto.derive_kek(PASSPHRASE, salt, weaker)
-        slot = slots.make_slot(kek, core.master, core.vault_id, RecordKind.MASTER_KEY_WRAP)
-        stale = Header(weaker, salt, core.vault_id, slot, None, mac=core.header.mac)
+        slot, _ = slots.person_slot(OWNER, PASSPHRASE, weaker, core.master, core.vault_id)
+        stale = dataclasses.replace(core.header, slots=(slot,))  # the old MAC kept
         assert Header.unpack(stale.pack()) == stale  # the unkeyed checksum is right
         core.commit((), header=lambda _current: stale)
         with pytest.raises(VaultCorrupted):
             vault.verify()
-    with pytest.raises(VaultCorrupted):
-        Vault.open(path, PASSPHRASE)
+    with pytest.raises(VaultCorrupted):  # accepted, the new KDF cost: it is the MAC that refuses
+        Vault.open(path, PASSPHRASE, accept_kdf_change=True)
 
 
 def test_state_with_a_changed_generation_is_refused(tmp_path):
