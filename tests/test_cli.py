@@ -442,6 +442,7 @@ def test_without_a_terminal_a_missing_passphrase_is_one_line_and_exit_two(tmp_pa
     path = tmp_path / "v.db"
     Vault.create(path, "pw", kdf=KdfParams.insecure_fast_for_tests()).close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTVAULT_")}
+    env["CONTACTVAULT_STATE_DIR"] = os.environ["CONTACTVAULT_STATE_DIR"]  # the test's memory, not the user's
     done = subprocess.run(  # noqa: S603  (our own command)
         [*CLI, "list", "--vault", str(path)],
         stdin=subprocess.DEVNULL,

@@ -8,7 +8,8 @@ names. What the harness does besides, and nothing more:
 - ``KdfParams.default`` is the fast test setting, so that creating and opening vaults costs nothing (the
   examples are about the API, not about Argon2id's cost);
 - ``getpass.getpass`` answers with a fixed passphrase, as a person at the keyboard would;
-- the environment and ``tempfile``'s folder are the test's own, and restored afterwards;
+- the environment and ``tempfile``'s folder are the test's own, and restored afterwards (the client's
+  memory of vaults, ``CONTACTVAULT_STATE_DIR``, is a folder of the test's too);
 - a page that reads ``CARDDAV_URL`` from the environment (docs/sync-targets.md) gets the address, user
   and password of a real Radicale server started for it (``tests/radicale_server.py``), and a page that
   reads ``DATABASE_URL`` (docs/team.md) the URL of a fresh schema in the test PostgreSQL server (the
@@ -155,6 +156,7 @@ def test_page_examples_run(page: Path, tmp_path, monkeypatch, request, subtests)
         for name in [name for name in os.environ if name.startswith(("CONTACTVAULT_", *ENVIRONMENT))]:
             del os.environ[name]
         os.environ.update(services)
+        os.environ["CONTACTVAULT_STATE_DIR"] = str(tmp_path / "state")  # never the user's own
         for number, block in enumerate(blocks, 1):
             ran = False
             with subtests.test(msg=block.where):

@@ -47,7 +47,7 @@ from contactvault.models import (
     Phone,
 )
 from contactvault.phones import mask_number
-from contactvault.vault import Vault, default_vault_path
+from contactvault.vault import Vault, VerifyReport, default_vault_path
 from contactvault.vault.header import OWNER
 
 __all__ = [
@@ -468,6 +468,8 @@ def verify_command(as_json: bool, access: VaultAccess) -> None:
                 "contacts": report.contacts,
                 "erased": report.erased,
                 "index_entries": report.index_entries,
+                "generation": report.generation,
+                "seen_generation": report.seen_generation,
                 "checked": list(_CHECKED),
             }
         )
@@ -478,6 +480,14 @@ def verify_command(as_json: bool, access: VaultAccess) -> None:
     click.echo(
         f"  {report.contacts} contacts, {report.erased} erased, {report.index_entries} blind index entries"
     )
+    click.echo(f"  state generation {report.generation}; {_seen(report)}")
+
+
+def _seen(report: VerifyReport) -> str:
+    """What this client's memory of the vault (rollback detection) holds, in words."""
+    if report.seen_generation is None or report.seen_at is None:
+        return "not in this client's memory"
+    return f"this client's memory: generation {report.seen_generation}, seen on {report.seen_at:%Y-%m-%d}"
 
 
 COMMANDS: list[click.Command] = [

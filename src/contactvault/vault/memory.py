@@ -31,10 +31,10 @@ An open vault keeps the newest state it has seen in memory (``Watch``, one per `
 its threads): every read operation reads the state once and compares, every commit checks the stored state
 it builds on, so a process that keeps the vault open notices when it goes backwards. A state that looks
 older is read once more on a connection of its own before it is refused, so that a read inside an older
-snapshot (an iteration still running) never passes for a rollback. The memory file is written at open, at
+snapshot (an iteration still running) is never taken for a rollback. The memory file is written at open, at
 close, and after commits at most once a second (``PERSIST_EVERY``), not once per commit: a process that is
 killed may lose the last second of what it saw, so an older copy from within that second would pass the
-next open unnoticed. Other processes' files are read at the same pace, so one worker learns what another saw.
+next open unnoticed. The file is read at the same pace, so that one worker learns what another saw.
 """
 
 from __future__ import annotations
@@ -113,13 +113,21 @@ class Seen:
         """The state ``state`` (its stored bytes, MAC included) at ``generation``, seen ``at`` (now)."""
         return cls(generation, hashlib.sha256(state).hexdigest(), at if at is not None else datetime.now(UTC))
 
-    def conflict(self, found: Seen, location: str) -> str | None:
-        """Why ``found`` cannot come after this state (older, or another one at its generation); or None."""
+    def conflict(self, found: Seen, location: str, memory_file: Path | None = None) -> str | None:
+        """Why ``found`` cannot come after this state (older, or another one at its generation); or None.
+
+        The message says what to do if it was done on purpose, naming ``memory_file`` if given.
+        """
         when = f"{self.at:%Y-%m-%d}"
         deliberate = (
             "If you restored a backup on purpose, use `contactvault restore --accept-older` "
             "(Vault.restore(..., accept_older=True))"
         )
+        if memory_file is not None:
+            deliberate += (
+                "; if this copy was put back where it is on purpose (a database restored by its "
+                f"administrator), delete {memory_file} so that this client forgets what it saw"
+            )
         if found.generation < self.generation:
             return (
                 f"{location}: this vault's state is at generation {found.generation}, older than generation "
@@ -345,6 +353,7 @@ class Watch:
         self.memory = memory
         self.vault_id = core.vault_id
         self.location = core.storage.location
+        self.memory_file = memory.path(self.vault_id)
         self.accepted = accepted
         self._lock = threading.Lock()
         self._writing = threading.Lock()
@@ -400,11 +409,11 @@ class Watch:
 
     def _checked(self, core: Core, reference: Seen, found: Seen) -> Seen:
         """``found``, or the state as committed now if ``found`` was read in an older snapshot; else raise."""
-        if reference.conflict(found, self.location) is None:
+        if reference.conflict(found, self.location, self.memory_file) is None:
             return found
         generation, raw = core.fresh_state()  # on a connection of its own: not an older snapshot
         latest = Seen.of(generation, raw)
-        why = reference.conflict(latest, self.location)
+        why = reference.conflict(latest, self.location, self.memory_file)
         if why is not None:
             raise RolledBack(why, latest, reference)
         return latest
@@ -428,7 +437,11 @@ class Watch:
         if not self._writing.acquire(blocking=force):
             return  # another thread of this process is at it right now
         try:
-            if highest != self._stored:
+            known = self._stored
+            if known is None or (known.generation, known.state_hash) != (
+                highest.generation,
+                highest.state_hash,
+            ):
                 stored = self.memory.remember(self.vault_id, highest)
             else:
                 stored = self.memory.seen(self.vault_id) or highest
@@ -441,23 +454,22 @@ class Watch:
 
 
 def opened(core: Core, found: RowSet | None = None) -> None:
-    """At open (and create): compare the vault's state with this client's memory of it, and watch it.
+    """At open: compare the vault's state with this client's memory of it, remember it, and watch it.
 
-    ``found`` is the state ``Core.check`` just verified. The memory is read first, then the state once
-    more, so that a newer state another process committed (and remembered) meanwhile is never taken for an
-    older one. ``VaultCorrupted`` if the state is older than what this client saw, or another one at the same
-    generation, unless inside ``accepting_older()``; ``VaultError`` if the memory file is damaged. The state
-    and the header's KDF settings are remembered.
+    ``found``, if given, is the state ``Core.check`` just verified. The memory is read first, then the
+    state once more, so that a newer state another process committed (and remembered) meanwhile is never
+    taken for an older one. ``RolledBack`` (a ``VaultCorrupted``) if the state is older than what this
+    client saw, or another one at the same generation, unless inside ``accepting_older()``; ``VaultError``
+    if the memory file is damaged or cannot be written.
     """
     memory = ClientMemory()
+    location = core.storage.location
     held = memory.seen(core.vault_id)
     state, raw = core.read_state()
     latest = Seen.of(state.generation, raw)
     if found is not None and state.generation < found.generation:
-        raise VaultCorrupted(
-            f"{core.storage.location}: the vault's state went back while it was being opened"
-        )
-    why = held.conflict(latest, core.storage.location) if held is not None else None
+        raise VaultCorrupted(f"{location}: the vault's state went back while it was being opened")
+    why = held.conflict(latest, location, memory.path(core.vault_id)) if held is not None else None
     if why is not None and held is not None and not _ACCEPT_OLDER.get():
         raise RolledBack(why, latest, held)
     accepted = held if why is not None else None
