@@ -272,6 +272,36 @@ def test_a_read_in_an_older_snapshot_is_no_rollback(place):
         assert len(vault) == 3
 
 
+def test_an_import_looks_at_the_state_once_not_per_contact(place, monkeypatch):
+    """50 contacts updated by one import: a handful of state reads (the call's and the commit's), not 50."""
+    with _open(place) as vault:
+        stored = [Contact(display_name=f"Person {i}") for i in range(50)]
+        vault.add_many(stored)
+        storage = vault._core.storage
+        reads: list[str] = []
+        read_single = storage.read_single
+
+        def counted(table: str) -> bytes:
+            reads.append(table)
+            return read_single(table)
+
+        monkeypatch.setattr(storage, "read_single", counted)
+        report = vault.import_contacts([c.model_copy(update={"notes": ("neu",)}) for c in stored])
+        assert len(report.updated) == 50
+        assert reads.count("state") <= 3
+
+
+def test_an_import_onto_an_older_copy_writes_nothing(place):
+    """An import into a vault put back meanwhile: refused (the commit looks at the state), nothing written."""
+    with _open(place) as vault:
+        place.aside()
+        vault.add(Contact(display_name="Clara Neu"))
+        place.put_back()
+        with pytest.raises(RolledBack):
+            vault.import_contacts([Contact(display_name="Dora Neu")])
+    assert place.sql("SELECT count(*) FROM {contacts}")[0][0] == 2
+
+
 # --- rows put back one by one -------------------------------------------------------------------------------
 
 

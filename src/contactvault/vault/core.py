@@ -14,6 +14,7 @@ to be unique inside that transaction.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +43,8 @@ __all__ = ["BATCH", "Core", "StateWatch", "Write", "contact_id", "validated"]
 
 BATCH = 1_000
 """New rows are inserted (and progress is reported) in batches of this many."""
+
+_ONCE = threading.local()  # .cores: ids of the Cores whose state this thread checked for the call under way
 
 
 class Write(NamedTuple):
@@ -212,9 +215,26 @@ class Core:
 
     def watched(self) -> None:
         """Before a read: one read of the state, compared with the newest seen (``VaultCorrupted``)."""
-        if self.watch is not None:
+        if self.watch is not None and id(self) not in getattr(_ONCE, "cores", ()):
             state, raw = self.read_state()
             self.watch.read(self, state.generation, raw)
+
+    @contextlib.contextmanager
+    def checked_once(self) -> Iterator[None]:
+        """For one call that reads many rows (an import, a merge): one check of the state, not one per row.
+
+        The reads of this thread inside do not check again; a commit still checks the state it builds on.
+        """
+        self.watched()
+        cores: set[int] = _ONCE.__dict__.setdefault("cores", set())
+        if id(self) in cores:  # nested: the outer call checked
+            yield
+            return
+        cores.add(id(self))
+        try:
+            yield
+        finally:
+            cores.discard(id(self))
 
     # --- reading ------------------------------------------------------------------------------------------
 

@@ -492,9 +492,10 @@ class Vault(ContactChanges, MessengerSide):
         contacts handled after every thousand and at the end.
         """
         incoming = contacts.contacts if isinstance(contacts, ImportResult) else contacts
-        return import_contacts(
-            self._core, incoming, on_match=on_match, dry_run=dry_run, now=_now(), progress=progress
-        )
+        with self._core.checked_once():  # one look at the state, not one per matched contact
+            return import_contacts(
+                self._core, incoming, on_match=on_match, dry_run=dry_run, now=_now(), progress=progress
+            )
 
     def merge(self, contact_ids: Sequence[uuid.UUID | str]) -> Contact:
         """Merge several contacts that are one person into the first; returns the merged contact.
@@ -505,7 +506,8 @@ class Vault(ContactChanges, MessengerSide):
         recorded on the survivor (``merged_from``), so the log and the Art. 15 report still find them, and
         shredded as ``erase`` does (``get`` on them raises ``ContactMerged``). One transaction.
         """
-        merged = merge(self._core, contact_ids, _now())
+        with self._core.checked_once():
+            merged = merge(self._core, contact_ids, _now())
         self._core.storage.after_erase()
         return merged
 
