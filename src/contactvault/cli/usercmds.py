@@ -335,8 +335,9 @@ def rekey_command(as_json: bool, access: VaultAccess) -> None:
     )
     click.echo(f"Users who can open it: {', '.join(report.users)}.")
     click.echo(
-        "A copy of the old master key opens nothing in this vault now; a copy of the file made before "
-        "still opens with the passphrases it had."
+        "The old master key unwraps no contact's data key in this vault now (the index, book, log and "
+        "tombstone keys are kept: docs/threat-model.md); a copy of the file made before still opens "
+        "with the passphrases it had."
     )
     if report.recovery_key is not None:
         click.echo("The old recovery key no longer opens this vault. A new one:")

@@ -233,9 +233,10 @@ class UserSlots:
     def rekey(self) -> RekeyReport:
         """Make a new master key, re-wrap every data key under it, and seal it to every remaining slot.
 
-        Run it after removing a user: their copy of the old master key then opens nothing written from
-        now on, nor this vault's current rows. In steps that survive a kill (``contactvault.vault.rekeying``);
-        no CRM payload is re-encrypted. The recovery key, if any, is replaced: the report carries the new
+        Run it after removing a user: their copy of the old master key then unwraps no contact's data key
+        in this vault, nor those of contacts added later. The keyring (index, book, log and tombstone
+        keys) is carried over, so that phones and the log see no change (``docs/threat-model.md``). In
+        steps that survive a kill (``contactvault.vault.rekeying``); no CRM payload is re-encrypted. The recovery key, if any, is replaced: the report carries the new
         one (also as ``recovery_key`` on this vault), to be shown once and kept offline. Other processes
         that have the vault open follow through their own key slot.
         """
