@@ -236,9 +236,10 @@ class UserSlots:
         Run it after removing a user: their copy of the old master key then unwraps no contact's data key
         in this vault, nor those of contacts added later. The keyring (index, book, log and tombstone
         keys) is carried over, so that phones and the log see no change (``docs/threat-model.md``). In
-        steps that survive a kill (``contactvault.vault.rekeying``); no CRM payload is re-encrypted. The recovery key, if any, is replaced: the report carries the new
-        one (also as ``recovery_key`` on this vault), to be shown once and kept offline. Other processes
-        that have the vault open follow through their own key slot.
+        steps that survive a kill (``contactvault.vault.rekeying``); no CRM payload is re-encrypted. The
+        recovery key, if any, is replaced: the report carries the new one (also as ``recovery_key`` on this
+        vault), to be shown once and kept offline. Other processes that have the vault open follow through
+        their own key slot.
         """
         report = rekey(self._core)
         self.recovery_key = report.recovery_key
