@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from contactvault import crypto
-from contactvault.crypto import Keys
+from contactvault.crypto import AuthenticationFailed, Keys
 from contactvault.errors import (
     ConflictError,
     ContactErased,
@@ -35,7 +35,7 @@ from contactvault.models import Contact, DirectoryEntry
 from contactvault.vault import keys as slots
 from contactvault.vault import state
 from contactvault.vault.backends.base import Backend, Row
-from contactvault.vault.header import Header
+from contactvault.vault.header import OWNER, Header
 from contactvault.vault.records import Records, Tags
 from contactvault.vault.state import Delta, RowSet
 
@@ -102,12 +102,20 @@ class Core:
     that a backup or a migration checks."""
 
     def __init__(
-        self, storage: Backend, header: Header, master: bytes, keys: Keys, *, actor: str = "owner"
+        self,
+        storage: Backend,
+        header: Header,
+        master: bytes,
+        keys: Keys,
+        *,
+        actor: str = OWNER,
+        private_key: bytes | None = None,
     ) -> None:
         self.storage = storage
         self.actor = actor
         """Who opened the vault: the name of the key slot that unlocked it (a person, a service or the
         recovery key). Every change and log record names it; callers cannot type another."""
+        self._private_key = private_key  # the slot's: follows a re-key made by another process
         self.header = header
         self._header_bytes = header.pack()
         self.master = master
@@ -156,10 +164,55 @@ class Core:
         header = Header.unpack(raw)
         if header.vault_id != self.vault_id:
             raise VaultCorrupted("the vault's header now belongs to another vault")
-        slots.check_mac(header, self.keys)
+        try:
+            slots.check_mac(header, self.keys)
+        except VaultCorrupted:
+            self._follow_rekey(header, raw)
+            return header
         with self._lock:
             self.header, self._header_bytes = header, raw
         return header
+
+    def _follow_rekey(self, header: Header, raw: bytes) -> None:
+        """Take the keys of a header another process re-keyed, through this slot's private key.
+
+        ``VaultCorrupted`` if this slot is not in it (re-keyed without this user) or it fails its MAC under
+        the new master key (tampered with).
+        """
+        slot = header.slot(self.actor)
+        if self._private_key is None or slot is None or not slot.public_key:
+            raise VaultCorrupted(
+                "the vault's header fails its MAC under this vault's keys: it was re-keyed without this "
+                "key slot, or tampered with; open the vault again"
+            )
+        try:
+            master = slots.slot_master(slot, self._private_key, header.vault_id)
+        except AuthenticationFailed:
+            raise VaultCorrupted(
+                "the vault's header fails its MAC, and this key slot does not open it"
+            ) from None
+        slots.follow_links(header, self.master, master)  # signed by the master key this process holds
+        keys = slots.keys_for(header, master)
+        slots.check_mac(header, keys)
+        with self._lock:
+            self.header, self._header_bytes = header, raw
+            self.master, self._keys = master, keys
+            self.records.use(keys)  # in place: a method of it bound before the re-key uses the new keys
+
+    def take_private_key(self, private_key: bytes) -> None:
+        """This slot's new private key (after its passphrase changed)."""
+        self._private_key = private_key
+
+    def forget_private_key(self) -> None:
+        """Drop this slot's private key: it is not the one stored (another process changed the slot)."""
+        self._private_key = None
+
+    def rekeyed(self, header: Header, master: bytes, keys: Keys) -> None:
+        """Take the header, master key and keys this process's re-key is writing (inside its transaction)."""
+        with self._lock:
+            self.header, self._header_bytes = header, header.pack()
+            self.master, self._keys = master, keys
+            self.records.use(keys)  # in place: a method of it bound before the re-key uses the new keys
 
     def current_header(self) -> Header:
         """The header as stored now (another process may have changed the passphrase)."""
@@ -333,6 +386,10 @@ class Core:
 
         with storage.transaction():
             current_header, current = self._stored_state()
+            if self.keys is not keys:
+                raise ConflictError(
+                    "the vault was re-keyed by another process meanwhile: try again", stale=True
+                )
             stored = current.index > 0  # an empty index holds no tag: only this transaction's can clash
             for write in writes:
                 old, new = write.old, write.new

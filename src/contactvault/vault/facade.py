@@ -27,7 +27,7 @@ from typing import Final, Self
 import platformdirs
 
 from contactvault import crypto
-from contactvault.crypto import KdfParams, Keys, RecordKind
+from contactvault.crypto import KdfParams, Keys
 from contactvault.duplicates import DuplicateGroup, find_duplicates
 from contactvault.errors import ConflictError, ContactNotFound, VaultCorrupted
 from contactvault.files import make_private_dir
@@ -45,7 +45,7 @@ from contactvault.vault.backends.base import Backend
 from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
 from contactvault.vault.core import BATCH, Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
-from contactvault.vault.header import FORMAT_VERSION, Header, KeySlot
+from contactvault.vault.header import FORMAT_VERSION, OWNER, Header
 from contactvault.vault.importing import OnMatch, import_contacts
 from contactvault.vault.merging import merge
 from contactvault.vault.messenger import MessengerSide
@@ -55,6 +55,7 @@ from contactvault.vault.results import (
     VaultSettings,
     VerifyReport,
 )
+from contactvault.vault.users import UserSlots, finish_open, kdf_guard
 from contactvault.vault.verify import verify
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "Vault", "default_vault_path"]
@@ -94,7 +95,7 @@ def _older_backup(name: str, refused: memory.RolledBack) -> str:
     )
 
 
-class Vault(ContactChanges, MessengerSide):
+class Vault(ContactChanges, MessengerSide, UserSlots):
     """An open vault. Create one with ``create``, open one with ``open``; close it when done.
 
     A vault is an SQLite file (the default) or a schema in PostgreSQL (a ``postgresql://`` URL). Several
@@ -131,6 +132,7 @@ class Vault(ContactChanges, MessengerSide):
         path: Location | None = None,
         passphrase: str | bytes = "",
         *,
+        user: str = OWNER,
         kdf: KdfParams | None = None,
         recovery_key: bool = False,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
@@ -143,6 +145,8 @@ class Vault(ContactChanges, MessengerSide):
                 never overwritten (``VaultExists``). A ``postgresql://`` URL creates the vault's tables
                 in that database (schema ``contactvault``, or the URL's ``schema`` parameter).
             passphrase: protects the vault; required, not empty.
+            user: the name of the first user, whose key slot the passphrase opens (``"owner"`` unless
+                given); more users are added with ``add_user`` (``docs/team.md``).
             kdf: Argon2id parameters; ``KdfParams.default`` (64 MiB, 3 iterations, 4 lanes) unless given.
             recovery_key: also create a recovery key (a second way to unwrap the master key), available once
                 as ``recovery_key`` on the returned vault.
@@ -154,41 +158,57 @@ class Vault(ContactChanges, MessengerSide):
         if path is None and isinstance(target, Path):
             make_private_dir(target.parent)
         vault_id = crypto.random_bytes(16)
-        salt = crypto.random_bytes(crypto.SALT_SIZE)
         master = crypto.random_bytes()
         keys = Keys(master)
-        kek = crypto.derive_kek(passphrase, salt, params)
-        slot = slots.make_slot(kek, master, vault_id, RecordKind.MASTER_KEY_WRAP)
+        slot, private = slots.person_slot(user, passphrase, params, master, vault_id)
         shown: str | None = None
-        recovery: KeySlot | None = None
+        key_slots = [slot]
         if recovery_key:
-            secret = crypto.random_bytes()
-            rkek = crypto.recovery_kek(secret, vault_id)
-            recovery = slots.make_slot(rkek, master, vault_id, RecordKind.RECOVERY_WRAP)
-            shown = crypto.format_recovery_key(secret)
-        header = slots.signed(Header(params, salt, vault_id, slot, recovery), keys)
+            recovery, shown = slots.new_recovery_slot(master, vault_id)
+            key_slots.append(recovery)
+        header = slots.signed(Header(vault_id, tuple(key_slots)), keys)
         storage = create(
             target, header.pack(), state.EMPTY.pack(keys, header.pack()), lock_timeout=lock_timeout
         )
-        vault = cls(Core(storage, header, master, keys))
+        vault = cls(Core(storage, header, master, keys, actor=user, private_key=private))
         vault.recovery_key = shown
         return vault
 
     @classmethod
     def open(
-        cls, path: Location | None, passphrase: str | bytes, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+        cls,
+        path: Location | None,
+        passphrase: str | bytes | None = None,
+        *,
+        user: str | None = None,
+        service_key: str | None = None,
+        accept_kdf_change: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> Self:
-        """Open a vault with its passphrase; ``path=None`` means the default location.
+        """Open a vault as a person (``passphrase``, and ``user`` if it has several) or a service.
 
-        ``path`` is a vault file or a ``postgresql://`` URL. Other processes may have it open too.
+        ``path`` is a vault file or a ``postgresql://`` URL; ``None`` means the default location. Other
+        processes may have it open too. A service (a web app, a nightly job) opens with its random key
+        (``service_key``, as ``add_service`` returned it) instead of a passphrase. Whoever opens the vault
+        is named in every change and log record it makes (``recorded_by``).
 
         Succeeds whole or fails whole, and a failed open leaves the file byte for byte as it was. Raises
-        ``WrongPassphrase`` (after one key derivation), ``VaultCorrupted`` (damage or tampering, including
-        deleted or rolled-back rows), ``UnsupportedFormat`` (not a vault), ``KdfLimitExceeded`` (before any
-        derivation), ``VaultLocked`` (another writer held the vault past ``lock_timeout``),
-        ``VaultNotFound``, or ``VaultError`` for a file on a network file system (see ``docs/team.md``).
+        ``WrongPassphrase`` (after one key derivation), ``UnknownUser`` (no such user, or several and none
+        named), ``VaultCorrupted`` (damage or tampering, including deleted or rolled-back rows, or an older
+        copy of the whole vault than this client saw), ``UnsupportedFormat`` (not a vault),
+        ``KdfLimitExceeded`` (before any derivation: above the caps, or costlier than this client saw for
+        this user unless ``accept_kdf_change``), ``VaultLocked`` (another writer held the vault past
+        ``lock_timeout``), ``VaultNotFound``, or ``VaultError`` for a file on a network file system (see
+        ``docs/team.md``).
         """
-        return cls._open(_location(path), slots.passphrase_unlock(passphrase), lock_timeout)
+        if (passphrase is None) == (service_key is None):
+            raise ValueError("give the passphrase or the service key")
+        if service_key is not None:
+            unlock = slots.service_unlock(service_key)
+        else:
+            guard = None if accept_kdf_change else kdf_guard
+            unlock = slots.passphrase_unlock(passphrase or "", user, guard)
+        return cls._open(_location(path), unlock, lock_timeout)
 
     @classmethod
     def open_with_recovery_key(
@@ -210,12 +230,15 @@ class Vault(ContactChanges, MessengerSide):
         try:
             storage.check_schema()
             header = Header.unpack(storage.read_single("header"))
-            master = unlock(header)
-            keys = Keys(master)
+            opened = unlock(header)
+            keys = slots.keys_for(header, opened.master)
             slots.check_mac(header, keys)
-            core = Core(storage, header, master, keys)
+            core = Core(
+                storage, header, opened.master, keys, actor=opened.slot, private_key=opened.private_key
+            )
             core.check()
             memory.opened(core)
+            finish_open(core, opened)
         except BaseException:
             storage.close()
             raise
@@ -315,39 +338,22 @@ class Vault(ContactChanges, MessengerSide):
 
     @property
     def kdf(self) -> KdfParams:
-        """The Argon2id parameters of the passphrase (as stored now)."""
-        return self._core.current_header().kdf
+        """The Argon2id parameters of your passphrase (as stored now); of the first person's for a service."""
+        header = self._core.current_header()
+        mine = header.slot(self._core.actor)
+        found = mine.kdf if mine is not None and mine.kdf is not None else None
+        people = [s.kdf for s in header.slots if s.kdf is not None]
+        return found or (people[0] if people else KdfParams.default())
 
     @property
     def has_recovery_key(self) -> bool:
         """Whether a recovery key can open this vault."""
-        return self._core.current_header().recovery_slot is not None
+        return self._core.current_header().recovery is not None
 
     @property
     def changes(self) -> int:
         """How many write transactions this ``Vault`` object has committed since it was opened."""
         return self._core.changes
-
-    def change_passphrase(self, new_passphrase: str | bytes, *, kdf: KdfParams | None = None) -> None:
-        """Set a new passphrase (and optionally new KDF parameters).
-
-        Only the master key is re-wrapped, with a fresh salt: the cost is one key derivation, whatever the
-        size of the vault. The recovery key, if any, keeps working. Other processes that have the vault
-        open keep working (the master key is the same); they must use the new passphrase to open it again.
-        """
-        slots.check_passphrase(new_passphrase)
-        core = self._core
-        params = kdf if kdf is not None else core.current_header().kdf
-        salt = crypto.random_bytes(crypto.SALT_SIZE)
-        kek = crypto.derive_kek(new_passphrase, salt, params)
-        slot = slots.make_slot(kek, core.master, core.vault_id, RecordKind.MASTER_KEY_WRAP)
-
-        def rewrapped(current: Header) -> Header:
-            header = Header(params, salt, core.vault_id, slot, current.recovery_slot)
-            return slots.signed(header, core.keys)
-
-        core.commit((), header=rewrapped)
-        core.storage.after_erase()  # the old wrap of the master key: out of the WAL (or VACUUMed away)
 
     def backup(self, dest: str | Path) -> backups.BackupReport:
         """Write a consistent, verified copy of the vault to the NEW file ``dest`` (mode 0600).
@@ -400,11 +406,13 @@ class Vault(ContactChanges, MessengerSide):
 
     def get(self, contact_id: uuid.UUID | str) -> Contact:
         """One contact in full; ``ContactNotFound`` (a ``KeyError``), ``ContactErased``, ``ContactMerged``."""
-        return self._core.records.contact(self._core.live_row(_cid(contact_id)))
+        row = self._core.live_row(_cid(contact_id))  # first: it may take the keys of a re-key
+        return self._core.records.contact(row)
 
     def directory_entry(self, contact_id: uuid.UUID | str) -> DirectoryEntry:
         """One contact's directory entry, without decrypting its CRM payload."""
-        return self._core.records.directory(self._core.live_row(_cid(contact_id)))
+        row = self._core.live_row(_cid(contact_id))
+        return self._core.records.directory(row)
 
     def find_by_phone(self, number: str, *, region: str | None = None) -> tuple[Contact, ...]:
         """The contacts with this number, given in any format.
@@ -553,8 +561,9 @@ class Vault(ContactChanges, MessengerSide):
             kdf="Argon2id",
             kdf_params=self.kdf,
             key_hierarchy=(
-                "passphrase -> Argon2id KEK -> random 256-bit master key -> HKDF-SHA256 subkeys; "
-                "a random 256-bit data key per contact"
+                "a key slot per user: passphrase -> Argon2id KEK (a service's random key -> HKDF) -> "
+                "the slot's X25519 key, to which the random 256-bit master key is sealed -> HKDF-SHA256 "
+                "subkeys; a random 256-bit data key per contact"
             ),
             per_contact_keys=True,
             padding="128-byte buckets up to 2 KiB, then Padmé",
