@@ -354,3 +354,18 @@ def test_commands_that_open_twice_use_the_service_key(team: Team, terminal):
     with Vault.open(team.location, service_key=key) as vault:
         assert len(vault) == len(NAMES) - 1
     assert os.environ.get("CONTACTVAULT_SERVICE_KEY") is None
+
+
+def test_restore_opens_the_backup_as_the_user_named(team: Team):
+    """In a vault with several users, `restore --user alice` opens the backup with alice's passphrase."""
+    add_alice(team)
+    backup = team.folder / "backup.db"
+    ok("backup", str(backup), *team.alice)
+    restored = team.folder / "restored.db"
+    as_nobody = ["--vault", team.location, "--passphrase-file", str(team.owner_file)]
+    several = run("restore", str(backup), str(restored), *as_nobody)
+    assert "2 users" in error(several, 3)
+    assert not restored.exists()
+    ok("restore", str(backup), str(restored), *team.alice)
+    users = json.loads(ok("user", "list", "--json", "--vault", str(restored), *team.alice[2:]).stdout)
+    assert [u["name"] for u in users if u["you"]] == ["alice"]

@@ -12,6 +12,7 @@ file and PostgreSQL (``docs/team.md``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -114,8 +115,15 @@ def restore_command(
         key = read_secret_file(recovery_key_file, "recovery key file")
         report = Vault.restore(source, dest, recovery_key=key, accept_older=accept_older)
     else:
-        passphrase = VaultAccess(source, access.passphrase_file).passphrase()
-        report = Vault.restore(source, dest, passphrase, accept_older=accept_older)
+        unlock = dataclasses.replace(access, location=source).unlock_args()
+        report = Vault.restore(
+            source,
+            dest,
+            unlock.passphrase,
+            user=unlock.user,
+            service_key=unlock.service_key,
+            accept_older=accept_older,
+        )
     _report(report, "Restored", as_json)
 
 

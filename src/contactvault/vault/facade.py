@@ -172,6 +172,7 @@ class Vault(ContactChanges, MessengerSide, UserSlots):
         )
         vault = cls(Core(storage, header, master, keys, actor=user, private_key=private))
         vault.recovery_key = shown
+        memory.opened(vault._core)
         return vault
 
     @classmethod
@@ -251,14 +252,17 @@ class Vault(ContactChanges, MessengerSide, UserSlots):
         dest: str | Path,
         passphrase: str | bytes | None = None,
         *,
+        user: str | None = None,
+        service_key: str | None = None,
         recovery_key: str | None = None,
         accept_older: bool = False,
     ) -> backups.BackupReport:
         """Restore the backup ``source`` into the NEW file ``dest``, verified before it appears there.
 
         The source is copied byte for byte (never opened with SQLite, so never written); the copy is opened
-        with the passphrase (or the recovery key) and checked as ``verify`` does; only then is it linked
-        into place. ``VaultExists`` if ``dest`` exists: a restore never overwrites a file.
+        with the passphrase (and ``user``, as ``open`` takes them), a service key or the recovery key, and
+        checked as ``verify`` does; only then is it linked into place. ``VaultExists`` if ``dest`` exists: a
+        restore never overwrites a file.
 
         A backup older than the vault as this client last saw it is refused with ``VaultCorrupted``, as an
         open of it would be (``docs/threat-model.md``), unless ``accept_older``: then the restored vault gets
@@ -266,13 +270,16 @@ class Vault(ContactChanges, MessengerSide, UserSlots):
         once it is in place it becomes this client's new baseline; the report's ``accepted_older`` says so.
         The next open of it is a normal one; an older copy than it is refused again.
         """
-        if (passphrase is None) == (recovery_key is None):
-            raise ValueError("give the passphrase or the recovery key")
-        unlock = (
-            slots.passphrase_unlock(passphrase)
-            if passphrase is not None
-            else slots.recovery_unlock(recovery_key or "")
-        )
+        if sum(x is not None for x in (passphrase, service_key, recovery_key)) != 1:
+            raise ValueError("give the passphrase, a service key or the recovery key")
+        if passphrase is not None:
+            unlock = slots.passphrase_unlock(passphrase, user, kdf_guard)
+        else:
+            unlock = (
+                slots.service_unlock(service_key or "")
+                if service_key
+                else slots.recovery_unlock(recovery_key or "")
+            )
 
         baseline: list[tuple[bytes, memory.Seen, memory.Seen]] = []  # vault id, new baseline, replaced
 

@@ -99,6 +99,7 @@ class MessengerSide:
         The log holds ``Activity`` records too (see ``activity``), whose sequence numbers are missing here:
         the ``seq`` of these records need not be contiguous.
         """
+        self._core.watched()
         return [record for record in log.read(self._core)[0] if isinstance(record, Disclosure)]
 
     def activity(self) -> list[LogRecord]:
@@ -108,6 +109,7 @@ class MessengerSide:
         import, ...), when, and to how many contacts, named by keyed hashes only; a ``Disclosure`` what was
         handed to which target, and by whom (``by``; ``None`` in records made before it was kept).
         """
+        self._core.watched()
         return log.read(self._core)[0]
 
     def activity_of(self, contact_id: uuid.UUID | str) -> list[Activity]:
