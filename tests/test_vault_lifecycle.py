@@ -396,7 +396,7 @@ def test_restore_with_the_recovery_key(tmp_path):
         vault.backup(tmp_path / "b.db")
     report = Vault.restore(tmp_path / "b.db", tmp_path / "r.db", recovery_key=key)
     assert report.check.contacts == 0
-    with pytest.raises(ValueError, match="passphrase or the recovery key"):
+    with pytest.raises(ValueError, match="passphrase, a service key or the recovery key"):
         Vault.restore(tmp_path / "b.db", tmp_path / "x.db")
 
 
