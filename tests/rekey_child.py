@@ -3,14 +3,14 @@
 Run as ``python -m tests.rekey_child LOCATION [STEP]`` from the project folder, with the passphrase in the
 environment variable ``CONTACTVAULT_TEST_PASSPHRASE``. It opens the vault as ``owner``, prints ``ready`` and
 re-keys it. With ``STEP`` (``marked`` or ``wrapped``), it prints the step's name when the re-key reaches it
-and waits there for the parent (which kills it); without, it prints ``done`` at the end.
+and waits there for a line on standard input (the parent kills it, or lets it go on); it prints ``done`` at
+the end.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 
 from contactvault import Vault
 from contactvault.vault.rekeying import rekey
@@ -24,7 +24,7 @@ def main(location: str, step: str | None) -> None:
     def reached(name: str) -> None:
         if name == step:
             print(name, flush=True)
-            time.sleep(600)
+            sys.stdin.readline()
 
     with Vault.open(location, os.environ[PASSPHRASE_VARIABLE], user="owner") as vault:
         print("ready", flush=True)

@@ -29,7 +29,6 @@ from contactvault import (
 )
 from contactvault.crypto import AuthenticationFailed, Keys, RecordKind
 from contactvault.sync import export_book, messenger_book
-from contactvault.vault import rekeying
 from contactvault.vault.backends import open_backend
 from contactvault.vault.header import OWNER, Header
 from tests.conftest import ROOT, disclosed_pair
@@ -180,7 +179,7 @@ def test_two_rekeys_in_a_row_are_followed_by_a_user_who_opened_neither(where):
 def _child(where: Path | str, step: str | None = None) -> subprocess.Popen[str]:
     args = [sys.executable, "-m", "tests.rekey_child", str(where), *([step] if step else [])]
     env = {**os.environ, PASSPHRASE_VARIABLE: OWNER_PW}
-    pipes = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
     child = subprocess.Popen(args, cwd=ROOT, env=env, text=True, **pipes)  # noqa: S603
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
@@ -194,8 +193,9 @@ def _kill(child: subprocess.Popen[str]) -> None:
 
 def _end(child: subprocess.Popen[str]) -> None:
     child.wait(timeout=120)
-    if child.stdout is not None:
-        child.stdout.close()
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 def _master(where: Path | str) -> bytes:
@@ -216,8 +216,8 @@ def _check(where: Path | str, masters: set[bytes]) -> bytes:
 
 
 @pytest.mark.parametrize("step", ["marked", "wrapped"])
-def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_a_harmless_marker(where, step):
-    """Killed after the marker or after the wrapping: the vault opens with the old key and verifies."""
+def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_the_next_open_undoes_its_marker(where, step):
+    """Killed after the marker or after the wrapping: the vault opens with the old key, undoes the marker."""
     _team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         vault.add_many(_contacts(50))
@@ -226,29 +226,49 @@ def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_a_harmless_marker(where
     child = _child(where, step)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == step
+    assert _header(where).pending  # the marker records the unfinished re-key
     _kill(child)
     with Vault.open(where, ALICE_PW, user="alice") as vault:
         assert vault._core.master == before
-        assert vault._core.header.pending  # younger than STALE_MARKER: maybe a re-key still running
-        assert vault.verify().contacts == 50
-        assert rekeying.undo_pending(vault._core, older_than=0)
         assert not vault._core.header.pending
+        assert not _header(where).pending
         assert vault.activity()[-1].action == "rekey_undone"
+        assert vault.verify().contacts == 50
         vault.rekey()
         assert vault.verify().contacts == 50
 
 
-def test_an_open_undoes_a_stale_marker(where, monkeypatch):
-    """A marker older than STALE_MARKER is undone by the next open, and the log says so."""
+def test_a_rekey_whose_marker_an_open_undid_still_completes(where):
+    """An open while a re-key works removes its marker; the re-key's swap, under the lock, still holds."""
     _team(where)
-    child = _child(where, "marked")
+    with Vault.open(where, OWNER_PW, user=OWNER) as vault:
+        vault.add_many(_contacts(20))
+        before = vault._core.master
+    child = _child(where, "wrapped")
+    assert child.stdin is not None
     assert child.stdout is not None
-    assert child.stdout.readline().strip() == "marked"
-    _kill(child)
-    monkeypatch.setattr(rekeying, "STALE_MARKER", 0.0)
-    with Vault.open(where, ALICE_PW, user="alice") as vault:
-        assert not vault._core.header.pending
-        assert [r.action for r in vault.activity()][-1] == "rekey_undone"
+    assert child.stdout.readline().strip() == "wrapped"
+    with Vault.open(where, ALICE_PW, user="alice") as alice:
+        assert alice.activity()[-1].action == "rekey_undone"
+        alice.add(_contacts(21)[20])  # written under the old key while the re-key waits
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"
+        _end(child)
+        assert alice.verify().contacts == 21  # alice's open vault followed the re-key
+        assert alice._core.master != before
+        assert alice.activity()[-1].action == "rekey"
+    with Vault.open(where, OWNER_PW, user=OWNER) as vault:
+        assert vault._core.master != before
+        assert vault.verify().contacts == 21
+
+
+def _header(where: Path | str) -> Header:
+    storage = open_backend(where, lock_timeout=5)
+    try:
+        return Header.unpack(storage.read_single("header"))
+    finally:
+        storage.close()
 
 
 def test_sigkill_at_random_points_of_a_rekey_of_10000_contacts(where, backend):

@@ -12,21 +12,20 @@ In steps that survive a kill at any point:
    header (``Header.pending``). Nothing else changes: the vault opens with the old key.
 2. **The work**, outside the writers' lock: every data key is unwrapped and wrapped again under the new
    key, from one snapshot. Other processes keep reading and writing.
-3. **The swap.** One transaction checks that the marker is still this re-key's, re-wraps the rows that
+3. **The swap.** One transaction checks that no other re-key ended meanwhile, re-wraps the rows that
    changed since the snapshot, writes every new wrap, the new header (remaining slots re-sealed, a new
    recovery key if there was one, the keyring, no marker), a log record and the row-set state recomputed
    under the new key. The vault opens with the old key before it commits and with the new key after; it
    is never half under each.
 
-A marker left by a re-key killed between 1 and 3 is harmless: the vault opens with its current key, and the
-next ``rekey`` replaces it. The next open after ``STALE_MARKER`` seconds undoes it (the header is written
-again without it, and the log says so: ``rekey_undone``); a younger marker may be a re-key another process
-is running right now.
+The marker records an unfinished re-key: the next open undoes it (the header is written again without
+it, and the log says so: ``rekey_undone``) and ``rekey`` can simply be run again. It guards nothing the
+swap relies on: the swap checks, under the lock, that no other re-key happened since it began and
+re-wraps what changed, so a re-key whose marker another process's open removed meanwhile still completes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -39,12 +38,10 @@ from contactvault.vault import log, state
 from contactvault.vault.core import Core
 from contactvault.vault.header import Header, SlotKind
 
-__all__ = ["MAX_LINKS", "STALE_MARKER", "RekeyReport", "rekey", "undo_pending"]
+__all__ = ["MAX_LINKS", "RekeyReport", "rekey", "undo_pending"]
 
 MAX_LINKS: Final = 255
 """The re-key links a header keeps: a user who has not opened the vault for more re-keys must be re-added."""
-STALE_MARKER: Final = 600.0
-"""Seconds after which an open takes a re-key's marker for one that was killed, and undoes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,20 +106,18 @@ def rekey(core: Core, *, step: Callable[[str], object] | None = None) -> RekeyRe
         }
     if step is not None:
         step("wrapped")
-    return _swap(core, marker, master, new, prepared)
+    return _swap(core, master, new, prepared)
 
 
 def _swap(
-    core: Core, marker: bytes, master: bytes, new: Keys, prepared: dict[bytes, tuple[int, bytes, bytes]]
+    core: Core, master: bytes, new: Keys, prepared: dict[bytes, tuple[int, bytes, bytes]]
 ) -> RekeyReport:
     storage, old = core.storage, core.keys
     shown: str | None = None
     with storage.transaction():
         current = core.current_header()
-        if core.keys is not old or current.pending != marker:
-            raise ConflictError(
-                "another re-key of this vault started or ended meanwhile: nothing was changed"
-            )
+        if core.keys is not old:
+            raise ConflictError("another re-key of this vault ended meanwhile: nothing was changed")
         stored = state.check(storage, old, current.pack())  # nothing tampered with is carried over
         wraps = []
         for cid, version, blob in _data_keys(core):
@@ -157,24 +152,22 @@ def _swap(
     return RekeyReport(len(wraps), tuple(s.name for s in header.users()), shown)
 
 
-def undo_pending(core: Core, *, older_than: float | None = None) -> bool:
-    """Undo the marker of a re-key that did not finish; ``True`` if there was one and it was undone.
+def undo_pending(core: Core) -> bool:
+    """Undo the marker of a re-key that did not finish (at an open); ``True`` if there was one.
 
-    Only a marker written more than ``older_than`` seconds ago (``STALE_MARKER`` unless given): a younger
-    one may be a re-key that another process is running right now. A marker is harmless meanwhile (the
-    vault opens with its current key, and the next ``rekey`` replaces it).
+    Best effort: a vault that cannot be written now (busy, read-only) keeps the marker, which is harmless
+    (the vault opens with its current key), until a later open.
     """
     if not core.header.pending:
         return False
-    _, written = slots.pending_master(core.header, core.keys)  # authenticated, or VaultCorrupted
-    if time.time() - written < (STALE_MARKER if older_than is None else older_than):
-        return False
+    slots.pending_master(core.header, core.keys)  # authenticated, or VaultCorrupted
 
     def unmarked(current: Header) -> Header:
         return slots.signed(current.changed(pending=b""), core.keys)
 
+    detail = "the marker of an unfinished re-key removed; one still running completes on its own"
     try:
-        core.commit((), header=unmarked, log=log.activity(core, "rekey_undone"))
+        core.commit((), header=unmarked, log=log.activity(core, "rekey_undone", detail=detail))
     except VaultError:
-        return False  # read-only, or busy: the next open undoes it
+        return False
     return True

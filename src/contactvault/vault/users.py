@@ -103,7 +103,7 @@ def finish_open(core: Core, opened: slots.Unlocked) -> None:
         except (_Skip, VaultError):
             if not found.public_key:
                 core.forget_private_key()  # the new key pair was not stored: it follows no re-key
-    undo_pending(core)  # read-only or busy: the marker stays (harmless) until a later open
+    undo_pending(core)
 
 
 class _Skip(Exception):  # not an error: another process made the change first

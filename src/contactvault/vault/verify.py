@@ -8,7 +8,6 @@ from contactvault import crypto
 from contactvault.errors import VaultCorrupted
 from contactvault.vault import log, memory
 from contactvault.vault.core import Core
-from contactvault.vault.header import Header
 from contactvault.vault.results import VerifyReport
 
 __all__ = ["verify"]
@@ -39,7 +38,7 @@ def verify(core: Core) -> VerifyReport:
 def _verify(core: Core) -> VerifyReport:
     storage, records = core.storage, core.records
     storage.integrity_check()
-    header = Header.unpack(storage.read_single("header"))
+    header = core.current_header()  # checked: another process's passphrase change or re-key is taken
     if header != core.header or not crypto.macs_equal(
         crypto.mac(core.keys.header, header.body()), header.mac
     ):
