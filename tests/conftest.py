@@ -141,6 +141,24 @@ def disclosed_pair(vault: Vault, folder: Path) -> tuple[Contact, Contact]:
     return pair[0], pair[1]
 
 
+# --- a vault on either backend ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server).
+
+    A test about the vault file itself says ``@pytest.mark.parametrize("backend", ["sqlite"])``.
+    """
+    return str(request.param)
+
+
+@pytest.fixture
+def where(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """A new vault's location on ``backend``: ``team.db`` in ``tmp_path``, or the URL of a fresh schema."""
+    return tmp_path / "team.db" if backend == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
 # --- a real PostgreSQL server (tests/pg_server.py) ---------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ import pytest
 from contactvault import (
     Contact,
     ContactErased,
-    KdfParams,
     Policy,
     UnknownUser,
     Vault,
@@ -33,31 +32,7 @@ from contactvault.vault.backends import open_backend
 from contactvault.vault.header import OWNER, Header
 from tests.conftest import ROOT, disclosed_pair
 from tests.rekey_child import PASSPHRASE_VARIABLE
-
-OWNER_PW = "Kassenbuch und Quittungen"
-ALICE_PW = "Alice liest die Post"
-BOB_PW = "Bob bucht die Termine"
-FAST = KdfParams.insecure_fast_for_tests()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
-    return str(request.param)
-
-
-@pytest.fixture
-def where(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
-    """A new vault's location on the backend."""
-    return tmp_path / "team.db" if backend == "sqlite" else str(request.getfixturevalue("pg_url"))
-
-
-def _team(where: Path | str, *, recovery: bool = False) -> str | None:
-    """Owner, alice and bob; returns the recovery key if asked for."""
-    with Vault.create(where, OWNER_PW, kdf=FAST, recovery_key=recovery) as vault:
-        vault.add_user("alice", ALICE_PW, kdf=FAST)
-        vault.add_user("bob", BOB_PW, kdf=FAST)
-        return vault.recovery_key
+from tests.teams import ALICE_PW, BOB_PW, OWNER_PW, make_team, stored_header
 
 
 def _contacts(count: int) -> list[Contact]:
@@ -79,7 +54,7 @@ def _state(vault: Vault) -> tuple[list[Contact], list[object], dict[str, object]
 
 def test_rekey_keeps_every_contact_consent_log_record_and_book_uid(where, tmp_path):
     """Contacts, consents, tombstones, log records and book UIDs read the same after; verify is clean."""
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         first, _ = disclosed_pair(vault, tmp_path)
         vault.add_many(_contacts(30))
@@ -107,7 +82,7 @@ def test_rekey_keeps_every_contact_consent_log_record_and_book_uid(where, tmp_pa
 
 def test_a_removed_user_and_the_old_master_key_open_nothing_after_a_rekey(where):
     """Bob removed, then a re-key: his passphrase fails, and the old master key unwraps no data key."""
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         ids = vault.add_many(_contacts(5))
         old = Keys(vault._core.master)
@@ -132,7 +107,7 @@ def test_a_removed_user_and_the_old_master_key_open_nothing_after_a_rekey(where)
 
 def test_rekey_replaces_the_recovery_key(where):
     """The re-key shows a new recovery key once; the old one no longer opens the vault."""
-    old = _team(where, recovery=True)
+    old = make_team(where, recovery=True)
     assert old is not None
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         report = vault.rekey()
@@ -146,7 +121,7 @@ def test_rekey_replaces_the_recovery_key(where):
 
 def test_an_open_vault_follows_a_rekey_made_elsewhere(where):
     """Alice's open vault keeps reading and writing after the owner re-keys; a removed user's does not."""
-    _team(where)
+    make_team(where)
     with (
         Vault.open(where, ALICE_PW, user="alice") as alice,
         Vault.open(where, BOB_PW, user="bob") as bob,
@@ -164,7 +139,7 @@ def test_an_open_vault_follows_a_rekey_made_elsewhere(where):
 
 def test_two_rekeys_in_a_row_are_followed_by_a_user_who_opened_neither(where):
     """Alice opens after two re-keys: the links lead her slot from the master key it trusted to today's."""
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         vault.rekey()
         vault.rekey()
@@ -218,7 +193,7 @@ def _check(where: Path | str, masters: set[bytes]) -> bytes:
 @pytest.mark.parametrize("step", ["marked", "wrapped"])
 def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_the_next_open_undoes_its_marker(where, step):
     """Killed after the marker or after the wrapping: the vault opens with the old key, undoes the marker."""
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         vault.add_many(_contacts(50))
         vault.remove_user("bob")
@@ -226,12 +201,12 @@ def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_the_next_open_undoes_it
     child = _child(where, step)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == step
-    assert _header(where).pending  # the marker records the unfinished re-key
+    assert stored_header(where).pending  # the marker records the unfinished re-key
     _kill(child)
     with Vault.open(where, ALICE_PW, user="alice") as vault:
         assert vault._core.master == before
         assert not vault._core.header.pending
-        assert not _header(where).pending
+        assert not stored_header(where).pending
         assert vault.activity()[-1].action == "rekey_undone"
         assert vault.verify().contacts == 50
         vault.rekey()
@@ -240,7 +215,7 @@ def test_a_rekey_killed_at_a_step_leaves_the_old_key_and_the_next_open_undoes_it
 
 def test_a_rekey_whose_marker_an_open_undid_still_completes(where):
     """An open while a re-key works removes its marker; the re-key's swap, under the lock, still holds."""
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         vault.add_many(_contacts(20))
         before = vault._core.master
@@ -263,21 +238,13 @@ def test_a_rekey_whose_marker_an_open_undid_still_completes(where):
         assert vault.verify().contacts == 21
 
 
-def _header(where: Path | str) -> Header:
-    storage = open_backend(where, lock_timeout=5)
-    try:
-        return Header.unpack(storage.read_single("header"))
-    finally:
-        storage.close()
-
-
 def test_sigkill_at_random_points_of_a_rekey_of_10000_contacts(where, backend):
     """Killed anywhere in a re-key of 10,000 contacts: it opens with the old or the new key, and verifies.
 
     The first re-key runs to the end and is timed; the kills then land at random moments within that time
     (and a little after, when the re-key may have finished).
     """
-    _team(where)
+    make_team(where)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         vault.add_many(_contacts(10_000))
         vault.remove_user("bob")

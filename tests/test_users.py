@@ -31,23 +31,7 @@ from contactvault.vault.backends import open_backend
 from contactvault.vault.header import FORMAT_VERSION, OWNER, Header, Slot, SlotKind
 from contactvault.vault.keys import _legacy_ad
 from tests.conftest import consent
-
-OWNER_PW = "Kassenbuch und Quittungen"
-ALICE_PW = "Alice liest die Post"
-BOB_PW = "Bob bucht die Termine"
-FAST = KdfParams.insecure_fast_for_tests()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
-    return str(request.param)
-
-
-@pytest.fixture
-def where(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
-    """A new vault's location on the backend."""
-    return tmp_path / "team.db" if backend == "sqlite" else str(request.getfixturevalue("pg_url"))
+from tests.teams import ALICE_PW, BOB_PW, FAST, OWNER_PW, stored_header
 
 
 @pytest.fixture
@@ -64,14 +48,6 @@ def _contact() -> Contact:
     return Contact(
         display_name="Jürgen Beispiel", phones=(normalize_phone("0151 55501234", default_region="DE"),)
     )
-
-
-def _header(where: Path | str) -> Header:
-    storage = open_backend(where, lock_timeout=5)
-    try:
-        return Header.unpack(storage.read_single("header"))
-    finally:
-        storage.close()
 
 
 def _write(where: Path | str, header: bytes, state_bytes: bytes | None = None) -> None:
@@ -239,7 +215,7 @@ def test_recorded_by_is_the_slot_that_opened_the_vault(team):
 
 def test_a_slot_added_by_editing_the_header_is_refused(team):
     """A person's slot appended to the header (the checksum recomputed): every open is VaultCorrupted."""
-    header = _header(team)
+    header = stored_header(team)
     forged, _ = slots.person_slot("mallory", "mallory", FAST, crypto.random_bytes(), header.vault_id)
     _write(team, _edited(header, slots=(*header.slots, forged)))
     with pytest.raises(VaultCorrupted):
@@ -248,7 +224,7 @@ def test_a_slot_added_by_editing_the_header_is_refused(team):
 
 def test_a_slot_removed_by_editing_the_header_is_refused(team):
     """Bob's slot cut out of the header: alice's open is VaultCorrupted (never a wrong passphrase)."""
-    header = _header(team)
+    header = stored_header(team)
     _write(team, _edited(header, slots=tuple(s for s in header.slots if s.name != "bob")))
     with pytest.raises(VaultCorrupted):
         Vault.open(team, ALICE_PW, user="alice")
@@ -257,7 +233,7 @@ def test_a_slot_removed_by_editing_the_header_is_refused(team):
 def test_ones_own_slot_removed_by_editing_is_refused_on_a_client_that_opened_it(team):
     """This client opened as bob before: bob's slot gone is VaultCorrupted, not "no such user"."""
     Vault.open(team, BOB_PW, user="bob").close()
-    header = _header(team)
+    header = stored_header(team)
     _write(team, _edited(header, slots=tuple(s for s in header.slots if s.name != "bob")))
     with pytest.raises(VaultCorrupted, match="opened before"):
         Vault.open(team, BOB_PW, user="bob")
@@ -265,7 +241,7 @@ def test_ones_own_slot_removed_by_editing_is_refused_on_a_client_that_opened_it(
 
 def test_slots_swapped_by_editing_the_header_are_refused(team):
     """Two slots in another order, or their sealed master keys swapped: VaultCorrupted."""
-    header = _header(team)
+    header = stored_header(team)
     alice, bob = header.slot("alice"), header.slot("bob")
     assert alice is not None
     assert bob is not None
@@ -292,7 +268,7 @@ def _substitute_master(where: Path | str, evil: bytes, *, links: tuple[bytes, ..
     Anyone can seal to a public key, and with the attacker's master key the header MAC and the state MAC
     (of the rows as they are) verify: only the master key each slot trusts stands in the way.
     """
-    header = _header(where)
+    header = stored_header(where)
     sealed = tuple(slots.resealed(s, evil, header.vault_id) if s.public_key else s for s in header.slots)
     keys = Keys(evil)
     forged = slots.signed(header.changed(slots=sealed, links=links), keys)
@@ -318,7 +294,7 @@ def test_a_master_key_sealed_to_a_slot_by_someone_without_a_key_is_refused(team)
 
 def test_a_forged_rekey_link_is_refused(team):
     """A link from the real master key to the attacker's, with a signature the attacker made up."""
-    header = _header(team)
+    header = stored_header(team)
     with Vault.open(team, OWNER_PW, user=OWNER) as vault:
         real = vault._core.master
     evil = crypto.random_bytes()
@@ -343,7 +319,7 @@ def test_an_open_vault_refuses_a_substituted_master_key(team):
 def test_a_costlier_kdf_than_this_client_saw_is_refused_before_deriving(team, monkeypatch):
     """Alice's slot edited to the caps (checksum recomputed): refused at once, no key derived."""
     Vault.open(team, ALICE_PW, user="alice").close()
-    header = _header(team)
+    header = stored_header(team)
     caps = KdfParams(memory_kib=crypto.KDF_CAPS.max_memory_kib, iterations=64, lanes=16)
     costly = tuple(dataclasses.replace(s, kdf=caps) if s.name == "alice" else s for s in header.slots)
     _write(team, _edited(header, slots=costly))
@@ -377,7 +353,7 @@ def _as_format_1(where: Path | str, *, recovery: bool) -> str | None:
     """Rewrite a new vault's header in format 1 (one passphrase slot, the master key wrapped directly)."""
     with Vault.open(where, OWNER_PW) as vault:
         master, vid = vault._core.master, vault._core.vault_id
-    person = _header(where).slot(OWNER)
+    person = stored_header(where).slot(OWNER)
     assert person is not None
     assert person.kdf is not None
     kek = crypto.derive_kek(OWNER_PW, person.salt, person.kdf)
@@ -413,11 +389,11 @@ def test_a_format_1_vault_opens_and_its_owner_gets_a_key_pair(where):
     with Vault.create(where, OWNER_PW, kdf=FAST) as vault:
         cid = vault.add(_contact())
     _as_format_1(where, recovery=False)
-    assert _header(where).version == 1
+    assert stored_header(where).version == 1
     with Vault.open(where, OWNER_PW) as vault:
         assert vault.get(cid).display_name == "Jürgen Beispiel"
         vault.add_user("alice", ALICE_PW, kdf=FAST)
-    header = _header(where)
+    header = stored_header(where)
     assert header.version == FORMAT_VERSION
     assert all(s.public_key for s in header.users())
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:

@@ -68,12 +68,6 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 """For a test about the SQLite file itself: it runs once, on a file."""
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
-    return str(request.param)
-
-
 @pytest.fixture
 def path(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
     """Where a test's vault goes: ``contacts.db`` in ``tmp_path``, or the URL of a fresh schema."""

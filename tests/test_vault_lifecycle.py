@@ -43,12 +43,6 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 """For a test about the vault file itself (its WAL, its modes, the files beside it): it runs once."""
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
-    return str(request.param)
-
-
 @pytest.fixture
 def vault(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
     """A new vault on each backend: ``v.db`` in ``tmp_path``, or a fresh PostgreSQL schema."""

@@ -66,12 +66,6 @@ def as_user() -> AsUser:
     return _as_user
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Where a test's vault lives: ``sqlite`` (a file) or ``postgres`` (a schema on the test server)."""
-    return str(request.param)
-
-
 @pytest.fixture
 def path(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
     """Where a test's vault goes: a file in ``tmp_path``, or the URL of a fresh schema."""
