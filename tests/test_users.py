@@ -271,14 +271,18 @@ def _substitute_master(where: Path | str, evil: bytes, *, links: tuple[bytes, ..
     header = stored_header(where)
     sealed = tuple(slots.resealed(s, evil, header.vault_id) if s.public_key else s for s in header.slots)
     keys = Keys(evil)
-    forged = slots.signed(header.changed(slots=sealed, links=links), keys)
+    _resigned(where, slots.signed(header.changed(slots=sealed, links=links), keys), keys)
+
+
+def _resigned(where: Path | str, header: Header, keys: Keys) -> None:
+    """Put ``header`` in, with a state of the rows as they are under ``keys``, as the holder of them can."""
     storage = open_backend(where, lock_timeout=5)
     try:
         with storage.snapshot():
             found = state.recount(storage, keys, 99)
     finally:
         storage.close()
-    _write(where, forged.pack(), found.pack(keys, forged.pack()))
+    _write(where, header.pack(), found.pack(keys, header.pack()))
 
 
 def test_a_master_key_sealed_to_a_slot_by_someone_without_a_key_is_refused(team):
@@ -372,15 +376,8 @@ def _as_format_1(where: Path | str, *, recovery: bool) -> str | None:
         key_slots.append(slot)
     keys = Keys(master)
     old = slots.signed(Header(vid, tuple(key_slots), version=1), keys)
-    raw = old.pack()
-    assert len(raw) == (305 if recovery else 213)  # the sizes format 1 documented
-    storage = open_backend(where, lock_timeout=5)
-    try:
-        with storage.snapshot():
-            found = state.recount(storage, keys, 7)
-    finally:
-        storage.close()
-    _write(where, raw, found.pack(keys, raw))
+    assert len(old.pack()) == (305 if recovery else 213)  # the sizes format 1 documented
+    _resigned(where, old, keys)
     return shown
 
 
