@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -217,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     env = common.environment(["cryptography"])
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="contactvault-writers-") as tmp:
+        os.environ["CONTACTVAULT_STATE_DIR"] = str(Path(tmp) / "state")  # throwaway vaults: not the user's
         pg = None if args.no_postgres else _postgres(stack, args.postgres)
         measured = measure(Path(tmp), pg, updates, args.contacts, bulk, repeats=repeats)
     report: Json = {

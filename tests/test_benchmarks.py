@@ -233,3 +233,17 @@ def test_reimport_quick_run_writes_a_complete_report(tmp_path):
     assert counts["again"]["added"] == counts["again"]["updated"] == 0
     assert counts["again"]["unchanged"] == counts["contacts"]
     assert counts["changed"]["updated"] == counts["changed_cards"] > 0
+
+
+def test_rekey_benchmark_quick_run(tmp_path):
+    """benchmarks/rekey.py --quick (SQLite only) prints the ratio and writes its JSON."""
+    command = [sys.executable, str(BENCHMARKS / "rekey.py"), "--quick", "--no-postgres", "--out", tmp_path]
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=BENCHMARKS
+    )
+    assert done.returncode == 0, done.stderr
+    assert "faster than re-encrypting" in done.stdout
+    latest = json.loads((tmp_path / "rekey-latest.json").read_text(encoding="utf-8"))
+    figures = latest["backends"]["sqlite"]
+    assert figures["rekey"]["best"] > 0
+    assert figures["re_encrypt"]["best"] > 0
