@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from contactvault import (
+    ConflictError,
     Contact,
     ContactErased,
     Policy,
@@ -226,6 +227,8 @@ def test_a_rekey_whose_marker_an_open_undid_still_completes(where):
     with Vault.open(where, ALICE_PW, user="alice") as alice:
         assert alice.activity()[-1].action == "rekey_undone"
         alice.add(_contacts(21)[20])  # written under the old key while the re-key waits
+        first = next(iter(alice)).id
+        alice.modify(first, lambda c: c.model_copy(update={"notes": ("geändert",)}))  # a new version
         child.stdin.write("go\n")
         child.stdin.flush()
         assert child.stdout.readline().strip() == "done"
@@ -233,6 +236,7 @@ def test_a_rekey_whose_marker_an_open_undid_still_completes(where):
         assert alice.verify().contacts == 21  # alice's open vault followed the re-key
         assert alice._core.master != before
         assert alice.activity()[-1].action == "rekey"
+        assert alice.get(first).notes == ("geändert",)
     with Vault.open(where, OWNER_PW, user=OWNER) as vault:
         assert vault._core.master != before
         assert vault.verify().contacts == 21
@@ -268,3 +272,26 @@ def test_sigkill_at_random_points_of_a_rekey_of_10000_contacts(where, backend):
         after = _check(where, masters)
         assert after == before or after not in known  # the old key, or a brand-new one: never half
         before = after
+
+
+def test_a_write_sealed_before_a_rekey_elsewhere_is_a_stale_conflict_not_a_corrupt_row(where):
+    """A change sealed under the old keys, committed after another process re-keyed: ConflictError (stale).
+
+    Stored, its data key would be wrapped under a master key the vault no longer has. ``modify`` tries again
+    with the new keys and lands.
+    """
+    make_team(where)
+    with Vault.open(where, ALICE_PW, user="alice") as alice:
+        cid = alice.add(_contacts(1)[0])
+        core = alice._core
+        row = core.live_row(cid)
+        changed = core.records.contact(row).model_copy(update={"notes": ("neu",)})
+        write = core.replacement(row, changed.model_copy(update={"version": row.version + 1}))
+        with Vault.open(where, OWNER_PW, user=OWNER) as owner:
+            owner.rekey()
+        with pytest.raises(ConflictError) as conflict:
+            core.commit([write])
+        assert conflict.value.stale
+        alice.modify(cid, lambda c: c.model_copy(update={"notes": ("neu",)}))
+        assert alice.get(cid).notes == ("neu",)
+        assert alice.verify().contacts == 1
