@@ -103,7 +103,7 @@ def consent(**changes: Any) -> ConsentRecord:
         "channel": "written",
         "notice_id": "notice-messenger",
         "notice_version": "3",
-        "recorded_by": "front-desk",
+        "recorded_by": "owner",  # the key slot that opens the test vaults: it records what they add
     }
     return ConsentRecord(**(fields | changes))
 

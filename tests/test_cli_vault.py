@@ -247,7 +247,7 @@ def test_show_is_masked_by_default(setup):
     assert "notice-messenger v3" in out
     assert "Labels: 1, hidden" in out
     assert "VIP" not in out
-    assert "front-desk" not in out
+    assert "recorded by" not in out
     assert_no_personal_data(out)
 
 
@@ -258,7 +258,7 @@ def test_show_by_number_reveal_full_json(setup):
     assert data["display_name"] == NAMES[0]
     assert data["phones"][0]["number"] == number(0)
     assert data["labels"] == [{"name": "VIP", "colour": None}]
-    assert data["consents"][0]["recorded_by"] == "front-desk"
+    assert data["consents"][0]["recorded_by"] == "owner"  # the key slot that added it
     assert data["crm"]["emails"][0]["address"] == EMAIL
     assert data["crm"]["notes"] == [NOTE]
 

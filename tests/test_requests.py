@@ -283,8 +283,8 @@ def test_access_markdown_lists_every_stored_field(vault):
         "`newsletter`",
         "notice-newsletter (2)",
         "Formular 2024-17",
-        "front-desk",
-        (CONSENT_GRANTED + timedelta(days=30)).isoformat(timespec="seconds") + " (email)",
+        "owner",  # who recorded the consent: the key slot that added it
+        (CONSENT_GRANTED + timedelta(days=30)).isoformat(timespec="seconds") + " (email, by owner)",
         "Art. 6(1)(b)",
         "Werkvertrag Nr. 12",
         "`marketing.sms`",

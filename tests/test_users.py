@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from contactvault import (
     Contact,
     KdfLimitExceeded,
     KdfParams,
+    LegalBasis,
     UnknownUser,
     Vault,
     VaultCorrupted,
@@ -421,3 +423,38 @@ def test_the_vault_file_stays_private_with_many_users(where):
         vault.add_user("alice", ALICE_PW, kdf=FAST)
     assert isinstance(where, Path)
     assert stat.S_IMODE(where.stat().st_mode) == 0o600
+
+
+def test_no_way_in_lets_the_caller_say_who_recorded_a_consent(team):
+    """add, update and modify store the opener as recorder of new records; stored ones keep theirs; merge too.
+
+    A caller's ``recorded_by`` or ``withdrawn_by`` is never what is stored (GDPR Art. 5(2)).
+    """
+    basis = LegalBasis(article="6(1)(b)", purpose="invoicing", justification="Auftrag 7", recorded_by="eve")
+    with Vault.open(team, ALICE_PW, user="alice") as vault:
+        first = vault.add(_contact().model_copy(update={"consents": (consent(recorded_by="mallory"),)}))
+        stored = vault.get(first)
+        assert [c.recorded_by for c in stored.consents] == ["alice"]
+        later = consent(recorded_by="mallory", purpose="newsletter")
+        withdrawn = stored.consents[0].model_copy(
+            update={"withdrawn_at": datetime(2025, 1, 1, tzinfo=UTC), "withdrawal_channel": "email"}
+        )
+        edited = stored.model_copy(
+            update={
+                "consents": (withdrawn.model_copy(update={"recorded_by": "mallory"}), later),
+                "legal_bases": (basis,),
+            }
+        )
+        updated = vault.update(edited)
+    assert [(c.recorded_by, c.withdrawn_by) for c in updated.consents] == [
+        ("alice", "alice"),
+        ("alice", None),
+    ]
+    assert [b.recorded_by for b in updated.legal_bases] == ["alice"]
+    with Vault.open(team, BOB_PW, user="bob") as vault:
+        second = vault.add(_contact().model_copy(update={"display_name": "J. Beispiel"}))
+        vault.modify(first, lambda c: c.model_copy(update={"notes": ("von Bob",)}))
+        assert [c.recorded_by for c in vault.get(first).consents] == ["alice", "alice"]  # kept
+        merged = vault.merge([second, first])
+    assert [(c.recorded_by, c.withdrawn_by) for c in merged.consents] == [("alice", "alice"), ("alice", None)]
+    assert [b.recorded_by for b in merged.legal_bases] == ["alice"]

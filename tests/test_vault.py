@@ -692,17 +692,36 @@ def test_verify_reports_what_it_checked(vault):
 # --- properties ----------------------------------------------------------------------------------------
 
 
+def _recorded_by(contact: Contact, user: str) -> Contact:
+    """``contact`` as the vault stores it when ``user`` adds it: every record attributed to ``user``."""
+    return contact.model_copy(
+        update={
+            "consents": tuple(
+                c.model_copy(update={"recorded_by": user, "withdrawn_by": user if c.withdrawn_at else None})
+                for c in contact.consents
+            ),
+            "legal_bases": tuple(b.model_copy(update={"recorded_by": user}) for b in contact.legal_bases),
+            "objections": tuple(o.model_copy(update={"recorded_by": user}) for o in contact.objections),
+        }
+    )
+
+
 @settings(max_examples=100)
 @given(st.lists(full_contacts(), min_size=1, max_size=4, unique_by=lambda c: c.id))
 def test_any_contact_survives_a_round_trip(contacts):
-    """Any valid contact survives add -> close -> open -> get unchanged (except its version, now 1)."""
+    """Any valid contact survives add -> close -> open -> get unchanged (except its version, now 1).
+
+    And who recorded its consents, withdrawals, legal bases and objections: the key slot that added it.
+    """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "v.db"
         with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
             vault.add_many(contacts)
         with Vault.open(path, PASSPHRASE) as vault:
             for contact in contacts:
-                assert vault.get(contact.id) == contact.model_copy(update={"version": 1})
+                assert vault.get(contact.id) == _recorded_by(contact, "owner").model_copy(
+                    update={"version": 1}
+                )
             assert [e.id for e in vault] == [c.id for c in contacts]
             assert vault.verify().contacts == len(contacts)
 

@@ -8,7 +8,9 @@ nothing. History is never rewritten: a withdrawal marks consents as withdrawn, i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from contactvault.models import (
     ConsentChannel,
@@ -19,8 +21,10 @@ from contactvault.models import (
     MessengerPresence,
     Objection,
 )
+from contactvault.models.directory import DirectoryEntry
 
 __all__ = [
+    "attributed",
     "with_consent",
     "with_consent_withdrawn",
     "with_label",
@@ -41,9 +45,9 @@ def with_consent(contact: Contact, consent: ConsentRecord) -> Contact:
 
 
 def with_consent_withdrawn(
-    contact: Contact, purpose: str, *, channel: ConsentChannel, at: datetime, by: str | None = None
+    contact: Contact, purpose: str, *, channel: ConsentChannel, at: datetime
 ) -> Contact:
-    """Every active consent for ``purpose`` marked withdrawn at ``at`` (GDPR Art. 7(3)), by ``by``.
+    """Every active consent for ``purpose`` marked withdrawn at ``at`` (GDPR Art. 7(3)).
 
     The records stay, with their withdrawal time and channel; an earlier withdrawal is never overwritten.
     ``ValueError`` if there is no active consent for the purpose.
@@ -52,9 +56,7 @@ def with_consent_withdrawn(
     if not active:
         raise ValueError("no active consent for that purpose")
     consents = tuple(
-        ConsentRecord.model_validate(
-            {**r.model_dump(), "withdrawn_at": at, "withdrawal_channel": channel, "withdrawn_by": by}
-        )
+        ConsentRecord.model_validate({**r.model_dump(), "withdrawn_at": at, "withdrawal_channel": channel})
         if r in active
         else r
         for r in contact.consents
@@ -106,3 +108,41 @@ def without_restriction(contact: Contact) -> Contact:
 def with_objection(contact: Contact, objection: Objection) -> Contact:
     """``contact`` with one more objection (GDPR Art. 21)."""
     return contact.model_copy(update={"objections": (*contact.objections, objection)})
+
+
+# What makes a record the same record, whoever is said to have recorded it.
+_SAME: dict[str, tuple[str, ...]] = {
+    "consents": ("purpose", "granted_at", "channel", "notice_id", "notice_version", "evidence_ref"),
+    "legal_bases": ("article", "purpose", "justification", "recorded_at"),
+    "objections": ("purpose", "objected_at"),
+}
+
+
+def attributed(fields: dict[str, Any], before: Iterable[Contact | DirectoryEntry], by: str) -> dict[str, Any]:
+    """``fields`` (a contact's ``model_dump()``) with who recorded each consent, basis and objection.
+
+    A record already stored (the same in one of ``before``, the stored versions the change starts from)
+    keeps the name stored with it; a new one is recorded ``by`` the user whose key slot opened the vault,
+    and so is a withdrawal made now (``withdrawn_by``). Whatever a caller typed there is replaced: who did
+    it is never the caller's to say (GDPR Art. 5(2)).
+    """
+    known: dict[str, dict[tuple[object, ...], dict[str, Any]]] = {name: {} for name in _SAME}
+    for old in before:
+        for name, same in _SAME.items():
+            for record in getattr(old, name):
+                dumped = record.model_dump()
+                known[name].setdefault(tuple(dumped[k] for k in same), dumped)
+    out = dict(fields)
+    for name, same in _SAME.items():
+        records = []
+        for given in fields.get(name, ()):
+            was = known[name].get(tuple(given.get(k) for k in same))
+            record = {**given, "recorded_by": was["recorded_by"] if was is not None else by}
+            if name == "consents" and record.get("withdrawn_at") is None:
+                record["withdrawn_by"] = None
+            elif name == "consents":  # a withdrawal stored before keeps its name; one made now is by ``by``
+                kept = was is not None and was.get("withdrawn_at") == record["withdrawn_at"]
+                record["withdrawn_by"] = was["withdrawn_by"] if was is not None and kept else by
+            records.append(record)
+        out[name] = records
+    return out

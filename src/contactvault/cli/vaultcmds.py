@@ -255,6 +255,7 @@ def _entry_dict(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
                 "evidence_ref": c.evidence_ref if reveal else None,
                 "withdrawn_at": _iso(c.withdrawn_at),
                 "withdrawal_channel": c.withdrawal_channel,
+                "withdrawn_by": c.withdrawn_by if reveal else None,
             }
             for c in entry.consents
         ],
@@ -264,11 +265,19 @@ def _entry_dict(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
                 "purpose": b.purpose,
                 "recorded_at": _iso(b.recorded_at),
                 "justification": b.justification if reveal else None,
+                "recorded_by": b.recorded_by if reveal else None,
             }
             for b in entry.legal_bases
         ],
         "restricted_at": _iso(entry.restricted_at),
-        "objections": [{"purpose": o.purpose, "objected_at": _iso(o.objected_at)} for o in entry.objections],
+        "objections": [
+            {
+                "purpose": o.purpose,
+                "objected_at": _iso(o.objected_at),
+                "recorded_by": o.recorded_by if reveal else None,
+            }
+            for o in entry.objections
+        ],
         "labels": [{"name": lb.name, "colour": lb.colour} for lb in entry.labels] if reveal else None,
         "label_count": len(entry.labels),
     }
@@ -316,19 +325,26 @@ def _show_text(data: dict[str, Any], crm: dict[str, Any] | None) -> None:
         )
         if c["recorded_by"] is not None:
             line += f"; recorded by {c['recorded_by']}"
+        if c["withdrawn_by"] is not None:
+            line += f"; withdrawal recorded by {c['withdrawn_by']}"
         if c["evidence_ref"]:
             line += f"; evidence {c['evidence_ref']}"
         echo(line)
     echo(f"Legal bases ({len(data['legal_bases'])}):")
     for b in data["legal_bases"]:
         line = f"  Art. {b['article']} for {b['purpose']}, recorded {b['recorded_at'] or '-'}"
+        if b["recorded_by"] is not None:
+            line += f" by {b['recorded_by']}"
         if b["justification"] is not None:
             line += f": {b['justification']}"
         echo(line)
     echo(f"Restricted (Art. 18): {data['restricted_at'] or 'no'}")
     echo(f"Objections (Art. 21) ({len(data['objections'])}):")
     for o in data["objections"]:
-        echo(f"  {o['purpose']}: {o['objected_at']}")
+        echo(
+            f"  {o['purpose']}: {o['objected_at']}"
+            + (f", recorded by {o['recorded_by']}" if o["recorded_by"] else "")
+        )
     if data["labels"] is None:
         echo(f"Labels: {data['label_count']}" + (f", {_HIDDEN}" if data["label_count"] else ""))
     else:

@@ -124,7 +124,9 @@ class ContactChanges:
             if changed is None:
                 result.append(current)
                 return
-            fresh = validated(changed, version=row.version + 1, updated_at=_now())
+            fresh = validated(
+                changed, version=row.version + 1, by=core.actor, before=(current,), updated_at=_now()
+            )
             result.append(fresh)
             yield core.replacement(row, fresh)
 
@@ -152,7 +154,11 @@ class ContactChanges:
         return self._store(row, contact)
 
     def _store(self, old: Row, contact: Contact) -> Contact:
-        fresh = validated(contact, version=old.version + 1, updated_at=_now())
+        core = self._core
+        stored = core.records.directory(old)
+        fresh = validated(
+            contact, version=old.version + 1, by=core.actor, before=(stored,), updated_at=_now()
+        )
         log.commit(self._core, [self._core.replacement(old, fresh)], "edit", contacts=(contact.id,))
         return fresh
 
@@ -163,16 +169,13 @@ class ContactChanges:
 
         The vault stores the consent with ``recorded_by`` (and ``withdrawn_by``, for a consent given as
         already withdrawn) set to the user whose key slot opened it, whatever ``consent`` says: the caller
-        cannot name someone else. Logged as a ``"consent"`` for the purpose.
+        cannot name someone else (as for every write: ``changes.attributed``). Logged as a ``"consent"``.
         """
         if not isinstance(consent, ConsentRecord):
             raise TypeError("grant_consent() takes a ConsentRecord")
-        actor = self._core.actor
-        withdrawn_by = actor if consent.withdrawn_at is not None else None
-        stored = ConsentRecord.model_validate(
-            {**consent.model_dump(), "recorded_by": actor, "withdrawn_by": withdrawn_by}
+        return self._modify(
+            contact_id, lambda c: changes.with_consent(c, consent), "consent", consent.purpose
         )
-        return self._modify(contact_id, lambda c: changes.with_consent(c, stored), "consent", consent.purpose)
 
     def withdraw_consent(
         self,
@@ -188,10 +191,9 @@ class ContactChanges:
         ``ValueError`` if there is no active consent for the purpose.
         """
         when = at if at is not None else _now()
-        by = self._core.actor
         return self._modify(
             contact_id,
-            lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when, by=by),
+            lambda c: changes.with_consent_withdrawn(c, purpose, channel=channel, at=when),
             "withdrawal",
             purpose,
         )
@@ -204,10 +206,9 @@ class ContactChanges:
         if not isinstance(basis, LegalBasis):
             raise TypeError("add_legal_basis() takes a LegalBasis")
         when = _now()
-        stored = LegalBasis.model_validate({**basis.model_dump(), "recorded_by": self._core.actor})
         detail = f"{basis.purpose}: Art. {basis.article}"
         return self._modify(
-            contact_id, lambda c: changes.with_legal_basis(c, stored, at=when), "legal_basis", detail
+            contact_id, lambda c: changes.with_legal_basis(c, basis, at=when), "legal_basis", detail
         )
 
     def set_messenger_presence(
@@ -259,9 +260,7 @@ class ContactChanges:
 
     def object(self, contact_id: uuid.UUID | str, purpose: str, *, at: datetime | None = None) -> Contact:
         """Record an objection to processing for ``purpose`` (GDPR Art. 21), by the slot's user."""
-        objection = Objection(
-            purpose=purpose, objected_at=at if at is not None else _now(), recorded_by=self._core.actor
-        )
+        objection = Objection(purpose=purpose, objected_at=at if at is not None else _now())
         return self._modify(contact_id, lambda c: changes.with_objection(c, objection), "objection", purpose)
 
 

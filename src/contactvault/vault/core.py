@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from contactvault import crypto
+from contactvault.changes import attributed
 from contactvault.crypto import AuthenticationFailed, Keys
 from contactvault.errors import (
     ConflictError,
@@ -70,11 +71,23 @@ def contact_id(value: uuid.UUID | str) -> uuid.UUID:
         raise ContactNotFound("not a contact id (expected a UUID)") from None
 
 
-def validated(contact: Contact, *, version: int, updated_at: datetime | None = None) -> Contact:
-    """``contact`` validated afresh (a ``model_copy(update=...)`` is not) at ``version``."""
+def validated(
+    contact: Contact,
+    *,
+    version: int,
+    by: str,
+    before: Iterable[Contact | DirectoryEntry] = (),
+    updated_at: datetime | None = None,
+) -> Contact:
+    """``contact`` validated afresh (a ``model_copy(update=...)`` is not) at ``version``, as stored ``by``.
+
+    ``by`` is the user whose key slot opened the vault, ``before`` the stored versions the change starts
+    from: new consents, withdrawals, legal bases and objections are recorded by ``by``, stored ones keep
+    who recorded them (``changes.attributed``), whatever ``contact`` says.
+    """
     if not isinstance(contact, Contact):
         raise TypeError("the vault stores Contact objects")
-    fields = contact.model_dump()
+    fields = attributed(contact.model_dump(), before, by)
     fields["version"] = version
     if updated_at is not None:
         fields["updated_at"] = max(updated_at, contact.created_at)

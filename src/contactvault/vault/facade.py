@@ -476,7 +476,7 @@ class Vault(ContactChanges, MessengerSide, UserSlots):
 
         def writes() -> Iterator[Write]:
             for contact in contacts:
-                fresh = validated(contact, version=1)
+                fresh = validated(contact, version=1, by=self._core.actor)
                 if fresh.id in seen:
                     raise ConflictError("the same contact id appears twice in add_many")
                 seen.add(fresh.id)

@@ -136,7 +136,7 @@ def import_contacts(
                 progress(seen)
             incoming = match.contact
             if match.outcome == "add":
-                fresh = validated(with_baseline(incoming), version=1)
+                fresh = validated(with_baseline(incoming), version=1, by=core.actor)
                 lookup.added(fresh.id)
                 added.append(fresh.id)
                 shared += match.shares_number
@@ -163,7 +163,13 @@ def import_contacts(
                 if not changes:
                     unchanged.append(stored.id)
                     continue
-                new = validated(stored.model_copy(update=changes), version=row.version + 1, updated_at=now)
+                new = validated(
+                    stored.model_copy(update=changes),
+                    version=row.version + 1,
+                    by=core.actor,
+                    before=(stored,),
+                    updated_at=now,
+                )
                 updated.append(new.id)
                 lookup.updated(DirectoryEntry.of(new, new.version))
                 if not dry_run:

@@ -48,7 +48,7 @@ def merge(core: Core, ids: Sequence[uuid.UUID | str], now: datetime) -> Contact:
     # The merged-away cards, recognised when a re-import brings them again (see importers.matching).
     cards = (*merged.merged_cards, *(records.card_tag(card_key(o)).hex() for o in contacts[1:]))
     merged = merged.model_copy(update={"merged_cards": tuple(dict.fromkeys(cards))})
-    merged = validated(merged, version=rows[0].version + 1, updated_at=now)
+    merged = validated(merged, version=rows[0].version + 1, by=core.actor, before=contacts, updated_at=now)
     # First the tombstones, so that their UIDs are free for the survivor.
     writes = [core.tombstone(row, now, merged_into=merged.id) for row in rows[1:]]
     log.commit(core, [*writes, core.replacement(rows[0], merged)], "merge", contacts=wanted)
