@@ -6,13 +6,17 @@ line is tested in test_cli_users.py, re-keying in test_rekey.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contactvault import (
     Contact,
@@ -20,6 +24,7 @@ from contactvault import (
     KdfParams,
     LegalBasis,
     UnknownUser,
+    UnsupportedFormat,
     Vault,
     VaultCorrupted,
     WrongPassphrase,
@@ -458,3 +463,62 @@ def test_no_way_in_lets_the_caller_say_who_recorded_a_consent(team):
         merged = vault.merge([second, first])
     assert [(c.recorded_by, c.withdrawn_by) for c in merged.consents] == [("alice", "alice"), ("alice", None)]
     assert [b.recorded_by for b in merged.legal_bases] == ["alice"]
+
+
+# --- a crafted header never raises anything but the documented errors --------------------------------------
+
+
+def _real_header() -> bytes:
+    """A format-2 header with a person, a service, the recovery key, a keyring, a marker and a link."""
+    vid, master = crypto.random_bytes(16), crypto.random_bytes()
+    keys = Keys(master)
+    person, _ = slots.person_slot(OWNER, "x", FAST, master, vid)
+    service, _ = slots.service_slot("web", master, vid)
+    recovery, _ = slots.new_recovery_slot(master, vid)
+    header = Header(
+        vid,
+        (person, service, recovery),
+        keyring=slots.sealed_keyring(keys, vid),
+        pending=slots.sealed_pending(keys, vid, master),
+        links=(slots.make_link(master, crypto.random_bytes(), vid),),
+    )
+    return slots.signed(header, keys).pack()[:-32]  # without its checksum
+
+
+REAL = _real_header()
+
+
+def _edited_bytes(edits: list[tuple[int, int]], cut: int) -> bytes:
+    data = bytearray(REAL)
+    for position, value in edits:
+        data[position % len(data)] = value
+    return bytes(data[: max(12, len(data) - cut)])
+
+
+@settings(max_examples=300)
+@given(
+    body=st.one_of(
+        st.binary(max_size=600),
+        st.builds(
+            lambda version, rest: b"CTVAULT\x00" + version + b"\x01\x01" + rest,
+            st.sampled_from((b"\x00\x01", b"\x00\x02")),
+            st.binary(max_size=700),
+        ),
+        st.builds(
+            _edited_bytes,
+            st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=4),
+            st.integers(0, 200),
+        ),
+    )
+)
+def test_any_header_with_a_valid_checksum_parses_or_raises_a_documented_error(body):
+    """Junk, or a real header edited, with the checksum recomputed: parsed, or a documented error."""
+    data = body + hashlib.sha256(body).digest()
+    try:
+        header = Header.unpack(data)
+    except (VaultCorrupted, UnsupportedFormat, KdfLimitExceeded):
+        return
+    assert header.slots  # a parsed header always has a way in
+    for unlock in (slots.passphrase_unlock("x", OWNER), slots.service_unlock("cvsk-" + "A" * 43)):
+        with contextlib.suppress(VaultCorrupted, WrongPassphrase, UnknownUser, KdfLimitExceeded):
+            unlock(header)
