@@ -7,6 +7,7 @@ callers may catch either::
     ├── ImportFailed (ValueError)        the input as a whole is not an address book
     │   └── UnknownCsvLayout             a CSV file whose header matches no known layout
     ├── InvalidRegion (ValueError)       a default region that is not an ISO 3166 code phonenumbers knows
+    ├── WebhookError (ValueError)        a messenger's webhook call: bad signature, or not a payload we read
     ├── FolderNotFound (FileNotFoundError)  the folder a file is to be written into does not exist
     ├── VaultError                       something about the vault file as a whole
     │   ├── WrongPassphrase              the passphrase (or recovery key, or service key) is not the vault's
@@ -61,6 +62,7 @@ __all__ = [
     "VaultExists",
     "VaultLocked",
     "VaultNotFound",
+    "WebhookError",
     "WrongPassphrase",
 ]
 
@@ -94,6 +96,16 @@ class UnknownCsvLayout(ImportFailed):
 
 class InvalidRegion(ContactVaultError, ValueError):
     """A default region that is not a two-letter region code known to phonenumbers (e.g. ``"DE"``)."""
+
+
+class WebhookError(ContactVaultError, ValueError):
+    """A messenger's webhook call that is refused: a bad signature, or a body that is not a payload we read.
+
+    The signature is missing, malformed or wrong, or the body is not JSON or has a documented field of the
+    wrong shape or type. The message names what is wrong and where
+    (``entry[0].changes[1].value.messages[2].timestamp``), never the body, a number or a signature. Raised
+    by ``contactvault.consent.webhook``.
+    """
 
 
 class FolderNotFound(ContactVaultError, FileNotFoundError):

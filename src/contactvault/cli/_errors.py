@@ -43,6 +43,7 @@ from contactvault.errors import (
     VaultExists,
     VaultLocked,
     VaultNotFound,
+    WebhookError,
     WrongPassphrase,
 )
 
@@ -138,6 +139,7 @@ _ERRORS: Final[tuple[tuple[type[BaseException], int], ...]] = (
     (ConflictError, EXIT_USAGE),
     (InvalidRegion, EXIT_USAGE),
     (ImportFailed, EXIT_BAD_INPUT),
+    (WebhookError, EXIT_BAD_INPUT),
     (SyncError, EXIT_SYNC),
     (VaultError, EXIT_VAULT),  # the vault cannot be read or written: a full disk, an I/O error
     (ContactVaultError, EXIT_USAGE),
