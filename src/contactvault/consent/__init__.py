@@ -1,0 +1,60 @@
+"""The consent lifecycle of issue 16: asking, taking the answer as evidence, and bulk records from forms.
+
+Asking is done with a short message that carries a per-person reply code (:mod:`.codes`: make, find and
+hash codes, word the message in English or German); the answer may come straight from the messenger's
+webhooks (:mod:`.webhook`: check the signature, read the messages, tell codes from opt-outs); consents
+collected on paper or web forms arrive in bulk (:mod:`.bulk`).
+
+The package holds no storage and opens no vault: its modules take values and return values. Recording a
+consent, remembering which codes were issued and which message ids were seen, is the vault's work.
+"""
+
+from __future__ import annotations
+
+from contactvault.consent.codes import (
+    ALPHABET,
+    CODE_LENGTH,
+    DEFAULT_TTL,
+    PREFIX,
+    code_hash,
+    expires,
+    find_codes,
+    new_code,
+    normalize_code,
+    request_message,
+)
+from contactvault.consent.webhook import (
+    MAX_BODY_BYTES,
+    OPT_OUT_WORDS,
+    SIGNATURE_HEADER,
+    InboundMessage,
+    MessageKind,
+    Reply,
+    ReplyKind,
+    classify,
+    parse_payload,
+    verify_signature,
+)
+
+__all__ = [
+    "ALPHABET",
+    "CODE_LENGTH",
+    "DEFAULT_TTL",
+    "MAX_BODY_BYTES",
+    "OPT_OUT_WORDS",
+    "PREFIX",
+    "SIGNATURE_HEADER",
+    "InboundMessage",
+    "MessageKind",
+    "Reply",
+    "ReplyKind",
+    "classify",
+    "code_hash",
+    "expires",
+    "find_codes",
+    "new_code",
+    "normalize_code",
+    "parse_payload",
+    "request_message",
+    "verify_signature",
+]
