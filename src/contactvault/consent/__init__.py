@@ -11,6 +11,14 @@ consent, remembering which codes were issued and which message ids were seen, is
 
 from __future__ import annotations
 
+from contactvault.consent.bulk import (
+    RECORDED_BY_PLACEHOLDER,
+    BulkConsents,
+    ConsentRow,
+    RejectedRow,
+    parse_consents,
+    read_consents,
+)
 from contactvault.consent.codes import (
     ALPHABET,
     CODE_LENGTH,
@@ -43,9 +51,13 @@ __all__ = [
     "MAX_BODY_BYTES",
     "OPT_OUT_WORDS",
     "PREFIX",
+    "RECORDED_BY_PLACEHOLDER",
     "SIGNATURE_HEADER",
+    "BulkConsents",
+    "ConsentRow",
     "InboundMessage",
     "MessageKind",
+    "RejectedRow",
     "Reply",
     "ReplyKind",
     "classify",
@@ -54,7 +66,9 @@ __all__ = [
     "find_codes",
     "new_code",
     "normalize_code",
+    "parse_consents",
     "parse_payload",
+    "read_consents",
     "request_message",
     "verify_signature",
 ]
