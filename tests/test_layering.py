@@ -120,6 +120,7 @@ def test_every_module_is_seen():
         "contactvault.book",
         "contactvault.vault.facade",
         "contactvault.sync",
+        "contactvault.consent.webhook",
     ):
         assert module in graph
     assert "contactvault.vault.log" in graph["contactvault.vault.messenger"]
@@ -149,6 +150,21 @@ def test_sync_uses_the_vaults_public_api():
         if not line.endswith(" -> contactvault.vault")
     ]
     assert behind == []
+
+
+@pytest.mark.parametrize(
+    "above",
+    [
+        "contactvault.vault",
+        "contactvault.sync",
+        "contactvault.cli",
+        "contactvault.gdpr",
+        "contactvault.audit",
+    ],
+)
+def test_consent_is_below_the_vault_and_everything_that_uses_it(above):
+    """The consent lifecycle's parsers (codes, webhooks, bulk CSV) hold no storage: the vault uses them."""
+    assert _offenders("contactvault.consent", above) == []
 
 
 def test_no_import_circle():

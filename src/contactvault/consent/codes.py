@@ -42,8 +42,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from contactvault.crypto import keyed_hash
-from contactvault.gdpr._document import Words
-from contactvault.i18n import Lang, check_lang
+from contactvault.i18n import Lang, Words, check_lang
 
 __all__ = [
     "ALPHABET",

@@ -1,7 +1,7 @@
 """What the GDPR documents share: their words in two languages, the time they are made, JSON and Markdown.
 
 The access report, the portable export and the erasure receipt (:mod:`contactvault.gdpr.requests`) and the
-record of processing (:mod:`contactvault.gdpr.ropa`) each keep a table of `Words`, check the caller's
+record of processing (:mod:`contactvault.gdpr.ropa`) each keep a table of ``i18n.Words``, check the caller's
 ``now`` the same way, write JSON the same way, and escape values for Markdown with the helpers here.
 """
 
@@ -9,30 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from contactvault.i18n import Lang
 from contactvault.markdown import LINE_BREAK, inline, visible
 
-__all__ = ["Words", "check_now", "distinct", "json_text", "md", "md_code", "pick", "when"]
-
-
-def pick(pair: tuple[str, str], lang: Lang) -> str:
-    """The text of ``pair`` (English, German) in ``lang``."""
-    return pair[1] if lang == "de" else pair[0]
-
-
-class Words:
-    """A document's texts in English and German, by key: ``words(key, lang)``."""
-
-    def __init__(self, table: Mapping[str, tuple[str, str]]) -> None:
-        self._table = dict(table)
-
-    def __call__(self, key: str, lang: Lang) -> str:
-        """The text of ``key`` in ``lang``; ``KeyError`` for a key the table does not hold."""
-        return pick(self._table[key], lang)
+__all__ = ["check_now", "distinct", "json_text", "md", "md_code", "when"]
 
 
 def check_now(now: datetime | None) -> datetime:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from contactvault.gdpr._document import Words
-from contactvault.i18n import Lang
+from contactvault.i18n import Lang, Words
 
 __all__ = [
     "DEFAULT_MESSENGER",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from contactvault.gdpr._document import check_now, distinct, json_text, md, md_code, pick, when
+from contactvault.gdpr._document import check_now, distinct, json_text, md, md_code, when
 from contactvault.gdpr._request_texts import (
     DEFAULT_MESSENGER,
     DEFAULT_STORAGE_PERIOD,
@@ -27,7 +27,7 @@ from contactvault.gdpr._request_texts import (
     tr,
     yes_no,
 )
-from contactvault.i18n import Lang, check_lang
+from contactvault.i18n import Lang, check_lang, pick
 from contactvault.markdown import table
 from contactvault.models import ConsentRecord, Contact, ContactSource, Phone
 from contactvault.vault import Activity, ContactDisclosure, Vault

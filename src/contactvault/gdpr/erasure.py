@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from contactvault.gdpr._document import check_now, distinct, json_text, md_code, pick, when
+from contactvault.gdpr._document import check_now, distinct, json_text, md_code, when
 from contactvault.gdpr._request_texts import (
     DEFAULT_MESSENGER,
     DESTROYED,
@@ -26,7 +26,7 @@ from contactvault.gdpr._request_texts import (
     tr,
     yes_no,
 )
-from contactvault.i18n import Lang, check_lang
+from contactvault.i18n import Lang, check_lang, pick
 from contactvault.markdown import table
 from contactvault.phones import mask_number
 from contactvault.vault import ContactDisclosure, Vault

@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Self
 
-from contactvault.gdpr._document import Words, check_now, json_text, when
+from contactvault.gdpr._document import check_now, json_text, when
 from contactvault.gdpr._ropa_config import (
     ContactDetails,
     Controller,
@@ -74,7 +74,7 @@ from contactvault.gdpr._ropa_parts import (
     recipients_of,
     transfers_of,
 )
-from contactvault.i18n import Lang, check_lang
+from contactvault.i18n import Lang, Words, check_lang
 from contactvault.markdown import inline
 from contactvault.sync.policy import Policy
 from contactvault.vault import Vault, VaultSettings
