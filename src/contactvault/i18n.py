@@ -1,5 +1,6 @@
-"""The languages reports, GDPR documents and messages are written in: the check of a ``lang`` argument,
-and texts in English and German by key (``Words``).
+"""The languages of reports, GDPR documents and messages: the check of a ``lang`` argument, and texts.
+
+``Words`` holds a table of texts in English and German by key; ``pick`` chooses from one pair.
 """
 
 from __future__ import annotations
