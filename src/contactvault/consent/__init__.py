@@ -3,7 +3,8 @@
 Asking is done with a short message that carries a per-person reply code (:mod:`.codes`: make, find and
 hash codes, word the message in English or German); the answer may come straight from the messenger's
 webhooks (:mod:`.webhook`: check the signature, read the messages, tell codes from opt-outs); consents
-collected on paper or web forms arrive in bulk (:mod:`.bulk`).
+collected on paper or web forms arrive in bulk (:mod:`.bulk`); whose consent needs asking for again
+before the policy's refresh period runs out is :mod:`.freshness`.
 
 The package holds no storage and opens no vault: its modules take values and return values. Recording a
 consent, remembering which codes were issued and which message ids were seen, is the vault's work.
@@ -31,6 +32,7 @@ from contactvault.consent.codes import (
     normalize_code,
     request_message,
 )
+from contactvault.consent.freshness import Due, due
 from contactvault.consent.webhook import (
     MAX_BODY_BYTES,
     OPT_OUT_WORDS,
@@ -55,6 +57,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "BulkConsents",
     "ConsentRow",
+    "Due",
     "InboundMessage",
     "MessageKind",
     "RejectedRow",
@@ -62,6 +65,7 @@ __all__ = [
     "ReplyKind",
     "classify",
     "code_hash",
+    "due",
     "expires",
     "find_codes",
     "new_code",
