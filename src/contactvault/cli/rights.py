@@ -10,6 +10,8 @@ it out of the book.
 
 from __future__ import annotations
 
+import functools
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -17,19 +19,27 @@ from typing import Any, Final, TypeVar, cast, get_args
 
 import click
 from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
 
 from contactvault.cli._app import (
     VaultAccess,
+    echo_json,
     invalid_as_usage,
     json_option,
+    mask_name,
     parse_moment,
     parse_region,
     region_option,
     report_change,
     resolve_contact,
+    reveal_option,
+    short_id,
+    stdout,
     vault_options,
 )
 from contactvault.cli._errors import CommandError, guarded
+from contactvault.consent import Due, due
 from contactvault.models import (
     ConsentChannel,
     ConsentRecord,
@@ -109,9 +119,12 @@ _CONSENT_OPTIONS: Final = {
 }
 
 
-@click.group("consent", short_help="Record a consent (Art. 7) or its withdrawal.")
+@click.group("consent", short_help="Record a consent (Art. 7) or its withdrawal; list who is due.")
 def consent_group() -> None:
-    """Record a consent (GDPR Art. 7(1)) or its withdrawal (Art. 7(3)); history is kept."""
+    """Record a consent (GDPR Art. 7(1)) or its withdrawal (Art. 7(3)); history is kept.
+
+    `consent due` lists whose consent needs asking for again.
+    """
 
 
 @consent_group.command("grant")
@@ -207,6 +220,99 @@ def consent_withdraw_command(
         version=after.version,
         as_json=as_json,
     )
+
+
+_MAX_DAYS: Final = 36_500  # a hundred years: more is a typo
+
+
+def _due_state(item: Due, now: datetime) -> str:
+    """``expired``, or when the consent runs out: ``due today``, ``due in N days`` (N rounded up)."""
+    if item.expired:
+        return "expired"
+    days = math.ceil((item.expires_at - now) / timedelta(days=1))
+    if days <= 0:
+        return "due today"
+    return f"due in {days} day{'s' if days != 1 else ''}"
+
+
+@consent_group.command("due")
+@click.option(
+    "--purpose", default="messenger", show_default=True, help="The purpose whose consents are looked at."
+)
+@click.option(
+    "--refresh",
+    type=click.IntRange(1, _MAX_DAYS),
+    required=True,
+    help="How long a consent counts, in days (the policy's refresh period; days only, e.g. 730).",
+)
+@click.option(
+    "--within",
+    type=click.IntRange(0, _MAX_DAYS),
+    default=30,
+    show_default=True,
+    help="Also list consents that expire within this many days.",
+)
+@reveal_option
+@json_option
+@vault_options
+@guarded
+def consent_due_command(
+    purpose: str, refresh: int, within: int, reveal: bool, as_json: bool, access: VaultAccess
+) -> None:
+    """List the contacts whose consent for PURPOSE has expired or expires within --within days.
+
+    A consent counts for --refresh days after it was granted, as in the sync policy with that refresh
+    period: an expired one keeps the contact out of the messenger book (reason consent_expired) unless
+    another legal basis holds. Only the newest active consent of a contact counts; contacts who never
+    consented or who withdrew are not listed. Names are masked unless --reveal; only the directory is
+    read.
+    """
+    now = datetime.now(UTC)
+    find = functools.partial(
+        due, purpose=purpose, refresh=timedelta(days=refresh), now=now, within=timedelta(days=within)
+    )
+    try:
+        find(())  # the options are checked before the vault is opened
+    except ValueError:
+        raise CommandError(
+            "invalid --purpose: lower-case letters, digits, _ . -, starting with a letter or digit, "
+            "at most 100 characters"
+        ) from None
+    with access.open() as vault:
+        entries = {entry.id: entry for entry in vault}
+    items = find(entries.values())
+    if as_json:
+        echo_json(
+            [
+                {
+                    "contact": short_id(item.contact_id),
+                    "purpose": item.purpose,
+                    "granted_at": item.granted_at.isoformat(),
+                    "expires_at": item.expires_at.isoformat(),
+                    "expired": item.expired,
+                }
+                for item in items
+            ]
+        )
+        return
+    console = stdout()
+    if not items:
+        console.print(f"No consent for {purpose} has expired or expires within {within} days.")
+        return
+    table = Table(title=f"{len(items)} contact{'s' if len(items) != 1 else ''} to ask again ({purpose})")
+    for column in ("id", "name", "purpose", "granted", "expires", "state"):
+        table.add_column(column, no_wrap=column != "name")
+    for item in items:
+        name = entries[item.contact_id].display_name
+        table.add_row(
+            short_id(item.contact_id),
+            Text(name if reveal else mask_name(name)),
+            item.purpose,
+            item.granted_at.date().isoformat(),
+            item.expires_at.date().isoformat(),
+            _due_state(item, now),
+        )
+    console.print(table)
 
 
 @click.group("basis", short_help="Record a legal basis (Art. 6(1) b to f).")
