@@ -207,10 +207,7 @@ class Core:
         slots.follow_links(header, self.master, master)  # signed by the master key this process holds
         keys = slots.keys_for(header, master)
         slots.check_mac(header, keys)
-        with self._lock:
-            self.header, self._header_bytes = header, raw
-            self.master, self._keys = master, keys
-            self.records.use(keys)  # in place: a method of it bound before the re-key uses the new keys
+        self.rekeyed(header, master, keys)
 
     def take_private_key(self, private_key: bytes) -> None:
         """This slot's new private key (after its passphrase changed)."""
@@ -221,7 +218,7 @@ class Core:
         self._private_key = None
 
     def rekeyed(self, header: Header, master: bytes, keys: Keys) -> None:
-        """Take the header, master key and keys this process's re-key is writing (inside its transaction)."""
+        """Take a re-keyed header with its master key and keys: this process's re-key, or one it follows."""
         with self._lock:
             self.header, self._header_bytes = header, header.pack()
             self.master, self._keys = master, keys
