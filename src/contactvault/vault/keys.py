@@ -18,7 +18,7 @@ import hashlib
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contactvault import crypto
 from contactvault.crypto import AuthenticationFailed, KdfParams, Keys, RecordKind
@@ -99,7 +99,14 @@ def _slot_ad(vault_id: bytes, name: str, kind: int) -> bytes:
 
 
 def _paired(
-    kind: SlotKind, name: str, kek: bytes, master: bytes, vault_id: bytes, **kdf: object
+    kind: SlotKind,
+    name: str,
+    kek: bytes,
+    master: bytes,
+    vault_id: bytes,
+    *,
+    kdf: KdfParams | None = None,
+    salt: bytes = b"",
 ) -> tuple[Slot, bytes]:
     private, public = crypto.new_key_pair()
     slot = Slot(
@@ -110,7 +117,8 @@ def _paired(
         public_key=public,
         sealed_master=crypto.seal_to(public, master, _slot_ad(vault_id, name, RecordKind.SLOT_MASTER_KEY)),
         trusted=_trusted(kek, master, vault_id, name),
-        **kdf,  # type: ignore[arg-type]
+        kdf=kdf,
+        salt=salt,
     )
     return slot, private
 
@@ -152,17 +160,7 @@ def resealed(slot: Slot, master: bytes, vault_id: bytes) -> Slot:
     if not slot.public_key:
         raise ValueError(f"the key slot {slot.name!r} has no public key")
     ad = _slot_ad(vault_id, slot.name, RecordKind.SLOT_MASTER_KEY)
-    return Slot(
-        slot.kind,
-        slot.name,
-        slot.key_check,
-        slot.wrapped,
-        slot.kdf,
-        slot.salt,
-        slot.public_key,
-        crypto.seal_to(slot.public_key, master, ad),
-        slot.trusted,
-    )
+    return replace(slot, sealed_master=crypto.seal_to(slot.public_key, master, ad))
 
 
 def _master(slot: Slot, kek: bytes, header: Header, what: str) -> Unlocked:
@@ -200,17 +198,7 @@ def _master(slot: Slot, kek: bytes, header: Header, what: str) -> Unlocked:
     if crypto.macs_equal(master, trusted):
         return Unlocked(master, slot.name, slot.kind, private, slot)
     follow_links(header, trusted, master)
-    upgrade = Slot(
-        slot.kind,
-        slot.name,
-        slot.key_check,
-        slot.wrapped,
-        slot.kdf,
-        slot.salt,
-        slot.public_key,
-        slot.sealed_master,
-        _trusted(kek, master, vault_id, slot.name),
-    )
+    upgrade = replace(slot, trusted=_trusted(kek, master, vault_id, slot.name))
     return Unlocked(master, slot.name, slot.kind, private, slot, upgrade)
 
 
