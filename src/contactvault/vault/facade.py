@@ -348,9 +348,9 @@ class Vault(ContactChanges, MessengerSide, UserSlots):
         """The Argon2id parameters of your passphrase (as stored now); of the first person's for a service."""
         header = self._core.current_header()
         mine = header.slot(self._core.actor)
-        found = mine.kdf if mine is not None and mine.kdf is not None else None
-        people = [s.kdf for s in header.slots if s.kdf is not None]
-        return found or (people[0] if people else KdfParams.default())
+        if mine is not None and mine.kdf is not None:
+            return mine.kdf
+        return next((s.kdf for s in header.slots if s.kdf is not None), KdfParams.default())
 
     @property
     def has_recovery_key(self) -> bool:
