@@ -245,7 +245,7 @@ class Core:
         """
         raw = self.storage.read_single("state")
         try:
-            return RowSet.unpack(raw, self.keys, self.header.pack()), raw
+            return RowSet.unpack(raw, self.keys, self._header_bytes), raw  # the header's bytes, kept
         except VaultCorrupted:
             with self.storage.snapshot():
                 header = self.current_header()
@@ -436,22 +436,22 @@ class Core:
                 seq, record = log()
                 storage.log_append(seq, record)
                 delta.log_record(seq, record)
-            new_header = current_header
+            new_header = header(current_header) if header is not None else current_header
+            header_bytes = new_header.pack()
             if header is not None:
-                new_header = header(current_header)
-                storage.write_single("header", new_header.pack())
+                storage.write_single("header", header_bytes)
             if count == 0 and log is None and header is None:
                 return 0  # nothing to write: the empty transaction leaves the file as it was
             new_state = delta.applied(current)
-            packed = new_state.pack(keys, new_header.pack())
+            packed = new_state.pack(keys, header_bytes)
             storage.write_single("state", packed)
-        self._committed(new_header, new_state.generation, packed)
+        self._committed(new_header, header_bytes, new_state.generation, packed)
         return count
 
-    def _committed(self, header: Header, generation: int, state: bytes) -> None:
-        """After a commit: keep its header, count it, tell the watch of the new state."""
+    def _committed(self, header: Header, header_bytes: bytes, generation: int, state: bytes) -> None:
+        """After a commit: keep its header (and its bytes), count it, tell the watch of the new state."""
         with self._lock:
-            self.header, self._header_bytes = header, header.pack()
+            self.header, self._header_bytes = header, header_bytes
             self.changes += 1
         if self.watch is not None:
             self.watch.written(self, generation, state)
