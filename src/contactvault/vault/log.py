@@ -44,6 +44,7 @@ __all__ = [
     "activity",
     "commit",
     "contact_hash",
+    "contact_hashes",
     "disclosures_of",
     "held_at",
     "new_record",
@@ -141,8 +142,13 @@ def _tail(core: Core) -> tuple[int, str]:
 
 def contact_hash(core: Core, contact_id: uuid.UUID) -> str:
     """The log's keyed hash of a contact id: the same id, the same hash; the id cannot be read from it."""
+    return contact_hashes(core, (contact_id,))[0]
+
+
+def contact_hashes(core: Core, contact_ids: Iterable[uuid.UUID]) -> tuple[str, ...]:
+    """``contact_hash`` of each id, in order (the hash key derived once, not once per contact)."""
     key = crypto.keyed_hash(core.keys.log, b"contact-hash")
-    return crypto.keyed_hash(key, contact_id.bytes, 16).hex()
+    return tuple(crypto.keyed_hash(key, cid.bytes, 16).hex() for cid in contact_ids)
 
 
 def activity(
@@ -169,7 +175,7 @@ def activity(
 
     def record() -> tuple[int, bytes]:
         last, previous = _tail(core)
-        hashes = tuple(dict.fromkeys(contact_hash(core, cid) for cid in contacts))
+        hashes = tuple(dict.fromkeys(contact_hashes(core, contacts)))
         made = Activity(
             seq=last + 1,
             at=at if at is not None else datetime.now(UTC),
@@ -234,7 +240,7 @@ def commit(
 
 def activities_of(core: Core, entry: DirectoryEntry) -> list[Activity]:
     """Every activity record that concerns the contact, under its id or one merged into it, oldest first."""
-    hashes = {contact_hash(core, cid) for cid in (entry.id, *entry.merged_from)}
+    hashes = set(contact_hashes(core, (entry.id, *entry.merged_from)))
     return [
         record
         for record in read(core)[0]
