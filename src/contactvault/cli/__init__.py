@@ -17,6 +17,7 @@ from __future__ import annotations
 import click
 
 from contactvault.cli import (
+    askcmds,
     backupcmds,
     contacts,
     demo,
@@ -24,6 +25,8 @@ from contactvault.cli import (
     importing,
     logcmd,
     messenger,
+    noticecmds,
+    retentioncmds,
     rights,
     usercmds,
     vaultcmds,
@@ -53,6 +56,9 @@ for _module in (
     vaultcmds,
     usercmds,
     rights,
+    noticecmds,
+    askcmds,
+    retentioncmds,
     messenger,
     logcmd,
     backupcmds,

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from contactvault import changes
 from contactvault.errors import ConflictError
@@ -37,7 +37,7 @@ from contactvault.vault import log
 from contactvault.vault.backends.base import Row
 from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.core import contact_id as _cid
-from contactvault.vault.disclosures import ActivityAction
+from contactvault.vault.disclosures import ActivityAction, LogRecord
 
 __all__ = ["MODIFY_ATTEMPTS", "ContactChanges"]
 
@@ -86,13 +86,21 @@ class ContactChanges:
         detail: str = "",
         *,
         attempts: int = MODIFY_ATTEMPTS,
+        data: dict[str, Any] | None = None,
+        guard: Callable[[list[LogRecord]], None] | None = None,
     ) -> Contact:
-        """``modify``, logged as ``action`` with ``detail`` (a purpose, never personal data)."""
+        """``modify``, logged as ``action`` with ``detail`` (a purpose, never personal data).
+
+        ``data`` and ``guard`` go to the activity record (``log.activity``): its document, and a check of
+        the log made inside the transaction that refuses the change by raising.
+        """
         cid = _cid(contact_id)
         last = max(attempts, 1)
         for attempt in range(1, last + 1):
             try:
-                return self._modify_once(cid, change, action, detail, locked=attempt == last)
+                return self._modify_once(
+                    cid, change, action, detail, locked=attempt == last, data=data, guard=guard
+                )
             except ConflictError as exc:
                 if not exc.stale or attempt >= last:
                     raise
@@ -107,6 +115,8 @@ class ContactChanges:
         detail: str,
         *,
         locked: bool,
+        data: dict[str, Any] | None = None,
+        guard: Callable[[list[LogRecord]], None] | None = None,
     ) -> Contact:
         """Read, change and write the contact once, with its activity record.
 
@@ -132,7 +142,7 @@ class ContactChanges:
 
         writes = rewrite() if locked else list(rewrite())  # a generator is consumed inside the commit
         if locked or writes:
-            log.commit(core, writes, action, contacts=(cid,), detail=detail)
+            log.commit(core, writes, action, contacts=(cid,), detail=detail, data=data, guard=guard)
         return result[0]
 
     def update(self, contact: Contact) -> Contact:

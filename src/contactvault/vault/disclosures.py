@@ -33,6 +33,7 @@ from typing import Any, Final, Literal, get_args
 __all__ = [
     "ACTIVITY_ACTIONS",
     "GENESIS",
+    "MAX_DATA_BYTES",
     "Activity",
     "ActivityAction",
     "Disclosure",
@@ -63,6 +64,11 @@ ActivityAction = Literal[
     "user_removed",
     "passphrase_changed",
     "rekey_undone",
+    "notice",
+    "consent_refresh",
+    "consent_request",
+    "retention_schedule",
+    "retention",
 ]
 """What an :class:`Activity` records: a change of contacts, or an event of the vault itself."""
 
@@ -74,6 +80,9 @@ GENESIS: Final = "0" * 64
 
 _MAX_TEXT: Final = 200
 """The longest ``by`` or ``detail`` an activity holds (characters)."""
+
+MAX_DATA_BYTES: Final = 1_000_000
+"""The largest ``data`` an activity holds, as canonical JSON (bytes): a privacy notice's text fits."""
 
 
 def _line(value: str, what: str, *, empty: bool = False) -> str:
@@ -160,6 +169,13 @@ class Activity:
     records by hashing its ids again), ``count`` how many there are; ``detail`` a short text about the
     action, never personal data (a purpose, a legal basis, "added" or "removed"); ``previous`` the hash
     chain, as in a :class:`Disclosure`.
+
+    ``data`` is the record's document, for the steps whose record is the evidence itself (a JSON object,
+    ``None`` for the others): a privacy notice's text and hash (``notice``), the keyed hashes of the reply
+    codes sent (``consent_request``), the code and message a consent was taken from (``consent``), the
+    retention schedule (``retention_schedule``). It never holds a name, a number or a contact id; contacts
+    appear in it only as the same keyed hashes as in ``contacts``. Because the log is append-only and
+    hash-chained, a document once recorded never changes: a new version is a new record.
     """
 
     seq: int
@@ -170,6 +186,7 @@ class Activity:
     count: int
     detail: str
     previous: str
+    data: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _line(self.by, "who did it (by)")
@@ -180,6 +197,11 @@ class Activity:
             raise ValueError("the time of an activity must be timezone-aware")
         if self.count < 0:
             raise ValueError("an activity's count cannot be negative")
+        if self.data is not None:
+            if not isinstance(self.data, dict):
+                raise ValueError("an activity's data is a JSON object")
+            if len(_canonical(self.data)) > MAX_DATA_BYTES:
+                raise ValueError(f"an activity's data is at most {MAX_DATA_BYTES} bytes of JSON")
 
     @property
     def kind(self) -> Literal["activity"]:
@@ -188,21 +210,20 @@ class Activity:
 
     def to_json(self) -> bytes:
         """The record's canonical JSON (sorted keys), as sealed in the vault."""
-        return json.dumps(
-            {
-                "seq": self.seq,
-                "at": self.at.isoformat(),
-                "kind": self.kind,
-                "by": self.by,
-                "action": self.action,
-                "contacts": list(self.contacts),
-                "count": self.count,
-                "detail": self.detail,
-                "previous": self.previous,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        fields: dict[str, object] = {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "by": self.by,
+            "action": self.action,
+            "contacts": list(self.contacts),
+            "count": self.count,
+            "detail": self.detail,
+            "previous": self.previous,
+        }
+        if self.data is not None:  # records without a document keep the bytes they always had
+            fields["data"] = self.data
+        return _canonical(fields)
 
     @classmethod
     def from_json(cls, data: bytes) -> Activity:
@@ -216,6 +237,9 @@ class Activity:
         contacts = raw.get("contacts")
         if not isinstance(contacts, list):
             raise ValueError("an activity record's contacts are a list")  # noqa: TRY004  (one error type)
+        data = raw.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise ValueError("an activity record's data is a JSON object")
         try:
             return cls(
                 seq=int(raw["seq"]),
@@ -226,6 +250,7 @@ class Activity:
                 count=int(raw["count"]),
                 detail=str(raw["detail"]),
                 previous=str(raw["previous"]),
+                data=data,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError("an activity record is missing a field") from exc
@@ -233,6 +258,14 @@ class Activity:
 
 LogRecord = Disclosure | Activity
 """A record of the vault's log: a disclosure (export, sync) or another activity."""
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    """Canonical JSON (sorted keys, no spaces): what a record is sealed as."""
+    try:
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ValueError("a log record holds JSON values only") from exc
 
 
 def _object(data: bytes) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from contactvault.phones import check_region, parse_number
 from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
 from contactvault.vault import log, memory, state
+from contactvault.vault.asking import ConsentAsking
 from contactvault.vault.backends import Location, create, is_url, open_backend
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
@@ -49,12 +50,14 @@ from contactvault.vault.header import FORMAT_VERSION, OWNER, Header
 from contactvault.vault.importing import OnMatch, import_contacts
 from contactvault.vault.merging import merge
 from contactvault.vault.messenger import MessengerSide
+from contactvault.vault.notices import Notices
 from contactvault.vault.results import (
     Erasure,
     ImportReport,
     VaultSettings,
     VerifyReport,
 )
+from contactvault.vault.retention import Retention
 from contactvault.vault.users import UserSlots, finish_open, kdf_guard
 from contactvault.vault.verify import verify
 
@@ -95,7 +98,7 @@ def _older_backup(name: str, refused: memory.RolledBack) -> str:
     )
 
 
-class Vault(ContactChanges, MessengerSide, UserSlots):
+class Vault(ContactChanges, MessengerSide, UserSlots, Notices, ConsentAsking, Retention):
     """An open vault. Create one with ``create``, open one with ``open``; close it when done.
 
     A vault is an SQLite file (the default) or a schema in PostgreSQL (a ``postgresql://`` URL). Several

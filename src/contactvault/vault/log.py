@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from contactvault import crypto
 from contactvault.book import MessengerBook, book_uid
@@ -40,6 +40,7 @@ from contactvault.vault.records import pack, unpack
 from contactvault.vault.results import Change, ContactDisclosure, HeldEntry
 
 __all__ = [
+    "activities",
     "activities_of",
     "activity",
     "commit",
@@ -48,6 +49,7 @@ __all__ = [
     "disclosures_of",
     "held_at",
     "new_record",
+    "note",
     "read",
 ]
 
@@ -158,6 +160,8 @@ def activity(
     contacts: Iterable[uuid.UUID] = (),
     detail: str = "",
     at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+    guard: Callable[[list[LogRecord]], None] | None = None,
 ) -> Callable[[], tuple[int, bytes]]:
     """The callable to pass as ``Core.commit(..., log=...)`` that appends an ``Activity`` by ``core.actor``.
 
@@ -166,15 +170,23 @@ def activity(
     number and sealed bytes. ``contacts`` (their ids; only keyed hashes are stored) is iterated
     when it is called, so a list that the commit's writes fill as they are made can be passed; ``detail``
     is a short line that holds no personal data (a purpose, a legal basis); ``at`` defaults to the time the
-    record is made. ``ValueError`` for an unknown ``action`` (at once) or a ``detail`` that is not a short
-    line of printable text (from the commit, which then writes nothing).
+    record is made. ``data`` is the record's document (``Activity.data``). ``guard``, if given, is called
+    inside the transaction with every record of the log as it is then (the whole chain checked), before
+    the record is made: it raises to refuse the step (a reply code already used, a notice version already
+    stored), and the commit then writes nothing. ``ValueError`` for an unknown ``action`` (at once) or a
+    ``detail`` that is not a short line of printable text (from the commit, which then writes nothing).
     """
     if action not in ACTIVITY_ACTIONS:
         raise ValueError(f"unknown activity {action!r}")
     checked = cast("ActivityAction", action)
 
     def record() -> tuple[int, bytes]:
-        last, previous = _tail(core)
+        if guard is None:
+            last, previous = _tail(core)
+        else:
+            records, previous = read(core)
+            guard(records)
+            last = len(records)
         hashes = tuple(dict.fromkeys(contact_hashes(core, contacts)))
         made = Activity(
             seq=last + 1,
@@ -185,6 +197,7 @@ def activity(
             count=len(hashes),
             detail=detail,
             previous=previous,
+            data=data,
         )
         return made.seq, _seal(core, made)
 
@@ -203,20 +216,21 @@ def commit(
     contacts: Iterable[uuid.UUID] = (),
     detail: str | Callable[[], str] = "",
     progress: Callable[[int], object] | None = None,
+    data: dict[str, Any] | None = None,
+    guard: Callable[[list[LogRecord]], None] | None = None,
 ) -> int:
     """``core.commit(writes, log=activity(...))``: the change and its activity record in one transaction.
 
     A change that writes no row logs nothing and leaves the vault as it was (a stream of writes that turns
     out empty is rolled back). ``detail`` may be a function, called after the writes (inside the
-    transaction). Returns how many rows were written.
+    transaction). ``data`` and ``guard`` are passed to ``activity``. Returns how many rows were written.
     """
     if isinstance(writes, list | tuple):
         if not writes:
             return 0
         text = detail if isinstance(detail, str) else detail()
-        return core.commit(
-            writes, log=activity(core, action, contacts=contacts, detail=text), progress=progress
-        )
+        made = activity(core, action, contacts=contacts, detail=text, data=data, guard=guard)
+        return core.commit(writes, log=made, progress=progress)
     activity(core, action)  # an unknown action fails before anything is written
     count = 0
 
@@ -230,12 +244,44 @@ def commit(
         if count == 0:
             raise _NothingWritten
         text = detail if isinstance(detail, str) else detail()
-        return activity(core, action, contacts=contacts, detail=text)()
+        return activity(core, action, contacts=contacts, detail=text, data=data, guard=guard)()
 
     try:
         return core.commit(counted(), log=record, progress=progress)
     except _NothingWritten:
         return 0
+
+
+def note(
+    core: Core,
+    action: ActivityAction,
+    *,
+    contacts: Iterable[uuid.UUID] = (),
+    detail: str = "",
+    data: dict[str, Any] | None = None,
+    guard: Callable[[list[LogRecord]], None] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one activity that changes no contact (a notice stored, a request sent): its own transaction.
+
+    ``guard`` is called inside it with the log as it is then (see ``activity``); if it raises, nothing is
+    written. Returns the new record's sequence number.
+    """
+    made = activity(core, action, contacts=contacts, detail=detail, at=at, data=data, guard=guard)
+    seqs: list[int] = []
+
+    def record() -> tuple[int, bytes]:
+        seq, sealed = made()
+        seqs.append(seq)
+        return seq, sealed
+
+    core.commit([], log=record)
+    return seqs[0]
+
+
+def activities(core: Core, action: ActivityAction) -> list[Activity]:
+    """Every activity record of ``action``, oldest first (the whole log read and checked)."""
+    return [r for r in read(core)[0] if isinstance(r, Activity) and r.action == action]
 
 
 def activities_of(core: Core, entry: DirectoryEntry) -> list[Activity]:
