@@ -7,6 +7,7 @@ from contactvault.book import MessengerBook
 from contactvault.crypto import KdfParams
 from contactvault.duplicates import DuplicateGroup, find_duplicates, merge_duplicates
 from contactvault.errors import (
+    CodeRefused,
     ConflictError,
     ContactErased,
     ContactMerged,
@@ -15,6 +16,7 @@ from contactvault.errors import (
     ImportFailed,
     InvalidRegion,
     KdfLimitExceeded,
+    NoticeError,
     SyncError,
     UnknownCsvLayout,
     UnknownUser,
@@ -25,6 +27,7 @@ from contactvault.errors import (
     VaultExists,
     VaultLocked,
     VaultNotFound,
+    WebhookError,
     WrongPassphrase,
 )
 from contactvault.importers.csv import import_csv, iter_csv
@@ -65,6 +68,7 @@ __all__ = [
     "AmbiguousCard",
     "BackupReport",
     "Birthday",
+    "CodeRefused",
     "ConflictError",
     "ConsentRecord",
     "Contact",
@@ -93,6 +97,7 @@ __all__ = [
     "MessengerEntry",
     "MessengerPresence",
     "NameParts",
+    "NoticeError",
     "Objection",
     "Phone",
     "Policy",
@@ -110,6 +115,7 @@ __all__ = [
     "VaultNotFound",
     "VaultSettings",
     "VerifyReport",
+    "WebhookError",
     "WrongPassphrase",
     "default_vault_path",
     "find_duplicates",

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Protocol
 
 __all__ = [
+    "CodeRefused",
     "ConflictError",
     "ContactErased",
     "ContactMerged",
@@ -51,6 +52,7 @@ __all__ = [
     "ImportFailed",
     "InvalidRegion",
     "KdfLimitExceeded",
+    "NoticeError",
     "PartialSync",
     "SyncError",
     "UnknownCsvLayout",
@@ -106,6 +108,28 @@ class WebhookError(ContactVaultError, ValueError):
     (``entry[0].changes[1].value.messages[2].timestamp``), never the body, a number or a signature. Raised
     by ``contactvault.consent.webhook``.
     """
+
+
+class NoticeError(ContactVaultError, ValueError):
+    """A privacy notice refused: a version not stored in the vault, or a stored version that would change.
+
+    A notice version, once stored, never changes: storing the same id and version again with another text
+    is refused (the same text again is accepted and changes nothing). The message names the notice id and
+    version, never its text.
+    """
+
+
+class CodeRefused(ContactVaultError, ValueError):
+    """A consent reply code refused: unknown, already used, expired, or sent from another number.
+
+    ``reason`` says which: ``"unknown"``, ``"used"``, ``"expired"`` or ``"sender"`` (the reply came from a
+    number that is not the contact's the code was made for). Nothing was recorded. The message names
+    neither the code nor a number.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class FolderNotFound(ContactVaultError, FileNotFoundError):

@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.text import Text
 
 from contactvault.errors import (
+    CodeRefused,
     ConflictError,
     ContactNotFound,
     ContactVaultError,
@@ -35,6 +36,7 @@ from contactvault.errors import (
     ImportFailed,
     InvalidRegion,
     KdfLimitExceeded,
+    NoticeError,
     SyncError,
     UnknownUser,
     UnsupportedFormat,
@@ -140,6 +142,8 @@ _ERRORS: Final[tuple[tuple[type[BaseException], int], ...]] = (
     (InvalidRegion, EXIT_USAGE),
     (ImportFailed, EXIT_BAD_INPUT),
     (WebhookError, EXIT_BAD_INPUT),
+    (NoticeError, EXIT_USAGE),
+    (CodeRefused, EXIT_USAGE),
     (SyncError, EXIT_SYNC),
     (VaultError, EXIT_VAULT),  # the vault cannot be read or written: a full disk, an I/O error
     (ContactVaultError, EXIT_USAGE),
