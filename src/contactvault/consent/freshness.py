@@ -35,10 +35,10 @@ from typing import Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from contactvault.models import DirectoryEntry
+from contactvault.models import ConsentRecord, DirectoryEntry
 from contactvault.models._base import Purpose
 
-__all__ = ["Due", "due"]
+__all__ = ["Due", "NoticeRenewal", "due", "renewal_due"]
 
 _PURPOSE: Final[TypeAdapter[str]] = TypeAdapter(Purpose)
 
@@ -61,6 +61,51 @@ class Due:
     granted_at: datetime
     expires_at: datetime
     expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRenewal:
+    """A notice version that renews its notice: older consents to it need asking again.
+
+    A consent **needs renewal** at ``now`` when it names ``notice_id`` with another version than
+    ``version``, was granted before ``valid_from``, and ``valid_from <= now``. From then on it no longer
+    counts: the policy (``MessengerPolicy(renewed_notices=...)``) treats it as expired, and `due` lists it
+    with the reason ``"notice_renewed"``. A consent granted at or after ``valid_from`` does not need it,
+    whatever version it names (the person was asked after the new version applied).
+
+    Attributes:
+        notice_id: The notice.
+        version: The version that renews it.
+        valid_from: When that version applies, timezone-aware.
+    """
+
+    notice_id: str
+    version: str
+    valid_from: datetime
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.notice_id, str) or not isinstance(self.version, str):
+            raise TypeError("a notice renewal's notice_id and version are strings")
+        if not isinstance(self.valid_from, datetime):
+            raise TypeError("a notice renewal's valid_from must be a datetime")
+        if self.valid_from.tzinfo is None or self.valid_from.utcoffset() is None:
+            raise ValueError("a notice renewal's valid_from must be timezone-aware")
+
+
+def renewal_due(consent: ConsentRecord, renewals: Iterable[NoticeRenewal], now: datetime) -> datetime | None:
+    """When the consent stopped counting because a notice version renewed it, or ``None`` if it did not.
+
+    That is the earliest ``valid_from`` of the renewals that apply to the consent at ``now`` (see
+    `NoticeRenewal`).
+    """
+    moments = [
+        r.valid_from
+        for r in renewals
+        if r.notice_id == consent.notice_id
+        and r.version != consent.notice_version
+        and consent.granted_at < r.valid_from <= now
+    ]
+    return min(moments) if moments else None
 
 
 def _check(purpose: str, refresh: timedelta, now: datetime, within: timedelta) -> None:

@@ -27,10 +27,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
-from contactvault.models import DirectoryEntry, GdprBasis, Phone, PhoneKind
+from contactvault.consent.freshness import NoticeRenewal, renewal_due
+from contactvault.models import ConsentRecord, DirectoryEntry, GdprBasis, Phone, PhoneKind
 from contactvault.sync.decisions import (
     REASONS,
     RULES_VERSION,
@@ -54,15 +55,18 @@ __all__ = [
     "AnyOf",
     "Decision",
     "MessengerPolicy",
+    "NoticeRenewal",
     "NumberDecision",
     "Policy",
     "Reason",
+    "StoredRules",
     "UnsafeAllowAllValidNumbers",
 ]
 
 _PURPOSE: Final = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _PURPOSE_MAX_LENGTH: Final = 100  # as the model's purpose fields
 _MAX_MINIMUM_AGE: Final = 120
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 _MOBILE_KINDS: Final[frozenset[PhoneKind]] = frozenset({"mobile", "fixed_or_mobile"})
 _FIXED_LINE_KINDS: Final[frozenset[PhoneKind]] = _MOBILE_KINDS | {"fixed"}
@@ -79,6 +83,11 @@ def _microseconds(value: timedelta | None) -> int | None:
     return None if value is None else value // timedelta(microseconds=1)
 
 
+def _epoch_us(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC: the same instant in any time zone, the same number."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 def _fold(name: str) -> str:
     """A label name for caseless comparison: NFC, case-folded, NFC again (folding can denormalise)."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
@@ -88,6 +97,16 @@ def _age(born: date, on: date) -> int:
     """Completed years of life on ``on``; someone born on 29 February is a year older on 1 March."""
     years = on.year - born.year
     return years - 1 if (on.month, on.day) < (born.month, born.day) else years
+
+
+class StoredRules(Protocol):
+    """What a vault stores for the policy (``Vault`` has both methods): refresh periods, notice renewals."""
+
+    def consent_refresh(self, purpose: str) -> timedelta | None:
+        """The stored refresh period of ``purpose`` (``None``: none, or switched off)."""
+
+    def notice_renewals(self) -> frozenset[NoticeRenewal]:
+        """The stored notice versions that renew their notice."""
 
 
 class _PolicyMeta(_ProtocolMeta):
@@ -107,6 +126,7 @@ class _PolicyMeta(_ProtocolMeta):
         consent_refresh: timedelta | None = None,
         minimum_age: int = 16,
         excluded_labels: frozenset[str] = frozenset(),
+        renewed_notices: frozenset[NoticeRenewal] = frozenset(),
     ) -> MessengerPolicy:
         """The default policy for ``purpose``: a `MessengerPolicy` with the given options.
 
@@ -117,6 +137,7 @@ class _PolicyMeta(_ProtocolMeta):
             consent_refresh: See `MessengerPolicy`.
             minimum_age: See `MessengerPolicy`.
             excluded_labels: See `MessengerPolicy`.
+            renewed_notices: See `MessengerPolicy`.
 
         Returns:
             The policy.
@@ -132,7 +153,31 @@ class _PolicyMeta(_ProtocolMeta):
             consent_refresh=consent_refresh,
             minimum_age=minimum_age,
             excluded_labels=excluded_labels,
+            renewed_notices=renewed_notices,
         )
+
+    def from_vault(
+        cls,  # noqa: N805  (a metaclass method: its instance is the class Policy)
+        vault: StoredRules,
+        purpose: str = "messenger",
+        **options: Any,  # noqa: ANN401  (the options of default(), checked there)
+    ) -> MessengerPolicy:
+        """``default(purpose, **options)`` with what ``vault`` stores: the policy the CLI syncs with.
+
+        The vault's refresh period for ``purpose`` (``Vault.set_consent_refresh``) is the policy's
+        ``consent_refresh`` unless ``options`` names ``consent_refresh`` (``None`` included); the notice
+        versions stored with ``renews=True`` (``Vault.add_notice``) are its ``renewed_notices`` unless
+        ``options`` names those.
+
+        Raises:
+            ValueError: If an option is out of range.
+            TypeError: If an option has the wrong type or is unknown.
+        """
+        if "consent_refresh" not in options:
+            options["consent_refresh"] = vault.consent_refresh(purpose)
+        if "renewed_notices" not in options:
+            options["renewed_notices"] = vault.notice_renewals()
+        return cls.default(purpose, **options)
 
 
 @runtime_checkable
@@ -140,8 +185,9 @@ class Policy(Protocol, metaclass=_PolicyMeta):
     """What a sync policy does: decide about a contact, and name its own settings by a digest.
 
     ``Policy.default(purpose="messenger", **options)`` returns the default `MessengerPolicy`; the options
-    are those of `MessengerPolicy`. Any object with the two methods below is a policy (``isinstance``
-    works, and so does mypy); `AllOf` and `AnyOf` combine policies.
+    are those of `MessengerPolicy`; ``Policy.from_vault(vault, purpose, **options)`` adds the refresh
+    period and the notice renewals the vault stores. Any object with the two methods below is a policy
+    (``isinstance`` works, and so does mypy); `AllOf` and `AnyOf` combine policies.
 
     A policy must not log, store, or put personal data into exception messages. ``decide`` must return
     one `NumberDecision` per phone of the contact, in the contact's order.
@@ -181,7 +227,8 @@ class MessengerPolicy:
     younger than ``minimum_age`` (Art. 8), and carries no excluded label.
 
     A legal basis holds when a consent for ``purpose`` was granted, is not withdrawn and, with
-    ``consent_refresh``, was granted at most that long ago; or when a `LegalBasis` for ``purpose`` names
+    ``consent_refresh``, was granted at most that long ago, and is not renewed by a notice version (see
+    ``renewed_notices``); or when a `LegalBasis` for ``purpose`` names
     a contract (6(1)(b)) or a legitimate interest (6(1)(f)). A `LegalBasis` with 6(1)(a) does not count
     (consent must be a `ConsentRecord`, Art. 7(1)); nor do 6(1)(c), (d) and (e): a legal obligation,
     vital interests or a public task do not carry handing numbers to a messenger provider.
@@ -202,6 +249,9 @@ class MessengerPolicy:
             16 as in Art. 8(1)). Someone turns 16 on their 16th birthday and is allowed from that day.
         excluded_labels: Label names that keep a contact out, compared case-insensitively (stored
             case-folded).
+        renewed_notices: Notice versions that renew their notice (`NoticeRenewal`): a consent that names
+            the notice with another version and was granted before the renewing version's
+            ``valid_from`` no longer counts from that moment on, as if expired (``consent_expired``).
 
     Raises:
         ValueError: If an option is out of range (a purpose that does not match, a time span that is not
@@ -215,6 +265,7 @@ class MessengerPolicy:
     consent_refresh: timedelta | None = None
     minimum_age: int = 16
     excluded_labels: frozenset[str] = frozenset()
+    renewed_notices: frozenset[NoticeRenewal] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.purpose, str):
@@ -244,6 +295,10 @@ class MessengerPolicy:
                 raise ValueError("an excluded label name must not be empty")
             folded.add(_fold(label))
         object.__setattr__(self, "excluded_labels", frozenset(folded))
+        renewals: object = self.renewed_notices
+        if not isinstance(renewals, Iterable) or any(not isinstance(r, NoticeRenewal) for r in renewals):
+            raise TypeError("renewed_notices must be a collection of NoticeRenewal")
+        object.__setattr__(self, "renewed_notices", frozenset(renewals))
 
     def decide(self, contact: DirectoryEntry, *, now: datetime | None = None) -> Decision:
         """Decide which of the contact's numbers may reach the messenger at ``now``.
@@ -269,18 +324,21 @@ class MessengerPolicy:
         Returns:
             64 lower-case hex digits.
         """
-        return settings_digest(
-            {
-                "policy": "MessengerPolicy",
-                "rules": RULES_VERSION,
-                "purpose": self.purpose,
-                "admit_fixed_line": self.admit_fixed_line,
-                "messenger_max_age_us": _microseconds(self.messenger_max_age),
-                "consent_refresh_us": _microseconds(self.consent_refresh),
-                "minimum_age": self.minimum_age,
-                "excluded_labels": sorted(self.excluded_labels),
-            }
-        )
+        settings: dict[str, object] = {
+            "policy": "MessengerPolicy",
+            "rules": RULES_VERSION,
+            "purpose": self.purpose,
+            "admit_fixed_line": self.admit_fixed_line,
+            "messenger_max_age_us": _microseconds(self.messenger_max_age),
+            "consent_refresh_us": _microseconds(self.consent_refresh),
+            "minimum_age": self.minimum_age,
+            "excluded_labels": sorted(self.excluded_labels),
+        }
+        if self.renewed_notices:  # absent when empty: a policy without renewals keeps its old digest
+            settings["renewed_notices"] = sorted(
+                [r.notice_id, r.version, _epoch_us(r.valid_from)] for r in self.renewed_notices
+            )
+        return settings_digest(settings)
 
     def _decide_number(
         self, phone: Phone, now: datetime, contact_reasons: Sequence[Reason]
@@ -314,12 +372,18 @@ class MessengerPolicy:
             reasons.append("label_excluded")
         return tuple(reasons)
 
+    def _counts(self, consent: ConsentRecord, now: datetime) -> bool:
+        """Whether an active consent still counts at ``now``: not too old, not renewed by a notice."""
+        refresh = self.consent_refresh
+        if refresh is not None and now - consent.granted_at > refresh:
+            return False
+        return renewal_due(consent, self.renewed_notices, now) is None
+
     def _legal_basis_missing(self, contact: DirectoryEntry, now: datetime) -> Reason | None:
         """``None`` if a legal basis holds, else why not: no basis, consent withdrawn or expired."""
         granted = [c for c in contact.consents if c.purpose == self.purpose and c.granted_at <= now]
         active = [c for c in granted if c.withdrawn_at is None or c.withdrawn_at > now]
-        refresh = self.consent_refresh
-        if any(refresh is None or now - c.granted_at <= refresh for c in active):
+        if any(self._counts(c, now) for c in active):
             return None
         if any(
             b.purpose == self.purpose

@@ -1,18 +1,335 @@
 """Privacy notices as versioned, immutable vault records; consent refresh periods (issue 16, items 1, 4).
 
-Each notice version and each refresh period is an activity record of the log, with its document.
+Each notice version and each refresh period is an activity record of the log, with its document: sealed,
+hash-chained, part of the row-set digest, so a stored version can be neither edited nor dropped unnoticed.
+
+Notices (``Vault.add_notice``, ``notice``, ``notices``):
+
+- A notice is named by an id and a version, as a `ConsentRecord` names them (``notice_id``, 1 to 200
+  characters; ``notice_version``, 1 to 50), printable and without surrounding white space: they are keys
+  compared character for character. Its language is a two-letter ISO 639-1 code in lower case (``en``,
+  ``de``, ``fr``, ...); the reports of the vault speak English and German, a notice may be in any language.
+  Its text is non-empty UTF-8 of at most 500,000 bytes (``MAX_TEXT_BYTES``; text with many non-ASCII
+  characters less, as the sealed record escapes them). ``valid_from`` (when the version applies) defaults to
+  the time it is recorded.
+- A stored version never changes. Storing the same id and version again with the same text, language,
+  ``valid_from`` (if given) and ``renews`` returns the stored `Notice` and writes nothing; anything else
+  raises ``NoticeError``. The check runs again inside the write transaction (the log's ``guard``), so two
+  processes cannot both store one version.
+- ``renews=True`` marks older consents as needing renewal: every consent that names the same notice id with
+  another version and was granted before the new version's ``valid_from``. From ``valid_from`` on, the
+  vault's policy (``Vault.messenger_policy``) counts such a consent as expired (``consent_expired``: the
+  contact leaves the messenger book at the next export or sync unless a newer consent or another legal
+  basis holds), and ``contactvault consent due`` lists it with the reason ``notice_renewed``.
+
+``Vault.grant_consent`` does not require the notice version to be stored (an application may keep its
+notices elsewhere); the CLI's ``consent grant`` and ``consent import`` do.
+
+Refresh periods (``Vault.set_consent_refresh``, ``consent_refresh``, ``consent_refreshes``): a period per
+purpose after which a consent no longer counts; the newest record for a purpose wins, ``None`` switches it
+off. ``Policy.from_vault(vault, purpose)`` (``contactvault.sync``; the vault is below sync and builds no
+policy itself) takes them and the notice renewals: the policy of the CLI's ``book``, ``export`` and ``sync``.
 
 `Notices` is a base class of ``Vault``.
 """
 
 from __future__ import annotations
 
-from contactvault.vault.core import Core
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
-__all__ = ["Notices"]
+from contactvault.consent.freshness import NoticeRenewal
+from contactvault.errors import NoticeError, VaultCorrupted
+from contactvault.vault import log
+from contactvault.vault.core import Core
+from contactvault.vault.disclosures import Activity, LogRecord
+
+__all__ = ["MAX_TEXT_BYTES", "Notice", "Notices"]
+
+MAX_TEXT_BYTES: Final = 500_000
+"""The longest notice text, in bytes of UTF-8."""
+
+_MAX_STORED: Final = 950_000  # the text as JSON in the record (non-ASCII escaped), below the log's 1 MB
+_MAX_ID: Final = 200  # as ConsentRecord.notice_id
+_MAX_VERSION: Final = 50  # as ConsentRecord.notice_version
+_LANGUAGE: Final = re.compile(r"[a-z]{2}")
+_PURPOSE: Final = re.compile(r"[a-z0-9][a-z0-9_.-]*")  # as the models' Purpose
+_MAX_PURPOSE: Final = 100
+_US: Final = timedelta(microseconds=1)
+_MAX_US: Final = timedelta.max // _US
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One stored version of a privacy notice.
+
+    Attributes:
+        notice_id: The notice's id (as a consent's ``notice_id``).
+        version: The version (as a consent's ``notice_version``).
+        language: Two lower-case letters (ISO 639-1).
+        valid_from: When this version applies, timezone-aware.
+        sha256: SHA-256 of the text's UTF-8 bytes, 64 lower-case hex digits.
+        text: The exact text.
+        renews: Whether this version marks consents to other versions, granted before ``valid_from``,
+            as needing renewal.
+        recorded_at: When it was stored.
+        recorded_by: Who stored it (the key slot that opened the vault).
+        seq: The log record that holds it.
+    """
+
+    notice_id: str
+    version: str
+    language: str
+    valid_from: datetime
+    sha256: str
+    text: str = field(repr=False)
+    renews: bool
+    recorded_at: datetime
+    recorded_by: str
+    seq: int
+
+    @property
+    def renewal(self) -> NoticeRenewal:
+        """This version as the policy's `NoticeRenewal` (meaningful when ``renews`` is true)."""
+        return NoticeRenewal(self.notice_id, self.version, self.valid_from)
+
+
+class _AlreadyStored(Exception):  # not an error: the same version with the same text, stored meanwhile
+    """Raised inside the transaction when another process stored the identical version first."""
+
+
+def _key(value: object, what: str, longest: int) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"a notice {what} must be a string")
+    if not value or len(value) > longest or value != value.strip() or not value.isprintable():
+        raise ValueError(
+            f"a notice {what} is 1 to {longest} printable characters without surrounding white space"
+        )
+    return value
+
+
+def _text(text: object) -> str:
+    if not isinstance(text, str):
+        raise TypeError("a notice text must be a string")
+    if not text.strip():
+        raise ValueError("a notice text must not be empty")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("a notice text must be valid Unicode (it holds a lone surrogate)") from None
+    if size > MAX_TEXT_BYTES or len(json.dumps(text)) > _MAX_STORED:
+        raise ValueError(
+            f"a notice text is at most {MAX_TEXT_BYTES:,} bytes of UTF-8 "
+            "(less when most characters are not ASCII)"
+        )
+    return text
+
+
+def _language(language: object) -> str:
+    if not isinstance(language, str) or _LANGUAGE.fullmatch(language) is None:
+        raise ValueError("a notice language is a two-letter ISO 639-1 code in lower case (en, de, ...)")
+    return language
+
+
+def _aware(moment: object, what: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{what} must be a datetime")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return moment
+
+
+def _purpose(purpose: object) -> str:
+    if not isinstance(purpose, str):
+        raise TypeError("purpose must be a string")
+    if len(purpose) > _MAX_PURPOSE or _PURPOSE.fullmatch(purpose) is None:
+        raise ValueError("purpose must match ^[a-z0-9][a-z0-9_.-]*$ and have at most 100 characters")
+    return purpose
+
+
+def _named(notice_id: str, version: str) -> str:
+    """How an error names a notice version (its id and version: never its text)."""
+    return f"notice {notice_id!r} version {version!r}"
+
+
+def _notice(record: Activity) -> Notice:
+    data: dict[str, Any] = record.data or {}
+    try:
+        return Notice(
+            notice_id=str(data["notice_id"]),
+            version=str(data["version"]),
+            language=str(data["language"]),
+            valid_from=_aware(datetime.fromisoformat(str(data["valid_from"])), "valid_from"),
+            sha256=str(data["sha256"]),
+            text=str(data["text"]),
+            renews=bool(data["renews"]),
+            recorded_at=record.at,
+            recorded_by=record.by,
+            seq=record.seq,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise VaultCorrupted("a notice record of the vault's log is malformed") from None
+
+
+def _stored(records: list[LogRecord]) -> list[Notice]:
+    return [_notice(r) for r in records if isinstance(r, Activity) and r.action == "notice"]
+
+
+def _refresh(record: Activity) -> tuple[str, timedelta | None]:
+    data: dict[str, Any] = record.data or {}
+    purpose, period = data.get("purpose"), data.get("period_us")
+    if not isinstance(purpose, str) or "period_us" not in data:
+        raise VaultCorrupted("a consent refresh record of the vault's log is malformed")
+    if period is None:
+        return purpose, None
+    if not isinstance(period, int) or isinstance(period, bool) or not 0 < period <= _MAX_US:
+        raise VaultCorrupted("a consent refresh record of the vault's log is malformed")
+    return purpose, period * _US
+
+
+def _describe(period: timedelta | None) -> str:
+    if period is None:
+        return "off"
+    if period % timedelta(days=1) == timedelta(0):
+        return f"{period.days} days"
+    return f"{period.total_seconds():g} seconds"
 
 
 class Notices:
     """See the module docstring; a base class of ``Vault``."""
 
     _core: Core
+
+    def add_notice(
+        self,
+        notice_id: str,
+        version: str,
+        text: str,
+        *,
+        language: str,
+        valid_from: datetime | None = None,
+        renews: bool = False,
+    ) -> Notice:
+        """Store a version of a privacy notice; a stored version never changes (see the module's rules).
+
+        Args:
+            notice_id: The notice's id, as consents name it (1 to 200 printable characters).
+            version: The version (1 to 50 printable characters).
+            text: The exact text (non-empty; at most ``MAX_TEXT_BYTES`` of UTF-8).
+            language: A two-letter ISO 639-1 code in lower case.
+            valid_from: When the version applies (timezone-aware); the time it is stored if ``None``.
+            renews: Mark consents to other versions of the notice, granted before ``valid_from``, as
+                needing renewal.
+
+        Returns:
+            The stored notice (the one stored before, if the same version with the same text was).
+
+        Raises:
+            NoticeError: If the version is stored with another text, language, ``valid_from`` or
+                ``renews``. Nothing is written.
+            ValueError: If an argument is out of range.
+            TypeError: If an argument has the wrong type.
+        """
+        _key(notice_id, "id", _MAX_ID)
+        _key(version, "version", _MAX_VERSION)
+        _text(text)
+        _language(language)
+        if valid_from is not None:
+            _aware(valid_from, "valid_from")
+        if not isinstance(renews, bool):
+            raise TypeError("renews must be a bool")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+        def same(stored: Notice) -> bool:
+            return (
+                stored.sha256 == digest
+                and stored.text == text
+                and stored.language == language
+                and stored.renews == renews
+                and (valid_from is None or stored.valid_from == valid_from)
+            )
+
+        def existing(records: list[LogRecord]) -> Notice | None:
+            for stored in _stored(records):
+                if stored.notice_id == notice_id and stored.version == version:
+                    if same(stored):
+                        return stored
+                    raise NoticeError(
+                        f"{_named(notice_id, version)} is stored with another text, language, "
+                        "valid-from or renewal: a stored version never changes (add a new version)"
+                    )
+            return None
+
+        found = existing(log.read(self._core)[0])
+        if found is not None:
+            return found
+
+        def guard(records: list[LogRecord]) -> None:
+            if existing(records) is not None:
+                raise _AlreadyStored
+
+        now = datetime.now(UTC)
+        start = valid_from if valid_from is not None else now
+        data = {
+            "notice_id": notice_id,
+            "version": version,
+            "language": language,
+            "valid_from": start.isoformat(),
+            "sha256": digest,
+            "text": text,
+            "renews": renews,
+        }
+        detail = f"{notice_id} {version}"[:200]
+        try:
+            seq = log.note(self._core, "notice", detail=detail, data=data, guard=guard, at=now)
+        except _AlreadyStored:
+            return self.notice(notice_id, version)
+        return Notice(notice_id, version, language, start, digest, text, renews, now, self._core.actor, seq)
+
+    def notice(self, notice_id: str, version: str) -> Notice:
+        """The stored version ``version`` of notice ``notice_id``; ``NoticeError`` if it is not stored."""
+        for stored in self.notices():
+            if stored.notice_id == notice_id and stored.version == version:
+                return stored
+        raise NoticeError(f"{_named(str(notice_id), str(version))} is not stored in the vault")
+
+    def notices(self) -> list[Notice]:
+        """Every stored notice version, oldest first."""
+        return _stored(log.read(self._core)[0])
+
+    def notice_renewals(self) -> frozenset[NoticeRenewal]:
+        """The stored versions that renew their notice (``renews=True``), as the policy takes them."""
+        return frozenset(n.renewal for n in self.notices() if n.renews)
+
+    def set_consent_refresh(self, purpose: str, period: timedelta | None) -> None:
+        """Store how long a consent for ``purpose`` counts (``None``: no limit); the newest record wins.
+
+        Recorded as a ``"consent_refresh"`` activity. ``ValueError`` for a purpose that does not match
+        ``^[a-z0-9][a-z0-9_.-]*$`` or a period that is not positive (whole microseconds).
+        """
+        _purpose(purpose)
+        if period is not None:
+            if not isinstance(period, timedelta):
+                raise TypeError("a refresh period must be a timedelta or None")
+            if period <= timedelta(0):
+                raise ValueError("a refresh period must be positive")
+        period_us = None if period is None else period // _US
+        data = {"purpose": purpose, "period_us": period_us}
+        detail = f"{purpose}: {_describe(period)}"
+        log.note(self._core, "consent_refresh", detail=detail, data=data)
+
+    def consent_refreshes(self) -> dict[str, timedelta | None]:
+        """Every purpose with a stored refresh period: the newest record of each (``None``: switched off)."""
+        periods: dict[str, timedelta | None] = {}
+        for record in log.activities(self._core, "consent_refresh"):
+            purpose, period = _refresh(record)
+            periods[purpose] = period
+        return periods
+
+    def consent_refresh(self, purpose: str) -> timedelta | None:
+        """The stored refresh period of ``purpose``; ``None`` if none is stored or it is switched off."""
+        return self.consent_refreshes().get(_purpose(purpose))
