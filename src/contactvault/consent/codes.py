@@ -38,6 +38,8 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -49,6 +51,7 @@ __all__ = [
     "CODE_LENGTH",
     "DEFAULT_TTL",
     "PREFIX",
+    "ConsentRequest",
     "code_hash",
     "expires",
     "find_codes",
@@ -83,6 +86,27 @@ _DASHES: Final = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2
 _CODE_RE: Final = re.compile(
     rf"(?<![^\W_])CV[ :\-]{{0,3}}((?:{_SYMBOL}[ \-]?){{{CODE_LENGTH - 1}}}{_SYMBOL})(?![^\W_])"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """What ``Vault.request_consent`` made for one contact: the code and the message, shown once.
+
+    Attributes:
+        contact_id: The contact asked.
+        code: The reply code (``CV-7K3Q9M``); the vault keeps only its keyed hash.
+        message: The opt-in message that carries it, in the request's language.
+        expires_at: When the code stops being accepted.
+        to: The contact's first mobile number (E.164) the message may be sent to, or ``None``.
+        request: The log record of the request (its sequence number).
+    """
+
+    contact_id: uuid.UUID
+    code: str = field(repr=False)
+    message: str = field(repr=False)
+    expires_at: datetime
+    to: str | None = field(repr=False)
+    request: int
 
 
 def new_code() -> str:

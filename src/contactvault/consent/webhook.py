@@ -82,6 +82,7 @@ import hashlib
 import hmac
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,7 +98,10 @@ __all__ = [
     "OPT_OUT_WORDS",
     "SIGNATURE_HEADER",
     "InboundMessage",
+    "InboxItem",
+    "InboxReport",
     "MessageKind",
+    "Outcome",
     "Reply",
     "ReplyKind",
     "classify",
@@ -122,6 +126,9 @@ MessageKind = Literal["text", "interactive", "button", "other"]
 
 ReplyKind = Literal["codes", "opt_out", "none"]
 """What a message means for consent: reply codes, an opt-out, or nothing relevant."""
+
+Outcome = Literal["recorded", "duplicate", "refused", "ignored"]
+"""What became of one reply of a webhook call (``Vault.take_webhook``)."""
 
 _SKIP_SENDER: Final = "sender is not a usable phone number"
 _MAX_TIMESTAMP: Final = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -164,6 +171,45 @@ class Reply:
     message: InboundMessage
     kind: ReplyKind
     codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """What became of one reply of a webhook call; never a number, a code or a message's text.
+
+    Attributes:
+        message: The message's position in the payload (0 for the first).
+        action: ``"consent"`` (a reply code), ``"withdrawal"`` (an opt-out word) or ``"none"``.
+        outcome: ``"recorded"``, ``"duplicate"`` (recorded before: the message came again), ``"refused"``
+            (a code refused: ``reason`` is `CodeRefused`'s) or ``"ignored"``.
+        reason: Why it was refused or ignored: ``unknown``, ``used``, ``expired``, ``sender``; ``no_reply``
+            (neither a code nor an opt-out), ``no_sender`` (no usable number), ``unknown_sender`` (no
+            contact has the number), ``no_consent`` (no active consent to withdraw).
+        contact_id: The contact concerned, when one is.
+    """
+
+    message: int
+    action: Literal["consent", "withdrawal", "none"]
+    outcome: Outcome
+    reason: str | None = None
+    contact_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxReport:
+    """What ``Vault.take_webhook`` made of a call: an `InboxItem` per code, per opt-out, per other message."""
+
+    messages: int
+    items: tuple[InboxItem, ...]
+
+    def count(self, outcome: Outcome) -> int:
+        """How many items had ``outcome``."""
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+    @property
+    def recorded(self) -> int:
+        """How many consents and withdrawals were recorded."""
+        return self.count("recorded")
 
 
 def verify_signature(body: bytes, header: str | None, app_secret: str | bytes) -> None:
