@@ -167,6 +167,23 @@ def test_consent_is_below_the_vault_and_everything_that_uses_it(above):
     assert _offenders("contactvault.consent", above) == []
 
 
+@pytest.mark.parametrize(
+    "above",
+    [
+        "contactvault.vault",
+        "contactvault.sync",
+        "contactvault.cli",
+        "contactvault.gdpr",
+        "contactvault.audit",
+        "contactvault.consent",
+    ],
+)
+def test_retention_is_below_the_vault_and_everything_that_uses_it(above):
+    """The retention schedule, its plan and receipts hold no storage: the vault stores and applies them."""
+    assert "contactvault.retention.plan" in _graph()
+    assert _offenders("contactvault.retention", above) == []
+
+
 def test_no_import_circle():
     """No module imports itself through others."""
     assert _cycles() == []
