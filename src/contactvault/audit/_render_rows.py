@@ -97,6 +97,13 @@ def name_of(entry: AuditEntry, masker: Masker) -> str:
 _DUPLICATE_EN: Final = re.compile(r"\bline (\d+)|\band (\d+) more$")
 
 
+_WORDED: Final[dict[tuple[str, str], str]] = {
+    ("not_on_messenger", "not_mobile"): "not_mobile",
+    ("consent_withdrawn", "opt_out"): "opt_out",
+}
+"""Details that are a fixed word, shown in the report's language: (code, detail) -> key of `t`."""
+
+
 def detail_of(finding: Finding, lang: Lang, masker: Masker) -> str:
     """The finding's fields or detail, in words."""
     if finding.code == "extra_fields" and finding.fields:
@@ -106,8 +113,9 @@ def detail_of(finding: Finding, lang: Lang, masker: Masker) -> str:
     detail = masker.text(finding.detail)
     if finding.code == "label_in_name":
         return t("label", lang, label=detail)
-    if finding.code == "not_on_messenger" and finding.detail == "not_mobile":
-        return t("not_mobile", lang)
+    worded = _WORDED.get((finding.code, finding.detail))
+    if worded is not None:
+        return t(worded, lang)
     if finding.code == "duplicate":
         if lang == "de":
             detail = _DUPLICATE_EN.sub(

@@ -63,6 +63,7 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "label": ('label "{label}"', "Label „{label}“"),
     "also": ("also {where}", "auch {where}"),
     "not_mobile": ("not a mobile number", "keine Mobilnummer"),
+    "opt_out": ("opt-out reply in the messenger", "Abmeldung per Antwort im Messenger"),
     "chart": ("Findings per code (entries)", "Befunde je Code (Einträge)"),
     "chart_empty": ("No findings", "Keine Befunde"),
     "legend": ("Severity", "Schweregrad"),
@@ -133,6 +134,18 @@ _DESCRIPTIONS: Final[dict[FindingCode, tuple[str, str]]] = {
         "Another entry holds the same number.",
         "Ein anderer Eintrag hat dieselbe Nummer.",
     ),
+    "erased_contact": (
+        "The card came from the vault, and its contact was erased (on request, Art. 17, or by the "
+        "retention schedule): it should have gone.",
+        "Die Karte stammt aus dem Tresor, und ihr Kontakt wurde gelöscht (auf Antrag, Art. 17 DSGVO, oder "
+        "nach dem Löschplan): sie hätte entfernt werden müssen.",
+    ),
+    "number_removed": (
+        "The card came from the vault, but its contact no longer has this number (removed by the "
+        "retention schedule or an edit): it should have gone.",
+        "Die Karte stammt aus dem Tresor, aber ihr Kontakt hat diese Nummer nicht mehr (entfernt nach dem "
+        "Löschplan oder durch eine Änderung): sie hätte entfernt werden müssen.",
+    ),
 }
 
 _FIXES: Final[dict[FindingCode, tuple[str, str]]] = {
@@ -202,6 +215,20 @@ _FIXES: Final[dict[FindingCode, tuple[str, str]]] = {
     "duplicate": (
         "Merge the entries holding the same number into one.",
         "Die Einträge mit derselben Nummer zu einem zusammenführen.",
+    ),
+    "erased_contact": (
+        "Sync the phone's address book now (the sync removes the card), or delete the contact from the "
+        "phone and the messenger; the vault erased it (Art. 17).",
+        "Das Adressbuch des Telefons jetzt synchronisieren (die Synchronisierung entfernt die Karte) oder "
+        "den Kontakt vom Telefon und aus dem Messenger löschen; der Tresor hat ihn gelöscht "
+        "(Art. 17 DSGVO).",
+    ),
+    "number_removed": (
+        "Sync the phone's address book now (the sync removes or corrects the card), or delete the number "
+        "from the phone's contacts; the vault no longer holds it for this contact.",
+        "Das Adressbuch des Telefons jetzt synchronisieren (die Synchronisierung entfernt oder berichtigt "
+        "die Karte) oder die Nummer aus den Kontakten des Telefons löschen; der Tresor hat sie für diesen "
+        "Kontakt nicht mehr.",
     ),
 }
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from contactvault.audit._origins import Origin, Origins, normal_uid
 from contactvault.audit.report import AuditEntry, AuditReport, Finding, FindingCode, Unreadable, entry_key
 from contactvault.book import MessengerBook
 from contactvault.errors import ImportFailed
@@ -34,7 +35,7 @@ from contactvault.importers.csv import iter_csv
 from contactvault.importers.result import ImportIssue
 from contactvault.importers.source import Source, source_name
 from contactvault.importers.vcard import CardView, iter_card_views
-from contactvault.models import Contact, PhoneKind, is_e164
+from contactvault.models import Contact, DirectoryEntry, PhoneKind, is_e164
 from contactvault.phones import check_region, parse_number
 from contactvault.sync.policy import MessengerPolicy, Policy, Reason
 from contactvault.sync.targets.carddav import CardDAVTarget
@@ -347,21 +348,40 @@ def _helper() -> Iterator[ProcessPoolExecutor]:
 # --- prepared entries + vault -> findings ------------------------------------------------------------------
 
 
-_Verdict = tuple[tuple[int, ...], tuple[FindingCode, ...]]
-"""For one E.164 number: the vault contacts holding it (their ids as ints), and what the policy finds
-wrong with it (empty: allowed)."""
+_Verdict = tuple[tuple[int, ...], tuple[FindingCode, ...], str]
+"""For one E.164 number: the vault contacts holding it (their ids as ints), what the policy finds wrong
+with it (empty: allowed), and the detail of a ``consent_withdrawn`` (``"opt_out"`` or empty)."""
+
+_VaultRead = tuple[dict[str, _Verdict], set[str], Origins]
 
 
-def _vault_verdicts(vault: Vault, policy: Policy, now: datetime) -> tuple[dict[str, _Verdict], set[str]]:
-    """Every number the vault holds with its verdict, and every label name in use; the directory only.
+def _withdrawal_detail(entry: DirectoryEntry, policy: Policy, now: datetime) -> str:
+    """``"opt_out"`` if the contact's newest withdrawal (for the policy's purpose) was made in the messenger.
 
-    Each contact is decided once, as it is read, and dropped: only the verdicts are kept. A number may
-    be on the phone if any contact holding it may have it there; otherwise the first contact's reasons
-    count.
+    An opt-out reply ("STOP") is recorded as a withdrawal through the ``messenger`` channel.
+    """
+    purpose = policy.purpose if isinstance(policy, MessengerPolicy) else None
+    withdrawn = [
+        c
+        for c in entry.consents
+        if c.withdrawn_at is not None and c.withdrawn_at <= now and purpose in (None, c.purpose)
+    ]
+    newest = max(withdrawn, key=lambda c: c.withdrawn_at or now, default=None)
+    return "opt_out" if newest is not None and newest.withdrawal_channel == "messenger" else ""
+
+
+def _vault_verdicts(vault: Vault, policy: Policy, now: datetime) -> _VaultRead:
+    """Every number the vault holds with its verdict, every label name in use, and the cards' origins.
+
+    The directory and the disclosure log only. Each contact is decided once, as it is read, and dropped:
+    only the verdicts (and its ids and numbers, for `Origins`) are kept. A number may be on the phone if
+    any contact holding it may have it there; otherwise the first contact's reasons count.
     """
     verdicts: dict[str, _Verdict] = {}
     labels: set[str] = set()
+    origins = Origins.of_vault(vault)
     for entry in vault:
+        origins.add(entry)
         contact = entry.id.int
         done: set[str] = set()
         for decision in policy.decide(entry, now=now).per_number:
@@ -370,15 +390,20 @@ def _vault_verdicts(vault: Vault, policy: Policy, now: datetime) -> tuple[dict[s
                 continue
             done.add(e164)
             codes: tuple[FindingCode, ...] = ()
+            detail = ""
             if not decision.allowed:
                 codes = tuple(dict.fromkeys(_REASON_CODES[r] for r in decision.reasons))
+                if "consent_withdrawn" in codes:
+                    detail = _withdrawal_detail(entry, policy, now)
             held = verdicts.get(e164)
             if held is None:
-                verdicts[e164] = ((contact,), codes)
+                verdicts[e164] = ((contact,), codes, detail)
+            elif held[1] and codes:
+                verdicts[e164] = ((*held[0], contact), held[1], held[2])
             else:
-                verdicts[e164] = ((*held[0], contact), held[1] if held[1] and codes else ())
+                verdicts[e164] = ((*held[0], contact), (), "")
         labels.update(label.name for label in entry.labels)
-    return verdicts, labels
+    return verdicts, labels, origins
 
 
 def audit_phonebook(
@@ -434,22 +459,24 @@ def audit_phonebook(
     with paused_gc():  # no reference cycles are made; intermediates are freed before it runs again
         verdicts: dict[str, _Verdict] | None = None
         vault_labels: set[str] = set()
+        origins: Origins | None = None
         if workers and not isinstance(source, MessengerBook | CardDAVTarget):
             with _helper() as pool:
                 reading = pool.submit(_prepared_source, source, region, terms)
                 if vault is not None:
-                    verdicts, vault_labels = _vault_verdicts(vault, rules, at)
+                    verdicts, vault_labels, origins = _vault_verdicts(vault, rules, at)
                 name, (prepared, unreadable, term_count) = reading.result()
         else:
             name, items = _read(source)
             prepared, unreadable, term_count = _prepare(items, region, terms)
             if vault is not None:
-                verdicts, vault_labels = _vault_verdicts(vault, rules, at)
+                verdicts, vault_labels, origins = _vault_verdicts(vault, rules, at)
         admits_fixed = isinstance(rules, MessengerPolicy) and rules.admit_fixed_line
         entries = _judge(
             prepared,
             region=region,
             verdicts=verdicts,
+            origins=origins,
             vault_labels=_Labels(vault_labels),
             mobile=_MOBILE | {"fixed"} if admits_fixed else _MOBILE,
         )
@@ -471,12 +498,13 @@ def _judge(
     *,
     region: str | None,
     verdicts: dict[str, _Verdict] | None,
+    origins: Origins | None,
     vault_labels: _Labels,
     mobile: frozenset[str],
 ) -> list[AuditEntry]:
-    """Findings for each prepared entry; duplicates need all entries' numbers first.
+    """Findings for each prepared entry; duplicates and origins need all entries' numbers first.
 
-    ``verdicts`` is ``None`` without a vault: then only what a number itself says counts.
+    ``verdicts`` and ``origins`` are ``None`` without a vault: then only what a number itself says counts.
     """
     known = verdicts or {}
     read: dict[str, tuple[str | None, str]] = {}  # raw -> (E.164, kind), each distinct string once
@@ -496,14 +524,21 @@ def _judge(
         for held in {e for e, _ in entry_forms if e is not None}:
             holders[held].append(index)
     shared = {held for held, where in holders.items() if len(where) > 1}
+    uids = [normal_uid(p.uid) for p in prepared]
+    origin_of = origins.of_cards(uids, [[e for e, _ in f] for f in forms]) if origins is not None else {}
     extra_fields: dict[tuple[str, ...], Finding] = {}  # findings are immutable: one per set of fields
-    not_held: _Verdict = ((), ("unknown_contact",))
+    not_held: _Verdict = ((), ("unknown_contact",), "")
     check_vault_labels = vault_labels.count > 0
     entries = []
     for index, (p, entry_forms) in enumerate(zip(prepared, forms, strict=True)):
         findings: list[Finding] = []
         matched: set[int] = set()
         seen: dict[str, None] = {}
+        uid = uids[index]
+        origin: Origin | None = origin_of.get(uid) if uid is not None else None
+        gone: FindingCode | None = None  # a card from this vault whose (contact, number) is gone
+        if origin is not None:
+            gone = "erased_contact" if origin == "erased_contact" else "number_removed"
         for (e164, kind), raw in zip(entry_forms, p.numbers, strict=True):
             if e164 is None:
                 findings.append(Finding("invalid_number", raw))
@@ -514,12 +549,18 @@ def _judge(
             if verdicts is None:
                 codes: tuple[FindingCode, ...] = () if kind in mobile else ("not_on_messenger",)
             else:
-                contacts, codes = verdicts.get(e164, not_held)
+                contacts, codes, detail = verdicts.get(e164, not_held)
                 matched.update(contacts)
-            findings.extend(Finding(code, e164) for code in codes)
+                if not contacts and gone is not None:
+                    codes = (gone,)  # it came from this vault: never unknown_contact
+            findings.extend(
+                Finding(code, e164, detail=detail if code == "consent_withdrawn" else "") for code in codes
+            )
             if e164 in shared:
                 others = [prepared[i] for i in holders[e164] if i != index]
                 findings.append(Finding("duplicate", e164, detail=_where(others)))
+        if origin in ("erased_contact", "number_removed") and all(f.code != gone for f in findings):
+            findings.append(Finding(origin))  # its numbers are held by other contacts; the card must go
         if p.extra:
             finding = extra_fields.get(p.extra)
             if finding is None:

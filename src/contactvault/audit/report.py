@@ -48,6 +48,8 @@ FindingCode = Literal[
     "label_in_name",
     "invalid_number",
     "duplicate",
+    "erased_contact",
+    "number_removed",
 ]
 """What is wrong with an entry of the phone's address book. The codes are stable: scripts rely on them.
 
@@ -60,10 +62,24 @@ FindingCode = Literal[
 - ``label_in_name``: a CRM label ("bezahlt", "payment pending") is part of the display name.
 - ``invalid_number``: a number that is not a valid telephone number.
 - ``duplicate``: another entry holds the same number.
+- ``erased_contact``: the card came from this vault (the disclosure log shows its UID handed out), and no
+  vault contact holds its number under that UID any more: the contact was erased (on request, Art. 17, or
+  by the retention schedule, Art. 5(1)(e)). It should have gone; the next sync removes it. Reported
+  instead of ``unknown_contact`` for such a card's numbers that no vault contact holds.
+- ``number_removed``: the card came from this vault and its contact still exists, but no longer holds
+  this number (the retention schedule stripped it, or it was edited, in the vault or on the phone). It
+  should have gone; the next sync removes or corrects it. Reported instead of ``unknown_contact``.
+
+A card whose UID the log shows handed out by this vault is never ``unknown_contact``. A withdrawal made by
+an opt-out reply in the messenger (the consent's withdrawal channel is ``messenger``) is
+``consent_withdrawn`` with the detail ``opt_out``.
+
+New codes are appended (no code is renamed, removed or moved); `SEVERITY` says how serious each is.
 """
 
 FINDING_CODES: Final[tuple[FindingCode, ...]] = get_args(FindingCode)
-"""Every finding code, from the most to the least serious."""
+"""Every finding code: the first thirteen from the most to the least serious, then the codes added since,
+in the order they were added. `AuditReport.fixes` orders them by `SEVERITY`."""
 
 Severity = Literal["high", "medium", "low"]
 
@@ -81,11 +97,16 @@ SEVERITY: Final[dict[FindingCode, Severity]] = {
     "label_in_name": "medium",
     "invalid_number": "low",
     "duplicate": "low",
+    "erased_contact": "high",
+    "number_removed": "high",
 }
 """How serious each code is: ``high`` (a disclosure without a legal basis), ``medium`` (more than the
 messenger needs), ``low`` (housekeeping)."""
 
 _KNOWN: Final = frozenset(FINDING_CODES)
+_RANK: Final[dict[Severity, int]] = {"high": 0, "medium": 1, "low": 2}
+_BY_SEVERITY: Final[tuple[FindingCode, ...]] = tuple(sorted(FINDING_CODES, key=lambda c: _RANK[SEVERITY[c]]))
+"""Every code, most serious first (within a severity, in `FINDING_CODES` order)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +119,9 @@ class Finding:
             about the whole entry. Left out of ``repr()``.
         fields: For ``extra_fields``, the property names beyond name and number, in the card's order.
         detail: For ``label_in_name``, the label found; for ``duplicate``, the lines of the other entries
-            holding the number (``"line 12, line 40"``). Left out of ``repr()``.
+            holding the number (``"line 12, line 40"``); for ``consent_withdrawn``, ``"opt_out"`` when the
+            consent was withdrawn in the messenger (an opt-out reply), else empty. Left out of
+            ``repr()``.
     """
 
     code: FindingCode
@@ -233,7 +256,8 @@ class AuditReport:
 
     def fixes(self) -> list[tuple[FindingCode, int]]:
         """The codes that occur, most serious first, with how many entries have each: the fix list."""
-        return [(code, n) for code, n in self.counts().items() if n]
+        counts = self.counts()
+        return [(code, counts[code]) for code in _BY_SEVERITY if counts[code]]
 
     @property
     def clean(self) -> bool:
