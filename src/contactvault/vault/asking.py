@@ -276,7 +276,7 @@ class ConsentAsking:
                 lang=lang,
             )
 
-        message(codes.new_code())  # the fields are checked before anything is written
+        message(codes.PREFIX + "0" * codes.CODE_LENGTH)  # the fields are checked before anything is written
         document = {
             "purpose": purpose,
             "channel": channel,
