@@ -302,6 +302,8 @@ def parse_schedule(
         raise ValueError(  # noqa: TRY004  (bad input, documented as ValueError like every other problem)
             f"{name}: a retention schedule is a table (a JSON object) at the top"
         )
+    if parsed.get("schema") == SCHEDULE_SCHEMA:  # the document `retention show --json` prints
+        parsed = {k: v for k, v in parsed.items() if k != "schema"}
     try:
         return Schedule.model_validate(parsed)
     except ValidationError as exc:
