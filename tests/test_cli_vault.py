@@ -65,6 +65,8 @@ def setup(tmp_path) -> Setup:
     )
     with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
         ids = vault.add_many([anna, person(1), person(2)])
+        for notice_id, version in (("privacy-web", "2"), ("n", "1")):  # `consent grant` names a stored one
+            vault.add_notice(notice_id, version, "A privacy notice.", language="en")
     passphrase_file = tmp_path / "passphrase.txt"
     passphrase_file.write_text(PASSPHRASE + "\n", encoding="utf-8")
     return Setup(path, passphrase_file, ids)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from contactvault import Contact, KdfParams, Vault
 from contactvault.cli import main
 from contactvault.consent import Due, due
+from contactvault.consent.freshness import NoticeRenewal, renewal_due
 from contactvault.models import ConsentRecord, DirectoryEntry, LegalBasis
 from contactvault.sync.policy import MessengerPolicy
 from tests.conftest import consent
@@ -205,6 +206,136 @@ def test_expired_is_exactly_the_policys_consent_expired(history, within):
     assert order == sorted(order)
 
 
+# --- notice renewals ----------------------------------------------------------------------------------------
+
+V4 = NoticeRenewal("notice-messenger", "4", NOW)  # the conftest consent names notice-messenger version 3
+
+
+def test_a_renewing_version_ends_older_consents_to_other_versions_at_its_valid_from():
+    old = entry(granted(NOW - timedelta(days=10)))
+    item = run_due(old, refresh=None, renewals=[V4])
+    assert [(d.reason, d.expires_at, d.expired) for d in item] == [("notice_renewed", NOW, True)]
+    just_before = run_due(old, refresh=None, renewals=[NoticeRenewal("notice-messenger", "4", NOW + SECOND)])
+    assert just_before == []  # it still counts at NOW and ends after the window
+    within = run_due(
+        old,
+        refresh=None,
+        renewals=[NoticeRenewal("notice-messenger", "4", NOW + SECOND)],
+        within=SECOND,
+    )
+    assert [(d.reason, d.expired) for d in within] == [("notice_renewed", False)]
+
+
+def test_a_renewal_spares_the_same_version_later_consents_and_other_notices():
+    same_version = entry(granted(NOW - timedelta(days=10), notice_version="4"))
+    granted_at_valid_from = entry(granted(NOW))
+    other_notice = entry(granted(NOW - timedelta(days=10), notice_id="terms"))
+    assert run_due(same_version, granted_at_valid_from, other_notice, refresh=None, renewals=[V4]) == []
+    assert renewal_due(consent(granted_at=NOW - SECOND), [V4], NOW) == NOW
+    assert renewal_due(consent(granted_at=NOW), [V4], NOW) is None
+    assert renewal_due(consent(granted_at=NOW - SECOND), [V4], NOW - SECOND) is None  # not yet valid
+
+
+def test_a_newer_consent_to_the_new_version_carries_the_contact():
+    renewed = entry(granted(NOW - timedelta(days=100)), granted(NOW - timedelta(days=5), notice_version="4"))
+    assert run_due(renewed, refresh=None, renewals=[V4]) == []
+    item = run_due(renewed, renewals=[V4], within=REFRESH)  # the new consent ends by its refresh period
+    assert [(d.reason, d.granted_at) for d in item] == [("refresh", NOW - timedelta(days=5))]
+
+
+def test_the_earlier_of_refresh_and_renewal_ends_a_consent():
+    contact = entry(granted(NOW - REFRESH - timedelta(days=3)))
+    late_renewal = NoticeRenewal("notice-messenger", "4", NOW - timedelta(days=1))
+    assert [d.reason for d in run_due(contact, renewals=[late_renewal])] == ["refresh"]
+    early = NoticeRenewal("notice-messenger", "4", NOW - timedelta(days=5))
+    assert [(d.reason, d.expires_at) for d in run_due(contact, renewals=[early])] == [
+        ("notice_renewed", early.valid_from)
+    ]
+
+
+def test_without_refresh_or_renewal_nothing_is_due():
+    assert run_due(entry(granted(NOW - timedelta(days=5000))), refresh=None) == []
+
+
+def test_renewals_must_be_notice_renewals():
+    with pytest.raises(TypeError):
+        run_due(renewals=[("notice-messenger", "4", NOW)])
+    with pytest.raises(ValueError, match="timezone-aware"):
+        NoticeRenewal("notice-messenger", "4", datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+_RENEWALS = st.lists(
+    st.builds(
+        NoticeRenewal,
+        st.sampled_from(["notice-messenger", "terms"]),
+        st.sampled_from(["2", "3", "4"]),
+        st.sampled_from([NOW - timedelta(days=3), NOW, NOW + SECOND, NOW + timedelta(days=2)]),
+    ),
+    max_size=3,
+)
+
+
+@st.composite
+def _renewal_histories(draw: st.DrawFn) -> tuple[timedelta | None, list[DirectoryEntry]]:
+    refresh, entries = draw(_histories())
+    versioned = [
+        entry(
+            *(
+                c.model_copy(update={"notice_version": draw(st.sampled_from(["2", "3", "4"]))})
+                for c in contact.consents
+            )
+        )
+        for contact in entries
+    ]
+    return (None if draw(st.booleans()) else refresh), versioned
+
+
+@given(
+    _renewal_histories(),
+    _RENEWALS,
+    st.sampled_from([timedelta(0), SECOND, timedelta(days=1), timedelta(days=30)]),
+)
+def test_with_renewals_expired_is_exactly_the_policys_consent_expired(history, renewals, within):
+    """As above, with notice renewals and with or without a refresh period: the policy and `due` agree."""
+    refresh, entries = history
+    policy = MessengerPolicy(consent_refresh=refresh, renewed_notices=frozenset(renewals))
+    listed = {
+        d.contact_id: d
+        for d in due(entries, purpose="messenger", refresh=refresh, now=NOW, within=within, renewals=renewals)
+    }
+    horizon = NOW + within
+    for contact in entries:
+        reasons = set(policy.decide(contact, now=NOW).reasons) & BASIS_REASONS
+        item = listed.get(contact.id)
+        assert (item is not None and item.expired) == (reasons == {"consent_expired"})
+        if item is not None and not item.expired:
+            assert reasons == set()
+        active = [
+            c
+            for c in contact.consents
+            if c.purpose == "messenger"
+            and c.granted_at <= NOW
+            and (c.withdrawn_at is None or c.withdrawn_at > NOW)
+        ]
+
+        def ends_in_window(c: ConsentRecord) -> bool:
+            by_refresh = refresh is not None and c.granted_at + refresh <= horizon
+            by_notice = any(
+                r.notice_id == c.notice_id
+                and r.version != c.notice_version
+                and c.granted_at < r.valid_from <= horizon
+                for r in renewals
+            )
+            return by_refresh or by_notice
+
+        # Listed exactly when every active consent ends within the window (an oracle of its own).
+        assert (item is not None) == (bool(active) and all(ends_in_window(c) for c in active))
+        if item is not None and item.reason == "notice_renewed":
+            assert item.expires_at in {r.valid_from for r in renewals}
+    order = [(d.expires_at, d.contact_id) for d in listed.values()]
+    assert order == sorted(order)
+
+
 def test_another_legal_basis_does_not_hide_an_expired_consent():
     """`due` looks at consents only: the policy lets a contract carry the contact, `due` still lists it."""
     contact = entry(
@@ -260,7 +391,8 @@ def test_cli_json(cli_vault):
         (ids[0].hex[:8], "messenger", True),
         (ids[1].hex[:8], "messenger", False),
     ]
-    assert set(rows[0]) == {"contact", "purpose", "granted_at", "expires_at", "expired"}
+    assert set(rows[0]) == {"contact", "purpose", "granted_at", "expires_at", "expired", "reason"}
+    assert {r["reason"] for r in rows} == {"refresh"}
     granted_at = datetime.fromisoformat(rows[1]["granted_at"])
     assert datetime.fromisoformat(rows[1]["expires_at"]) == granted_at + timedelta(days=730)
     narrow = json.loads(cli("consent", "due", "--refresh", "730", "--within", "5", "--json", *options).output)

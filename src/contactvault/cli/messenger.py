@@ -1,11 +1,14 @@
 """``contactvault book``, ``export`` and ``sync``: the minimal messenger book, shown, written or synced.
 
-All three build the book with ``Policy.default()``: one entry (a display name and an E.164 number) per
-number the policy allows. ``book`` only shows it (names and numbers masked unless ``--reveal``) and writes
-and records nothing; ``book --explain`` adds every reason the policy gives: those of each refused contact
-and each of its numbers, and those of each number left out of a contact that is in the book. ``export``
-writes it to a vCard or CSV file and ``sync`` makes a vCard file or a CardDAV address book hold exactly
-the book; both record the disclosure in the vault's log (a dry run records nothing). The CardDAV
+All three build the book with the vault's policy, ``Policy.from_vault(vault)``: the default rules with
+the consent refresh period the vault stores for the purpose ``messenger`` (``consent refresh``) and the
+notice versions that renew older consents (``notice add --renews``). One entry (a display name and an
+E.164 number) per number the policy allows. ``book`` only shows it (names and numbers masked unless
+``--reveal``) and writes and records nothing; ``book --explain`` adds every reason the policy gives: those
+of each refused contact and each of its numbers, and those of each number left out of a contact that is
+in the book. ``export`` writes it to a vCard or CSV file and ``sync`` makes a vCard file or a CardDAV
+address book hold exactly the book; both record the disclosure in the vault's log (a dry run records
+nothing). The CardDAV
 password is never a command-line argument: it comes from ``--password-file``, the file named by
 ``CONTACTVAULT_CARDDAV_PASSWORD_FILE``, or a prompt without echo (on a terminal only).
 """
@@ -76,10 +79,14 @@ def _entries(n: int) -> str:
 def build_book(
     vault: Vault, name_style: str, pseudonym: str, *, now: datetime | None = None
 ) -> MessengerBook:
-    """The book by ``Policy.default()``; a bad pseudonym template is a usage error."""
+    """The book by the vault's policy (``Policy.from_vault``); a bad pseudonym template is a usage error."""
     try:
         return messenger_book(
-            vault, Policy.default(), name_style=cast("NameStyle", name_style), pseudonym=pseudonym, now=now
+            vault,
+            Policy.from_vault(vault),
+            name_style=cast("NameStyle", name_style),
+            pseudonym=pseudonym,
+            now=now,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
@@ -89,7 +96,7 @@ def build_book(
 
 
 def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every reason the default policy gives: (refused contacts, contacts in the book with numbers left out).
+    """Every reason the vault's policy gives: (refused contacts, contacts in the book with numbers left out).
 
     A refused contact comes with its reason codes and each number's; a contact in the book comes only if
     one of its numbers is refused, with that number's reasons (``not_mobile``, ``no_messenger``, ...).
@@ -103,7 +110,7 @@ def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, 
 
     refused: list[dict[str, Any]] = []
     left_out: list[dict[str, Any]] = []
-    pairs: list[tuple[DirectoryEntry, Decision]] = list(explain(vault, Policy.default(), now=now))
+    pairs: list[tuple[DirectoryEntry, Decision]] = list(explain(vault, Policy.from_vault(vault), now=now))
     for entry, decision in pairs:
         numbers = [
             {"number": number(n.e164), "reasons": list(n.reasons)}
@@ -174,7 +181,7 @@ def _print_explanation(refused: list[dict[str, Any]], left_out: list[dict[str, A
 def book_command(
     name_style: str, pseudonym: str, explain: bool, as_json: bool, reveal: bool, access: VaultAccess
 ) -> None:
-    """Show the minimal messenger book: the entries the default policy allows.
+    """Show the minimal messenger book: the entries the vault's policy allows.
 
     Nothing is written or recorded: this is a look at the book, not a disclosure. Names and numbers are
     masked unless --reveal.

@@ -10,7 +10,6 @@ it out of the book.
 
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from collections.abc import Callable, Mapping
@@ -153,8 +152,9 @@ def consent_grant_command(
 ) -> None:
     """Record that CONTACT consented to PURPOSE, how, and to which notice.
 
-    The consent is recorded by the user whose key slot opened the vault (there is no option to name
-    someone else).
+    The notice version must be stored in the vault (`contactvault notice add`): a consent names the
+    exact text the person was shown. The consent is recorded by the user whose key slot opened the vault
+    (there is no option to name someone else).
     """
     granted_at = _moment(at, "--at") or datetime.now(UTC)
     with invalid_as_usage(_CONSENT_OPTIONS):
@@ -167,9 +167,12 @@ def consent_grant_command(
             recorded_by="contactvault",  # the vault replaces it with the user whose slot opened it
             evidence_ref=evidence,
         )
-    contact_id, changed, after = _change(
-        access, contact, region, lambda v, cid: v.grant_consent(cid, record), _CONSENT_OPTIONS
-    )
+
+    def grant(vault: Vault, contact_id: uuid.UUID) -> Contact:
+        vault.notice(notice_id, notice_version)  # NoticeError (naming id and version) if not stored
+        return vault.grant_consent(contact_id, record)
+
+    contact_id, changed, after = _change(access, contact, region, grant, _CONSENT_OPTIONS)
     report_change(
         contact_id,
         "consent_granted",
@@ -226,13 +229,18 @@ _MAX_DAYS: Final = 36_500  # a hundred years: more is a typo
 
 
 def _due_state(item: Due, now: datetime) -> str:
-    """``expired``, or when the consent runs out: ``due today``, ``due in N days`` (N rounded up)."""
+    """``expired``, or when the consent runs out: ``due today``, ``due in N days`` (N rounded up).
+
+    A consent ended by a renewed notice says so: ``notice renewed``, ``renewal due in N days``.
+    """
+    renewed = item.reason == "notice_renewed"
     if item.expired:
-        return "expired"
+        return "notice renewed" if renewed else "expired"
     days = math.ceil((item.expires_at - now) / timedelta(days=1))
+    prefix = "renewal due" if renewed else "due"
     if days <= 0:
-        return "due today"
-    return f"due in {days} day{'s' if days != 1 else ''}"
+        return f"{prefix} today"
+    return f"{prefix} in {days} day{'s' if days != 1 else ''}"
 
 
 @consent_group.command("due")
@@ -242,8 +250,8 @@ def _due_state(item: Due, now: datetime) -> str:
 @click.option(
     "--refresh",
     type=click.IntRange(1, _MAX_DAYS),
-    required=True,
-    help="How long a consent counts, in days (the policy's refresh period; days only, e.g. 730).",
+    help="How long a consent counts, in days (e.g. 730); default: the period stored for the purpose "
+    "(`consent refresh`).",
 )
 @click.option(
     "--within",
@@ -257,30 +265,44 @@ def _due_state(item: Due, now: datetime) -> str:
 @vault_options
 @guarded
 def consent_due_command(
-    purpose: str, refresh: int, within: int, reveal: bool, as_json: bool, access: VaultAccess
+    purpose: str, refresh: int | None, within: int, reveal: bool, as_json: bool, access: VaultAccess
 ) -> None:
     """List the contacts whose consent for PURPOSE has expired or expires within --within days.
 
-    A consent counts for --refresh days after it was granted, as in the sync policy with that refresh
-    period: an expired one keeps the contact out of the messenger book (reason consent_expired) unless
-    another legal basis holds. Only the newest active consent of a contact counts; contacts who never
-    consented or who withdrew are not listed. Names are masked unless --reveal; only the directory is
-    read.
+    A consent counts for --refresh days after it was granted (default: the refresh period stored for
+    PURPOSE with `consent refresh`), as in the sync policy: an expired one keeps the contact out of the
+    messenger book (reason consent_expired) unless another legal basis holds. A consent to an older
+    version of a notice that a newer version renews (`notice add --renews`) ends when that version
+    applies (reason notice_renewed). The active consent that ends last decides; contacts who never
+    consented or who withdrew are not listed. Names are masked unless --reveal; only the directory and
+    the log are read.
     """
     now = datetime.now(UTC)
-    find = functools.partial(
-        due, purpose=purpose, refresh=timedelta(days=refresh), now=now, within=timedelta(days=within)
-    )
+    given = None if refresh is None else timedelta(days=refresh)
     try:
-        find(())  # the options are checked before the vault is opened
+        due((), purpose=purpose, refresh=given, now=now)  # the options are checked before the vault opens
     except ValueError:
         raise CommandError(
             "invalid --purpose: lower-case letters, digits, _ . -, starting with a letter or digit, "
             "at most 100 characters"
         ) from None
     with access.open() as vault:
+        period = given if given is not None else vault.consent_refresh(purpose)
+        renewals = vault.notice_renewals()
+        if period is None and not renewals:
+            raise CommandError(
+                f"no refresh period for {purpose}: give --refresh DAYS, or store one with "
+                f"`contactvault consent refresh {purpose} --months N`"
+            )
         entries = {entry.id: entry for entry in vault}
-    items = find(entries.values())
+    items = due(
+        entries.values(),
+        purpose=purpose,
+        refresh=period,
+        now=now,
+        within=timedelta(days=within),
+        renewals=renewals,
+    )
     if as_json:
         echo_json(
             [
@@ -290,6 +312,7 @@ def consent_due_command(
                     "granted_at": item.granted_at.isoformat(),
                     "expires_at": item.expires_at.isoformat(),
                     "expired": item.expired,
+                    "reason": item.reason,
                 }
                 for item in items
             ]

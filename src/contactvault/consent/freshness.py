@@ -1,22 +1,26 @@
 """Freshness (issue 16, item 4): whose consent for a purpose has expired, or will within a window.
 
 A policy with a refresh period (``MessengerPolicy(consent_refresh=...)``) counts a consent only while
-``now - granted_at <= refresh``; after that the contact leaves the messenger book with the reason
-``consent_expired`` unless another legal basis holds. `due` lists the contacts to ask again before (or
-because) that happens. It reads directory entries and returns values: it stores nothing and opens no
-vault.
+``now - granted_at <= refresh``; a policy with notice renewals (``MessengerPolicy(renewed_notices=...)``,
+`NoticeRenewal`) stops counting a consent to an older version of a notice once a renewing version applies.
+After that the contact leaves the messenger book with the reason ``consent_expired`` unless another legal
+basis holds. `due` lists the contacts to ask again before (or because) that happens. It reads directory
+entries and returns values: it stores nothing and opens no vault.
 
 The rules are the policy's, to the letter:
 
-- A consent counts at ``now`` when it names the purpose, was granted at or before ``now`` and is not
-  withdrawn at ``now`` (no withdrawal, or one dated after ``now``: not known yet). A consent granted after
-  ``now`` is not known yet either and is ignored.
-- Of a contact's counting consents, the **newest** decides (the latest ``granted_at``): it expires last.
-- It **expires** at ``granted_at + refresh`` and is **expired** when ``now - granted_at > refresh``. A
-  consent exactly ``refresh`` old still counts: it is due (it expires at ``now``), not expired. Time spans
-  are Python's datetime arithmetic, as in the policy; for times with a fixed UTC offset (all times read
-  from a vault) that is elapsed time.
-- A contact is **due** when that consent expires at or before ``now + within``.
+- A consent is **active** at ``now`` when it names the purpose, was granted at or before ``now`` and is
+  not withdrawn at ``now`` (no withdrawal, or one dated after ``now``: not known yet). A consent granted
+  after ``now`` is not known yet either and is ignored.
+- An active consent **ends** at whichever comes first: ``granted_at + refresh`` (reason ``"refresh"``; it
+  still counts at that moment and is **expired** when ``now - granted_at > refresh``: a consent exactly
+  ``refresh`` old is due, not expired), or the ``valid_from`` of the first renewing notice version that
+  applies to it (reason ``"notice_renewed"``; it no longer counts from that moment on). Without a refresh
+  period and without a renewal it never ends. Time spans are Python's datetime arithmetic, as in the
+  policy; for times with a fixed UTC offset (all times read from a vault) that is elapsed time.
+- Of a contact's active consents, the one that **ends last** decides (without renewals: the newest).
+- A contact is **due** when that consent ends at or before ``now + within``; it is **expired** when it no
+  longer counts at ``now``.
 
 Contacts without a counting consent for the purpose are **not** listed: they never consented, or they
 withdrew. Asking them again is another matter (someone who withdrew must not be pestered), and so is a
@@ -31,14 +35,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
 from contactvault.models import ConsentRecord, DirectoryEntry
 from contactvault.models._base import Purpose
 
-__all__ = ["Due", "NoticeRenewal", "due", "renewal_due"]
+__all__ = ["Due", "DueReason", "NoticeRenewal", "due", "renewal_due"]
+
+DueReason = Literal["refresh", "notice_renewed"]
+"""Why a consent ends: its refresh period runs out, or a renewing notice version applies."""
 
 _PURPOSE: Final[TypeAdapter[str]] = TypeAdapter(Purpose)
 
@@ -50,10 +57,13 @@ class Due:
     Attributes:
         contact_id: The contact.
         purpose: The purpose asked about.
-        granted_at: When the newest consent that counts was granted.
-        expires_at: ``granted_at + refresh``: the consent counts up to and including this moment.
-        expired: Whether it no longer counts at ``now`` (``now - granted_at > refresh``): the policy
-            refuses the contact with ``consent_expired`` unless another legal basis holds.
+        granted_at: When the active consent that ends last was granted.
+        expires_at: When it ends: with the reason ``"refresh"``, ``granted_at + refresh`` (it counts up to
+            and including this moment); with ``"notice_renewed"``, the renewing version's ``valid_from``
+            (it counts up to this moment, not at it).
+        expired: Whether it no longer counts at ``now``: the policy refuses the contact with
+            ``consent_expired`` unless another legal basis holds.
+        reason: Why it ends: ``"refresh"`` or ``"notice_renewed"``.
     """
 
     contact_id: uuid.UUID
@@ -61,6 +71,7 @@ class Due:
     granted_at: datetime
     expires_at: datetime
     expired: bool
+    reason: DueReason = "refresh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +119,7 @@ def renewal_due(consent: ConsentRecord, renewals: Iterable[NoticeRenewal], now: 
     return min(moments) if moments else None
 
 
-def _check(purpose: str, refresh: timedelta, now: datetime, within: timedelta) -> None:
+def _check(purpose: str, refresh: timedelta | None, now: datetime, within: timedelta) -> None:
     if not isinstance(purpose, str):
         raise TypeError("purpose must be a string")
     try:
@@ -117,10 +128,11 @@ def _check(purpose: str, refresh: timedelta, now: datetime, within: timedelta) -
         raise ValueError(
             "purpose must match ^[a-z0-9][a-z0-9_.-]*$ and have at most 100 characters"
         ) from None
-    for name, span in (("refresh", refresh), ("within", within)):
-        if not isinstance(span, timedelta):
-            raise TypeError(f"{name} must be a timedelta")
-    if refresh <= timedelta(0):
+    if refresh is not None and not isinstance(refresh, timedelta):
+        raise TypeError("refresh must be a timedelta or None")
+    if not isinstance(within, timedelta):
+        raise TypeError("within must be a timedelta")
+    if refresh is not None and refresh <= timedelta(0):
         raise ValueError("refresh must be positive")
     if within < timedelta(0):
         raise ValueError("within must not be negative")
@@ -130,26 +142,54 @@ def _check(purpose: str, refresh: timedelta, now: datetime, within: timedelta) -
         raise ValueError("now must be timezone-aware")
 
 
+def _renewed_at(consent: ConsentRecord, renewals: Iterable[NoticeRenewal]) -> datetime | None:
+    """The first ``valid_from`` of the renewals that apply to the consent, whenever they apply."""
+    moments = [
+        r.valid_from
+        for r in renewals
+        if r.notice_id == consent.notice_id
+        and r.version != consent.notice_version
+        and consent.granted_at < r.valid_from
+    ]
+    return min(moments) if moments else None
+
+
+_End = tuple[datetime, bool, DueReason]  # (when, whether it still counts at that moment, why)
+
+
+def _end(consent: ConsentRecord, refresh: timedelta | None, renewals: list[NoticeRenewal]) -> _End | None:
+    """When an active consent ends (``None``: never); a renewal wins a tie (it ends just before)."""
+    ends: list[_End] = []
+    if refresh is not None:
+        ends.append((consent.granted_at + refresh, True, "refresh"))
+    renewed = _renewed_at(consent, renewals)
+    if renewed is not None:
+        ends.append((renewed, False, "notice_renewed"))
+    return min(ends, key=lambda end: end[:2]) if ends else None
+
+
 def due(
     entries: Iterable[DirectoryEntry],
     *,
     purpose: str,
-    refresh: timedelta,
+    refresh: timedelta | None,
     now: datetime,
     within: timedelta = timedelta(0),
+    renewals: Iterable[NoticeRenewal] = (),
 ) -> list[Due]:
-    """The contacts whose newest counting consent for ``purpose`` expires at or before ``now + within``.
+    """The contacts whose active consent for ``purpose`` that ends last ends at or before ``now + within``.
 
-    See the module's documentation for the rules; contacts without a counting consent (never given, or
+    See the module's documentation for the rules; contacts without an active consent (never given, or
     withdrawn) are not listed.
 
     Args:
         entries: The directory entries to look at (``list(vault)``).
         purpose: The purpose (``^[a-z0-9][a-z0-9_.-]*$``, at most 100 characters), as the policy's.
-        refresh: How long a consent counts; positive.
+        refresh: How long a consent counts, positive; ``None``: no limit (only renewals end consents).
         now: The moment to look from, timezone-aware.
         within: How far ahead to look; zero (the default) lists the expired ones and those expiring at
             ``now`` exactly.
+        renewals: The notice versions that renew their notice, as the policy's ``renewed_notices``.
 
     Returns:
         One `Due` per listed contact, sorted by ``expires_at``, then by contact id.
@@ -160,27 +200,33 @@ def due(
         TypeError: If an argument has the wrong type.
     """
     _check(purpose, refresh, now, within)
+    renewing = list(renewals)
+    if any(not isinstance(r, NoticeRenewal) for r in renewing):
+        raise TypeError("renewals must hold NoticeRenewal values")
+    horizon = now + within
     found: list[Due] = []
     for entry in entries:
         active = [
-            c.granted_at
+            c
             for c in entry.consents
             if c.purpose == purpose
             and c.granted_at <= now
             and (c.withdrawn_at is None or c.withdrawn_at > now)
         ]
-        if not active:
-            continue
-        granted_at = max(active)
-        age = now - granted_at
-        if age + within >= refresh:
+        ends = [(_end(c, refresh, renewing), c) for c in active]
+        if not ends or any(end is None for end, _ in ends):
+            continue  # no active consent, or one that never ends
+        last, consent = max(((e, c) for e, c in ends if e is not None), key=lambda pair: pair[0][:2])
+        moment, counts_then, reason = last
+        if moment <= horizon:
             found.append(
                 Due(
                     contact_id=entry.id,
                     purpose=purpose,
-                    granted_at=granted_at,
-                    expires_at=granted_at + refresh,
-                    expired=age > refresh,
+                    granted_at=consent.granted_at,
+                    expires_at=moment,
+                    expired=now > moment if counts_then else now >= moment,
+                    reason=reason,
                 )
             )
     found.sort(key=lambda d: (d.expires_at, d.contact_id))

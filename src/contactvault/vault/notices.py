@@ -38,17 +38,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from contactvault import changes
+from contactvault.consent.bulk import BulkConsents, ConsentRow, RejectedRow
 from contactvault.consent.freshness import NoticeRenewal
 from contactvault.errors import NoticeError, VaultCorrupted
+from contactvault.models import ConsentRecord
 from contactvault.vault import log
-from contactvault.vault.core import Core
+from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.disclosures import Activity, LogRecord
 
-__all__ = ["MAX_TEXT_BYTES", "Notice", "Notices"]
+__all__ = ["MAX_TEXT_BYTES", "ConsentImport", "Notice", "Notices"]
 
 MAX_TEXT_BYTES: Final = 500_000
 """The longest notice text, in bytes of UTF-8."""
@@ -96,6 +101,45 @@ class Notice:
     def renewal(self) -> NoticeRenewal:
         """This version as the policy's `NoticeRenewal` (meaningful when ``renews`` is true)."""
         return NoticeRenewal(self.notice_id, self.version, self.valid_from)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentImport:
+    """What ``Vault.import_consents`` did: all rows recorded, or none and why.
+
+    Attributes:
+        recorded: Consents recorded (0 when any row was rejected).
+        already: Rows whose consent the contact already holds (the same purpose, time and notice version,
+            withdrawn since or not), so not recorded again: importing a file twice records it once, and
+            never brings a withdrawn consent back.
+        contacts: Contacts whose record changed.
+        rejected: Every problem, in line order (the file's own and the vault's); empty when it worked.
+    """
+
+    recorded: int
+    already: int
+    contacts: int
+    rejected: tuple[RejectedRow, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row was accepted (and so recorded, or already there)."""
+        return not self.rejected
+
+    @property
+    def rejected_lines(self) -> tuple[int, ...]:
+        """The lines of the rejected rows, each once, in order."""
+        return tuple(dict.fromkeys(r.line for r in self.rejected))
+
+
+def _same_consent(a: ConsentRecord, b: ConsentRecord) -> bool:
+    """The same consent given once: purpose, time, notice version (a withdrawal since changes nothing)."""
+    return (a.purpose, a.granted_at, a.notice_id, a.notice_version) == (
+        b.purpose,
+        b.granted_at,
+        b.notice_id,
+        b.notice_version,
+    )
 
 
 class _AlreadyStored(Exception):  # not an error: the same version with the same text, stored meanwhile
@@ -305,11 +349,13 @@ class Notices:
         """The stored versions that renew their notice (``renews=True``), as the policy takes them."""
         return frozenset(n.renewal for n in self.notices() if n.renews)
 
-    def set_consent_refresh(self, purpose: str, period: timedelta | None) -> None:
+    def set_consent_refresh(self, purpose: str, period: timedelta | None) -> bool:
         """Store how long a consent for ``purpose`` counts (``None``: no limit); the newest record wins.
 
-        Recorded as a ``"consent_refresh"`` activity. ``ValueError`` for a purpose that does not match
-        ``^[a-z0-9][a-z0-9_.-]*$`` or a period that is not positive (whole microseconds).
+        Recorded as a ``"consent_refresh"`` activity; the period already in force writes nothing. Returns
+        whether a record was written. ``ValueError`` for a purpose that does not match
+        ``^[a-z0-9][a-z0-9_.-]*$`` or a period that is not positive; ``TypeError`` for one that is not a
+        ``timedelta``. Sub-microsecond parts do not exist in a ``timedelta``: the period is kept exactly.
         """
         _purpose(purpose)
         if period is not None:
@@ -317,10 +363,13 @@ class Notices:
                 raise TypeError("a refresh period must be a timedelta or None")
             if period <= timedelta(0):
                 raise ValueError("a refresh period must be positive")
+        if self.consent_refreshes().get(purpose) == period:  # none stored is the same as switched off
+            return False
         period_us = None if period is None else period // _US
         data = {"purpose": purpose, "period_us": period_us}
         detail = f"{purpose}: {_describe(period)}"
         log.note(self._core, "consent_refresh", detail=detail, data=data)
+        return True
 
     def consent_refreshes(self) -> dict[str, timedelta | None]:
         """Every purpose with a stored refresh period: the newest record of each (``None``: switched off)."""
@@ -333,3 +382,117 @@ class Notices:
     def consent_refresh(self, purpose: str) -> timedelta | None:
         """The stored refresh period of ``purpose``; ``None`` if none is stored or it is switched off."""
         return self.consent_refreshes().get(_purpose(purpose))
+
+    def import_consents(self, bulk: BulkConsents) -> ConsentImport:
+        """Record the consents of a consent CSV (``contactvault.consent.bulk``): all of them, or none.
+
+        Each row's person is resolved to exactly one live contact: by its number (``phone``), or by its
+        id or the first 8 or more hex digits of it (``contact``); the notice version a row names must be
+        stored in the vault (`add_notice`). A row that fails is rejected with its line, column and reason
+        (never a value): ``no contact has this number``, ``several contacts have this number``, ``no
+        contact has this id``, ``several contacts match this id``, ``this notice version is not stored in
+        the vault``, or ``duplicate of line N`` (two rows with the same contact, purpose and time). When
+        ``bulk`` or the vault rejects any row, nothing is recorded.
+
+        Otherwise every consent is recorded in ONE transaction and ONE ``"consent"`` activity naming every
+        contact changed: each contact's record is read, given its consents (in line order), validated and
+        written one version later inside the transaction, so a contact changed, erased or merged meanwhile
+        is seen (``ContactErased``, ``ContactMerged``: nothing written). ``recorded_by`` is the user whose
+        key slot opened the vault. A consent the contact already holds (the same purpose, time and notice
+        version, withdrawn since or not) is not recorded again (``already``).
+        """
+        if not isinstance(bulk, BulkConsents):
+            raise TypeError("import_consents() takes the BulkConsents that read_consents returns")
+        core = self._core
+        stored = {(n.notice_id, n.version) for n in self.notices()}
+        by_number: dict[str, list[uuid.UUID]] = {}
+        ids: list[uuid.UUID] = []
+        for entry in core.entries():
+            ids.append(entry.id)
+            for number in entry.e164_numbers():
+                by_number.setdefault(number, []).append(entry.id)
+        rejected = list(bulk.rejected)
+        targets: list[tuple[uuid.UUID, ConsentRow]] = []
+        first: dict[tuple[uuid.UUID, str, datetime], int] = {}
+        for row in bulk.rows:
+            cid = _resolve(row, by_number, ids, rejected)
+            consent = row.consent
+            if (consent.notice_id, consent.notice_version) not in stored:
+                rejected.append(
+                    RejectedRow(
+                        row.line,
+                        "notice_version",
+                        "this notice version is not stored in the vault (contactvault notice add)",
+                    )
+                )
+                continue
+            if cid is None:
+                continue
+            key = (cid, consent.purpose, consent.granted_at)
+            if key in first:
+                rejected.append(
+                    RejectedRow(row.line, "row", f"duplicate of line {first[key]} (the same contact)")
+                )
+                continue
+            first[key] = row.line
+            targets.append((cid, row))
+        if rejected:
+            rejected.sort(key=lambda r: r.line)
+            return ConsentImport(0, 0, 0, tuple(rejected))
+        return self._record_consents(targets)
+
+    def _record_consents(self, targets: list[tuple[uuid.UUID, ConsentRow]]) -> ConsentImport:
+        """Write the resolved consents in one transaction (see `import_consents`)."""
+        core = self._core
+        grouped: dict[uuid.UUID, list[ConsentRecord]] = {}
+        for cid, row in targets:
+            grouped.setdefault(cid, []).append(row.consent)
+        counts = {"recorded": 0, "already": 0}
+        changed: list[uuid.UUID] = []
+
+        def rewrite() -> Iterator[Write]:
+            for cid, consents in grouped.items():
+                row = core.live_row(cid)
+                current = core.records.contact(row)
+                after = current
+                for consent in consents:
+                    if any(_same_consent(consent, held) for held in after.consents):
+                        counts["already"] += 1
+                        continue
+                    after = changes.with_consent(after, consent)
+                    counts["recorded"] += 1
+                if after is current:
+                    continue
+                fresh = validated(
+                    after,
+                    version=row.version + 1,
+                    by=core.actor,
+                    before=(current,),
+                    updated_at=datetime.now(UTC),
+                )
+                changed.append(cid)
+                yield core.replacement(row, fresh)
+
+        def detail() -> str:
+            purposes = sorted({c.purpose for consents in grouped.values() for c in consents})
+            return f"{counts['recorded']} consents imported: {', '.join(purposes)}"[:200]
+
+        log.commit(core, rewrite(), "consent", contacts=changed, detail=detail)
+        return ConsentImport(counts["recorded"], counts["already"], len(changed), ())
+
+
+def _resolve(
+    row: ConsentRow, by_number: dict[str, list[uuid.UUID]], ids: list[uuid.UUID], rejected: list[RejectedRow]
+) -> uuid.UUID | None:
+    """The one live contact a row names, or ``None`` with a rejection (no value in it) appended."""
+    if row.phone_e164 is not None:
+        found = by_number.get(row.phone_e164, [])
+        column, none, several = "phone", "no contact has this number", "several contacts have this number"
+    else:
+        prefix = (row.contact_ref or "").lower()
+        found = [cid for cid in ids if cid.hex.startswith(prefix)]
+        column, none, several = "contact", "no contact has this id", "several contacts match this id"
+    if len(found) == 1:
+        return found[0]
+    rejected.append(RejectedRow(row.line, column, none if not found else several))
+    return None
