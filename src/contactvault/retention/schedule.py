@@ -33,7 +33,7 @@ The file, in TOML (JSON has the same keys)::
     name = "customer-business-need-over"
     action = "strip"
     inactive_months = 24
-    keep = ["addresses", "external_id"]
+    keep = ["addresses", "external_id", "labels"]
     contacts = { label = "customer" }
 """
 
@@ -231,6 +231,14 @@ class Schedule(Model):
         names = [rule.name for rule in self.rules]
         if len(set(names)) != len(names):
             raise ValueError("two rules have the same name")
+        # A strip that removes the labels would hide its contacts from every rule that selects by label.
+        if any(r.contacts.label is not None for r in self.rules) and any(
+            "labels" in r.removes() for r in self.rules
+        ):
+            raise ValueError(
+                "a rule selects contacts by label, and a strip rule removes the labels: add 'labels' to "
+                "its keep, or the later rules will never find the stripped contacts"
+            )
         return self
 
     def to_document(self) -> dict[str, Any]:
