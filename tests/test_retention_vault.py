@@ -179,3 +179,17 @@ def test_nothing_to_do_changes_nothing(vault):
     before = len(vault.activity())
     assert vault.apply_retention(datetime(2015, 6, 1, tzinfo=UTC)) == []
     assert len(vault.activity()) == before
+
+
+def test_a_stripped_contact_is_sealed_under_a_new_data_key(vault):
+    """The old data key (under which the removed values were sealed) is not the stripped contact's key."""
+    vault.set_retention_schedule(parse_schedule(EXAMPLE))
+    customer = next(e.id for e in vault if e.display_name == "Bernd Kunde")
+    core = vault._core  # the test looks inside: the key is not part of the API
+
+    def key() -> bytes:
+        return core.records.data_key(core.storage.get(customer.bytes))
+
+    before = key()
+    vault.apply_retention(add_months(T0, 40))
+    assert key() != before
