@@ -194,7 +194,7 @@ contacts = { label = "lapsed" }
 name = "former-customer-strip"
 action = "strip"
 inactive_months = 36
-keep = ["addresses"]
+keep = ["addresses", "labels"]
 contacts = { label = "former" }
 """
 
