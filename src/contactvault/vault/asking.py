@@ -407,7 +407,7 @@ class ConsentAsking:
         numbers = self.directory_entry(contact_id).e164_numbers()
         if sender is not None and _e164(sender) not in numbers:
             raise _refused("sender")
-        self.notice(issued.notice_id, issued.notice_version)
+        # The request's notice version was stored when it was made, and the log only grows: not read again.
         text = (
             f"reply to consent request (log record {issued.seq}, {issued.issued_at.date().isoformat()}), "
             f"reply code hash {digest}, replied at {when.isoformat()}"
