@@ -381,3 +381,12 @@ def test_inbox_stop_withdraws(setup):
     assert not in_book(setup, ANNA)
     again = setup.run("consent", "inbox", "-", input=body("STOPP", wamid="wamid.S"))
     assert again.stdout.splitlines()[0] == f"message 1: withdrawal duplicate [{setup.anna.hex[:8]}]"
+
+
+def test_restricted_and_objecting_contacts_are_not_asked(setup):
+    with setup.vault() as vault:
+        vault.restrict(setup.anna)
+        vault.object(setup.dora, "messenger")
+    result, rows = requested(setup, "--contact", ANNA, "--contact", DORA)
+    assert rows == []
+    assert "2 who withdrew, objected or are restricted" in result.stderr

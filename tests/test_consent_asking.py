@@ -587,3 +587,14 @@ def test_a_code_issued_meanwhile_elsewhere_is_drawn_anew(vault, monkeypatch):
     monkeypatch.setattr(asking, "_issued", stale_first_look)
     [second] = ask(vault, bernd)
     assert (first.code, second.code) == ("CV-AAAAAA", "CV-BBBBBB")
+
+
+def test_a_request_shows_no_code_number_or_message_in_its_repr(vault):
+    anna = vault.add(person())
+    landline = vault.add(
+        Contact(display_name="Carla", phones=(normalize_phone("+493012345678", default_region=None),))
+    )
+    first, second = ask(vault, anna, landline)
+    assert (first.to, second.to) == (NUMBER, None)  # the message goes to a mobile number: none for a landline
+    for text in (first.code, NUMBER, "Bäckerei"):
+        assert text not in repr(first)
