@@ -571,3 +571,40 @@ def test_sample_is_inside_the_package():
     """The sample config lies in the package's samples folder, which the wheel ships."""
     assert SAMPLE_CONFIG.is_file()
     assert SAMPLE_CONFIG.parent == Path(__file__).resolve().parents[1] / "src" / "contactvault" / "samples"
+
+
+# --- (f) the stored retention schedule ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ("Rule customer-statutory-period-over", "after 120 months without activity", "are erased")),
+        ("de", ("Regel customer-statutory-period-over", "nach 120 Monaten ohne Aktivität", "gelöscht")),
+    ],
+)
+def test_the_record_lists_the_stored_retention_schedule(vault, lang, words):
+    """(f) lists each rule of the stored schedule and each needed purpose, not the free-text period."""
+    from contactvault.retention import parse_schedule  # noqa: PLC0415  (only this test needs it)
+    from tests.test_retention_plan import EXAMPLE  # noqa: PLC0415
+
+    config = _config(erasure={"days_after_relationship": 90, "statutory_retention": "Rechnungen 10 Jahre"})
+    before = record_of_processing(vault, config, now=NOW).to_dict(lang)["erasure"]["periods"]
+    assert [p["code"] for p in before][:1] == ["relationship_end"]
+    assert "statutory_retention" in [p["code"] for p in before]
+    schedule = parse_schedule(EXAMPLE)
+    vault.set_retention_schedule(schedule)
+    record = record_of_processing(vault, config, now=NOW)
+    periods = record.to_dict(lang)["erasure"]["periods"]
+    codes = [p["code"] for p in periods]
+    assert "relationship_end" not in codes
+    assert "statutory_retention" not in codes
+    assert codes.count("retention_rule") == 3
+    assert codes.count("retention_purpose") == 2
+    assert periods[0]["facts"]["schedule_digest"] == schedule.digest()
+    rule = next(p for p in periods if p["facts"].get("rule") == "customer-business-need-over")
+    assert list(rule["facts"]["keep"]) == ["addresses", "external_id", "labels"]
+    assert rule["facts"]["inactive_months"] == 24
+    markdown = record.to_markdown(lang)
+    for word in words:
+        assert word in markdown

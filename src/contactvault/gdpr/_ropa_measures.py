@@ -3,7 +3,8 @@
 Each technical measure is **derived from the vault's real settings** (`VaultSettings`, read from the
 header and the open SQLite connection) or from the policy's rules, and names where it was read from; a
 policy the record cannot describe, or one that checks no legal basis, is said to be so. The time limits
-for erasure take the config's period and the policy's consent refresh.
+for erasure take the vault's stored retention schedule (:mod:`._ropa_retention`) or, without one, the
+config's period; and the policy's consent refresh.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Final
 from contactvault.crypto import KdfParams
 from contactvault.gdpr._ropa_config import RopaConfig
 from contactvault.gdpr._ropa_parts import Fact, Measure, Statement
+from contactvault.gdpr._ropa_retention import schedule_statements
 from contactvault.models import MessengerEntry
+from contactvault.retention import Schedule
 from contactvault.sync.policy import AllOf, AnyOf, MessengerPolicy, Policy, UnsafeAllowAllValidNumbers
 from contactvault.vault import VaultSettings
 
@@ -398,21 +401,29 @@ def policy_measures(policy: Policy | None) -> tuple[Measure, ...]:
 
 
 def erasure_periods(
-    config: RopaConfig, settings: VaultSettings, policy: Policy | None
+    config: RopaConfig,
+    settings: VaultSettings,
+    policy: Policy | None,
+    schedule: Schedule | None = None,
 ) -> tuple[Statement, ...]:
+    """The time limits for erasure: the stored retention ``schedule`` if there is one, else the config's."""
     days = config.erasure.days_after_relationship
     members = messenger_policies(policy) if policy is not None else iter(())
     refresh = [r for p in members if (r := _days(p.consent_refresh)) is not None]
-    out = [
-        Statement(
-            "relationship_end",
-            f"A contact is erased from the vault at most {days} days after the end of the customer "
-            "relationship, or earlier on request (Art. 17).",
-            f"Ein Kontakt wird spätestens {days} Tage nach Ende der Kundenbeziehung aus dem Tresor gelöscht, "
-            "auf Verlangen früher (Art. 17).",
-            {"days_after_relationship": days},
-        )
-    ]
+    out = (
+        list(schedule_statements(schedule))
+        if schedule is not None
+        else [
+            Statement(
+                "relationship_end",
+                f"A contact is erased from the vault at most {days} days after the end of the customer "
+                "relationship, or earlier on request (Art. 17).",
+                f"Ein Kontakt wird spätestens {days} Tage nach Ende der Kundenbeziehung aus dem Tresor "
+                "gelöscht, auf Verlangen früher (Art. 17).",
+                {"days_after_relationship": days},
+            )
+        ]
+    )
     expiry_en = "" if not refresh else f", a consent older than {min(refresh)} days"
     expiry_de = "" if not refresh else f", eine Einwilligung älter als {min(refresh)} Tage"
     out.append(
@@ -430,7 +441,7 @@ def erasure_periods(
         )
     )
     retention = config.erasure.statutory_retention
-    if retention is not None:
+    if retention is not None and schedule is None:
         out.append(Statement("statutory_retention", retention, retention, {}))
     out.append(
         Statement(

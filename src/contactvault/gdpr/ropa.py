@@ -10,7 +10,8 @@ It returns a :class:`RecordOfProcessing` with every item of Art. 30(1)(a) to (g)
   compartments) and the little that reaches the messenger;
 - (d) the recipients: the messenger provider and any others the config names;
 - (e) transfers to third countries with their safeguards;
-- (f) the time limits for erasure;
+- (f) the time limits for erasure: the vault's stored retention schedule, rule by rule, when it holds one
+  (``Vault.retention_schedule``); otherwise the config's period;
 - (g) the technical measures, each one **derived from the vault's real settings** (`Vault.settings`, read
   from the header and the open SQLite connection) and from the policy's rules, who acted on the vault
   (the users and services its log names, with how many records each made, first and last), and a short
@@ -76,6 +77,7 @@ from contactvault.gdpr._ropa_parts import (
 )
 from contactvault.i18n import Lang, Words, check_lang
 from contactvault.markdown import inline
+from contactvault.retention import Schedule
 from contactvault.sync.policy import Policy
 from contactvault.vault import Vault, VaultSettings
 
@@ -283,6 +285,7 @@ class RecordOfProcessing:
         policy: Policy | None = None,
         now: datetime | None = None,
         actors: Iterable[Actor] = (),
+        retention: Schedule | None = None,
     ) -> Self:
         """Build the record from a vault's settings, the config and (optionally) the sync policy.
 
@@ -294,6 +297,8 @@ class RecordOfProcessing:
                 digest go into the record.
             now: When the record is made, timezone-aware; the current UTC time if ``None``.
             actors: Who acted on the vault (``actors_of`` the log's records).
+            retention: The vault's stored retention schedule, if any: (f) then lists its rules instead
+                of the config's free-text period.
 
         Returns:
             The record.
@@ -327,7 +332,7 @@ class RecordOfProcessing:
             messenger_data=messenger_data(),
             recipients=recipients,
             transfers=transfers_of(recipients),
-            erasure=erasure_periods(config, settings, policy),
+            erasure=erasure_periods(config, settings, policy, retention),
             technical_measures=technical,
             organisational_measures=(*ORGANISATIONAL, *extra),
             policy_kind=None if policy is None else type(policy).__name__,
@@ -498,9 +503,9 @@ def record_of_processing(
 ) -> RecordOfProcessing:
     """The Art. 30(1) record for customer communication via messenger, with this vault's real measures.
 
-    Reads ``vault.settings()`` (header, SQLite connection and counts), the vault's file name and who made
-    the records of its log (``Vault.activity``: their names and times only); never a contact, and never
-    the folder the vault lies in.
+    Reads ``vault.settings()`` (header, SQLite connection and counts), the vault's file name, its stored
+    retention schedule, and who made the records of its log (``Vault.activity``: their names and times
+    only); never a contact, and never the folder the vault lies in.
 
     Args:
         vault: An open vault.
@@ -517,5 +522,11 @@ def record_of_processing(
     """
     actors = actors_of((record.by, record.at) for record in vault.activity())
     return RecordOfProcessing.build(
-        vault.settings(), config, vault_file=vault.location, policy=policy, now=now, actors=actors
+        vault.settings(),
+        config,
+        vault_file=vault.location,
+        policy=policy,
+        now=now,
+        actors=actors,
+        retention=vault.retention_schedule(),
     )
