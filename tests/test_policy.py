@@ -27,6 +27,7 @@ from contactvault.sync.policy import (
     AnyOf,
     Decision,
     MessengerPolicy,
+    NoticeRenewal,
     NumberDecision,
     Policy,
     Reason,
@@ -229,6 +230,62 @@ def test_consent_expired_beats_withdrawn_when_both_exist():
     policy = MessengerPolicy(consent_refresh=timedelta(days=365))
     withdrawn = consent(withdrawn_at=datetime(2024, 4, 1, tzinfo=UTC), withdrawal_channel="email")
     assert reasons_of(entry(consents=(withdrawn, consent())), policy) == ("consent_expired",)
+
+
+# --- notice renewals ----------------------------------------------------------------------------------------
+
+RENEWAL = NoticeRenewal("notice-messenger", "4", NOW - timedelta(days=1))  # the base consent names version 3
+
+
+def test_a_renewed_notice_expires_older_consents_to_other_versions():
+    """From the renewing version's valid_from, a consent to another version given before it ends."""
+    policy = MessengerPolicy(renewed_notices=frozenset({RENEWAL}))
+    assert reasons_of(entry(), policy) == ("consent_expired",)
+    assert reasons_of(entry(), policy, now=RENEWAL.valid_from - timedelta(microseconds=1)) == ()
+    assert reasons_of(entry(), policy, now=RENEWAL.valid_from) == ("consent_expired",)
+
+
+def test_a_renewal_spares_the_same_version_later_consents_and_other_notices():
+    policy = MessengerPolicy(renewed_notices=frozenset({RENEWAL}))
+    assert reasons_of(entry(consents=(consent(granted_at=GRANTED, notice_version="4"),)), policy) == ()
+    assert reasons_of(entry(consents=(consent(granted_at=RENEWAL.valid_from),)), policy) == ()
+    assert reasons_of(entry(consents=(consent(granted_at=GRANTED, notice_id="terms"),)), policy) == ()
+    renewed_again = entry(
+        consents=(consent(granted_at=GRANTED), consent(granted_at=NOW - timedelta(hours=1)))
+    )
+    assert reasons_of(renewed_again, policy) == ()
+
+
+def test_a_renewed_consent_with_another_basis_is_allowed_and_a_withdrawn_one_stays_withdrawn():
+    policy = MessengerPolicy(renewed_notices=frozenset({RENEWAL}))
+    assert reasons_of(entry(legal_bases=(basis("6(1)(b)"),)), policy) == ()
+    withdrawn = consent(granted_at=GRANTED, withdrawn_at=NOW - timedelta(days=5), withdrawal_channel="email")
+    assert reasons_of(entry(consents=(withdrawn,)), policy) == ("consent_withdrawn",)
+
+
+def test_renewed_notices_must_be_notice_renewals():
+    with pytest.raises(TypeError, match="NoticeRenewal"):
+        MessengerPolicy(renewed_notices=frozenset({("notice-messenger", "4", NOW)}))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        NoticeRenewal("notice-messenger", "4", datetime(2025, 1, 1))
+
+
+def test_policy_from_vault_takes_the_stored_period_and_renewals():
+    """``Policy.from_vault`` asks the vault; options given by the caller win."""
+
+    class Stored:
+        def consent_refresh(self, purpose: str) -> timedelta | None:
+            return timedelta(days=30) if purpose == "messenger" else None
+
+        def notice_renewals(self) -> frozenset[NoticeRenewal]:
+            return frozenset({RENEWAL})
+
+    policy = Policy.from_vault(Stored())
+    assert policy == MessengerPolicy(consent_refresh=timedelta(days=30), renewed_notices=frozenset({RENEWAL}))
+    assert Policy.from_vault(Stored(), "newsletter").consent_refresh is None
+    assert Policy.from_vault(Stored(), consent_refresh=None).consent_refresh is None
+    assert Policy.from_vault(Stored(), renewed_notices=frozenset()).renewed_notices == frozenset()
+    assert Policy.from_vault(Stored(), minimum_age=18).minimum_age == 18
 
 
 def test_expired_consent_with_another_basis_is_allowed():
@@ -686,6 +743,20 @@ def test_digest_changes_with_each_setting(options):
     assert MessengerPolicy(**options).digest() != DEFAULT.digest()
 
 
+def test_digest_changes_with_renewals_and_ignores_their_order_and_zone():
+    """Renewals are part of the digest; the same instants in another zone give the same digest."""
+    renewal = NoticeRenewal("notice-messenger", "4", NOW)
+    other = NoticeRenewal("terms", "2", NOW - timedelta(days=1))
+    digest = MessengerPolicy(renewed_notices=frozenset({renewal, other})).digest()
+    assert digest != DEFAULT.digest()
+    assert MessengerPolicy(renewed_notices=frozenset()).digest() == DEFAULT.digest()
+    shifted = NoticeRenewal("notice-messenger", "4", NOW.astimezone(timezone(timedelta(hours=2))))
+    assert MessengerPolicy(renewed_notices=frozenset({shifted, other})).digest() == digest
+    later = NoticeRenewal("notice-messenger", "4", NOW + timedelta(microseconds=1))
+    assert MessengerPolicy(renewed_notices=frozenset({later, other})).digest() != digest
+    assert MessengerPolicy(renewed_notices=frozenset({renewal})).digest() != digest
+
+
 def test_digest_tells_the_two_time_spans_apart():
     """The same span as message age or as consent refresh gives different digests."""
     span = timedelta(days=30)
@@ -756,6 +827,7 @@ def _consents(draw: st.DrawFn) -> ConsentRecord:
         granted_at=granted,
         withdrawn_at=withdrawn,
         withdrawal_channel=None if withdrawn is None else "email",
+        notice_version=draw(st.sampled_from(["2", "3", "4"])),
     )
 
 
@@ -793,6 +865,15 @@ _policies = st.builds(
     consent_refresh=st.none() | st.integers(1, 1000).map(lambda days: timedelta(days=days)),
     minimum_age=st.integers(0, 120),
     excluded_labels=st.sampled_from([frozenset(), frozenset({"vip"}), frozenset({"PAID", "x"})]),
+    renewed_notices=st.frozensets(
+        st.builds(
+            NoticeRenewal,
+            st.sampled_from(["notice-messenger", "terms"]),
+            st.sampled_from(["3", "4"]),
+            st.sampled_from([_EPOCH + timedelta(days=days) for days in (400, 800, 1200, 1600)]) | _times,
+        ),
+        max_size=2,
+    ),
 )
 
 
@@ -836,6 +917,12 @@ def test_decide_property(contact, policy, now):
         and c.granted_at <= now
         and (c.withdrawn_at is None or c.withdrawn_at > now)
         and (policy.consent_refresh is None or now - c.granted_at <= policy.consent_refresh)
+        and not any(  # a renewing version of the notice applies: the consent needs asking again
+            r.notice_id == c.notice_id
+            and r.version != c.notice_version
+            and c.granted_at < r.valid_from <= now
+            for r in policy.renewed_notices
+        )
         for c in contact.consents
     )
     basis_holds = any(
@@ -850,3 +937,59 @@ def test_decide_property(contact, policy, now):
         assert not restricted
         assert not objected
         assert consent_holds or basis_holds
+
+
+# Times on a grid of days, so that a consent, a renewal's valid_from and now often meet or touch.
+_DAYS = st.sampled_from([_EPOCH + timedelta(days=days) for days in range(9)])
+_LATER_DAYS = st.sampled_from([_EPOCH + timedelta(days=days) for days in range(8, 0, -1)])  # not day 0
+_RENEWAL = st.builds(
+    NoticeRenewal, st.sampled_from(["notice-messenger", "terms"]), st.sampled_from(["4", "3"]), _LATER_DAYS
+)
+
+
+@st.composite
+def _renewal_consents(draw: st.DrawFn) -> ConsentRecord:
+    granted = draw(_DAYS)
+    withdrawn = draw(st.none() | st.sampled_from([granted + timedelta(days=days) for days in range(9)]))
+    return consent(
+        granted_at=granted,
+        withdrawn_at=withdrawn,
+        withdrawal_channel=None if withdrawn is None else "email",
+        notice_id=draw(st.sampled_from(["notice-messenger", "notice-messenger", "terms"])),
+        notice_version=draw(st.sampled_from(["3", "4"])),
+    )
+
+
+@given(
+    consents=st.lists(_renewal_consents(), min_size=1, max_size=3) | st.just([]),
+    renewals=st.frozensets(_RENEWAL, min_size=1, max_size=3) | st.just(frozenset()),
+    refresh=st.none() | st.integers(1, 8).map(lambda days: timedelta(days=days)),
+    now=_LATER_DAYS | _DAYS,
+)
+def test_a_renewed_consent_never_counts_and_nothing_else_stops_counting(consents, renewals, refresh, now):
+    """Consent holds exactly when an active, fresh consent exists that no renewing version applies to.
+
+    A renewal applies to a consent naming the same notice with another version, granted before the
+    renewing version's valid_from, from that moment on; a renewal never touches any other consent.
+    """
+    policy = MessengerPolicy(consent_refresh=refresh, renewed_notices=renewals)
+    active = [c for c in consents if c.granted_at <= now and (c.withdrawn_at is None or c.withdrawn_at > now)]
+    holds = any(
+        (refresh is None or now - c.granted_at <= refresh)
+        and not any(
+            r.notice_id == c.notice_id
+            and r.version != c.notice_version
+            and c.granted_at < r.valid_from <= now
+            for r in renewals
+        )
+        for c in active
+    )
+    granted = [c for c in consents if c.granted_at <= now]
+    if holds:
+        expected = set()
+    elif active:
+        expected = {"consent_expired"}
+    else:
+        expected = {"consent_withdrawn"} if granted else {"no_legal_basis"}
+    basis_reasons = {"no_legal_basis", "consent_withdrawn", "consent_expired"}
+    assert set(reasons_of(entry(consents=tuple(consents)), policy, now=now)) & basis_reasons == expected
