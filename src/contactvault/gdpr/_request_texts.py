@@ -92,6 +92,20 @@ tr: Final = Words(
         "granted_at": ("Granted", "Erteilt"),
         "channel": ("Channel", "Weg"),
         "notice": ("Notice (version)", "Hinweistext (Version)"),
+        "notices": ("Privacy notices agreed to", "Datenschutzhinweise, denen zugestimmt wurde"),
+        "notices_intro": (
+            "The exact text of each notice version a consent above names, as stored when it was issued.",
+            "Der genaue Text jeder oben in einer Einwilligung genannten Hinweisversion, wie er bei ihrer "
+            "Ausgabe gespeichert wurde.",
+        ),
+        "notice_version": ("version", "Version"),
+        "notice_sha256": ("SHA-256 of the text", "SHA-256 des Textes"),
+        "notice_language": ("Language", "Sprache"),
+        "notice_valid_from": ("Valid from", "Gültig ab"),
+        "notice_missing": (
+            "This version is not stored in the vault, so its text cannot be shown here.",
+            "Diese Version ist im Tresor nicht gespeichert; ihr Text kann hier nicht gezeigt werden.",
+        ),
         "evidence": ("Evidence", "Nachweis"),
         "recorded_by": ("Recorded by", "Erfasst von"),
         "withdrawn_at": ("Withdrawn", "Widerrufen"),

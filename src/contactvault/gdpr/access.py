@@ -2,7 +2,9 @@
 
 :func:`access_report` reads one contact (both compartments) and its disclosures and returns an
 :class:`AccessReport`: every stored field, the consent history, legal bases, objections, restriction,
-messenger presence, labels, every disclosure of the contact from the log, who did what with the record
+messenger presence, labels, the exact text of every privacy notice version its consents name (with its
+SHA-256, as stored in the vault; a version not stored is said to be missing), every disclosure of the
+contact from the log, who did what with the record
 (the log's activity records that concern it: when, what, which user), and the information items of
 Art. 15(1) (purposes, recipients, storage period, rights, source). It is written **for the data subject**,
 so it holds their data in full, and nothing about anybody else. It is written as versioned JSON and as
@@ -12,6 +14,7 @@ Markdown in English or German.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,9 +31,10 @@ from contactvault.gdpr._request_texts import (
     yes_no,
 )
 from contactvault.i18n import Lang, check_lang, pick
-from contactvault.markdown import table
+from contactvault.markdown import table, visible
 from contactvault.models import ConsentRecord, Contact, ContactSource, Phone
 from contactvault.vault import Activity, ContactDisclosure, Vault
+from contactvault.vault.notices import Notice
 
 __all__ = ["ACCESS_SCHEMA", "AccessReport", "access_report"]
 
@@ -51,6 +55,7 @@ class AccessReport:
         generated_at: When the report was made.
         purposes: The purposes of processing: those given by the caller, then those the contact's consents
             and legal bases name, without repeats.
+        notices: The stored notice versions the contact's consents name, in the order first named.
         recipients: The distinct disclosure targets, in the order they first received an entry.
         messenger: The messenger provider, a recipient whenever a number reached a target.
         storage_period: The storage period as the controller states it (``None``: a default text).
@@ -69,6 +74,7 @@ class AccessReport:
     storage_period: str | None = None
     controller: str | None = None
     activity: tuple[Activity, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -100,6 +106,12 @@ class AccessReport:
             )
         return items
 
+    def _notice_items(self) -> list[tuple[str, str, Notice | None]]:
+        """Each notice version the consents name, once, in order: (id, version, the stored one or None)."""
+        stored = {(n.notice_id, n.version): n for n in self.notices}
+        named = dict.fromkeys((c.notice_id, c.notice_version) for c in self.contact.consents)
+        return [(i, v, stored.get((i, v))) for i, v in named]
+
     def _recipient_items(self) -> list[dict[str, str]]:
         items = [{"name": t, "type": target_type(t)} for t in self.recipients]
         if self.recipients:
@@ -129,6 +141,20 @@ class AccessReport:
             "activity": [
                 {"at": a.at.isoformat(), "by": a.by, "action": a.action, "detail": a.detail}
                 for a in self.activity
+            ],
+            "notices": [
+                {"notice_id": i, "version": v, "stored": False}
+                if n is None
+                else {
+                    "notice_id": i,
+                    "version": v,
+                    "stored": True,
+                    "language": n.language,
+                    "valid_from": n.valid_from.isoformat(),
+                    "sha256": n.sha256,
+                    "text": n.text,
+                }
+                for i, v, n in self._notice_items()
             ],
             "information": {
                 "purposes": self._purpose_items(),
@@ -165,6 +191,7 @@ class AccessReport:
         ]
         out += _stored_data(c, lang)
         out += _consents_md(c, lang)
+        out += self._notices_md(lang)
         out += _rights_state_md(c, lang)
         out += [f"## {tr('disclosures', lang)}", "", tr("disclosures_intro", lang), ""]
         if self.disclosures:
@@ -195,6 +222,26 @@ class AccessReport:
         out += self._information_md(lang)
         return "\n".join(out)
 
+    def _notices_md(self, lang: Lang) -> list[str]:
+        items = self._notice_items()
+        if not items:
+            return []
+        out = [f"## {tr('notices', lang)}", "", tr("notices_intro", lang), ""]
+        for notice_id, version, notice in items:
+            out += [f"### {md(notice_id)}, {tr('notice_version', lang)} {md(version)}", ""]
+            if notice is None:
+                out += [f"_{tr('notice_missing', lang)}_", ""]
+                continue
+            out += [
+                f"- **{tr('notice_sha256', lang)}:** {md_code(notice.sha256)}",
+                f"- **{tr('notice_language', lang)}:** {md(notice.language)}",
+                f"- **{tr('notice_valid_from', lang)}:** {when(notice.valid_from)}",
+                "",
+                *_fenced(notice.text),
+                "",
+            ]
+        return out
+
     def _information_md(self, lang: Lang) -> list[str]:
         out = [f"## {tr('information', lang)}", "", f"### {tr('purposes', lang)}", ""]
         for item in self._purpose_items():
@@ -221,6 +268,19 @@ class AccessReport:
         out += [f"- {de if lang == 'de' else en} (Art. {art} {law})" for _, art, en, de in RIGHTS]
         out.append("")
         return out
+
+
+def _fenced(text: str) -> list[str]:
+    """A text as a fenced code block: shown as it is, with a fence longer than any run of backticks in it.
+
+    Control characters other than a tab show as ``U+XXXX`` (``visible``), so nothing in the text can
+    end the block or hide a character.
+    """
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    rows = text.replace("\r\n", "\n").removesuffix("\n").split("\n")
+    lines = ["\t".join(visible(part) for part in row.split("\t")) for row in rows]
+    return [f"{fence}text", *lines, fence]
 
 
 def _source_md(source: ContactSource | None, lang: Lang) -> str:
@@ -516,4 +576,12 @@ def access_report(
         storage_period=storage_period,
         controller=controller,
         activity=tuple(vault.activity_of(contact.id)),
+        notices=_named_notices(vault, contact),
     )
+
+
+def _named_notices(vault: Vault, contact: Contact) -> tuple[Notice, ...]:
+    """The stored notice versions the contact's consents name, in the order first named."""
+    stored = {(n.notice_id, n.version): n for n in vault.notices()}
+    named = dict.fromkeys((c.notice_id, c.notice_version) for c in contact.consents)
+    return tuple(stored[key] for key in named if key in stored)
