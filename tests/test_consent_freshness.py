@@ -261,7 +261,7 @@ def test_renewals_must_be_notice_renewals():
     with pytest.raises(TypeError):
         run_due(renewals=[("notice-messenger", "4", NOW)])
     with pytest.raises(ValueError, match="timezone-aware"):
-        NoticeRenewal("notice-messenger", "4", datetime(2026, 1, 1))  # noqa: DTZ001
+        NoticeRenewal("notice-messenger", "4", datetime(2026, 1, 1))
 
 
 _RENEWALS = st.lists(
