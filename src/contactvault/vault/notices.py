@@ -18,12 +18,13 @@ Notices (``Vault.add_notice``, ``notice``, ``notices``):
   processes cannot both store one version.
 - ``renews=True`` marks older consents as needing renewal: every consent that names the same notice id with
   another version and was granted before the new version's ``valid_from``. From ``valid_from`` on, the
-  vault's policy (``Vault.messenger_policy``) counts such a consent as expired (``consent_expired``: the
+  vault's policy (``Policy.from_vault``) counts such a consent as expired (``consent_expired``: the
   contact leaves the messenger book at the next export or sync unless a newer consent or another legal
   basis holds), and ``contactvault consent due`` lists it with the reason ``notice_renewed``.
 
 ``Vault.grant_consent`` does not require the notice version to be stored (an application may keep its
-notices elsewhere); the CLI's ``consent grant`` and ``consent import`` do.
+notices elsewhere); the CLI's ``consent grant`` does, and so does ``Vault.import_consents``, which records
+a form export (``contactvault.consent.bulk``) all or nothing, in one transaction (``consent import``).
 
 Refresh periods (``Vault.set_consent_refresh``, ``consent_refresh``, ``consent_refreshes``): a period per
 purpose after which a consent no longer counts; the newest record for a purpose wins, ``None`` switches it
