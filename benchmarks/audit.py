@@ -106,12 +106,19 @@ def _stages(export: Path, vault: Vault, now: datetime) -> dict[str, float]:
         seconds["prepare entries"] = time.perf_counter() - start
         del read
         start = time.perf_counter()
-        verdicts, labels = _vault_verdicts(vault, policy, now)
+        verdicts, labels, origins = _vault_verdicts(vault, policy, now)
         seconds["vault: directory and decisions"] = time.perf_counter() - start
         start = time.perf_counter()
-        _judge(prepared, region=REGION, verdicts=verdicts, vault_labels=_Labels(labels), mobile=_MOBILE)
+        _judge(
+            prepared,
+            region=REGION,
+            verdicts=verdicts,
+            origins=origins,
+            vault_labels=_Labels(labels),
+            mobile=_MOBILE,
+        )
         seconds["judge (numbers, findings)"] = time.perf_counter() - start
-        del prepared, verdicts
+        del prepared, verdicts, origins
         start = time.perf_counter()
         entries = list(vault)
         seconds["  vault directory alone"] = time.perf_counter() - start

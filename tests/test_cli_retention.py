@@ -128,3 +128,15 @@ def test_plan_without_a_schedule_says_what_to_do(setup):
     result = run("retention", "plan", *setup.options)
     assert result.exit_code == 2
     assert "retention set" in result.output
+
+
+def test_apply_for_a_moment_to_come_is_refused_and_changes_nothing(setup, schedule_file):
+    """`plan --now` may look ahead; `apply --now` in the future would erase what is still needed today."""
+    run("retention", "set", str(schedule_file), *setup.options)
+    later = "2999-01-01T00:00:00+00:00"
+    assert json.loads(run("retention", "plan", "--now", later, "--json", *setup.options).output)["items"]
+    refused = run("retention", "apply", "--now", later, "--yes", *setup.options)
+    assert refused.exit_code == 2
+    assert "future" in refused.output
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        assert len(vault) == 3

@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import sqlite3
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -121,6 +121,19 @@ def test_a_shown_plan_is_applied_only_while_it_still_holds(vault):
     assert len(vault) == 3
     again = vault.retention_plan(now)
     assert [r.item for r in vault.apply_retention(again)] == list(again.items)
+
+
+def test_a_plan_for_a_moment_to_come_is_a_preview_and_is_never_applied(vault):
+    """Applying the plan of a later time would erase what the schedule still needs today: refused whole."""
+    vault.set_retention_schedule(parse_schedule(EXAMPLE))
+    later = datetime.now(UTC) + timedelta(days=1)
+    preview = vault.retention_plan(later)
+    assert preview.items  # what would happen then
+    before = [vault.directory_entry(entry.id).version for entry in vault]
+    for attempt in (later, preview):
+        with pytest.raises(ValueError, match="moment that has come"):
+            vault.apply_retention(attempt)
+    assert [vault.directory_entry(entry.id).version for entry in vault] == before
 
 
 def test_the_later_erase_of_a_stripped_customer_after_the_statutory_period(vault):

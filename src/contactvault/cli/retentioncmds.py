@@ -221,6 +221,11 @@ def apply_command(
     and a confirmation asked with the vault closed; the plan is then made again and must be unchanged.
     """
     now = _now(now_text)
+    if now > datetime.now(UTC):
+        raise CommandError(
+            "--now is in the future: a plan for a later time is a preview (retention plan --now); "
+            "apply erases only what is due now"
+        )
     language = cast("Lang", lang)
     if folder is not None and not folder.is_dir():
         raise CommandError(f"{folder.name or folder}: no such folder for --receipts")

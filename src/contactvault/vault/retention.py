@@ -171,10 +171,19 @@ class Retention:
         Returns:
             The receipts, in the plan's order: ``[r.item for r in receipts] == list(plan.items)``.
 
+        A plan for a moment that has not come yet is refused: it would erase what the schedule still
+        needs today (``retention_plan`` shows such a plan, as a preview).
+
         Raises:
-            ValueError: No schedule is stored, or the time is naive.
+            ValueError: No schedule is stored, the time is naive, or it is in the future.
             ConflictError: The plan given is not the plan now, or a contact changed during the run.
         """
+        planned_for = plan_or_now.now if isinstance(plan_or_now, RetentionPlan) else plan_or_now
+        if planned_for is not None and _check_now(planned_for) > datetime.now(UTC):
+            raise ValueError(
+                "a retention plan can only be applied for a moment that has come; a plan for a later "
+                "time is a preview (retention plan --now)"
+            )
         if isinstance(plan_or_now, RetentionPlan):
             current = self.retention_plan(plan_or_now.now)
             if current != plan_or_now:
