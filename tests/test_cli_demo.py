@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from contactvault import Vault
 from contactvault.cli import main
+from contactvault.gdpr.access import access_report
 
 FILES = (
     "vault.db",
@@ -66,7 +68,7 @@ def test_demo_runs_and_writes_every_file(story):
     for name in FILES:
         assert (folder / name).is_file(), name
         assert name in out  # the final listing names it
-    for step in range(1, 9):
+    for step in range(1, 10):
         assert re.search(rf"^{step}\. ", out, re.MULTILINE)
 
 
@@ -90,20 +92,44 @@ def test_passphrase_file_is_private_and_opens_the_vault(story):
     assert passphrase not in out
     with Vault.open(folder / "vault.db", passphrase) as vault:
         assert len(vault) == 10
-        assert [record.kind for record in vault.disclosures()] == ["export", "sync"]
+        assert [record.kind for record in vault.disclosures()] == ["export", "sync", "sync"]
         assert vault.verify().contacts == 10  # raises VaultCorrupted if anything is off
 
 
 def test_minimal_vcard_and_sync_target_hold_names_and_numbers_only(story):
-    """The export and the synced file hold only BEGIN, VERSION, UID, N, FN, TEL and END, for 4 cards."""
+    """The export and the synced file hold only BEGIN, VERSION, UID, N, FN, TEL and END: 4 cards, then 3.
+
+    The synced file was synced again after the STOP of step 6: one card fewer, the others as exported.
+    """
     _, _, folder = story
-    for name in ("messenger-book.vcf", "phone-sync/contacts.vcf"):
+    for name, cards in (("messenger-book.vcf", 4), ("phone-sync/contacts.vcf", 3)):
         path = folder / name
         assert properties(path) == MINIMAL_PROPERTIES
-        assert path.read_text(encoding="utf-8").count("BEGIN:VCARD") == 4
+        assert path.read_text(encoding="utf-8").count("BEGIN:VCARD") == cards
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     exported, synced = (folder / name for name in ("messenger-book.vcf", "phone-sync/contacts.vcf"))
-    assert exported.read_bytes() == synced.read_bytes()
+    kept = synced.read_text(encoding="utf-8").split("END:VCARD")
+    assert all(card in exported.read_text(encoding="utf-8") for card in kept)
+
+
+def test_the_consent_lifecycle_step(story):
+    """Step 6: the notice stored, a request answered through the webhook, a STOP, a sync, a schedule."""
+    _, out, folder = story
+    assert "CV-••••••" in out  # the code is never shown on screen
+    passphrase = (folder / "passphrase.txt").read_text(encoding="utf-8").splitlines()[0]
+    with Vault.open(folder / "vault.db", passphrase) as vault:
+        (notice,) = vault.notices()
+        assert notice.text.startswith("Privacy notice")
+        assert vault.consent_refresh("messenger") == timedelta(days=730)
+        assert vault.retention_schedule() is not None
+        asked = vault.find_by_phone("0160 5551234", region="DE")[0]
+        (consent,) = asked.consents
+        assert (consent.channel, consent.notice_version) == ("messenger", notice.version)
+        stopped = vault.find_by_phone("0176 98765432", region="DE")[0]
+        assert stopped.consents[0].withdrawn_at is not None
+        assert vault.disclosures()[-1].removed  # the STOP's card left the phone
+        access = access_report(vault, asked.id)
+        assert notice.text.splitlines()[0] in access.to_markdown("en")
 
 
 def test_audit_finds_every_planted_leak(story):
@@ -167,6 +193,13 @@ def test_json_summary(tmp_path):
     assert counts["imported"] == 10
     assert counts["book_entries"] == 4
     assert counts["disclosures"] == 2
+    assert counts["consent_lifecycle"] == {
+        "asked": 1,
+        "recorded": 2,
+        "duplicates": 2,
+        "left_the_phone": 1,
+        "retention_in_four_years": counts["consent_lifecycle"]["retention_in_four_years"],
+    }
     assert set(counts["audit_findings"]) >= {"label_in_name", "extra_fields", "unknown_contact"}
     assert (folder / "ropa.md").read_text(encoding="utf-8").startswith("# Verzeichnis")
 

@@ -11,6 +11,7 @@ import stat
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import vobject
@@ -35,6 +36,7 @@ from contactvault import (
     import_vcards,
     normalize_phone,
 )
+from contactvault.gdpr._request_texts import tr as request_words
 from contactvault.gdpr.requests import (
     ACCESS_SCHEMA,
     ERASURE_SCHEMA,
@@ -51,6 +53,7 @@ from contactvault.phones import mask_number
 from contactvault.sync import export_book, messenger_book, sync_book
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets.file import VCardFileTarget
+from contactvault.vault.disclosures import ActivityAction
 from tests.conftest import CONSENT_GRANTED, consent, disclosed_pair
 from tests.strategies import full_contacts
 
@@ -675,3 +678,13 @@ def test_access_report_names_the_merged_away_ids_and_finds_their_disclosures(vau
     assert "Earlier entries merged into this one" in markdown
     assert {d.number for d in report.disclosures} == {"+4915155500001", "+4915155500002"}
     assert "Frühere Einträge" in report.to_markdown("de")
+
+
+def test_every_logged_action_has_words_in_english_and_german():
+    """The Art. 15 report names each activity of a person's record: every action the log knows has words.
+
+    A new action without them made the report of anyone it concerned fail (a consent request did).
+    """
+    for action in get_args(ActivityAction):
+        for lang in ("en", "de"):
+            assert request_words(f"action.{action}", lang)

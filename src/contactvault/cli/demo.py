@@ -19,6 +19,9 @@ the umask, and every value shown is printed as plain text (rich markup only in t
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import json
 import os
 import secrets
 import shlex
@@ -48,6 +51,7 @@ from contactvault.i18n import Lang
 from contactvault.importers.vcard import import_vcards
 from contactvault.models import ConsentChannel, ConsentRecord, DirectoryEntry, GdprBasis, LegalBasis
 from contactvault.phones import mask_number, parse_number
+from contactvault.retention import read_schedule
 from contactvault.sync import explain, export_book, messenger_book, sync_book
 from contactvault.sync.policy import Policy
 from contactvault.sync.targets import VCardFileTarget
@@ -63,6 +67,10 @@ PURPOSE: Final = "messenger"
 
 NOTICE_ID: Final = "messenger-privacy-notice"
 NOTICE_VERSION: Final = "2024-05"
+_NOTICE_FROM: Final = datetime(2024, 5, 1, tzinfo=UTC)
+
+DEMO_APP_SECRET: Final = "demo-app-secret"  # noqa: S105  (the demo signs its own sample webhook body)
+"""What the demo's simulated WhatsApp webhook body is signed with (X-Hub-Signature-256)."""
 
 _NAME_STYLE: Final = "given_initial"
 
@@ -240,6 +248,15 @@ def _record_rights(story: _Story, vault: Vault) -> None:
         f"A contact may reach the messenger only with a legal basis for the purpose {PURPOSE!r} "
         "(Art. 6(1)) and only with a number that uses the messenger. Each record keeps who, when and how."
     )
+    with _sample("privacy-notice.txt") as path:
+        notice = vault.add_notice(
+            NOTICE_ID, NOTICE_VERSION, path.read_text("utf-8"), language="en", valid_from=_NOTICE_FROM
+        )
+    story.say(
+        f"First the privacy notice people are shown: stored as version {NOTICE_VERSION} of {NOTICE_ID!r}, "
+        f"sealed, with its SHA-256 ({notice.sha256[:12]}…). A stored version never changes; every "
+        "consent names one, and the Art. 15 report prints the text the person agreed to."
+    )
     _grant(story, vault, "0171 2345678", "written", days_ago=40)
     _grant(story, vault, "0170 1234567", "in_person", days_ago=20)
     _grant(story, vault, "0176 98765432", "web_form", days_ago=5)
@@ -314,6 +331,11 @@ def _properties(path: Path) -> list[str]:
     return list(dict.fromkeys(name for name in names if name and not name.startswith(" ")))
 
 
+def _phone(story: _Story) -> VCardFileTarget:
+    """The folder target a phone could sync from."""
+    return VCardFileTarget(story.folder / "phone-sync" / "contacts.vcf")
+
+
 def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
     """Step 5: write the minimal vCard, sync the book to a folder target, show the disclosure log."""
     story.heading(5, "Export the minimal vCard and sync it, with a record of each disclosure")
@@ -324,7 +346,7 @@ def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
         f"{escape(', '.join(_properties(exported)))}."
     )
     make_private_dir(story.folder / "phone-sync")
-    target = VCardFileTarget(story.folder / "phone-sync" / "contacts.vcf")
+    target = _phone(story)
     result = sync_book(vault, book, target)
     story.say(
         f"Synced the book to [bold]phone-sync/contacts.vcf[/bold] (a folder a phone could sync from): "
@@ -352,9 +374,88 @@ def _export_and_sync(story: _Story, vault: Vault, book: MessengerBook) -> None:
     story.counts["disclosures"] = len(records)
 
 
+def _webhook_body(*messages: tuple[str, str, str]) -> tuple[bytes, str]:
+    """A WhatsApp Business Platform webhook body with ``(message id, sender, text)`` messages, signed."""
+    at = str(int(datetime.now(UTC).timestamp()))
+    value = {
+        "messaging_product": "whatsapp",
+        "messages": [
+            {"from": sender, "id": mid, "timestamp": at, "type": "text", "text": {"body": text}}
+            for mid, sender, text in messages
+        ],
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"changes": [{"field": "messages", "value": value}]}],
+    }
+    body = json.dumps(payload).encode("utf-8")
+    digest = hmac.new(DEMO_APP_SECRET.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return body, f"sha256={digest}"
+
+
+def _consent_lifecycle(story: _Story, vault: Vault) -> None:
+    """Step 6: a refresh period, a request with a reply code, the replies from the webhook, the next sync."""
+    story.heading(6, "Keep consent alive: ask, take the reply, refresh, delete on schedule")
+    vault.set_consent_refresh(PURPOSE, timedelta(days=730))
+    asked = _contact(vault, "0160 5551234")
+    (request,) = vault.request_consent(
+        [asked.id],
+        purpose=PURPOSE,
+        notice_id=NOTICE_ID,
+        notice_version=NOTICE_VERSION,
+        channel="messenger",
+        business="Beispiel GmbH",
+        language=story.lang,
+        now=story.now,
+    )
+    story.say(
+        "A consent now counts for 730 days (consent refresh); `consent due` lists who to ask again in "
+        f"time. The contract customer {escape(_shown_name(asked))} is asked for consent to messages beyond "
+        "the order, with a reply code of their own (the vault keeps only its keyed hash):"
+    )
+    story.console.print(Text(f"    {request.message.replace(request.code, 'CV-••••••')}"))
+    stop = _contact(vault, "0176 98765432")
+    body, signature = _webhook_body(
+        ("wamid.demo-1", "491605551234", f"Ja gern, {request.code}"),
+        ("wamid.demo-2", "4917698765432", "STOP"),
+    )
+    first = vault.take_webhook(body, signature=signature, app_secret=DEMO_APP_SECRET)
+    again = vault.take_webhook(body, signature=signature, app_secret=DEMO_APP_SECRET)
+    story.say(
+        "Their reply and a STOP from another customer arrive at the webhook (signature checked): "
+        f"{first.recorded} recorded (the consent, with the request and the code's hash as evidence; the "
+        f"withdrawal of {escape(_shown_name(stop))}). Delivered again, as webhooks are: "
+        f"{again.count('duplicate')} duplicates, nothing recorded twice."
+    )
+    synced = sync_book(
+        vault, messenger_book(vault, Policy.from_vault(vault), name_style=_NAME_STYLE), _phone(story)
+    )
+    story.say(
+        f"The next sync to phone-sync/contacts.vcf: {len(synced.created)} created, {len(synced.deleted)} "
+        "deleted: the card of the customer who wrote STOP has left the phone."
+    )
+    with _sample("retention.toml") as path:
+        vault.set_retention_schedule(read_schedule(path))
+    today = vault.retention_plan(story.now)
+    preview = vault.retention_plan(story.now + timedelta(days=4 * 366))
+    story.say(
+        "The retention schedule (sample retention.toml) is stored in the vault: erase contacts without a "
+        "legal basis after 36 quiet months, strip customers to what the invoices need after 24. "
+        f"`retention plan` today: {len(today.items)} contacts due; if nothing happened for four years: "
+        f"{len(preview.items)}. `retention apply` does exactly what the plan says, a receipt per contact."
+    )
+    story.counts["consent_lifecycle"] = {
+        "asked": 1,
+        "recorded": first.recorded,
+        "duplicates": again.count("duplicate"),
+        "left_the_phone": len(synced.deleted),
+        "retention_in_four_years": len(preview.items),
+    }
+
+
 def _audit_company_phone(story: _Story, vault: Vault) -> None:
-    """Step 6: audit the company phone's address book (a synthetic sample with leaks) against the vault."""
-    story.heading(6, "Audit the company phone's address book")
+    """Step 7: audit the company phone's address book (a synthetic sample with leaks) against the vault."""
+    story.heading(7, "Audit the company phone's address book")
     story.say(
         "The company phone's own address book (company-phone.vcf, shipped as a sample) was kept by hand. "
         "It holds some of the vault's contacts, with leaks: an e-mail address, a birthday, a contact who "
@@ -375,8 +476,8 @@ def _audit_company_phone(story: _Story, vault: Vault) -> None:
 
 
 def _write_record_of_processing(story: _Story, vault: Vault) -> None:
-    """Step 7: the Art. 30 record, with the technical measures read from this vault's real settings."""
-    story.heading(7, "Write the record of processing activities (Art. 30)")
+    """Step 8: the Art. 30 record, with the technical measures read from this vault's real settings."""
+    story.heading(8, "Write the record of processing activities (Art. 30)")
     with _sample("ropa.toml") as path:
         config = RopaConfig.load(path)
     record = record_of_processing(vault, config, policy=Policy.default(), now=story.now)
@@ -393,8 +494,8 @@ def _write_record_of_processing(story: _Story, vault: Vault) -> None:
 
 
 def _list_files(story: _Story) -> list[dict[str, Any]]:
-    """Step 8: every file in the folder, its path relative to the folder and its size."""
-    story.heading(8, "The files")
+    """Step 9: every file in the folder, its path relative to the folder and its size."""
+    story.heading(9, "The files")
     found = [
         (path.relative_to(story.folder).as_posix(), path.stat().st_size)
         for path in sorted(story.folder.rglob("*"))
@@ -444,6 +545,7 @@ def demo_command(folder: Path | None, lang: str, as_json: bool) -> None:
         _record_rights(story, vault)
         book = _explain_book(story, vault)
         _export_and_sync(story, vault, book)
+        _consent_lifecycle(story, vault)
         _audit_company_phone(story, vault)
         _write_record_of_processing(story, vault)
     files = _list_files(story)  # after closing: the vault's journal files are gone

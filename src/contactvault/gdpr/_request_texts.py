@@ -166,6 +166,20 @@ tr: Final = Words(
         "action.user_added": ("user added", "Benutzer hinzugefügt"),
         "action.user_removed": ("user removed", "Benutzer entfernt"),
         "action.passphrase_changed": ("passphrase changed", "Passphrase geändert"),
+        "action.notice": ("privacy notice version stored", "Version eines Datenschutzhinweises gespeichert"),
+        "action.consent_refresh": (
+            "refresh period of consents set",
+            "Gültigkeitsdauer von Einwilligungen festgelegt",
+        ),
+        "action.consent_request": (
+            "asked for consent (a message with a reply code)",
+            "um Einwilligung gebeten (Nachricht mit Antwortcode)",
+        ),
+        "action.retention_schedule": ("retention schedule stored", "Löschkonzept gespeichert"),
+        "action.retention": (
+            "erased or reduced under the retention schedule",
+            "nach dem Löschkonzept gelöscht oder reduziert",
+        ),
         "information": ("Information under Art. 15(1) GDPR", "Informationen nach Art. 15 Abs. 1 DSGVO"),
         "purposes": ("Purposes", "Zwecke der Verarbeitung"),
         "consent_given": ("consent given", "Einwilligung erteilt"),
