@@ -87,8 +87,8 @@ EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report a command ended 
 
 EXIT_CODES: Final[dict[int, str]] = {
     EXIT_OK: "done",
-    EXIT_FINDINGS: "done, with findings: the audit found a code named by --fail-on, or import --strict "
-    "could not import every card",
+    EXIT_FINDINGS: "done, with findings: the audit found a code named by --fail-on, import --strict "
+    "could not import every card, or consent import rejected a row (and recorded nothing)",
     EXIT_USAGE: "usage error: a missing or invalid option or argument, no terminal to ask on (for a "
     "passphrase, a password or a confirmation), an ambiguous contact, a contact that changed while a "
     "command asked or an editor was open (erase, merge, edit), a stale copy, an external id or vCard UID "
