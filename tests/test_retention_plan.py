@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactvault.models import ConsentRecord, DirectoryEntry, Label, LegalBasis
+from contactvault.models import ConsentRecord, Contact, DirectoryEntry, Label, LegalBasis
 from contactvault.retention import (
+    ALWAYS_KEPT,
     STRIPPABLE,
     PurposeNeeds,
     Rule,
@@ -373,3 +374,10 @@ def test_errors_name_the_rule_and_key_never_the_value(tmp_path):
         parse_schedule(deep, name="retention.json", kind="json")
     document = parse_schedule(EXAMPLE).to_document()
     assert Schedule.from_document(document) == parse_schedule(json.dumps(document), kind="json")
+
+
+def test_every_field_of_a_contact_is_strippable_or_always_kept():
+    """A field added to `Contact` must be placed: strippable by a rule, or always kept by a strip."""
+    fields = set(Contact.model_fields) - {"version"}  # the vault sets the version
+    assert set(STRIPPABLE) | set(ALWAYS_KEPT) == fields
+    assert not set(STRIPPABLE) & set(ALWAYS_KEPT)
