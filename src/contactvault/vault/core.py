@@ -33,9 +33,11 @@ from contactvault.errors import (
     VaultCorrupted,
 )
 from contactvault.models import Contact, DirectoryEntry
+from contactvault.models.contact import checked_whole
 from contactvault.vault import keys as slots
 from contactvault.vault import state
 from contactvault.vault.backends.base import Backend, Row
+from contactvault.vault.directory import Directory
 from contactvault.vault.header import OWNER, Header
 from contactvault.vault.records import Records, Tags
 from contactvault.vault.state import Delta, RowSet
@@ -84,9 +86,21 @@ def validated(
     ``by`` is the user whose key slot opened the vault, ``before`` the stored versions the change starts
     from: new consents, withdrawals, legal bases and objections are recorded by ``by``, stored ones keep
     who recorded them (``changes.attributed``), whatever ``contact`` says.
+
+    A contact this process validated whole (``models.contact.checked_whole``: what an importer or a read
+    from JSON returns) with no consent, legal basis or objection to attribute is not validated again: only
+    its version is set (a count no other validator of a contact looks at, checked here).
     """
     if not isinstance(contact, Contact):
         raise TypeError("the vault stores Contact objects")
+    if (
+        type(version) is int
+        and version >= 0
+        and updated_at is None
+        and not (contact.consents or contact.legal_bases or contact.objections)
+        and checked_whole(contact)
+    ):
+        return contact if contact.version == version else contact.model_copy(update={"version": version})
     fields = attributed(contact.model_dump(), before, by)
     fields["version"] = version
     if updated_at is not None:
@@ -108,7 +122,11 @@ class StateWatch(Protocol):
 
 
 class Core:
-    """An unlocked vault: its backend, header, keys and row codec; nothing read from the rows is kept."""
+    """An unlocked vault: its backend, header, keys and row codec, and its decrypted directory entries.
+
+    Of what is read from the rows, only the directory entries are kept (``directory``, refreshed from the
+    row-set state, dropped by ``close``); never a CRM payload.
+    """
 
     watch: StateWatch | None = None
     """The rollback watch of a vault opened by ``Vault`` (``memory.opened`` sets it); ``None`` for a copy
@@ -136,6 +154,8 @@ class Core:
         self.records = Records(header.vault_id, keys)
         self.changes = 0
         self._lock = threading.Lock()  # guards header and changes between threads
+        self.directory = Directory()
+        """The directory entries decrypted so far, and caches derived from them (``vault.directory``)."""
 
     @property
     def keys(self) -> Keys:
@@ -150,10 +170,11 @@ class Core:
         return self.header.vault_id
 
     def close(self) -> None:
-        """Close the storage and drop the keys (references only: Python cannot wipe the bytes)."""
+        """Close the storage; drop the keys and the decrypted entries (references: bytes are not wiped)."""
         if self.watch is not None and not self.storage.closed:
             self.watch.close(self)
         self.storage.close()
+        self.directory.clear()
         self.master = b""
         self._keys = None
 
@@ -302,12 +323,12 @@ class Core:
     # --- reading ------------------------------------------------------------------------------------------
 
     def entries(self) -> Iterator[DirectoryEntry]:
-        """Every live contact's directory entry, in the order they were added; no CRM payload decrypted."""
-        self.watched()
-        records = self.records
-        for row in self.storage.rows():
-            if row.data_key is not None:
-                yield records.directory(row)
+        """Every live contact's directory entry, in the order they were added; no CRM payload decrypted.
+
+        Served from ``directory``: one read of the state (shown to the rollback watch) when nothing
+        changed, else the changed rows decrypted. Read when the iteration starts.
+        """
+        yield from self.directory.entries(self)
 
     def live_row(self, cid: uuid.UUID) -> Row:
         """The row of a live contact; ``ContactNotFound``, ``ContactErased`` or ``ContactMerged``."""

@@ -1,0 +1,103 @@
+"""The directory compartment of an open vault, decrypted once and kept while the vault is open.
+
+Listing the contacts and building a messenger book read every contact's directory entry (``DirectoryEntry``:
+names, numbers, labels, consents, legal bases, restriction, objections, messenger presence; never the CRM
+payload). ``Directory`` keeps the entries it decrypted, each with the row version and the AEAD tag of the
+sealed directory it came from, so that a second listing or book in the same process decrypts only what
+changed:
+
+- every read of the entries reads the authenticated row-set state once (its MAC checked, and shown to the
+  rollback watch, as every read is); when its bytes are those the cache was built at, nothing changed in
+  the vault (every write, by any process, commits a new state) and the kept entries are served;
+- otherwise, inside one snapshot with that state, the rows are read again (ids, versions and directory
+  blobs, no CRM payload) and only a row whose version or directory tag differs from the kept one, or that
+  is new, is decrypted, authenticated and validated; erased contacts drop out.
+
+So a change made by another ``Vault`` object or another process is seen by the next read here. Entries
+come from authenticated rows only, and each is validated into the model once, when it is decrypted.
+
+Derived caches built from the entries (the messenger book's decisions and cards, ``memo``) live here too,
+so that ``close()`` drops everything at once: ``clear`` empties them and the entries. What a process that
+keeps a vault open trusts because of this cache is in docs/threat-model.md ("Memory").
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Final
+
+from contactvault import crypto
+from contactvault.models import DirectoryEntry
+
+if TYPE_CHECKING:
+    from contactvault.vault.core import Core
+
+__all__ = ["Directory"]
+
+_TAG: Final = crypto.TAG_SIZE
+
+
+class Directory:
+    """The decrypted directory entries of one open vault, refreshed from the row-set state (see module)."""
+
+    __slots__ = ("_entries", "_known", "_lock", "_state", "memo")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: bytes | None = None  # the row-set state's bytes the entries were read at
+        self._known: dict[bytes, tuple[int, bytes, DirectoryEntry]] = {}  # id -> version, tag, entry
+        self._entries: tuple[DirectoryEntry, ...] = ()
+        self.memo: dict[object, object] = {}
+        """Caches derived from the entries (the messenger book's), dropped with them."""
+
+    def __len__(self) -> int:
+        """How many entries are kept."""
+        return len(self._known)
+
+    def entries(self, core: Core) -> tuple[DirectoryEntry, ...]:
+        """Every live contact's directory entry as stored now, in the order they were added.
+
+        One read of the state when nothing changed; otherwise the rows are read and the changed ones
+        decrypted (``VaultCorrupted`` for a row that fails authentication or validation).
+        """
+        storage = core.storage
+        with self._lock, storage.snapshot():
+            state, raw = core.read_state()
+            if core.watch is not None:
+                core.watch.read(core, state.generation, raw)
+            if raw != self._state:
+                self._refresh(core)
+                self._state = raw
+            return self._entries
+
+    def _refresh(self, core: Core) -> None:
+        """Read the rows (inside the caller's snapshot); decrypt those not kept at their version and tag."""
+        known = self._known
+        found: dict[bytes, tuple[int, bytes, DirectoryEntry]] = {}
+        entries: list[DirectoryEntry] = []
+        directory = core.records.directory
+        for row in core.storage.rows():
+            if row.data_key is None:  # erased: a tombstone
+                continue
+            tag = row.directory[-_TAG:]
+            kept = known.get(row.id)
+            if kept is not None and kept[0] == row.version and kept[1] == tag:
+                entry = kept[2]
+            else:
+                entry = directory(row)
+            found[row.id] = (row.version, tag, entry)
+            entries.append(entry)
+        self._known = found
+        self._entries = tuple(entries)
+
+    def clear(self) -> None:
+        """Drop every entry and every derived cache (the vault is closing)."""
+        with self._lock:
+            self._state = None
+            self._known = {}
+            self._entries = ()
+            for value in self.memo.values():
+                clear = getattr(value, "clear", None)
+                if callable(clear):
+                    clear()
+            self.memo.clear()
