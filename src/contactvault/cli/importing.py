@@ -2,9 +2,10 @@
 
 Every contact the file yields is matched against the vault (``Vault.import_contacts``): new ones are
 added, known ones updated in place, unchanged ones left alone, ambiguous ones reported; all in one
-transaction. ``--dry-run`` says what would change and stores nothing. A long file shows one progress
-display for the whole import (reading, then storing). The summary holds counts and messages that name
-lines, fields and short ids, never a value.
+transaction, streamed: the cards are read (by helper processes for a large file, ``--workers``) while the
+contacts are stored, and no more than a few batches of them are held at a time. ``--dry-run`` says what
+would change and stores nothing. A long file shows progress bars for reading and storing. The summary
+holds counts and messages that name lines, fields and short ids, never a value.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rich.text import Text
 from contactvault.cli._app import VaultAccess, stdout, vault_options
 from contactvault.cli._errors import EXIT_FINDINGS, guarded, stderr
 from contactvault.importers.csv import import_csv
-from contactvault.importers.result import ImportBatch, ImportResult
+from contactvault.importers.result import ImportBatch, ImportResult, ImportTally
 from contactvault.importers.vcard import iter_vcards
 from contactvault.phones import check_region
 from contactvault.vault import ImportReport, OnMatch
@@ -51,7 +52,9 @@ def _detect_format(path: Path) -> Literal["vcard", "csv"]:
     return "vcard" if head.startswith(b"BEGIN:VCARD") else "csv"
 
 
-def summary_table(result: ImportResult, region: str, report: ImportReport | None = None) -> Table:
+def summary_table(
+    result: ImportResult | ImportTally, region: str, report: ImportReport | None = None
+) -> Table:
     """The import summary as a table: counts only, never a value from the file."""
     counts = result.summary()
     table = Table(title=f"Import of {result.source} ({result.format}, default region {region})")
@@ -94,13 +97,22 @@ def _cards_in(path: Path) -> int:
     return count
 
 
-def _read(path: Path, kind: str, region: str | None, progress: Progress | None) -> ImportResult:
-    """Read the whole file into an ImportResult, advancing the progress bar card by card."""
-    if kind == "csv":  # CSV exports are small; the importer names their layout
-        return import_csv(path, default_region=region)
-    batches = iter_vcards(path, default_region=region)
+def _read(
+    path: Path, kind: str, region: str | None, workers: int | Literal["auto"], progress: Progress | None
+) -> tuple[ImportTally, Iterator[ImportBatch]]:
+    """The file's batches, read as they are asked for, and the tally that counts them as they pass.
+
+    On a terminal, a progress bar advances card by card.
+    """
+    if kind == "csv":  # CSV exports are small; the importer names their layout; read in one process
+        result = import_csv(path, default_region=region)
+        tally = ImportTally(source=result.source, format=result.format)
+        whole = ImportBatch(result.contacts, result.issues, result.entries, result.dropped)
+        return tally, iter([whole])
+    batches = iter_vcards(path, default_region=region, workers=workers)
+    tally = ImportTally(source=path.name, format="vcard")
     if progress is None:
-        return ImportResult.collect(batches, source=path.name, format="vcard")
+        return tally, batches
     task = progress.add_task("reading", total=_cards_in(path))
 
     def counted() -> Iterator[ImportBatch]:
@@ -108,7 +120,7 @@ def _read(path: Path, kind: str, region: str | None, progress: Progress | None) 
             progress.advance(task, batch.entries)
             yield batch
 
-    return ImportResult.collect(counted(), source=path.name, format="vcard")
+    return tally, counted()
 
 
 @contextlib.contextmanager
@@ -129,21 +141,43 @@ def _progress(path: Path) -> Iterator[Progress | None]:
 
 
 def _store(
-    access: VaultAccess, result: ImportResult, on_match: OnMatch, dry_run: bool, progress: Progress | None
+    access: VaultAccess,
+    tally: ImportTally,
+    batches: Iterator[ImportBatch],
+    on_match: OnMatch,
+    dry_run: bool,
+    progress: Progress | None,
 ) -> ImportReport | None:
-    """Match and store (a dry run: only match) against the vault; ``None`` for a dry run without a vault."""
+    """Stream the file's contacts into the vault, matched and stored (a dry run: matched) as they are read.
+
+    Memory stays flat in the file's size. ``None`` for a dry run without a vault (the file is only read).
+    """
     if dry_run and not access.exists():
-        return None  # nothing to compare with: the summary of the file is all there is
+        for _ in tally.contacts_of(batches):
+            pass  # nothing to compare with: the summary of the file is all there is
+        return None
     with access.open() as vault:
+        contacts = tally.contacts_of(batches)
         if progress is None:
-            return vault.import_contacts(result, on_match=on_match, dry_run=dry_run)
-        task = progress.add_task("storing" if not dry_run else "matching", total=len(result.contacts))
-        return vault.import_contacts(
-            result,
-            on_match=on_match,
-            dry_run=dry_run,
-            progress=lambda done: progress.update(task, completed=done),
-        )
+            return vault.import_contacts(contacts, on_match=on_match, dry_run=dry_run)
+        task = progress.add_task("storing" if not dry_run else "matching", total=None)
+
+        def stored(done: int) -> None:  # the bar's end is known once the file is read
+            progress.update(task, completed=done, total=max(done, tally.entries))
+
+        return vault.import_contacts(contacts, on_match=on_match, dry_run=dry_run, progress=stored)
+
+
+def _workers_option(value: str) -> int | Literal["auto"]:
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise click.BadParameter("expected 'auto' or a number of helper processes (0: one process)")
+    return count
 
 
 @click.command("import")
@@ -171,6 +205,14 @@ def _store(
 @click.option("--dry-run", is_flag=True, help="Only read the file and say what would change; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")
 @click.option(
+    "--workers",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Helper processes that read the cards while this one stores them; 0: one process; auto: one "
+    "fewer than the cores, for files of 2 MiB or more.",
+)
+@click.option(
     "--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported, or was ambiguous."
 )
 @vault_options
@@ -182,6 +224,7 @@ def import_command(
     on_match: str,
     dry_run: bool,
     as_json: bool,
+    workers: str,
     strict: bool,
     access: VaultAccess,
 ) -> None:
@@ -193,11 +236,14 @@ def import_command(
     """
     default_region = None if region.lower() == "none" else check_region(region)
     kind = _detect_format(file) if fmt == "auto" else fmt
+    helpers = _workers_option(workers)
     if not dry_run:
         access.require()  # before the file is read
     with _progress(file) as progress:
-        result = _read(file, kind, default_region, progress)
-        report = _store(access, result, cast("OnMatch", on_match), dry_run, progress)
+        result, batches = _read(file, kind, default_region, helpers, progress)
+        report = _store(access, result, batches, cast("OnMatch", on_match), dry_run, progress)
+    if result.fallback is not None:
+        stderr().print(f"note: {result.fallback}", highlight=False)
     if as_json:
         payload = {
             "source": result.source,
@@ -221,7 +267,11 @@ def import_command(
 
 
 def _print_summary(
-    result: ImportResult, region: str, report: ImportReport | None, access: VaultAccess, dry_run: bool
+    result: ImportResult | ImportTally,
+    region: str,
+    report: ImportReport | None,
+    access: VaultAccess,
+    dry_run: bool,
 ) -> None:
     console = stdout()
     console.print(summary_table(result, region, report))

@@ -9,14 +9,14 @@ Issue messages name lines and fields, never values: they are safe to log and to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from contactvault.duplicates import DuplicateGroup, find_duplicates
 from contactvault.models import Contact
 
-__all__ = ["ImportBatch", "ImportIssue", "ImportResult", "IssueCode", "Severity"]
+__all__ = ["ImportBatch", "ImportIssue", "ImportResult", "ImportTally", "IssueCode", "Severity"]
 
 Severity = Literal["error", "warning"]
 """``error``: the card or row was not imported. ``warning``: it was imported, with something to check."""
@@ -71,6 +71,9 @@ class ImportBatch:
     """Cards or rows read in this batch (each became a contact or an error issue)."""
     dropped: int = 0
     """Photos, logos, sounds and keys dropped unread."""
+    fallback: str | None = None
+    """Set on the batch where helper processes were asked for but could not run: why, and that the rest
+    was read in one process (the results are the same)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +93,8 @@ class ImportResult:
     """Cards or rows read: ``len(contacts)`` plus the entries that became error issues."""
     dropped: int = 0
     """Photos, logos, sounds and keys dropped unread (they are never stored)."""
+    fallback: str | None = None
+    """Why helper processes asked for could not run (the file was then read in one process), or ``None``."""
 
     @classmethod
     def collect(
@@ -107,6 +112,7 @@ class ImportResult:
             result.issues.extend(batch.issues)
             result.entries += batch.entries
             result.dropped += batch.dropped
+            result.fallback = result.fallback or batch.fallback
         result.duplicates = find_duplicates(result.contacts, existing)
         return result
 
@@ -132,6 +138,77 @@ class ImportResult:
             "not_normalised": len(phones) - normalised,
             "emails": sum(len(c.emails) for c in self.contacts),
             "duplicate_groups": len(self.duplicates),
+            "dropped_media": self.dropped,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+
+
+@dataclass(slots=True)
+class ImportTally:
+    """An import counted as it streams by, without keeping its contacts: memory flat in the file's size.
+
+    ``contacts_of(batches)`` passes the contacts on (into a vault, say) while it keeps the issues and
+    counts; afterwards ``summary()`` gives what `ImportResult.summary` would have given for the same
+    batches (``duplicate_groups`` counting numbers shared within the file).
+    """
+
+    source: str
+    format: str
+    issues: list[ImportIssue] = field(default_factory=list)
+    entries: int = 0
+    dropped: int = 0
+    fallback: str | None = None
+    """As `ImportResult.fallback`."""
+    _counts: dict[str, int] = field(default_factory=dict)
+    _owners: dict[str, int] = field(default_factory=dict)  # number -> the first contact (by count) with it
+    _shared: set[str] = field(default_factory=set)
+
+    def add(self, batch: ImportBatch) -> None:
+        """Count one batch (its contacts are not kept)."""
+        counts, owners, shared = self._counts, self._owners, self._shared
+        self.issues.extend(batch.issues)
+        self.entries += batch.entries
+        self.dropped += batch.dropped
+        self.fallback = self.fallback or batch.fallback
+        for contact in batch.contacts:
+            seq = counts["contacts"] = counts.get("contacts", 0) + 1
+            phones = contact.phones
+            counts["phone_numbers"] = counts.get("phone_numbers", 0) + len(phones)
+            counts["normalised"] = counts.get("normalised", 0) + sum(1 for p in phones if p.e164 is not None)
+            counts["emails"] = counts.get("emails", 0) + len(contact.emails)
+            for number in contact.e164_numbers():
+                if owners.setdefault(number, seq) != seq:
+                    shared.add(number)
+
+    def contacts_of(self, batches: Iterable[ImportBatch]) -> Iterator[Contact]:
+        """The batches' contacts, in order, each batch counted as it is read."""
+        for batch in batches:
+            self.add(batch)
+            yield from batch.contacts
+
+    @property
+    def errors(self) -> list[ImportIssue]:
+        """Issues of severity ``error``: entries that were not imported."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ImportIssue]:
+        """Issues of severity ``warning``: imported entries with something to check."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def summary(self) -> dict[str, int]:
+        """Counts for a report, as `ImportResult.summary` gives them."""
+        counts = self._counts
+        phones, normalised = counts.get("phone_numbers", 0), counts.get("normalised", 0)
+        return {
+            "entries": self.entries,
+            "contacts": counts.get("contacts", 0),
+            "phone_numbers": phones,
+            "normalised": normalised,
+            "not_normalised": phones - normalised,
+            "emails": counts.get("emails", 0),
+            "duplicate_groups": len(self._shared),
             "dropped_media": self.dropped,
             "errors": len(self.errors),
             "warnings": len(self.warnings),

@@ -19,14 +19,15 @@ batches (numbers normalised per batch) and shows cards as a phone would (`CardVi
 
 from __future__ import annotations
 
-from collections import deque
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final, Literal
 
 from contactvault.importers._gc import paused_gc
-from contactvault.importers._numbers import NumberJob, number_service
 from contactvault.importers._vcard_cards import RawCard, split_cards
+from contactvault.importers._vcard_pool import parallel_batches
 from contactvault.importers._vcard_properties import IGNORED, CardError, unfold
 from contactvault.importers._vcard_values import (
     HANDLERS,
@@ -37,13 +38,21 @@ from contactvault.importers._vcard_values import (
     to_contact,
 )
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult
-from contactvault.importers.source import Source, iter_blocks, source_name
+from contactvault.importers.source import Source, _as_path, iter_blocks, source_name
 from contactvault.models import Contact
-from contactvault.phones import check_region
+from contactvault.phones import NumberInfo, check_region, parse_number
 
-__all__ = ["CardView", "import_vcards", "iter_card_views", "iter_vcards"]
+__all__ = ["PARALLEL_BYTES", "CardView", "auto_workers", "import_vcards", "iter_card_views", "iter_vcards"]
 
 DEFAULT_BATCH_SIZE = 1_000
+
+PARALLEL_BYTES: Final = 2 * 1024 * 1024
+"""From this file size on (about 3,500 cards), ``workers="auto"`` reads with helper processes: below it,
+starting them costs more than they save."""
+
+MAX_AUTO_WORKERS: Final = 4
+"""``workers="auto"`` uses at most this many helpers: this process, which splits the file and (in an
+import into a vault) seals and stores, cannot feed more."""
 
 _Entry = Card | ImportIssue
 """A card read but not finished (numbers pending), or the issue it became."""
@@ -81,9 +90,10 @@ def _pending_numbers(entries: list[_Entry]) -> list[str]:
     return list(dict.fromkeys(p["raw"] for e in entries if isinstance(e, Card) for p in e.phones))
 
 
-def _finish_batch(entries: list[_Entry], count: int, job: NumberJob, now: datetime) -> ImportBatch:
+def _finish_batch(
+    entries: list[_Entry], count: int, answers: dict[str, NumberInfo], now: datetime
+) -> ImportBatch:
     """Numbers in, Contacts validated: each card becomes a contact plus its warnings, or one error issue."""
-    answers = job()
     batch = ImportBatch(entries=count)
     for entry in entries:
         if isinstance(entry, ImportIssue):
@@ -104,56 +114,95 @@ def _finish_batch(entries: list[_Entry], count: int, job: NumberJob, now: dateti
     return batch
 
 
+def auto_workers(source: Source) -> int:
+    """The helper processes ``workers="auto"`` uses for ``source``: 0 below `PARALLEL_BYTES`, or on one core.
+
+    Above it, one fewer than the cores (at least 1, at most `MAX_AUTO_WORKERS`): this process splits the
+    file and, in an import into a vault, seals and stores, which keeps one core busy.
+    """
+    size = _size_of(source)
+    cores = os.cpu_count() or 1
+    if size is None or size < PARALLEL_BYTES or cores < 2:
+        return 0
+    return min(cores - 1, MAX_AUTO_WORKERS)
+
+
+def _size_of(source: Source) -> int | None:
+    path = _as_path(source)
+    if path is None:
+        return len(source) if isinstance(source, str | bytes) else None
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None  # reading it will say why
+
+
+def _workers(workers: int | Literal["auto"], source: Source) -> int:
+    if workers == "auto":
+        return auto_workers(source)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError('workers must be "auto", 0 (one process) or a positive number of helper processes')
+    return workers
+
+
 def iter_vcards(
-    source: Source, *, default_region: str | None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int = 0
+    source: Source,
+    *,
+    default_region: str | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | Literal["auto"] = "auto",
 ) -> Iterator[ImportBatch]:
     """Read a vCard address book in batches of at most ``batch_size`` cards; memory stays bounded.
 
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
-    only international numbers; there is no hidden default. ``workers`` > 0 normalises numbers in that many
-    helper processes while the next batch is read (see :mod:`contactvault.importers._numbers`). Raises
-    ``ImportFailed`` when the source cannot be read or holds no vCard at all; problems
-    inside cards become issues.
+    only international numbers; there is no hidden default. ``workers`` > 0 builds the contacts in that
+    many helper processes while this process reads and splits the file (see
+    :mod:`contactvault.importers._vcard_pool`); ``0`` reads in this process; ``"auto"`` (the default)
+    uses helpers for files of `PARALLEL_BYTES` or more (`auto_workers`). The batches are the same either
+    way (contacts, issues, line numbers, order, counts; contact ids are random in any case); where helper
+    processes cannot run, the file is read in one process and the batch says so (``fallback``). Raises
+    ``ImportFailed`` when the source cannot be read or holds no vCard at all; problems inside cards become
+    issues.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if workers < 0:
-        raise ValueError("workers must be 0 (normalise here) or a positive number of helper processes")
+    count = _workers(workers, source)
     region = check_region(default_region)  # here, not in the generator: bad arguments fail at the call
-    return _batches(source, region, batch_size, workers)
+    return _batches(source, region, batch_size, count)
 
 
 def _batches(source: Source, region: str | None, batch_size: int, workers: int) -> Iterator[ImportBatch]:
     name = source_name(source)
     now = datetime.now(UTC)
     items = split_cards(iter_blocks(source), name)
-    # With helper processes, a two-stage pipeline: batch k's numbers are normalised while batch k+1 is
-    # read. Without, each batch is finished at once, so that only one batch is alive at a time.
-    in_flight = 1 if workers else 0
-    pending: deque[tuple[list[_Entry], int, NumberJob]] = deque()
-    with number_service(region, workers) as numbers:
-        while True:
-            with paused_gc():
-                entries, count = _read_batch(items, name, batch_size)
-                if entries:
-                    pending.append((entries, count, numbers.submit(_pending_numbers(entries))))
-                ready = len(pending) > (in_flight if entries else 0)
-                done = _finish_batch(*pending.popleft(), now) if ready else None
-            if done is not None:
-                yield done
-            elif not entries:
+    if workers:
+        yield from parallel_batches(
+            items, source=name, region=region, batch_size=batch_size, workers=workers, now=now
+        )
+        return
+    while True:  # one batch alive at a time
+        with paused_gc():
+            entries, count = _read_batch(items, name, batch_size)
+            if not entries:
                 return
+            answers = {raw: parse_number(raw, region) for raw in _pending_numbers(entries)}
+            batch = _finish_batch(entries, count, answers, now)
+        yield batch
 
 
 def import_vcards(
-    source: Source, *, default_region: str | None, existing: Iterable[Contact] = (), workers: int = 0
+    source: Source,
+    *,
+    default_region: str | None,
+    existing: Iterable[Contact] = (),
+    workers: int | Literal["auto"] = "auto",
 ) -> ImportResult:
     """Import a vCard 2.1, 3.0 or 4.0 address book, as phones and programs export it.
 
     ``source`` is a path, the file's bytes, or its text (see :mod:`contactvault.importers.source`).
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None``.
     ``existing`` holds contacts of earlier imports: duplicates against them are reported too.
-    ``workers`` > 0 normalises numbers in helper processes, for large files on several cores.
+    ``workers`` as for `iter_vcards`: helper processes for large files on several cores, the same result.
 
     Every card becomes a contact or an error issue naming its line; nothing is stored anywhere.
     Photos, logos, sounds and keys are dropped unread.
