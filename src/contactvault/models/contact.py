@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 import uuid
-from typing import Annotated, Literal, Self
+import weakref
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
@@ -42,6 +44,7 @@ __all__ = [
     "PhoneProblem",
     "PostalAddress",
     "SourceFormat",
+    "checked_whole",
 ]
 
 PhoneKind = Literal[
@@ -271,3 +274,55 @@ class Contact(Model):
         """The vCard UIDs this contact answers to: its source card's, then those merged into it."""
         first = (self.source.uid,) if self.source is not None and self.source.uid else ()
         return tuple(dict.fromkeys((*first, *self.merged_uids)))
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # noqa: ANN401  (pydantic's own signature)
+        """Validate ``obj`` (see pydantic); noted as checked whole if it held no model object."""
+        contact = super().model_validate(obj, **kwargs)
+        if not kwargs and type(obj) is dict and _plain(obj):
+            _CHECKED[id(contact)] = contact
+        return contact
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:  # noqa: ANN401
+        """Validate JSON (see pydantic); noted as checked whole (JSON holds no model object)."""
+        contact = super().model_validate_json(json_data, **kwargs)
+        if not kwargs:
+            _CHECKED[id(contact)] = contact
+        return contact
+
+
+# Contacts validated whole in this process, by id (weakly: an entry goes with its contact). pydantic does not
+# validate again a model object found inside the data (a ``Phone`` made by ``model_copy(update=...)`` or
+# ``model_construct()`` is taken as it is), nor a ``model_copy``; so only a contact validated from plain data
+# (dicts, lists, tuples and plain values) or from JSON is noted, and only the very object validation made.
+_CHECKED: weakref.WeakValueDictionary[int, Contact] = weakref.WeakValueDictionary()
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, date, uuid.UUID})
+
+
+def _plain(data: object) -> bool:
+    """Whether ``data`` holds nothing but dicts, lists, tuples and plain values: no model object anywhere."""
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind not in _PLAIN:
+            return False
+    return True
+
+
+def checked_whole(contact: Contact) -> bool:
+    """Whether ``contact`` is a ``Contact`` that this process validated whole, as it is now.
+
+    True only for the very object that ``Contact.model_validate`` made from plain data (dicts, lists,
+    tuples and plain values: no model object inside, which pydantic would take without validating it) or
+    ``Contact.model_validate_json`` made, with no other argument. A ``model_copy`` (validated by nobody),
+    ``model_construct()``, a copy, an unpickled contact, a subclass or a contact built with ``Contact(...)``
+    is not (the vault validates those again). Models are frozen; one changed behind pydantic's back (with
+    ``object.__setattr__``) is not noticed.
+    """
+    return type(contact) is Contact and _CHECKED.get(id(contact)) is contact
