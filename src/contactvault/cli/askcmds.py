@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -291,7 +292,7 @@ def consent_confirm_command(
 def _body(source: str) -> bytes:
     """The webhook body from a file or standard input (``-``), as bytes; exit 5 naming the file."""
     if source == "-":
-        return click.get_binary_stream("stdin").read(MAX_BODY_BYTES + 1)
+        return sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
     try:
         with Path(source).open("rb") as stream:
             return stream.read(MAX_BODY_BYTES + 1)
