@@ -72,8 +72,11 @@ def _launched(argv: Sequence[str], figures: Path) -> list[str]:
 
 
 def _ran(figures: Path, out: bytes, err: bytes) -> Ran:
-    seconds, rss, code = figures.read_text(encoding="utf-8").split()
+    written = figures.read_text(encoding="utf-8").split()
     figures.unlink()
+    if len(written) != 3:  # the launcher itself failed: no figures, and an exit code that says so
+        return Ran(float("nan"), 0, 127, out, err or b"the launcher wrote no figures")
+    seconds, rss, code = written
     return Ran(float(seconds), int(rss), int(code), out, err)
 
 
