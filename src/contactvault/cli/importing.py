@@ -168,7 +168,7 @@ def _store(
         return vault.import_contacts(contacts, on_match=on_match, dry_run=dry_run, progress=stored)
 
 
-def _workers_option(value: str) -> int | Literal["auto"]:
+def _workers_option(_ctx: click.Context, _param: click.Parameter, value: str) -> int | Literal["auto"]:
     if value.strip().lower() == "auto":
         return "auto"
     try:
@@ -209,6 +209,7 @@ def _workers_option(value: str) -> int | Literal["auto"]:
     default="auto",
     show_default=True,
     metavar="N|auto",
+    callback=_workers_option,
     help="Helper processes that read the cards while this one stores them; 0: one process; auto: one "
     "fewer than the cores, for files of 2 MiB or more.",
 )
@@ -224,7 +225,7 @@ def import_command(
     on_match: str,
     dry_run: bool,
     as_json: bool,
-    workers: str,
+    workers: int | Literal["auto"],
     strict: bool,
     access: VaultAccess,
 ) -> None:
@@ -236,11 +237,10 @@ def import_command(
     """
     default_region = None if region.lower() == "none" else check_region(region)
     kind = _detect_format(file) if fmt == "auto" else fmt
-    helpers = _workers_option(workers)
     if not dry_run:
         access.require()  # before the file is read
     with _progress(file) as progress:
-        result, batches = _read(file, kind, default_region, helpers, progress)
+        result, batches = _read(file, kind, default_region, workers, progress)
         report = _store(access, result, batches, cast("OnMatch", on_match), dry_run, progress)
     if result.fallback is not None:
         stderr().print(f"note: {result.fallback}", highlight=False)
