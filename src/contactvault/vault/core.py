@@ -415,6 +415,7 @@ class Core:
             inserts.clear()
             pairs.clear()
 
+        writes, written = _tracked(writes)  # the ids of the rows written, for the directory cache
         with storage.transaction():
             current_header, current = self._stored_state()
             if self.keys is not keys:
@@ -466,16 +467,40 @@ class Core:
             new_state = delta.applied(current)
             packed = new_state.pack(keys, header_bytes)
             storage.write_single("state", packed)
-        self._committed(new_header, header_bytes, new_state.generation, packed)
+        self._committed(new_header, header_bytes, (current.generation, new_state.generation), packed, written)
         return count
 
-    def _committed(self, header: Header, header_bytes: bytes, generation: int, state: bytes) -> None:
-        """After a commit: keep its header (and its bytes), count it, tell the watch of the new state."""
+    def _committed(
+        self,
+        header: Header,
+        header_bytes: bytes,
+        generations: tuple[int, int],
+        state: bytes,
+        written: list[bytes],
+    ) -> None:
+        """After a commit: keep its header (and its bytes), count it, tell the watch of the new state.
+
+        ``generations`` are the state's before and after the commit, ``written`` the ids of the rows
+        written: the directory cache re-reads those rows only.
+        """
         with self._lock:
             self.header, self._header_bytes = header, header_bytes
             self.changes += 1
+        self.directory.committed(*generations, state, written)
         if self.watch is not None:
-            self.watch.written(self, generation, state)
+            self.watch.written(self, generations[1], state)
+
+
+def _tracked(writes: Iterable[Write]) -> tuple[Iterator[Write], list[bytes]]:
+    """``writes`` as they are consumed, and the list that collects the ids of their new rows meanwhile."""
+    written: list[bytes] = []
+
+    def each() -> Iterator[Write]:
+        for write in writes:
+            written.append(write.new.id)
+            yield write
+
+    return each(), written
 
 
 def _changed_tags(write: Write) -> tuple[list[bytes], list[bytes]]:
