@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import re
 import string
 import types
@@ -39,6 +40,7 @@ from contactvault.models import DirectoryEntry, MessengerEntry
 
 __all__ = [
     "DEFAULT_PSEUDONYM",
+    "BookCard",
     "BookCodes",
     "BookDiff",
     "MessengerBook",
@@ -360,6 +362,34 @@ class BookDiff:
         return bool(self.added or self.removed or self.renamed or self.resplit)
 
 
+class BookCard:
+    """One card of a book as ``contactvault.sync.messenger_book`` makes it, kept between its books.
+
+    ``contact`` is the contact's id as an integer. Its UID, entry, name split and sort key are made
+    together from one contact's directory entry (the split
+    by :func:`book_name_parts`, whole words of the name), and its vCard text is kept once written
+    (``vcard``, by version), so that the next book of an open vault reuses the cards of contacts that did
+    not change. Internal: books hand out ``(uid, entry)`` pairs, never these.
+    """
+
+    __slots__ = ("contact", "entry", "key", "named", "pair", "split", "uid", "v3", "v4")
+
+    def __init__(self, contact: int, uid: str, entry: MessengerEntry, split: tuple[str, str]) -> None:
+        self.contact = contact
+        self.uid = uid
+        self.entry = entry
+        self.split = split
+        self.key = (entry.display_name.casefold(), entry.phone_e164, uid)  # the book's order
+        self.pair = (uid, entry)
+        self.named = (uid, split)
+        self.v3: str | None = None
+        self.v4: str | None = None
+
+
+_PAIR: Final = operator.attrgetter("pair")
+_NAMED: Final = operator.attrgetter("named")
+
+
 class MessengerBook:
     """The minimal address book for a messenger: ``MessengerEntry`` objects with their UIDs.
 
@@ -369,7 +399,7 @@ class MessengerBook:
     nothing else. Nothing else is in it: no contact id, no label, no note, no e-mail address.
     """
 
-    __slots__ = ("_cards", "_names", "_split", "policy_digest")
+    __slots__ = ("_cards", "_made", "_names", "_split", "policy_digest")
 
     def __init__(
         self,
@@ -389,6 +419,7 @@ class MessengerBook:
         split by :func:`split_display_name`.
         """
         self.policy_digest = policy_digest
+        self._made: tuple[BookCard, ...] | None = None
         pairs = list(cards)
         for uid, entry in pairs:
             if type(entry) is not MessengerEntry:
@@ -415,6 +446,43 @@ class MessengerBook:
             split[uid] = parts
         self._split = types.MappingProxyType(split)
         self._names: tuple[tuple[str, str], ...] = tuple(split.values())  # in the book's order
+
+    @classmethod
+    def _of_cards(cls, made: Iterable[BookCard], *, policy_digest: str) -> MessengerBook:
+        """A book of cards ``messenger_book`` made (each entry validated, each split checked), in order.
+
+        The checks of the constructor that the cards passed when they were made are not repeated: the
+        type of each entry, the form of each UID (a keyed hash in hex) and each split. The UIDs must still
+        be unique (``ValueError``); the order is the caller's (tests compare with a book sorted anew).
+        """
+        cards = tuple(made)
+        book = cls.__new__(cls)
+        book.policy_digest = policy_digest
+        book._made = cards
+        book._cards = tuple(map(_PAIR, cards))
+        split = dict(map(_NAMED, cards))
+        if len(split) != len(cards):
+            raise ValueError("the UIDs of a book must be unique")
+        book._split = types.MappingProxyType(split)
+        book._names = tuple(split.values())
+        return book
+
+    def _texts(
+        self, version: str, render: Callable[[str, MessengerEntry, tuple[str, str]], str]
+    ) -> list[str]:
+        """Each card's text in ``version`` (``render(uid, entry, split)``), kept on the vault's cards."""
+        made = self._made
+        if made is None:
+            split = self._split
+            return [render(uid, entry, split[uid]) for uid, entry in self._cards]
+        slot = "v3" if version == "3.0" else "v4"
+        texts: list[str | None] = list(map(operator.attrgetter(slot), made))
+        if None in texts:
+            for i, card in enumerate(made):
+                if texts[i] is None:
+                    texts[i] = render(card.uid, card.entry, card.split)
+                    setattr(card, slot, texts[i])
+        return texts  # type: ignore[return-value]  # every None was filled just above
 
     def __iter__(self) -> Iterator[MessengerEntry]:
         return (entry for _, entry in self._cards)

@@ -13,14 +13,18 @@ sync with ``Vault.record_disclosure``. The book itself (``MessengerBook``, name 
 
 from __future__ import annotations
 
+import bisect
 import functools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from contactvault.book import (
     DEFAULT_PSEUDONYM,
+    BookCard,
+    BookCodes,
     MessengerBook,
     NameStyle,
     book_name_parts,
@@ -33,7 +37,9 @@ from contactvault.importers._gc import paused_gc
 from contactvault.models import DirectoryEntry, MessengerEntry
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
+from contactvault.sync.validity import Window, day_of, decision_window, instant_of
 from contactvault.vault import Disclosure, Vault
+from contactvault.vault.directory import directory_memo
 
 __all__ = ["ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
 
@@ -71,19 +77,131 @@ def messenger_book(
     """
     check_name_style(name_style, pseudonym)
     codes = vault.book_codes()
-    cards: list[tuple[str, MessengerEntry]] = []
-    names: dict[str, tuple[str, str]] = {}  # UID -> (family, given): the card's N, words of its FN
+    digest = policy.digest()
+    moment = now if now is not None else datetime.now(UTC)
     with paused_gc():  # many small objects and no cycles: the collector would only slow this down
-        for entry, decision in explain(vault, policy, now=now):
-            if not decision.allowed:
-                continue
-            code = functools.partial(codes.pseudonym, entry.id)  # computed only if the name needs it
-            name, family, given = book_name_parts(entry, name_style, code=code, pseudonym=pseudonym)
-            for number in decision.numbers:
-                uid = codes.uid(entry.id, number)
-                cards.append((uid, MessengerEntry(display_name=name, phone_e164=number)))
-                names[uid] = (family, given)
-        return MessengerBook(cards, policy_digest=policy.digest(), names=names)
+        kept = _kept_books(vault, (type(policy), digest, name_style, pseudonym))
+        if kept is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
+            kept = _Kept()
+        with kept.lock:
+            cards = kept.update(
+                vault,
+                policy,
+                moment,
+                lambda entry, decision: _cards_of(entry, decision, codes, name_style, pseudonym),
+            )
+            return MessengerBook._of_cards(cards, policy_digest=digest)
+
+
+def _cards_of(
+    entry: DirectoryEntry, decision: Decision, codes: BookCodes, style: NameStyle, pseudonym: str
+) -> tuple[BookCard, ...]:
+    """The book's cards of one contact: one per number ``decision`` allows, with its name and split."""
+    if not decision.allowed:
+        return ()
+    code = functools.partial(codes.pseudonym, entry.id)  # computed only if the name needs it
+    name, family, given = book_name_parts(entry, style, code=code, pseudonym=pseudonym)
+    split = (family, given)  # whole words of the name (book_name_parts)
+    cid = entry.id
+    return tuple(
+        BookCard(cid.int, codes.uid(cid, number), MessengerEntry(display_name=name, phone_e164=number), split)
+        for number in decision.numbers
+    )
+
+
+def _kept_books(vault: Vault, key: object) -> _Kept | None:
+    """The cache of the books of ``vault`` made with ``key`` (policy, name style, template), if it has one.
+
+    It lives with the vault's decrypted directory entries and is dropped with them when the vault closes.
+    """
+    memo = directory_memo(vault)
+    if memo is None:
+        return None
+    found = memo.get(key)
+    if not isinstance(found, _Kept):
+        found = memo[key] = _Kept()
+    return found
+
+
+class _Kept:
+    """One policy's decisions and cards of a vault's contacts, kept between its books while it is open.
+
+    Per contact: the directory entry the decision was made from (the very object the vault's cache
+    serves: a changed contact is a new object), the span of moments in which that decision holds
+    (``sync.validity``; ``None``: made afresh each time), and its cards. A book reuses them for a contact
+    whose entry is the same object and whose span holds the book's ``now``; it decides again for every
+    other one. The cards of the last book are kept in its order, so a few changes are sorted in.
+    """
+
+    __slots__ = ("contacts", "lock", "order")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.contacts: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]] = {}
+        self.order: list[BookCard] | None = None
+
+    def clear(self) -> None:
+        """Drop everything (the vault is closing)."""
+        self.contacts = {}
+        self.order = None
+
+    def update(
+        self,
+        vault: Vault,
+        policy: Policy,
+        now: datetime,
+        make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
+    ) -> list[BookCard]:
+        """The cards of the book at ``now``, in the book's order; the kept decisions brought up to date."""
+        before = self.contacts
+        contacts: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]] = {}
+        fresh: list[BookCard] = []
+        redone: set[int] = set()
+        seen = 0  # contacts of the last book still here
+        instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
+        for entry in vault:
+            cid = entry.id.int
+            held = before.get(cid)
+            if held is not None:
+                seen += 1
+                window = held[1]
+                if held[0] is entry and window is not None and window.holds(instant, day):
+                    contacts[cid] = held
+                    continue
+                redone.add(cid)
+            decision = policy.decide(entry, now=now)
+            cards = make(entry, decision)
+            contacts[cid] = (entry, decision_window(policy, entry, now), cards)
+            fresh.extend(cards)
+        gone = before.keys() - contacts.keys() if seen < len(before) else set()
+        order = self.order
+        if order is None or len(fresh) > len(order) // 8 or not _taken_out(order, redone | gone, before):
+            order = [card for held in contacts.values() for card in held[2]]
+            order.sort(key=_book_order)
+        else:
+            for card in fresh:
+                bisect.insort(order, card, key=_book_order)
+        self.contacts, self.order = contacts, order
+        return order
+
+
+def _taken_out(
+    order: list[BookCard],
+    contacts: set[int],
+    before: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]],
+) -> bool:
+    """Take the cards of ``contacts`` (as ``before`` holds them) out of ``order``; whether all were there."""
+    for cid in contacts:
+        for card in before[cid][2]:
+            at = bisect.bisect_left(order, card.key, key=_book_order)
+            if at == len(order) or order[at] is not card:
+                return False
+            del order[at]
+    return True
+
+
+def _book_order(card: BookCard) -> tuple[str, str, str]:
+    return card.key
 
 
 def export_book(
