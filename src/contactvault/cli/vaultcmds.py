@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 import click
-from rich.table import Table
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from contactvault.cli._app import (
@@ -175,6 +175,33 @@ def _list_row(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
     }
 
 
+_LIST_CHUNK: Final = 100
+"""``list`` writes its lines in chunks of this many contacts, as they are read."""
+_NAME_WIDTH: Final = {False: 14, True: 30}
+"""The width of ``list``'s name column: masked names (initials), and full ones (``--reveal``)."""
+_LIST_HEADER: Final = f"{'id':<8}  {{name}}  consents  labels  restricted  numbers"
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` terminal cells: padded, or cut with ``…`` (wide characters count two)."""
+    if not text.isprintable():  # names are checked when read; a terminal is never sent a control character
+        text = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
+    size = len(text) if text.isascii() else cell_len(text)
+    if size > width:
+        return set_cell_size(text, width - 1) + "…"
+    return text + " " * (width - size)
+
+
+def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
+    """One contact as one line of ``list``: id, name (fixed width), counts, restriction, then every number."""
+    name = entry.display_name if reveal else mask_name(entry.display_name)
+    active = sum(1 for c in entry.consents if not c.withdrawn)
+    restricted = "yes" if entry.restricted_at is not None else ""
+    numbers = ", ".join(_number(p, reveal) for p in entry.phones)
+    line = f"{entry.id.hex[:8]}  {_fit(name, _NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
+    return f"{line}{restricted:<10}  {numbers}".rstrip()
+
+
 @click.command("list")
 @reveal_option
 @json_option
@@ -183,35 +210,42 @@ def _list_row(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
 def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
     """List every contact: short id, name, numbers, active consents, labels, restriction.
 
+    One line per contact, written as the contacts are read (a large vault shows its first lines at
+    once), in fixed columns: the short id, the name (cut with … when it is longer than the column), the
+    active consents, the labels, whether processing is restricted, and then every number. The last line
+    counts the contacts. Piped, the lines are the same, without styling. --json prints everything in full.
+
     Names show their initials and numbers their country code and last two digits unless --reveal.
     Only the directory is read; no CRM payload (e-mail, addresses, notes) is decrypted.
     """
     with access.open() as vault:
-        rows = [_list_row(entry, reveal) for entry in vault]
-    if as_json:
-        echo_json(rows)
-        return
+        if as_json:
+            rows = [_list_row(entry, reveal) for entry in vault]
+        else:
+            _print_list(vault, reveal)
+            return
+    echo_json(rows)
+
+
+def _print_list(vault: Vault, reveal: bool) -> None:
+    """``list``'s lines, written in chunks as the directory is read; the header first, the count last."""
     console = stdout()
-    if not rows:
+    count = 0
+    chunk: list[str] = []
+    for entry in vault:
+        if not count:
+            console.print(Text(_LIST_HEADER.format(name=_fit("name", _NAME_WIDTH[reveal])), style="bold"))
+        chunk.append(_list_line(entry, reveal))
+        count += 1
+        if len(chunk) == _LIST_CHUNK:
+            click.echo("\n".join(chunk))
+            chunk.clear()
+    if chunk:
+        click.echo("\n".join(chunk))
+    if not count:
         console.print("No contacts.")
         return
-    table = Table(title=f"{len(rows)} contact{'s' if len(rows) != 1 else ''}")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name")
-    table.add_column("numbers", no_wrap=True)
-    table.add_column("consents", justify="right")
-    table.add_column("labels", justify="right")
-    table.add_column("restricted")
-    for row in rows:
-        table.add_row(
-            row["id"][:8],
-            Text(row["name"]),
-            Text("\n".join(row["numbers"])),
-            str(row["consents_active"]),
-            str(row["labels"]),
-            "yes" if row["restricted"] else "",
-        )
-    console.print(table)
+    console.print(Text(f"{count} contact{'s' if count != 1 else ''}", style="dim"))
 
 
 def _phone_dict(phone: Phone, reveal: bool) -> dict[str, Any]:
