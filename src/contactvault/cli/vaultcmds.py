@@ -210,8 +210,8 @@ def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
 def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
     """List every contact: short id, name, numbers, active consents, labels, restriction.
 
-    One line per contact, written as the contacts are read (a large vault shows its first lines at
-    once), in fixed columns: the short id, the name (cut with … when it is longer than the column), the
+    One line per contact, written a hundred at a time as they are made (no table of every contact is
+    built first), in fixed columns: the short id, the name (cut with … when it is longer than the column), the
     active consents, the labels, whether processing is restricted, and then every number. The last line
     counts the contacts. Piped, the lines are the same, without styling. --json prints everything in full.
 
