@@ -152,6 +152,43 @@ def test_the_command_table_is_every_command_of_every_module():
     assert table == defined
 
 
+def _tree(command: click.Command, path: str = "") -> dict[str, str]:
+    """Every command under ``command`` (itself included) by its path: the module of its function."""
+    found = {path: command.callback.__module__ if command.callback else ""}
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            found |= _tree(sub, f"{path} {name}".strip())
+    return found
+
+
+GROUPS = sorted(name for name in COMMAND_TABLE if isinstance(main.commands[name], click.Group))
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_a_group_loaded_alone_has_all_its_subcommands(name):
+    """In a fresh interpreter, a group loaded on its own has the same subcommands as with every module."""
+    _cli_modules()
+    expected = sorted(_tree(main.commands[name]))
+    done = subprocess.run(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", f"""
+import json, click
+from contactvault.cli import main
+def tree(command, path=""):
+    found = [path]
+    if isinstance(command, click.Group):
+        for sub_name, sub in command.commands.items():
+            found += tree(sub, f"{{path}} {{sub_name}}".strip())
+    return found
+print(json.dumps(sorted(tree(main.commands[{name!r}]))))
+"""],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    assert json.loads(done.stdout) == expected
+
+
 @pytest.mark.parametrize("name", sorted(COMMAND_TABLE))
 def test_the_table_short_help_is_the_command_own_at_every_width(name):
     """The table's short help gives what the command's own gives, at every width --help may use."""

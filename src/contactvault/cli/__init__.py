@@ -36,12 +36,14 @@ class CommandEntry(NamedTuple):
     """Where a top-level command lives and what ``--help`` says of it before its module is imported.
 
     ``module`` is the module in ``contactvault.cli`` whose ``COMMANDS`` holds it; ``short_help`` the first
-    sentence of its help, or its ``short_help=`` when ``explicit`` (shown as it is, never shortened).
+    sentence of its help, or its ``short_help=`` when ``explicit`` (shown as it is, never shortened);
+    ``extended_by`` the modules that hang subcommands under it (imported with it).
     """
 
     module: str
     short_help: str
     explicit: bool = False
+    extended_by: tuple[str, ...] = ()
 
 
 COMMAND_TABLE: Final[dict[str, CommandEntry]] = {
@@ -87,7 +89,10 @@ COMMAND_TABLE: Final[dict[str, CommandEntry]] = {
     ),
     "rekey": CommandEntry("usercmds", "Replace the vault's master key: run it after removing a user."),
     "consent": CommandEntry(
-        "rights", "Record a consent (Art. 7) or its withdrawal; list who is due.", explicit=True
+        "rights",
+        "Record a consent (Art. 7) or its withdrawal; list who is due.",
+        explicit=True,
+        extended_by=("askcmds", "noticecmds"),  # consent request, confirm, inbox; consent refresh, import
     ),
     "basis": CommandEntry("rights", "Record a legal basis (Art. 6(1) b to f).", explicit=True),
     "messenger": CommandEntry("rights", "Record whether a contact's number uses the messenger."),
@@ -152,8 +157,11 @@ COMMAND_TABLE: Final[dict[str, CommandEntry]] = {
 
 
 def load_command(name: str) -> click.Command:
-    """Import the module of the command ``name`` (from `COMMAND_TABLE`) and return that command."""
-    module = importlib.import_module(f"contactvault.cli.{COMMAND_TABLE[name].module}")
+    """The command ``name``, its module (from `COMMAND_TABLE`) and those that extend it imported."""
+    entry = COMMAND_TABLE[name]
+    module = importlib.import_module(f"contactvault.cli.{entry.module}")
+    for extension in entry.extended_by:
+        importlib.import_module(f"contactvault.cli.{extension}")
     commands: list[click.Command] = module.COMMANDS
     for command in commands:
         if command.name == name:
