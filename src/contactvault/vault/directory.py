@@ -2,9 +2,9 @@
 
 Listing the contacts and building a messenger book read every contact's directory entry (``DirectoryEntry``:
 names, numbers, labels, consents, legal bases, restriction, objections, messenger presence; never the CRM
-payload). ``Directory`` keeps the entries it decrypted, each with the row version and the AEAD tag of the
-sealed directory it came from, so that a second listing or book in the same process decrypts only what
-changed:
+payload). ``Directory`` keeps the entries it decrypted, each with the row version and a keyed hash of the
+sealed directory it came from (Python's SipHash of the bytes, keyed per process), so that a second listing
+or book in the same process decrypts only what changed:
 
 - every read of the entries reads the authenticated row-set state once (its MAC checked, and shown to the
   rollback watch, as every read is); when its bytes are those the cache was built at, nothing changed in
@@ -15,7 +15,7 @@ changed:
 - otherwise (another process wrote, or many rows changed), inside one snapshot with that state, every row
   is read (ids, versions and directory blobs, no CRM payload);
 
-and of the rows read, only one whose version or directory tag differs from the kept one, or that is new,
+and of the rows read, only one whose version or sealed directory differs from the kept one, or that is new,
 is decrypted, authenticated and validated; erased contacts drop out.
 
 So a change made by another ``Vault`` object or another process is seen by the next read here. Entries
@@ -32,7 +32,6 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from contactvault import crypto
 from contactvault.models import DirectoryEntry
 
 if TYPE_CHECKING:
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Directory", "directory_memo"]
 
-_TAG: Final = crypto.TAG_SIZE
 _FEW: Final = 2_000
 """Up to this many rows written by this process's commits are re-read one by one; more: all rows."""
 
@@ -56,7 +54,7 @@ class Directory:
         self._generation = -1  # its generation
         self._ahead: tuple[int, bytes] | None = None  # generation and state of this process's last commit
         self._written: dict[bytes, None] = {}  # ids of the rows written from _state to _ahead, in order
-        self._known: dict[bytes, tuple[int, bytes, DirectoryEntry]] = {}  # id -> version, tag, entry
+        self._known: dict[bytes, tuple[int, int, DirectoryEntry]] = {}  # id -> version, blob hash, entry
         self._entries: tuple[DirectoryEntry, ...] = ()
         self.memo: dict[object, object] = {}
         """Caches derived from the entries (the messenger book's), dropped with them."""
@@ -112,29 +110,29 @@ class Directory:
             if row is None or row.data_key is None:  # erased (a row is never deleted: refused by check)
                 known.pop(cid, None)
                 continue
-            tag = row.directory[-_TAG:]
+            sealed = hash(row.directory)  # any change to the blob, not only to its tag
             kept = known.get(cid)
-            if kept is None or kept[0] != row.version or kept[1] != tag:
-                known[cid] = (row.version, tag, directory(row))
+            if kept is None or kept[0] != row.version or kept[1] != sealed:
+                known[cid] = (row.version, sealed, directory(row))
         self._known = known
         self._entries = tuple([kept[2] for kept in known.values()])
 
     def _refresh(self, core: Core) -> None:
-        """Read the rows (inside the caller's snapshot); decrypt those not kept at their version and tag."""
+        """Read the rows (inside the caller's snapshot); decrypt those not kept at their version and bytes."""
         known = self._known
-        found: dict[bytes, tuple[int, bytes, DirectoryEntry]] = {}
+        found: dict[bytes, tuple[int, int, DirectoryEntry]] = {}
         entries: list[DirectoryEntry] = []
         directory = core.records.directory
         for row in core.storage.rows():
             if row.data_key is None:  # erased: a tombstone
                 continue
-            tag = row.directory[-_TAG:]
+            sealed = hash(row.directory)  # any change to the blob, not only to its tag
             kept = known.get(row.id)
-            if kept is not None and kept[0] == row.version and kept[1] == tag:
+            if kept is not None and kept[0] == row.version and kept[1] == sealed:
                 entry = kept[2]
             else:
                 entry = directory(row)
-            found[row.id] = (row.version, tag, entry)
+            found[row.id] = (row.version, sealed, entry)
             entries.append(entry)
         self._known = found
         self._entries = tuple(entries)
