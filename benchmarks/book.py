@@ -1,9 +1,11 @@
 """How fast the vault builds the minimal messenger book and writes it as a vCard file, against vobject.
 
-The issue asks, for 100,000 contacts: building the book and writing the minimal vCard in under 1 s, the
-key derivation aside, and at least 20 times faster than building and serialising the same cards with
-vobject in the same run. This script measures both, with the default Argon2id parameters, and splits the
-book's time into its stages so that the numbers show where the time goes.
+Issue 17 asks, for 100,000 contacts: building the book and writing the minimal vCard right after a fresh
+open in under 2 s, the key derivation aside, and at least 5 times faster than building and serialising the
+same cards with vobject in the same run; and the second book and vCard in the same process, after 10
+changes, in under 0.25 s (the open vault keeps its decrypted directory and the book's decisions). This
+script measures all three, with the default Argon2id parameters, and splits the cold book's time into
+its stages so that the numbers show where the time goes.
 
 The contacts come from ``benchmarks/generate.py`` (same seed, same cards) imported with
 ``import_vcards(path, default_region="DE")``. Before they are stored, each contact gets a messenger
@@ -67,10 +69,14 @@ DEFAULT_REPEATS = 3
 REGION = "DE"
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a throwaway vault of made-up contacts)
 KDF_RUNS = 3
-TARGET_SECONDS = 1.0
-"""The issue's limit for building the book and writing its vCard, 100,000 contacts, KDF aside."""
-TARGET_RATIO = 20.0
-"""The issue's minimum speed-up over vobject building and serialising the same cards."""
+TARGET_SECONDS = 2.0
+"""Issue 17's limit for the book and its vCard after a fresh open, 100,000 contacts, the KDF aside."""
+TARGET_RATIO = 5.0
+"""Issue 17's minimum speed-up over vobject building and serialising the same cards."""
+TARGET_WARM = 0.25
+"""Issue 17's limit for the second book and vCard in the same process, after ``CHANGES`` changes."""
+CHANGES = 10
+"""Contacts changed (a new messenger check of their first number) between the cold and the warm book."""
 RESULTS = Path(__file__).resolve().parent / "results"
 CONSENT = ConsentRecord(
     purpose="messenger",
@@ -177,6 +183,7 @@ class Round:
     collector_cold: float
     collector_warm: float
     vcard: float
+    vcard_warm: float
     iterate: float
     explain: float
     constructor: float
@@ -219,15 +226,20 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
         cold, collector_cold, book = _timed_book(vault, policy, now)
         vcard, text = _timed(lambda: to_vcard(book))
         del book
+        _change(vault, now)  # CHANGES contacts re-checked: new versions, the same book
         warm, collector_warm, book = _timed_book(vault, policy, now)
-        if to_vcard(book) != text:
-            raise RuntimeError("two books of the same vault differ")
-        iterate, entries = _timed_without_gc(lambda: sum(1 for _ in vault))
-        # consumed as messenger_book consumes it, each decision dropped after use
-        explained, decided_count = _timed_without_gc(lambda: sum(1 for _ in explain(vault, policy, now=now)))
-        if entries != decided_count or entries != len(vault):
-            raise RuntimeError("explain() did not decide every contact")
-        decided = _decided(list(explain(vault, policy, now=now))) if first else {}
+        vcard_warm, warm_text = _timed(lambda: to_vcard(book))
+        if warm_text != text:
+            raise RuntimeError("the book after the changes differs from the one before")
+        with Vault.open(path, PASSPHRASE) as fresh:  # the stages of a cold book, apart
+            iterate, entries = _timed_without_gc(lambda: sum(1 for _ in fresh))  # decrypts: a fresh open
+            # the entries are kept now: this is the policy's share, consumed as messenger_book consumes it
+            explained, decided_count = _timed_without_gc(
+                lambda: sum(1 for _ in explain(fresh, policy, now=now))
+            )
+            if entries != decided_count or entries != len(fresh):
+                raise RuntimeError("explain() did not decide every contact")
+            decided = _decided(list(explain(fresh, policy, now=now))) if first else {}
         digest = book.policy_digest
         constructor, _ = _timed_without_gc(lambda: MessengerBook(book.cards(), policy_digest=digest))
     finally:
@@ -236,9 +248,23 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
         raise RuntimeError("the book does not hold the numbers the policy allowed")
     cards = [(uid, e.display_name, e.phone_e164) for uid, e in book.cards()] if last else []
     measured = Round(
-        opened, cold, warm, collector_cold, collector_warm, vcard, iterate, explained, constructor
+        opened, cold, warm, collector_cold, collector_warm, vcard, vcard_warm, iterate, explained, constructor
     )
     return measured, Outcome(text, decided, len(book), book.policy_digest, cards)
+
+
+def _change(vault: Vault, now: datetime) -> None:
+    """Record a new messenger check of the first E.164 number of ``CHANGES`` contacts (untimed)."""
+    changed = 0
+    for entry in vault:
+        numbers = entry.e164_numbers()
+        if numbers:
+            vault.set_messenger_presence(
+                entry.id, numbers[0], True, source="benchmark", at=now - timedelta(hours=1)
+            )
+            changed += 1
+            if changed == CHANGES:
+                return
 
 
 def _vobject_card(uid: str, name: str, e164: str) -> str:
@@ -343,7 +369,8 @@ def measure(path: Path, repeats: int, now: datetime) -> Json:
         "book_warm": stage("book_warm"),
         "vcard": stage("vcard"),
         "book_and_vcard": runs([r.book_cold + r.vcard for r in rounds]),
-        "book_and_vcard_warm": runs([r.book_warm + r.vcard for r in rounds]),
+        "vcard_warm": stage("vcard_warm"),
+        "book_and_vcard_warm": runs([r.book_warm + r.vcard_warm for r in rounds]),
         "iterate": stage("iterate"),
         "explain": stage("explain"),
         "book_constructor": stage("constructor"),
@@ -351,13 +378,16 @@ def measure(path: Path, repeats: int, now: datetime) -> Json:
         "collector_warm": stage("collector_warm"),
         "breakdown": {
             "decrypt_directories": best["iterate"],
-            "policy_decisions": best["explain"] - best["iterate"],
+            "policy_decisions": best["explain"],
             "names_uids_entries": (
-                best["book_warm"] - best["explain"] - best["constructor"] - best["collector_warm"]
+                best["book_cold"]
+                - best["iterate"]
+                - best["explain"]
+                - best["constructor"]
+                - best["collector_cold"]
             ),
             "book_constructor": best["constructor"],
-            "collector": best["collector_warm"],
-            "cold_extra": best["book_cold"] - best["book_warm"],
+            "collector": best["collector_cold"],
         },
         "vobject": {
             **runs(alternative),
@@ -401,6 +431,7 @@ def targets_of(report: Json) -> list[Target]:
     return [
         Target("book_and_vcard", TARGET_SECONDS, "s", _number(report, "book_and_vcard", "best")),
         Target("ratio_vobject", TARGET_RATIO, "x", ratio_of(report), at_least=True),
+        Target("book_and_vcard_warm", TARGET_WARM, "s", _number(report, "book_and_vcard_warm", "best")),
     ]
 
 
@@ -456,32 +487,39 @@ def result_table(report: Json) -> str:
     add(
         "messenger_book, warm",
         best("book_warm"),
-        detail="second call; " + _runs_text(report, "book_warm", "seconds"),
+        detail=f"second call, after {CHANGES} changes; " + _runs_text(report, "book_warm", "seconds"),
     )
     add("to_vcard(book)", best("vcard"), detail=_runs_text(report, "vcard", "seconds"))
+    add("to_vcard(book), warm", best("vcard_warm"), detail=_runs_text(report, "vcard_warm", "seconds"))
     add(
         "book + vCard (cold book)",
         best("book_and_vcard"),
         target="book_and_vcard",
         detail="the issue's number; " + _runs_text(report, "book_and_vcard", "seconds"),
     )
-    add("book + vCard (warm book)", best("book_and_vcard_warm"))
+    add(
+        "book + vCard (warm book)",
+        best("book_and_vcard_warm"),
+        target="book_and_vcard_warm",
+        detail=f"the same process after {CHANGES} changes; "
+        + _runs_text(report, "book_and_vcard_warm", "seconds"),
+    )
     add(
         "  decrypt directories",
         _number(report, "breakdown", "decrypt_directories"),
         per_card=False,
-        detail="sum(1 for _ in vault), collector paused",
+        detail="sum(1 for _ in vault) on a fresh open, collector paused",
     )
     add(
         "  policy decisions",
         _number(report, "breakdown", "policy_decisions"),
         per_card=False,
-        detail="explain(vault, policy) consumed, minus the above, collector paused",
+        detail="explain(vault, policy) consumed, entries kept, collector paused",
     )
     add(
         "  names, UIDs, entries",
         _number(report, "breakdown", "names_uids_entries"),
-        detail="warm book minus explain, MessengerBook() and the collector",
+        detail="cold book minus the above, MessengerBook() and the collector",
     )
     add(
         "  MessengerBook() checks, sort",
@@ -492,12 +530,7 @@ def result_table(report: Json) -> str:
         "  garbage collector",
         _number(report, "breakdown", "collector"),
         per_card=False,
-        detail="collections during the warm book (gc.callbacks)",
-    )
-    add(
-        "  cold call extra",
-        _number(report, "breakdown", "cold_extra"),
-        detail="cold book minus warm book",
+        detail="collections during the cold book (gc.callbacks)",
     )
     add(
         "vobject: build + serialise",

@@ -186,11 +186,13 @@ def test_book_quick_run_writes_a_complete_report(tmp_path):
         assert latest[stage]["best"] > 0, stage
     assert {
         "decrypt_directories", "policy_decisions", "names_uids_entries", "book_constructor", "collector",
-        "cold_extra",
     } == latest["breakdown"].keys()  # fmt: skip
     assert latest["ratio"]["value"] > 0
-    assert latest["ratio"]["target"] == 20.0
-    assert {target["name"] for target in latest["targets"]} == {"book_and_vcard", "ratio_vobject"}
+    assert latest["ratio"]["target"] == 5.0
+    assert latest["vcard_warm"]["best"] > 0
+    assert {target["name"] for target in latest["targets"]} == {
+        "book_and_vcard", "ratio_vobject", "book_and_vcard_warm",
+    }  # fmt: skip
 
 
 def test_audit_quick_run_writes_a_complete_report(tmp_path):
