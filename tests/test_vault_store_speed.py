@@ -9,16 +9,21 @@ what the long way stores. Run on SQLite and PostgreSQL (the ``backend`` fixture)
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from contactvault import Contact, KdfParams, Phone, Vault
+from contactvault import Contact, ContactSource, DirectoryEntry, KdfParams, Phone, Vault, crypto
 from contactvault.models.contact import checked_whole
 from contactvault.vault.core import validated
+from contactvault.vault.records import directory_json
 from tests.conftest import consent
+from tests.strategies import full_contacts
 
 FAST = KdfParams.insecure_fast_for_tests()
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a test vault's passphrase)
@@ -103,3 +108,32 @@ def test_a_checked_contact_with_records_is_still_attributed(vault):
     assert checked_whole(contact)
     stored = vault.get(vault.add_many([contact])[0])
     assert [c.recorded_by for c in stored.consents] == ["owner"]
+
+
+_DIGESTS = st.lists(
+    st.tuples(st.from_regex(r"[a-z_]{1,40}", fullmatch=True), st.from_regex(r"[0-9a-f]{32}", fullmatch=True)),
+    max_size=3,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    full_contacts(), st.integers(min_value=1, max_value=2**40), _DIGESTS, st.sampled_from([None, "", "ü-1"])
+)
+def test_the_directory_is_written_as_the_entry_would_be(contact, version, digests, uid):
+    """The directory JSON written straight from a contact says what ``DirectoryEntry.of`` would say."""
+    source = contact.source
+    if source is not None:  # the card's UID and the digests a re-import compares: the entry has both
+        source = ContactSource.model_validate({**source.model_dump(), "imported": digests, "uid": uid})
+    contact = Contact.model_validate({**contact.model_dump(), "version": version, "source": source})
+    entry = DirectoryEntry.of(contact, version)
+    written = directory_json(contact)
+    assert json.loads(written) == json.loads(entry.model_dump_json(exclude_defaults=True))
+    assert DirectoryEntry.model_validate_json(written) == entry
+
+
+def test_a_contact_without_a_version_is_not_sealed(vault):
+    """Version 0 (never stored) cannot be sealed: its directory would not read back."""
+    records = vault._core.records
+    with pytest.raises(ValueError, match="version"):
+        records.seal(_plain(), crypto.random_bytes())

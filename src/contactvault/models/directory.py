@@ -28,7 +28,7 @@ from contactvault.models._base import (
 from contactvault.models.contact import Birthday, Contact, Label, NameParts, Phone
 from contactvault.models.rights import ConsentRecord, LegalBasis, Objection
 
-__all__ = ["DIRECTORY_FIELDS", "DirectoryEntry", "MessengerEntry", "combined_digest"]
+__all__ = ["DIRECTORY_FIELDS", "DirectoryEntry", "MessengerEntry", "birth_date", "combined_digest"]
 
 DIRECTORY_FIELDS: frozenset[str] = frozenset(
     {
@@ -103,7 +103,7 @@ class DirectoryEntry(Model):
         digest = combined_digest(source.imported) if source is not None and source.imported else None
         return cls(
             **fields,
-            birth_date=_birth_date(contact.birthday),
+            birth_date=birth_date(contact.birthday),
             source_uid=source_uid,
             import_digest=digest,
             keys_indexed=True,
@@ -125,7 +125,8 @@ def combined_digest(digests: tuple[tuple[str, str], ...]) -> str:
     return hashlib.blake2b(text.encode("ascii"), digest_size=16).hexdigest()
 
 
-def _birth_date(birthday: Birthday | None) -> date | None:
+def birth_date(birthday: Birthday | None) -> date | None:
+    """The date of birth of a birthday whose year is known (``DirectoryEntry.birth_date``), else ``None``."""
     if birthday is None or birthday.year is None:
         return None
     try:

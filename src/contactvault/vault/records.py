@@ -32,7 +32,8 @@ from contactvault import crypto
 from contactvault.crypto import AuthenticationFailed, Keys, RecordKind
 from contactvault.errors import VaultCorrupted
 from contactvault.importers.matching import card_key
-from contactvault.models import DIRECTORY_FIELDS, Contact, DirectoryEntry
+from contactvault.models import DIRECTORY_FIELDS, Contact, DirectoryEntry, combined_digest
+from contactvault.models.directory import birth_date
 from contactvault.vault.backends.base import Row
 
 __all__ = ["PAYLOAD_FIELDS", "Records", "Tags", "Tombstone", "pack", "unpack"]
@@ -47,6 +48,9 @@ _UID_DOMAIN: Final = b"\x00uid\x00"  # E.164 numbers start with "+": no number t
 _EXTERNAL_DOMAIN: Final = b"\x00external-id\x00"
 _CARD_DOMAIN: Final = b"\x00card\x00"
 _ABSENT: Final = object()
+_COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DIRECTORY_ONLY: Final = set(DIRECTORY_FIELDS)
+_PAYLOAD_ONLY: Final = set(PAYLOAD_FIELDS)
 
 
 def pack(plaintext: bytes) -> bytes:
@@ -71,6 +75,26 @@ def unpack(padded: bytes) -> bytes:
     if decompressor.unconsumed_tail or not decompressor.eof:
         raise AuthenticationFailed("compressed record too large or truncated")
     return plaintext
+
+
+def directory_json(contact: Contact) -> bytes:
+    """The JSON of ``DirectoryEntry.of(contact, contact.version)`` (defaults left out), without building it.
+
+    The entry's fields are the contact's (same types and limits, so a valid contact gives a valid entry)
+    and four the vault derives from it; writing them straight from the contact saves validating the entry
+    again. Reading validates it, as always (``Records.directory``).
+    """
+    body = contact.model_dump_json(include=_DIRECTORY_ONLY, exclude_defaults=True)
+    source = contact.source
+    extra: dict[str, object] = {"keys_indexed": True}
+    born = birth_date(contact.birthday)
+    if born is not None:
+        extra["birth_date"] = born.isoformat()
+    if source is not None and source.uid:
+        extra["source_uid"] = source.uid
+    if source is not None and source.imported:
+        extra["import_digest"] = combined_digest(source.imported)
+    return (body[:-1] + "," + _COMPACT.encode(extra)[1:]).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,19 +165,20 @@ class Records:
         return crypto.associated_data(self._vid, cid, kind, version)
 
     def seal(self, contact: Contact, data_key: bytes) -> Row:
-        """Seal ``contact`` (at its version) under its own data key."""
+        """Seal ``contact`` (validated, at its version: 1 or later) under its own data key."""
         cid, version = contact.id.bytes, contact.version
-        entry = DirectoryEntry.of(contact, version)
+        if version < 1:
+            raise ValueError("a stored contact's version starts at 1")
         directory_key, payload_key = crypto.contact_keys(data_key)
         directory = crypto.seal(
             directory_key,
-            pack(entry.model_dump_json(exclude_defaults=True).encode()),
+            pack(directory_json(contact)),
             self._ad(cid, RecordKind.DIRECTORY, version),
         )
         wrapped = crypto.seal(self._keys.wrap, data_key, self._ad(cid, RecordKind.DATA_KEY, version))
         payload = crypto.seal(
             payload_key,
-            pack(contact.model_dump_json(include=set(PAYLOAD_FIELDS), exclude_defaults=True).encode()),
+            pack(contact.model_dump_json(include=_PAYLOAD_ONLY, exclude_defaults=True).encode()),
             self._ad(cid, RecordKind.PAYLOAD, version),
         )
         return Row(cid, version, directory, wrapped, payload)
