@@ -33,7 +33,7 @@ Usage::
         [--postgres] [--khard auto|install|skip] [--out DIR] [--quick]
 
 It prints one table (stage, seconds, per card, peak RSS, ratio to its anchor, target, met) and writes
-``<out>/pipeline-<UTC timestamp>.json`` and ``<out>/pipeline-latest.json``. ``--quick`` (2,000 cards,
+``<out>/pipeline-<UTC timestamp>.json`` and ``<out>/pipeline-latest.json``. ``--quick`` (1,000 cards,
 CI) uses khard only if its venv is already there.
 """
 
@@ -65,7 +65,7 @@ from common import Json, duration, timed
 from processes import TERMINAL, Ran, checked, run
 
 DEFAULT_CARDS = 100_000
-QUICK_CARDS = 2_000
+QUICK_CARDS = 1_000
 DEFAULT_LIST_CARDS = 10_000
 REGION = "DE"
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (a throwaway vault of made-up contacts)
