@@ -20,6 +20,7 @@ otherwise.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, NamedTuple
 
@@ -97,47 +98,54 @@ def decision_window(policy: Policy, contact: DirectoryEntry, now: datetime) -> W
 
 def _messenger_window(policy: MessengerPolicy, contact: DirectoryEntry, now: datetime) -> Window:
     """Every moment at which a comparison of `MessengerPolicy` with ``now`` can change its answer."""
-    moments: list[int] = []
+    moments: list[datetime] = []  # compared as datetimes (aware: by their UTC instant), converted twice
     add = moments.append
     refresh = policy.consent_refresh
     renewals = policy.renewed_notices
     for consent in contact.consents:  # all purposes: a moment too many only narrows the window
-        granted = instant_of(consent.granted_at)
-        add(granted)  # granted_at <= now
+        add(consent.granted_at)  # granted_at <= now
         if consent.withdrawn_at is not None:
-            add(instant_of(consent.withdrawn_at))  # withdrawn_at > now
+            add(consent.withdrawn_at)  # withdrawn_at > now
         if refresh is not None:
-            add(granted + refresh // _US + 1)  # now - granted_at > refresh
+            _add_after(moments, consent.granted_at, refresh)  # now - granted_at > refresh
         for renewal in renewals:
             if renewal.notice_id == consent.notice_id:
-                add(instant_of(renewal.valid_from))  # valid_from <= now
+                add(renewal.valid_from)  # valid_from <= now
     for basis in contact.legal_bases:
         if basis.recorded_at is not None:
-            add(instant_of(basis.recorded_at))
+            add(basis.recorded_at)
     if contact.restricted_at is not None:
-        add(instant_of(contact.restricted_at))
+        add(contact.restricted_at)
     for objection in contact.objections:
-        add(instant_of(objection.objected_at))
+        add(objection.objected_at)
     max_age = policy.messenger_max_age
     for phone in contact.phones:
         presence = phone.messenger
         if presence is not None:
-            checked = instant_of(presence.checked_at)
-            add(checked)  # checked_at > now
+            add(presence.checked_at)  # checked_at > now
             if max_age is not None:
-                add(checked + max_age // _US + 1)  # now - checked_at > messenger_max_age
-    instant = instant_of(now)
-    start = max((m for m in moments if m <= instant), default=_LOWEST)
-    end = min((m for m in moments if m > instant), default=_HIGHEST)
+                _add_after(moments, presence.checked_at, max_age)  # now - checked_at > max_age
+    start = max((m for m in moments if m <= now), default=None)
+    end = min((m for m in moments if m > now), default=None)
     first, last = _LOWEST, _HIGHEST
     if contact.birth_date is not None:
         of_age = _of_age(contact.birth_date, policy.minimum_age)
-        day = day_of(now)
-        if day < of_age:
+        if day_of(now) < of_age:
             last = of_age
         else:
             first = of_age
-    return Window(start, end, first, last)
+    return Window(
+        _LOWEST if start is None else instant_of(start),
+        _HIGHEST if end is None else instant_of(end),
+        first,
+        last,
+    )
+
+
+def _add_after(moments: list[datetime], moment: datetime, span: timedelta) -> None:
+    """Add the first moment more than ``span`` after ``moment``, unless it is past the last datetime."""
+    with contextlib.suppress(OverflowError):  # past the last datetime: no now comes after it
+        moments.append(moment + span + _US)
 
 
 def _of_age(born: date, years: int) -> int:
