@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+import pydantic_core
 from pydantic import ValidationError
 
 from contactvault import crypto
@@ -48,7 +49,7 @@ _UID_DOMAIN: Final = b"\x00uid\x00"  # E.164 numbers start with "+": no number t
 _EXTERNAL_DOMAIN: Final = b"\x00external-id\x00"
 _CARD_DOMAIN: Final = b"\x00card\x00"
 _ABSENT: Final = object()
-_COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_TO_JSON: Final = Contact.__pydantic_serializer__.to_json  # model_dump_json's, without the str round trip
 _DIRECTORY_ONLY: Final = set(DIRECTORY_FIELDS)
 _PAYLOAD_ONLY: Final = set(PAYLOAD_FIELDS)
 
@@ -84,17 +85,17 @@ def directory_json(contact: Contact) -> bytes:
     and four the vault derives from it; writing them straight from the contact saves validating the entry
     again. Reading validates it, as always (``Records.directory``).
     """
-    body = contact.model_dump_json(include=_DIRECTORY_ONLY, exclude_defaults=True)
+    body = _TO_JSON(contact, include=_DIRECTORY_ONLY, exclude_defaults=True)
     source = contact.source
     extra: dict[str, object] = {"keys_indexed": True}
     born = birth_date(contact.birthday)
     if born is not None:
-        extra["birth_date"] = born.isoformat()
+        extra["birth_date"] = born
     if source is not None and source.uid:
         extra["source_uid"] = source.uid
     if source is not None and source.imported:
         extra["import_digest"] = combined_digest(source.imported)
-    return (body[:-1] + "," + _COMPACT.encode(extra)[1:]).encode()
+    return body[:-1] + b"," + pydantic_core.to_json(extra)[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ class Records:
         wrapped = crypto.seal(self._keys.wrap, data_key, self._ad(cid, RecordKind.DATA_KEY, version))
         payload = crypto.seal(
             payload_key,
-            pack(contact.model_dump_json(include=_PAYLOAD_ONLY, exclude_defaults=True).encode()),
+            pack(_TO_JSON(contact, include=_PAYLOAD_ONLY, exclude_defaults=True)),
             self._ad(cid, RecordKind.PAYLOAD, version),
         )
         return Row(cid, version, directory, wrapped, payload)
