@@ -531,6 +531,9 @@ def measure(args: argparse.Namespace, folder: Path, stack: contextlib.ExitStack)
     exe, why = khard(args.khard)
     facts["list"] = list_stages(p, listed, subset, exe, why)
     facts["khard"] = why
+    path = ("init", "import", "book_cli", "export_cli", "list_tty", "show")
+    total = sum(p.stages[name]["best"] for name in path)
+    p.stages["end_to_end"] = {"best": total, "per_card": total / n, "cards": n, "stages": list(path)}
     if args.postgres:
         postgres_stages(p, url, file, kdf=kdf, prepared=prepared)
     return p.stages, facts
@@ -698,6 +701,7 @@ ROWS = (
     ("khard_list_tty", "khard list (terminal)", "anchor"),
     ("show", "contactvault show NUMBER", ""),
     ("khard_show", "khard show NUMBER", "anchor"),
+    ("end_to_end", "user path, end to end", "init + import + book + export + list (terminal) + show"),
     ("pg_init", "PostgreSQL: contactvault init", ""),
     ("pg_import", "PostgreSQL: contactvault import FILE", ""),
     ("pg_import_excluding_kdf", "PostgreSQL:   import excluding KDF", ""),

@@ -254,7 +254,7 @@ def test_rekey_benchmark_quick_run(tmp_path):
 PIPELINE_STAGES = (
     "kdf", "cli_startup", "init", "import", "import_excluding_kdf", "vobject_parse", "add_many",
     "plain_sqlite_insert", "book_cli", "book_cold", "vobject_build", "export_cli", "export_cold_in_process",
-    "changes", "export_warm", "list_pipe", "list_tty", "show",
+    "changes", "export_warm", "list_pipe", "list_tty", "show", "end_to_end",
 )  # fmt: skip
 KHARD_STAGES = ("khard_list_pipe", "khard_list_tty", "khard_show")
 
