@@ -9,6 +9,7 @@ leaves the vault exactly as it was, on both backends.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contactvault import Contact, KdfParams, Vault
+from contactvault import Contact, KdfParams, Vault, VaultCorrupted
 from contactvault.vault import log
 from contactvault.vault.disclosures import MAX_DATA_BYTES, Activity, LogRecord, parse
 
@@ -154,3 +155,55 @@ def test_a_guard_sees_what_another_writer_committed_before_it(where):
     assert sorted(outcomes) == ["refused", "stored"]
     with Vault.open(where, "pw") as opened:
         assert len(log.activities(opened._core, "consent_request")) == 1
+
+
+# --- the kept log: an open vault reads each record once ---------------------------------------------------
+
+
+def test_an_open_vault_reads_only_the_records_added_since(vault, monkeypatch):
+    """After one whole read, the next read opens just the new records; what it returns is the whole log."""
+    for i in range(5):
+        log.note(vault._core, "consent_refresh", detail=str(i), data={"i": i})
+    whole, previous = log.read(vault._core)
+    opened: list[int] = []
+    real = log.crypto.open_sealed
+
+    def counting(aead, sealed, ad):
+        opened.append(1)
+        return real(aead, sealed, ad)
+
+    monkeypatch.setattr(log.crypto, "open_sealed", counting)
+    again, same = log.read(vault._core)
+    assert (again, same) == (whole, previous)
+    assert opened == []
+    log.note(vault._core, "consent_refresh", detail="new", data={"i": 99})
+    grown, _ = log.read(vault._core)
+    assert grown[:-1] == whole
+    assert grown[-1].data == {"i": 99}
+    assert len(opened) <= 2  # the new record (and the commit's check of the last one)
+    assert log.read(vault._core, fresh=True)[0] == grown
+
+
+def test_another_writer_s_records_are_read_and_chained(where):
+    """Records another Vault object appends are read as continuations of the kept log, checked."""
+    with Vault.create(where, "pw", kdf=FAST) as first:
+        log.note(first._core, "consent_refresh", detail="a", data={"n": 1})
+        assert len(log.read(first._core)[0]) == 1
+        with Vault.open(where, "pw") as second:
+            log.note(second._core, "consent_refresh", detail="b", data={"n": 2})
+        records, _ = log.read(first._core)
+        assert [r.data for r in records] == [{"n": 1}, {"n": 2}]
+
+
+def test_a_kept_log_whose_stored_records_changed_is_read_again_and_refused(tmp_path):
+    """A record rewritten underneath an open vault: the next read does not trust what it kept."""
+    path = tmp_path / "v.db"
+    with Vault.create(path, "pw", kdf=FAST) as opened:
+        log.note(opened._core, "consent_refresh", detail="a", data={"n": 1})
+        log.note(opened._core, "consent_refresh", detail="b", data={"n": 2})
+        log.read(opened._core)
+        with sqlite3.connect(path) as raw:  # the last record replaced by the first one's bytes
+            first = raw.execute("SELECT record FROM disclosures WHERE seq = 1").fetchone()[0]
+            raw.execute("UPDATE disclosures SET record = ? WHERE seq = 2", (first,))
+        with pytest.raises(VaultCorrupted):
+            log.read(opened._core)

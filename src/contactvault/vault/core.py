@@ -38,6 +38,7 @@ from contactvault.vault import keys as slots
 from contactvault.vault import state
 from contactvault.vault.backends.base import Backend, Row
 from contactvault.vault.directory import Directory
+from contactvault.vault.disclosures import LogRecord
 from contactvault.vault.header import OWNER, Header
 from contactvault.vault.records import Records, Tags
 from contactvault.vault.state import Delta, RowSet
@@ -156,6 +157,11 @@ class Core:
         self._lock = threading.Lock()  # guards header and changes between threads
         self.directory = Directory()
         """The directory entries decrypted so far, and caches derived from them (``vault.directory``)."""
+        self.log_kept: tuple[tuple[LogRecord, ...], str] | None = None
+        """The log records read and checked so far, and the hash of the last one (``log.read`` keeps it):
+        the log only grows, so a later read opens only the records added since."""
+        self.entry_hashes: dict[tuple[str, str, str], str] = {}
+        """The log's keyed hash of each book entry (UID, name, number) computed so far (``log``)."""
 
     @property
     def keys(self) -> Keys:
@@ -175,6 +181,8 @@ class Core:
             self.watch.close(self)
         self.storage.close()
         self.directory.clear()
+        self.log_kept = None
+        self.entry_hashes = {}
         self.master = b""
         self._keys = None
 

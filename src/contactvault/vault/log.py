@@ -58,13 +58,46 @@ def _ad(core: Core, seq: int) -> bytes:
     return crypto.associated_data(core.vault_id, seq.to_bytes(16, "big"), RecordKind.DISCLOSURE, seq)
 
 
-def read(core: Core) -> tuple[list[LogRecord], str]:
-    """The checked records (disclosures and activities), oldest first, and the next record's ``previous``."""
+def read(core: Core, *, fresh: bool = False) -> tuple[list[LogRecord], str]:
+    """The checked records (disclosures and activities), oldest first, and the next record's ``previous``.
+
+    The log only grows, so an open vault keeps what it read (``Core.log_kept``) and later opens only the
+    records added since: the first new record must name the hash of the last kept one, which proves the
+    kept records are still the stored ones (the hash chain). If the stored log is no longer a continuation
+    of the kept one (shorter, or its last record changed: a snapshot older than what this process read, a
+    copy put back, tampering), the whole log is read and checked again. ``fresh`` reads it whole in any
+    case (``verify``).
+    """
+    kept = None if fresh else core.log_kept
+    if kept is not None:
+        old, previous = kept
+        last = core.storage.log_last()
+        count = len(old)
+        if last is not None and last[0] >= count:
+            if last[0] == count and hashlib.sha256(last[1]).hexdigest() == previous:
+                return list(old), previous
+            if last[0] > count:
+                try:
+                    added, previous = _checked(core, core.storage.log_records(after=count), count, previous)
+                except VaultCorrupted:
+                    pass  # not a continuation of what was kept: read it all again, below
+                else:
+                    records = [*old, *added]
+                    core.log_kept = (tuple(records), previous)
+                    return records, previous
+    records, previous = _checked(core, core.storage.log_records(), 0, GENESIS)
+    core.log_kept = (tuple(records), previous)
+    return records, previous
+
+
+def _checked(
+    core: Core, rows: Iterable[tuple[int, bytes]], count: int, previous: str
+) -> tuple[list[LogRecord], str]:
+    """The records of ``rows``, which follow ``count`` records ending in the hash ``previous``, checked."""
     records: list[LogRecord] = []
-    previous = GENESIS
     aead = crypto.Aead(core.keys.log)
-    for seq, sealed in core.storage.log_records():
-        if seq != len(records) + 1:
+    for seq, sealed in rows:
+        if seq != count + len(records) + 1:
             raise VaultCorrupted("the vault's log has a gap or is out of order")
         try:
             plain = crypto.open_sealed(aead, sealed, _ad(core, seq))
@@ -78,10 +111,17 @@ def read(core: Core) -> tuple[list[LogRecord], str]:
     return records, previous
 
 
-def _entry_hash(key: bytes, uid: str, entry: MessengerEntry) -> str:
-    """The log's keyed hash of one book entry (its UID, name and number): shows a rename, hides the values."""
-    data = json.dumps([uid, entry.display_name, entry.phone_e164]).encode("utf-8")
-    return crypto.keyed_hash(key, data, 16).hex()
+def _entry_hash(core: Core, key: bytes, uid: str, entry: MessengerEntry) -> str:
+    """The log's keyed hash of one book entry (its UID, name and number): shows a rename, hides the values.
+
+    Kept per open vault (``Core.entry_hashes``): the next export hashes only the entries that changed.
+    """
+    known = (uid, entry.display_name, entry.phone_e164)
+    found = core.entry_hashes.get(known)
+    if found is None:
+        data = json.dumps(list(known)).encode("utf-8")
+        found = core.entry_hashes[known] = crypto.keyed_hash(key, data, 16).hex()
+    return found
 
 
 def new_record(
@@ -107,7 +147,7 @@ def new_record(
     records, previous = read(core)
     before = replay(records, target)
     entry_key = crypto.keyed_hash(core.keys.log, b"entry-hash")
-    now_held = {uid: _entry_hash(entry_key, uid, cards[uid]) for uid in sorted(reached)}
+    now_held = {uid: _entry_hash(core, entry_key, uid, cards[uid]) for uid in sorted(reached)}
     now_held.update({uid: before[uid] for uid in kept if uid in before})
     record = Disclosure(
         seq=len(records) + 1,

@@ -42,7 +42,7 @@ def _verify(core: Core) -> VerifyReport:
     # header this process committed itself was kept without a check.
     slots.check_mac(core.current_header(), core.keys)
     state = core.check()
-    disclosures = len(log.read(core)[0])  # seals, order and hash chain of the log
+    disclosures = len(log.read(core, fresh=True)[0])  # seals, order and hash chain of the whole log
     index: dict[bytes, set[bytes]] = {}
     for tag, cid in storage.index_pairs():
         index.setdefault(cid, set()).add(tag)

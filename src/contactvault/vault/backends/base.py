@@ -173,8 +173,8 @@ class Backend(Protocol):
         """Append a sealed disclosure record (inside a transaction)."""
         ...
 
-    def log_records(self) -> Iterator[tuple[int, bytes]]:
-        """Every sealed disclosure record, in order."""
+    def log_records(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every sealed disclosure record with a sequence number above ``after``, in order."""
         ...
 
     def log_last(self) -> tuple[int, bytes] | None:

@@ -556,10 +556,18 @@ class PostgresBackend:
         query = "INSERT INTO {schema}.disclosures (seq, record) VALUES (%s, %s)"
         self._run("append to the disclosure log", query, (seq, record))
 
-    def log_records(self) -> Iterator[tuple[int, bytes]]:
-        """Every sealed disclosure record, in order."""
-        query = "SELECT seq, record FROM {schema}.disclosures ORDER BY seq"
-        for seq, record in self._stream(query, "read the disclosure log"):
+    def log_records(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every sealed disclosure record with a sequence number above ``after``, in order.
+
+        The whole log is streamed; the records after ``after`` (a few, as a rule) are fetched at once.
+        """
+        if after:
+            query = "SELECT seq, record FROM {schema}.disclosures WHERE seq > %s ORDER BY seq"
+            rows: Iterable[TupleRow] = self._fetch("read the disclosure log", query, (after,))
+        else:
+            whole = "SELECT seq, record FROM {schema}.disclosures ORDER BY seq"
+            rows = self._stream(whole, "read the disclosure log")
+        for seq, record in rows:
             if type(seq) is not int:
                 raise VaultCorrupted("the disclosure log holds a value of the wrong type")
             yield seq, _blob(record)

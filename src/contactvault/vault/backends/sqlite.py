@@ -497,10 +497,11 @@ class SqliteBackend:
         with sqlite_errors("append to the disclosure log"):
             self._conn().execute("INSERT INTO disclosures (seq, record) VALUES (?, ?)", (seq, record))
 
-    def log_records(self) -> Iterator[tuple[int, bytes]]:
-        """Every sealed disclosure record, in order."""
+    def log_records(self, after: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every sealed disclosure record with a sequence number above ``after``, in order."""
+        query = "SELECT seq, record FROM disclosures WHERE seq > ? ORDER BY seq"
         with sqlite_errors("read the disclosure log"):
-            for seq, record in self._conn().execute("SELECT seq, record FROM disclosures ORDER BY seq"):
+            for seq, record in self._conn().execute(query, (after,)):
                 if type(seq) is not int or not isinstance(record, bytes):
                     raise VaultCorrupted("the disclosure log holds a value of the wrong type")
                 yield seq, record
