@@ -12,14 +12,8 @@ consent, remembering which codes were issued and which message ids were seen, is
 
 from __future__ import annotations
 
-from contactvault.consent.bulk import (
-    RECORDED_BY_PLACEHOLDER,
-    BulkConsents,
-    ConsentRow,
-    RejectedRow,
-    parse_consents,
-    read_consents,
-)
+from typing import TYPE_CHECKING
+
 from contactvault.consent.codes import (
     ALPHABET,
     CODE_LENGTH,
@@ -49,6 +43,32 @@ from contactvault.consent.webhook import (
     parse_payload,
     verify_signature,
 )
+
+if TYPE_CHECKING:
+    from contactvault.consent.bulk import (
+        RECORDED_BY_PLACEHOLDER,
+        BulkConsents,
+        ConsentRow,
+        RejectedRow,
+        parse_consents,
+        read_consents,
+    )
+
+_BULK = frozenset(
+    {"RECORDED_BY_PLACEHOLDER", "BulkConsents", "ConsentRow", "RejectedRow"}
+    | {"parse_consents", "read_consents"}
+)
+"""The names of :mod:`.bulk`, loaded on first use: it loads the CSV importer, which asking does not need."""
+
+
+def __getattr__(name: str) -> object:
+    """The names of :mod:`.bulk` on first use (PEP 562)."""
+    if name in _BULK:
+        from contactvault.consent import bulk  # noqa: PLC0415 (loaded on use)
+
+        return getattr(bulk, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ALPHABET",

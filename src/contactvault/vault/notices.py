@@ -43,16 +43,18 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from contactvault import changes
-from contactvault.consent.bulk import BulkConsents, ConsentRow, RejectedRow
 from contactvault.consent.freshness import NoticeRenewal
 from contactvault.errors import NoticeError, VaultCorrupted
 from contactvault.models import ConsentRecord
 from contactvault.vault import log
 from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.disclosures import Activity, LogRecord
+
+if TYPE_CHECKING:  # the CSV reader is loaded only by an import of consents
+    from contactvault.consent.bulk import BulkConsents, ConsentRow, RejectedRow
 
 __all__ = ["MAX_TEXT_BYTES", "ConsentImport", "Notice", "Notices"]
 
@@ -402,6 +404,8 @@ class Notices:
         key slot opened the vault. A consent the contact already holds (the same purpose, time and notice
         version, withdrawn since or not) is not recorded again (``already``).
         """
+        from contactvault.consent.bulk import BulkConsents, RejectedRow  # noqa: PLC0415 (loaded on use)
+
         if not isinstance(bulk, BulkConsents):
             raise TypeError("import_consents() takes the BulkConsents that read_consents returns")
         core = self._core
@@ -486,6 +490,8 @@ def _resolve(
     row: ConsentRow, by_number: dict[str, list[uuid.UUID]], ids: list[uuid.UUID], rejected: list[RejectedRow]
 ) -> uuid.UUID | None:
     """The one live contact a row names, or ``None`` with a rejection (no value in it) appended."""
+    from contactvault.consent.bulk import RejectedRow  # noqa: PLC0415 (loaded on use)
+
     if row.phone_e164 is not None:
         found = by_number.get(row.phone_e164, [])
         column, none, several = "phone", "no contact has this number", "several contacts have this number"
