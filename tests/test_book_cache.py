@@ -293,10 +293,10 @@ def test_close_drops_the_entries_and_the_kept_books(tmp_path):
         assert memo
         kept = next(iter(memo.values()))
         assert len(directory) == 5
-        assert all(type(e) is DirectoryEntry for e in directory._entries)
-        assert "zahlt" not in repr([e.model_dump() for e in directory._entries])
+        assert all(type(e) is DirectoryEntry for e in vault)
+        assert all(b"zahlt" not in kept.plain for kept in directory._kept)
     assert len(directory) == 0
-    assert directory._entries == ()
+    assert directory._kept == ()
     assert memo == {}
     assert kept.contacts == {}
     assert kept.order is None

@@ -365,29 +365,26 @@ class BookDiff:
 class BookCard:
     """One card of a book as ``contactvault.sync.messenger_book`` makes it, kept between its books.
 
-    ``contact`` is the contact's id as an integer. Its UID, entry, name split and sort key are made
-    together from one contact's directory entry (the split
-    by :func:`book_name_parts`, whole words of the name), and its vCard text is kept once written
-    (``vcard``, by version), so that the next book of an open vault reuses the cards of contacts that did
-    not change. Internal: books hand out ``(uid, entry)`` pairs, never these.
+    Its UID, entry and name split are made together from one contact's directory entry (the split by
+    :func:`book_name_parts`, whole words of the name), and its vCard text is kept once written (``v3``,
+    ``v4``), so that the next book of an open vault reuses the cards of contacts that did not change.
+    Internal: books hand out ``(uid, entry)`` pairs, never these.
     """
 
-    __slots__ = ("contact", "entry", "key", "named", "pair", "split", "uid", "v3", "v4")
+    __slots__ = ("entry", "split", "uid", "v3", "v4")
 
-    def __init__(self, contact: int, uid: str, entry: MessengerEntry, split: tuple[str, str]) -> None:
-        self.contact = contact
+    def __init__(self, uid: str, entry: MessengerEntry, split: tuple[str, str]) -> None:
         self.uid = uid
         self.entry = entry
         self.split = split
-        self.key = (entry.display_name.casefold(), entry.phone_e164, uid)  # the book's order
-        self.pair = (uid, entry)
-        self.named = (uid, split)
         self.v3: str | None = None
         self.v4: str | None = None
 
-
-_PAIR: Final = operator.attrgetter("pair")
-_NAMED: Final = operator.attrgetter("named")
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Where the card goes in the book: its name without case, its number, its UID."""
+        entry = self.entry
+        return (entry.display_name.casefold(), entry.phone_e164, self.uid)
 
 
 class MessengerBook:
@@ -459,8 +456,8 @@ class MessengerBook:
         book = cls.__new__(cls)
         book.policy_digest = policy_digest
         book._made = cards
-        book._cards = tuple(map(_PAIR, cards))
-        split = dict(map(_NAMED, cards))
+        book._cards = tuple([(card.uid, card.entry) for card in cards])
+        split = {card.uid: card.split for card in cards}
         if len(split) != len(cards):
             raise ValueError("the UIDs of a book must be unique")
         book._split = types.MappingProxyType(split)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal, TypeVar
 
 from contactvault.book import (
     DEFAULT_PSEUDONYM,
@@ -27,7 +28,7 @@ from contactvault.book import (
     BookCodes,
     MessengerBook,
     NameStyle,
-    book_name_parts,
+    _name_parts,
     check_name_style,
 )
 from contactvault.errors import SyncError
@@ -39,7 +40,7 @@ from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
 from contactvault.sync.validity import Window, day_of, decision_window, instant_of
 from contactvault.vault import Disclosure, Vault
-from contactvault.vault.directory import directory_memo
+from contactvault.vault.directory import Kept, directory_of
 
 __all__ = ["ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
 
@@ -79,65 +80,83 @@ def messenger_book(
     codes = vault.book_codes()
     digest = policy.digest()
     moment = now if now is not None else datetime.now(UTC)
+
+    def make(entry: DirectoryEntry, decision: Decision) -> tuple[BookCard, ...]:
+        return _cards_of(entry, decision, codes, name_style, pseudonym)
+
     with paused_gc():  # many small objects and no cycles: the collector would only slow this down
-        kept = _kept_books(vault, (type(policy), digest, name_style, pseudonym))
-        if kept is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
-            kept = _Kept()
-        with kept.lock:
-            cards = kept.update(
-                vault,
-                policy,
-                moment,
-                lambda entry, decision: _cards_of(entry, decision, codes, name_style, pseudonym),
-            )
-            return MessengerBook._of_cards(cards, policy_digest=digest)
+        found = directory_of(vault)
+        if found is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
+            entries = [(entry.id.bytes, entry) for entry in vault]
+            cards = _Kept().update(entries, _itself, policy, moment, make)
+        else:
+            directory, core = found
+            kept = _kept_books(directory.memo, (type(policy), digest, name_style, pseudonym))
+            with kept.lock:
+                validated = core.records.kept_entry
+
+                def entry_of(held: Kept) -> DirectoryEntry:
+                    return validated(held.id, held.version, held.plain)
+
+                contacts = [(held.id, held) for held in directory.read(core)]
+                cards = kept.update(contacts, entry_of, policy, moment, make)
+        return MessengerBook._of_cards(cards, policy_digest=digest)
+
+
+def _itself(entry: DirectoryEntry) -> DirectoryEntry:
+    return entry
 
 
 def _cards_of(
     entry: DirectoryEntry, decision: Decision, codes: BookCodes, style: NameStyle, pseudonym: str
 ) -> tuple[BookCard, ...]:
-    """The book's cards of one contact: one per number ``decision`` allows, with its name and split."""
+    """The book's cards of one contact: one per number ``decision`` allows, with its name and split.
+
+    ``style`` and ``pseudonym`` were checked once for the book (``check_name_style``).
+    """
     if not decision.allowed:
         return ()
     code = functools.partial(codes.pseudonym, entry.id)  # computed only if the name needs it
-    name, family, given = book_name_parts(entry, style, code=code, pseudonym=pseudonym)
+    name, family, given = _name_parts(entry, style, code, pseudonym)
     split = (family, given)  # whole words of the name (book_name_parts)
     cid = entry.id
     return tuple(
-        BookCard(cid.int, codes.uid(cid, number), MessengerEntry(display_name=name, phone_e164=number), split)
+        BookCard(codes.uid(cid, number), MessengerEntry(display_name=name, phone_e164=number), split)
         for number in decision.numbers
     )
 
 
-def _kept_books(vault: Vault, key: object) -> _Kept | None:
-    """The cache of the books of ``vault`` made with ``key`` (policy, name style, template), if it has one.
+def _kept_books(memo: dict[object, object], key: object) -> _Kept:
+    """The cache of the books made with ``key`` (policy, name style, template) in a vault's ``memo``.
 
     It lives with the vault's decrypted directory entries and is dropped with them when the vault closes.
     """
-    memo = directory_memo(vault)
-    if memo is None:
-        return None
     found = memo.get(key)
     if not isinstance(found, _Kept):
         found = memo[key] = _Kept()
     return found
 
 
+_T = TypeVar("_T")
+_Held = tuple[object, Window | None, tuple[BookCard, ...]]
+"""What a book keeps of one contact: what its directory was read as, its decision's span, its cards."""
+
+
 class _Kept:
     """One policy's decisions and cards of a vault's contacts, kept between its books while it is open.
 
-    Per contact: the directory entry the decision was made from (the very object the vault's cache
-    serves: a changed contact is a new object), the span of moments in which that decision holds
-    (``sync.validity``; ``None``: made afresh each time), and its cards. A book reuses them for a contact
-    whose entry is the same object and whose span holds the book's ``now``; it decides again for every
-    other one. The cards of the last book are kept in its order, so a few changes are sorted in.
+    Per contact (by row id): what its directory was read as (the vault cache's ``Kept`` record: a changed
+    contact is a new object), the span of moments in which the decision holds (``sync.validity``;
+    ``None``: made afresh each time), and its cards. A book reuses them for a contact whose record is the
+    same object and whose span holds the book's ``now``; it validates the entry again and decides again
+    for every other one. The cards of the last book are kept in its order, so a few changes are sorted in.
     """
 
     __slots__ = ("contacts", "lock", "order")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.contacts: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]] = {}
+        self.contacts: dict[bytes, _Held] = {}
         self.order: list[BookCard] | None = None
 
     def clear(self) -> None:
@@ -147,31 +166,37 @@ class _Kept:
 
     def update(
         self,
-        vault: Vault,
+        read: list[tuple[bytes, _T]],
+        entry_of: Callable[[_T], DirectoryEntry],
         policy: Policy,
         now: datetime,
         make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
     ) -> list[BookCard]:
-        """The cards of the book at ``now``, in the book's order; the kept decisions brought up to date."""
+        """The cards of the book at ``now``, in the book's order; the kept decisions brought up to date.
+
+        ``read`` holds each contact's row id and what its directory was read as, ``entry_of`` makes its
+        entry from that.
+        """
         before = self.contacts
-        contacts: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]] = {}
+        contacts: dict[bytes, _Held] = {}
         fresh: list[BookCard] = []
-        redone: set[int] = set()
+        redone: set[bytes] = set()
         seen = 0  # contacts of the last book still here
         instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
-        for entry in vault:
-            cid = entry.id.int
+        decide, window_of = policy.decide, functools.partial(decision_window, policy)
+        for cid, token in read:
             held = before.get(cid)
             if held is not None:
                 seen += 1
                 window = held[1]
-                if held[0] is entry and window is not None and window.holds(instant, day):
+                if held[0] is token and window is not None and window.holds(instant, day):
                     contacts[cid] = held
                     continue
                 redone.add(cid)
-            decision = policy.decide(entry, now=now)
+            entry = entry_of(token)
+            decision = decide(entry, now=now)
             cards = make(entry, decision)
-            contacts[cid] = (entry, decision_window(policy, entry, now), cards)
+            contacts[cid] = (token, window_of(entry, now), cards)
             fresh.extend(cards)
         gone = before.keys() - contacts.keys() if seen < len(before) else set()
         order = self.order
@@ -185,11 +210,7 @@ class _Kept:
         return order
 
 
-def _taken_out(
-    order: list[BookCard],
-    contacts: set[int],
-    before: dict[int, tuple[DirectoryEntry, Window | None, tuple[BookCard, ...]]],
-) -> bool:
+def _taken_out(order: list[BookCard], contacts: set[bytes], before: dict[bytes, _Held]) -> bool:
     """Take the cards of ``contacts`` (as ``before`` holds them) out of ``order``; whether all were there."""
     for cid in contacts:
         for card in before[cid][2]:
@@ -200,8 +221,7 @@ def _taken_out(
     return True
 
 
-def _book_order(card: BookCard) -> tuple[str, str, str]:
-    return card.key
+_book_order: Final = operator.attrgetter("key")
 
 
 def export_book(

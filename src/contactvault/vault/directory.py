@@ -2,9 +2,10 @@
 
 Listing the contacts and building a messenger book read every contact's directory entry (``DirectoryEntry``:
 names, numbers, labels, consents, legal bases, restriction, objections, messenger presence; never the CRM
-payload). ``Directory`` keeps the entries it decrypted, each with the row version and a keyed hash of the
-sealed directory it came from (Python's SipHash of the bytes, keyed per process), so that a second listing
-or book in the same process decrypts only what changed:
+payload). ``Directory`` keeps, per contact, the entry's decrypted JSON (``Kept``: its bytes, a few hundred
+per contact, not the model's objects, which take ten times that), with the row version and a keyed hash of
+the sealed directory it came from (Python's SipHash of the bytes, keyed per process), so that a second
+listing or book in the same process decrypts only what changed:
 
 - every read of the entries reads the authenticated row-set state once (its MAC checked, and shown to the
   rollback watch, as every read is); when its bytes are those the cache was built at, nothing changed in
@@ -18,8 +19,11 @@ or book in the same process decrypts only what changed:
 and of the rows read, only one whose version or sealed directory differs from the kept one, or that is new,
 is decrypted, authenticated and validated; erased contacts drop out.
 
-So a change made by another ``Vault`` object or another process is seen by the next read here. Entries
-come from authenticated rows only, and each is validated into the model once, when it is decrypted.
+So a change made by another ``Vault`` object or another process is seen by the next read here. What is
+kept comes from authenticated rows only; every entry handed out is a ``DirectoryEntry`` validated from
+those bytes when it is handed out (and checked to name its row and version), so a read keeps no model
+objects alive and a second one decrypts nothing. The messenger book (``read``) takes the kept records
+themselves and validates only the entries of the contacts it decides again.
 
 Derived caches built from the entries (the messenger book's decisions and cards, ``memo``) live here too,
 so that ``close()`` drops everything at once: ``clear`` empties them and the entries. What a process that
@@ -29,24 +33,38 @@ keeps a vault open trusts because of this cache is in docs/threat-model.md ("Mem
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from contactvault.models import DirectoryEntry
 
 if TYPE_CHECKING:
     from contactvault.vault.core import Core
+    from contactvault.vault.records import Records
 
-__all__ = ["Directory", "directory_memo"]
+__all__ = ["Directory", "Kept", "directory_memo", "directory_of"]
 
 _FEW: Final = 2_000
 """Up to this many rows written by this process's commits are re-read one by one; more: all rows."""
 
 
+class Kept(NamedTuple):
+    """One contact's kept directory: its row's id, version and sealed-blob hash, and the decrypted JSON.
+
+    A tuple of bytes and ints (the garbage collector stops tracking it). A changed row gets a new ``Kept``:
+    the book tells an unchanged contact by this object's identity.
+    """
+
+    id: bytes
+    version: int
+    sealed: int
+    plain: bytes
+
+
 class Directory:
     """The decrypted directory entries of one open vault, refreshed from the row-set state (see module)."""
 
-    __slots__ = ("_ahead", "_entries", "_generation", "_known", "_lock", "_state", "_written", "memo")
+    __slots__ = ("_ahead", "_generation", "_kept", "_known", "_lock", "_state", "_written", "memo")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -54,8 +72,8 @@ class Directory:
         self._generation = -1  # its generation
         self._ahead: tuple[int, bytes] | None = None  # generation and state of this process's last commit
         self._written: dict[bytes, None] = {}  # ids of the rows written from _state to _ahead, in order
-        self._known: dict[bytes, tuple[int, int, DirectoryEntry]] = {}  # id -> version, blob hash, entry
-        self._entries: tuple[DirectoryEntry, ...] = ()
+        self._known: dict[bytes, Kept] = {}  # id -> kept, in the order added
+        self._kept: tuple[Kept, ...] = ()
         self.memo: dict[object, object] = {}
         """Caches derived from the entries (the messenger book's), dropped with them."""
 
@@ -63,12 +81,17 @@ class Directory:
         """How many entries are kept."""
         return len(self._known)
 
-    def entries(self, core: Core) -> tuple[DirectoryEntry, ...]:
+    def entries(self, core: Core) -> Iterator[DirectoryEntry]:
         """Every live contact's directory entry as stored now, in the order they were added.
 
         One read of the state when nothing changed; otherwise the rows are read and the changed ones
-        decrypted (``VaultCorrupted`` for a row that fails authentication or validation).
+        decrypted (``VaultCorrupted`` for a row that fails authentication). Each entry is validated from
+        the kept JSON as the iteration reaches it (``VaultCorrupted`` there for one that fails).
         """
+        return _entries(core.records, self.read(core))
+
+    def read(self, core: Core) -> tuple[Kept, ...]:
+        """The kept contacts as stored now, in the order added (see ``entries``), their JSON not validated."""
         storage = core.storage
         with self._lock, storage.snapshot():
             state, raw = core.read_state()
@@ -82,7 +105,7 @@ class Directory:
                     self._refresh(core)
                 self._state, self._generation = raw, state.generation
                 self._ahead, self._written = None, {}
-            return self._entries
+            return self._kept
 
     def committed(self, base: int, generation: int, raw: bytes, written: list[bytes]) -> None:
         """This process committed ``raw`` (``generation``) on the state at ``base``, writing rows ``written``.
@@ -104,7 +127,7 @@ class Directory:
     def _reread(self, core: Core, ids: Iterable[bytes]) -> None:
         """Read the rows ``ids`` again (inside the caller's snapshot): new ones go last, erased ones out."""
         known = dict(self._known)
-        directory = core.records.directory
+        opened = core.records.opened
         for cid in ids:  # in the order written: new rows were added in this order
             row = core.storage.get(cid)
             if row is None or row.data_key is None:  # erased (a row is never deleted: refused by check)
@@ -112,30 +135,27 @@ class Directory:
                 continue
             sealed = hash(row.directory)  # any change to the blob, not only to its tag
             kept = known.get(cid)
-            if kept is None or kept[0] != row.version or kept[1] != sealed:
-                known[cid] = (row.version, sealed, directory(row))
+            if kept is None or kept.version != row.version or kept.sealed != sealed:
+                known[cid] = Kept(cid, row.version, sealed, opened(row))
         self._known = known
-        self._entries = tuple([kept[2] for kept in known.values()])
+        self._kept = tuple(known.values())
 
     def _refresh(self, core: Core) -> None:
         """Read the rows (inside the caller's snapshot); decrypt those not kept at their version and bytes."""
         known = self._known
-        found: dict[bytes, tuple[int, int, DirectoryEntry]] = {}
-        entries: list[DirectoryEntry] = []
-        directory = core.records.directory
+        found: dict[bytes, Kept] = {}
+        opened = core.records.opened
         for row in core.storage.rows():
             if row.data_key is None:  # erased: a tombstone
                 continue
+            cid = row.id
             sealed = hash(row.directory)  # any change to the blob, not only to its tag
-            kept = known.get(row.id)
-            if kept is not None and kept[0] == row.version and kept[1] == sealed:
-                entry = kept[2]
-            else:
-                entry = directory(row)
-            found[row.id] = (row.version, sealed, entry)
-            entries.append(entry)
+            kept = known.get(cid)
+            if kept is None or kept.version != row.version or kept.sealed != sealed:
+                kept = Kept(cid, row.version, sealed, opened(row))
+            found[cid] = kept
         self._known = found
-        self._entries = tuple(entries)
+        self._kept = tuple(found.values())
 
     def clear(self) -> None:
         """Drop every entry and every derived cache (the vault is closing)."""
@@ -143,12 +163,28 @@ class Directory:
             self._state = None
             self._ahead, self._written = None, {}
             self._known = {}
-            self._entries = ()
+            self._kept = ()
             for value in self.memo.values():
                 clear = getattr(value, "clear", None)
                 if callable(clear):
                     clear()
             self.memo.clear()
+
+
+def _entries(records: Records, read: tuple[Kept, ...]) -> Iterator[DirectoryEntry]:
+    """The entries of ``read``, each validated from its kept JSON when the iteration reaches it."""
+    entry = records.kept_entry
+    for kept in read:
+        yield entry(kept.id, kept.version, kept.plain)
+
+
+def directory_of(vault: object) -> tuple[Directory, Core] | None:
+    """The directory cache of an open ``Vault`` and its core; ``None`` for anything else."""
+    core = getattr(vault, "_core", None)
+    directory = getattr(core, "directory", None)
+    if isinstance(directory, Directory) and core is not None:
+        return directory, core
+    return None
 
 
 def directory_memo(vault: object) -> dict[object, object] | None:
