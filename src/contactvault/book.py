@@ -91,8 +91,36 @@ def _without_labels(name: str, labels: Iterable[str]) -> str:
     labels = list(labels)
     if not labels:
         return name
-    for label in sorted({_clean(lb) for lb in labels if _clean(lb)}, key=len, reverse=True):
-        name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
+    return _removed(name, _label_texts(labels))
+
+
+# Capital I with a dot and small i without one: the pair re's IGNORECASE equates and casefold does not.
+_DOTTED_I: Final = {0x130: "i", 0x131: "i"}
+
+
+def _fold(text: str) -> str:
+    """``text`` folded so that a match of ``re.IGNORECASE`` is a match of the folded texts too.
+
+    Each character is folded on its own (``str.translate``, then ``str.casefold``), and any two characters
+    that ``re`` matches without case fold alike, so a label that ``re`` finds in a name is a substring of
+    the name once both are folded: a label whose folded text is not in the folded name is not there.
+    """
+    return text.casefold() if text.isascii() else text.translate(_DOTTED_I).casefold()
+
+
+def _label_texts(labels: Iterable[str]) -> list[tuple[str, str]]:
+    """The contact's label names, cleaned, each once, longest first, each with its folded text."""
+    cleaned = {text for text in map(_clean, labels) if text}
+    return [(label, _fold(label)) for label in sorted(cleaned, key=len, reverse=True)]
+
+
+def _removed(name: str, labels: list[tuple[str, str]]) -> str:
+    """:func:`_without_labels` with the labels of :func:`_label_texts` (of at least one label name)."""
+    folded = _fold(name)
+    for label, fold in labels:
+        if fold in folded:  # else re cannot find it either (``_fold``): the common case, without a search
+            name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
+            folded = _fold(name)
     name = _EMPTY_BRACKETS.sub(" ", name)
     return _SPACES.sub(" ", name).strip(_EDGE_PUNCTUATION)
 
@@ -210,6 +238,11 @@ def _has_word(text: str) -> bool:
     return text.isalnum() or any(ch.isalnum() for ch in text)
 
 
+def _named_ends(*texts: str) -> bool:
+    """Whether the first and the last word of each text (split at spaces) hold a letter or a digit."""
+    return all(_has_word(t.partition(" ")[0]) and _has_word(t.rpartition(" ")[2]) for t in texts)
+
+
 def _split_words(text: str) -> list[str]:
     """The words of a name split: white space and commas separate them (``Müller, Jürgen``: two words)."""
     return text.replace(",", " ").split()
@@ -312,12 +345,20 @@ def _name_parts(
 
     if style == "pseudonym":
         return fallback()
-    labels = [lb.name for lb in entry.labels]
-    full = _without_labels(_clean(entry.display_name), labels)
-    given = _without_labels(_clean(entry.name.given), labels)
-    family = _without_labels(_clean(entry.name.family), labels)
+    full, given, family = _clean(entry.display_name), _clean(entry.name.given), _clean(entry.name.family)
+    if entry.labels:
+        labels = _label_texts([lb.name for lb in entry.labels])
+        full, given, family = _removed(full, labels), _removed(given, labels), _removed(family, labels)
     if style == "full":
         name = full[:_MAX_NAME].strip()
+        if (
+            name == f"{given} {family}"
+            and given
+            and family
+            and "," not in name
+            and _named_ends(given, family)
+        ):
+            return name, family, given  # what _split_full finds for "Given Family", without a search
         parts = _split_full(name, family, given)
     else:
         if not given and not family:

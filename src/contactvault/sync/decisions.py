@@ -148,3 +148,48 @@ def decision_from(per_number: Sequence[NumberDecision], contact_reasons: Iterabl
     if not per_number:
         reasons.add("no_number")
     return Decision(allowed=False, reasons=_sorted_reasons(reasons), numbers=(), per_number=tuple(per_number))
+
+
+# --- decisions a policy of this package makes -------------------------------------------------------------
+# The public constructors check that the fields agree. A policy of ``contactvault.sync.policy`` whose rules
+# guarantee it (``MessengerPolicy``) builds its decisions with these instead, which skip the checks and the
+# sorting; tests/test_book_speed.py rebuilds random decisions with the checking constructors and compares.
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def number_decided(e164: str | None, reasons: tuple[Reason, ...]) -> NumberDecision:
+    """A `NumberDecision` without the constructor's checks: allowed exactly when ``reasons`` is empty.
+
+    The caller guarantees what the constructor checks: ``reasons`` known codes, sorted, each once; ``e164``
+    not ``None`` when there is none.
+    """
+    made: NumberDecision = _new(NumberDecision)
+    _set(made, "e164", e164)
+    _set(made, "allowed", not reasons)
+    _set(made, "reasons", reasons)
+    return made
+
+
+def decided(per_number: tuple[NumberDecision, ...], contact_reasons: Iterable[Reason]) -> Decision:
+    """`decision_from` without the constructor's checks, for number decisions made as the rules say.
+
+    The caller guarantees what `NumberDecision` checks of each of ``per_number``, and that
+    ``contact_reasons`` are known codes.
+    """
+    made: Decision = _new(Decision)
+    numbers = _allowed_numbers(per_number)
+    if numbers:
+        reasons: tuple[Reason, ...] = ()
+    else:
+        found: set[Reason] = {reason for number in per_number for reason in number.reasons}
+        found.update(contact_reasons)
+        if not per_number:
+            found.add("no_number")
+        reasons = tuple(sorted(found))
+    _set(made, "allowed", bool(numbers))
+    _set(made, "reasons", reasons)
+    _set(made, "numbers", numbers)
+    _set(made, "per_number", per_number)
+    return made

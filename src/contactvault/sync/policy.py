@@ -38,7 +38,9 @@ from contactvault.sync.decisions import (
     Decision,
     NumberDecision,
     Reason,
+    decided,
     decision_from,
+    number_decided,
     resolve_now,
     settings_digest,
 )
@@ -315,8 +317,10 @@ class MessengerPolicy:
         """
         at = resolve_now(now)
         contact_reasons = self._contact_reasons(contact, at)
-        per_number = tuple(self._decide_number(phone, at, contact_reasons) for phone in contact.phones)
-        return decision_from(per_number, contact_reasons)
+        decide = self._decide_number
+        return decided(
+            tuple([decide(phone, at, contact_reasons) for phone in contact.phones]), contact_reasons
+        )
 
     def digest(self) -> str:
         """A SHA-256 hex digest of every setting (and of the version of the rules).
@@ -341,10 +345,13 @@ class MessengerPolicy:
         return settings_digest(settings)
 
     def _decide_number(
-        self, phone: Phone, now: datetime, contact_reasons: Sequence[Reason]
+        self, phone: Phone, now: datetime, contact_reasons: tuple[Reason, ...]
     ) -> NumberDecision:
+        # Made without the constructor's checks (``number_decided``): the reasons are known codes, each
+        # once (the contact's and the number's are distinct codes), sorted here; a number without an E.164
+        # form always has one.
         if phone.e164 is None:
-            return NumberDecision(e164=None, allowed=False, reasons=("invalid_number", *contact_reasons))
+            return number_decided(None, tuple(sorted(("invalid_number", *contact_reasons))))
         reasons = list(contact_reasons)
         kinds = _FIXED_LINE_KINDS if self.admit_fixed_line else _MOBILE_KINDS
         if phone.kind not in kinds:
@@ -354,7 +361,9 @@ class MessengerPolicy:
             reasons.append("no_messenger")
         elif self.messenger_max_age is not None and now - presence.checked_at > self.messenger_max_age:
             reasons.append("messenger_check_expired")
-        return NumberDecision(e164=phone.e164, allowed=not reasons, reasons=tuple(reasons))
+        if len(reasons) > 1:
+            reasons.sort()
+        return number_decided(phone.e164, tuple(reasons))
 
     def _contact_reasons(self, contact: DirectoryEntry, now: datetime) -> tuple[Reason, ...]:
         reasons: list[Reason] = []
