@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contactvault import Contact, KdfParams, Vault, VaultCorrupted, normalize_phone
@@ -233,10 +233,18 @@ def test_the_book_decides_again_for_a_changed_record(tmp_path):
 
 @settings(max_examples=300, deadline=None)
 @given(
-    name=st.text(min_size=1, max_size=120).map(str.strip).filter(bool),
-    uid=st.text(alphabet="0123456789abcdef", min_size=1, max_size=80),
+    name=(
+        st.text(min_size=1, max_size=120)
+        | st.text(alphabet=st.characters(max_codepoint=127), min_size=60, max_size=120)
+        | st.text(alphabet="abc ,;\\\u00e9\u20ac", min_size=10, max_size=90)
+    )
+    .map(str.strip)
+    .filter(bool),
+    uid=st.text(alphabet="0123456789abcdef", min_size=1, max_size=128),
     version=st.sampled_from(["3.0", "4.0"]),
 )
+@example(name="A" * 80, uid="a" * 32, version="3.0")
+@example(name="Anna", uid="0" * 128, version="4.0")
 def test_a_card_is_folded_as_fold_folds_each_line(name, uid, version):
     """Each line of a card is what ``fold`` makes of it: a short ASCII line as it is, any other folded."""
     text = _card(uid, name, "+4915155501234", version, ("", name))

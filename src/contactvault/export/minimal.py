@@ -24,7 +24,7 @@ from pathlib import Path
 
 from contactvault.book import MessengerBook, check_name_split, split_display_name
 from contactvault.errors import FolderNotFound
-from contactvault.export.vcard import VCardVersion, escape_text, fold
+from contactvault.export.vcard import MAX_LINE_OCTETS, VCardVersion, escape_text, fold
 from contactvault.models import MessengerEntry
 
 __all__ = ["card", "to_csv", "to_vcard", "write_atomically", "write_csv", "write_vcard"]
@@ -64,16 +64,16 @@ def _card(uid: str, display_name: str, phone_e164: str, version: VCardVersion, s
     """:func:`card` for a version and a ``(family, given)`` split already checked."""
     family, given = split
     tel = f"TEL;VALUE=uri;TYPE=cell:tel:{phone_e164}" if version == "4.0" else f"TEL;TYPE=CELL:{phone_e164}"
-    lines = (
-        "BEGIN:VCARD",
-        f"VERSION:{version}",
-        f"UID:{uid}",
-        f"N:{_escape(family)};{_escape(given)};;;",
-        f"FN:{_escape(display_name)}",
-        tel,
-        "END:VCARD",
+    return (
+        f"BEGIN:VCARD\r\nVERSION:{version}\r\n{_line(f'UID:{uid}')}"
+        f"{_line(f'N:{_escape(family)};{_escape(given)};;;')}{_line(f'FN:{_escape(display_name)}')}"
+        f"{_line(tel)}END:VCARD\r\n"
     )
-    return "".join(fold(line) for line in lines)
+
+
+def _line(line: str) -> str:
+    """:func:`fold`, without its work for a line that needs none: ASCII (one octet a character), short."""
+    return f"{line}\r\n" if len(line) <= MAX_LINE_OCTETS and line.isascii() else fold(line)
 
 
 def _escape(text: str) -> str:
