@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import io
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -62,6 +64,7 @@ from contactvault.export.minimal import to_vcard
 from contactvault.importers._gc import paused_gc
 from contactvault.sync import explain, messenger_book
 from contactvault.sync.policy import Decision, Policy
+from contactvault.sync.validity import decision_window
 
 DEFAULT_CONTACTS = 100_000
 QUICK_CONTACTS = 2_000
@@ -232,11 +235,11 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
         if warm_text != text:
             raise RuntimeError("the book after the changes differs from the one before")
         with Vault.open(path, PASSPHRASE) as fresh:  # the stages of a cold book, apart
-            iterate, entries = _timed_without_gc(lambda: sum(1 for _ in fresh))  # decrypts: a fresh open
-            # the entries are kept now: this is the policy's share, consumed as messenger_book consumes it
-            explained, decided_count = _timed_without_gc(
-                lambda: sum(1 for _ in explain(fresh, policy, now=now))
-            )
+            # decrypts and validates: a fresh open (the vault keeps the JSON, not the entries)
+            iterate, entries = _timed_without_gc(lambda: sum(1 for _ in fresh))
+            held = list(fresh)  # untimed: the policy's share alone, decisions and their spans
+            explained, decided_count = _timed_without_gc(functools.partial(_decide_all, policy, held, now))
+            held.clear()
             if entries != decided_count or entries != len(fresh):
                 raise RuntimeError("explain() did not decide every contact")
             decided = _decided(list(explain(fresh, policy, now=now))) if first else {}
@@ -251,6 +254,36 @@ def _round(path: Path, policy: Policy, now: datetime, *, first: bool, last: bool
         opened, cold, warm, collector_cold, collector_warm, vcard, vcard_warm, iterate, explained, constructor
     )
     return measured, Outcome(text, decided, len(book), book.policy_digest, cards)
+
+
+def _decide_all(policy: Policy, entries: Sequence[DirectoryEntry], now: datetime) -> int:
+    """Decide about every entry and compute the span of the decision, as ``messenger_book`` does."""
+    for entry in entries:
+        policy.decide(entry, now=now)
+        decision_window(policy, entry, now)
+    return len(entries)
+
+
+def kept_bytes(path: Path, policy: Policy, now: datetime) -> Json:
+    """What an open vault keeps per contact (tracemalloc, untimed): its directory, then with the book's."""
+    gc.collect()
+    with Vault.open(path, PASSPHRASE) as vault:
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            contacts = sum(1 for _ in vault)
+            gc.collect()
+            directory = tracemalloc.get_traced_memory()[0] - base
+            to_vcard(messenger_book(vault, policy, now=now))
+            gc.collect()
+            both = tracemalloc.get_traced_memory()[0] - base
+        finally:
+            tracemalloc.stop()
+    return {
+        "contacts": contacts,
+        "directory_bytes_per_contact": directory / contacts,
+        "directory_and_book_bytes_per_contact": both / contacts,
+    }
 
 
 def _change(vault: Vault, now: datetime) -> None:
@@ -343,6 +376,9 @@ def measure(path: Path, repeats: int, now: datetime) -> Json:
             raise RuntimeError(f"vobject wrote {_cards_in(other)} cards of {len(cards)}")
         del other
 
+    print("  memory: what the open vault keeps per contact (tracemalloc) ...", flush=True)
+    memory = kept_bytes(path, policy, now)
+
     def stage(name: str) -> Json:
         return runs([getattr(r, name) for r in rounds])
 
@@ -389,6 +425,7 @@ def measure(path: Path, repeats: int, now: datetime) -> Json:
             "book_constructor": best["constructor"],
             "collector": best["collector_cold"],
         },
+        "memory": memory,
         "vobject": {
             **runs(alternative),
             "cards": len(cards),
@@ -508,13 +545,13 @@ def result_table(report: Json) -> str:
         "  decrypt directories",
         _number(report, "breakdown", "decrypt_directories"),
         per_card=False,
-        detail="sum(1 for _ in vault) on a fresh open, collector paused",
+        detail="sum(1 for _ in vault) on a fresh open (decrypt, validate), collector paused",
     )
     add(
         "  policy decisions",
         _number(report, "breakdown", "policy_decisions"),
         per_card=False,
-        detail="explain(vault, policy) consumed, entries kept, collector paused",
+        detail="decide() and decision_window() for each entry, collector paused",
     )
     add(
         "  names, UIDs, entries",
@@ -583,6 +620,9 @@ def report_lines(report: Json, env: dict[str, Json], facts: Json) -> list[str]:
         "",
         result_table(report),
         "",
+        f"kept per contact (tracemalloc): directory "
+        f"{_number(report, 'memory', 'directory_bytes_per_contact'):,.0f} bytes, with the book's "
+        f"{_number(report, 'memory', 'directory_and_book_bytes_per_contact'):,.0f} bytes",
         f"ratio vobject / contactvault: {ratio_of(report):.2f}x; vobject "
         f"{_number(report, 'vobject', 'seconds_per_card') * 1e6:.1f} µs per card",
         "targets: all met" if not missed else f"targets NOT met: {', '.join(missed)}",

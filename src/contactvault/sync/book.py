@@ -121,7 +121,11 @@ def _cards_of(
     split = (family, given)  # whole words of the name (book_name_parts)
     cid = entry.id
     return tuple(
-        BookCard(codes.uid(cid, number), MessengerEntry(display_name=name, phone_e164=number), split)
+        BookCard(
+            codes.uid(cid, number),
+            MessengerEntry.model_validate({"display_name": name, "phone_e164": number}),
+            split,
+        )
         for number in decision.numbers
     )
 

@@ -125,8 +125,14 @@ def _messenger_window(policy: MessengerPolicy, contact: DirectoryEntry, now: dat
             add(presence.checked_at)  # checked_at > now
             if max_age is not None:
                 _add_after(moments, presence.checked_at, max_age)  # now - checked_at > max_age
-    start = max((m for m in moments if m <= now), default=None)
-    end = min((m for m in moments if m > now), default=None)
+    start: datetime | None = None  # the last moment at or before now, and the first after it
+    end: datetime | None = None
+    for moment in moments:
+        if moment <= now:
+            if start is None or moment > start:
+                start = moment
+        elif end is None or moment < end:
+            end = moment
     first, last = _LOWEST, _HIGHEST
     if contact.birth_date is not None:
         of_age = _of_age(contact.birth_date, policy.minimum_age)
