@@ -318,8 +318,9 @@ class MessengerPolicy:
         at = resolve_now(now)
         contact_reasons = self._contact_reasons(contact, at)
         decide = self._decide_number
+        kinds = _FIXED_LINE_KINDS if self.admit_fixed_line else _MOBILE_KINDS
         return decided(
-            tuple([decide(phone, at, contact_reasons) for phone in contact.phones]), contact_reasons
+            tuple([decide(phone, at, contact_reasons, kinds) for phone in contact.phones]), contact_reasons
         )
 
     def digest(self) -> str:
@@ -345,7 +346,7 @@ class MessengerPolicy:
         return settings_digest(settings)
 
     def _decide_number(
-        self, phone: Phone, now: datetime, contact_reasons: tuple[Reason, ...]
+        self, phone: Phone, now: datetime, contact_reasons: tuple[Reason, ...], kinds: frozenset[PhoneKind]
     ) -> NumberDecision:
         # Made without the constructor's checks (``number_decided``): the reasons are known codes, each
         # once (the contact's and the number's are distinct codes), sorted here; a number without an E.164
@@ -353,7 +354,6 @@ class MessengerPolicy:
         if phone.e164 is None:
             return number_decided(None, tuple(sorted(("invalid_number", *contact_reasons))))
         reasons = list(contact_reasons)
-        kinds = _FIXED_LINE_KINDS if self.admit_fixed_line else _MOBILE_KINDS
         if phone.kind not in kinds:
             reasons.append("not_mobile")
         presence = phone.messenger
@@ -386,7 +386,7 @@ class MessengerPolicy:
         refresh = self.consent_refresh
         if refresh is not None and now - consent.granted_at > refresh:
             return False
-        return renewal_due(consent, self.renewed_notices, now) is None
+        return not self.renewed_notices or renewal_due(consent, self.renewed_notices, now) is None
 
     def _legal_basis_missing(self, contact: DirectoryEntry, now: datetime) -> Reason | None:
         """``None`` if a legal basis holds, else why not: no basis, consent withdrawn or expired."""

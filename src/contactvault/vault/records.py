@@ -51,6 +51,7 @@ _CARD_DOMAIN: Final = b"\x00card\x00"
 _ABSENT: Final = object()
 _TO_JSON: Final = Contact.__pydantic_serializer__.to_json  # model_dump_json's, without the str round trip
 _DIRECTORY_ONLY: Final = set(DIRECTORY_FIELDS)
+_VALIDATE_DIRECTORY: Final = DirectoryEntry.__pydantic_validator__.validate_json
 _PAYLOAD_ONLY: Final = set(PAYLOAD_FIELDS)
 
 
@@ -250,8 +251,8 @@ class Records:
     @staticmethod
     def kept_entry(row_id: bytes, version: int, plain: bytes) -> DirectoryEntry:
         """The entry validated from a directory's decrypted JSON, naming row ``row_id`` at ``version``."""
-        try:
-            entry = DirectoryEntry.model_validate_json(plain)
+        try:  # what model_validate_json does, without its wrapper: any ValidationError is VaultCorrupted
+            entry: DirectoryEntry = _VALIDATE_DIRECTORY(plain)
         except ValidationError:
             raise VaultCorrupted("a directory record does not hold a valid entry") from None
         if entry.id.bytes != row_id or entry.version != version:
