@@ -228,6 +228,28 @@ def test_the_book_decides_again_for_a_changed_record(tmp_path):
         assert names == {"Kontakt 0", "Umbenannt Neu", "Kontakt 2"}
 
 
+def test_the_book_leaves_nothing_frozen_and_what_others_froze_frozen(tmp_path):
+    """The book moves what it made to the oldest generation, freezing nothing and unfreezing nothing."""
+    import gc  # noqa: PLC0415
+
+    from contactvault.sync import messenger_book  # noqa: PLC0415
+    from contactvault.sync.policy import Policy  # noqa: PLC0415
+
+    with Vault.create(tmp_path / "v.db", "pw", kdf=FAST) as vault:
+        vault.add_many([_eligible(f"Kontakt {i}", f"0151 5550{i:04d}") for i in range(3)])
+        assert gc.get_freeze_count() == 0
+        assert len(messenger_book(vault, Policy.default(), now=NOW)) == 3
+        assert gc.get_freeze_count() == 0
+        assert gc.isenabled()
+        gc.freeze()  # as a server does before it forks
+        try:
+            frozen = gc.get_freeze_count()
+            assert len(messenger_book(vault, Policy.default(admit_fixed_line=True), now=NOW)) == 3
+            assert gc.get_freeze_count() == frozen
+        finally:
+            gc.unfreeze()
+
+
 # --- vCard lines ----------------------------------------------------------------------------------------
 
 

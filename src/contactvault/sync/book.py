@@ -14,7 +14,9 @@ sync with ``Vault.record_disclosure``. The book itself (``MessengerBook``, name 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import operator
 import threading
 from collections.abc import Callable, Iterator
@@ -84,7 +86,7 @@ def messenger_book(
     def make(entry: DirectoryEntry, decision: Decision) -> tuple[BookCard, ...]:
         return _cards_of(entry, decision, codes, name_style, pseudonym)
 
-    with paused_gc():  # many small objects and no cycles: the collector would only slow this down
+    with _paused_collector():  # many small objects and no cycles: the collector would only slow it down
         found = directory_of(vault)
         if found is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
             entries = [(entry.id.bytes, entry) for entry in vault]
@@ -101,6 +103,24 @@ def messenger_book(
                 contacts = [(held.id, held) for held in directory.read(core)]
                 cards = kept.update(contacts, entry_of, policy, moment, make)
         return MessengerBook._of_cards(cards, policy_digest=digest)
+
+
+@contextlib.contextmanager
+def _paused_collector() -> Iterator[None]:
+    """``paused_gc``, and at its end every object made meanwhile counted as old (no collection walks it).
+
+    A book makes a few objects per card that live as long as the open vault keeps them; the first young
+    collection after the pause would walk them all (a tenth of a cold book's time). ``gc.freeze()`` then
+    ``gc.unfreeze()``, while still paused, moves every tracked object to the oldest generation, in
+    constant time, and leaves nothing frozen. Only when the collector was on (the caller did not pause it)
+    and nothing is frozen: objects someone else froze (a server before it forks) stay frozen.
+    """
+    enabled = gc.isenabled()
+    with paused_gc():
+        yield
+        if enabled and gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
 
 
 def _itself(entry: DirectoryEntry) -> DirectoryEntry:
