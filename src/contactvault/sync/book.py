@@ -1,9 +1,11 @@
 """A vault's messenger book: the policy's decisions, the minimal book, and handing it over (recorded).
 
-Everything here works through the vault's public API: it iterates the vault's directory entries (never a
+Everything here works through the vault's public API: it reads the vault's directory entries (never a
 CRM payload), builds UIDs and pseudonym codes with ``Vault.book_codes()``, and records each export and
-sync with ``Vault.record_disclosure``. The book itself (``MessengerBook``, name styles) is
-``contactvault.book``; the files it is written to are ``contactvault.export.minimal``.
+sync with ``Vault.record_disclosure``. The one exception is ``messenger_book`` on an open ``Vault``: it
+reads the vault's directory cache (``vault.directory``) itself, so that it validates only the entries of
+contacts it decides again and keeps its decisions and cards there. The book itself (``MessengerBook``,
+name styles) is ``contactvault.book``; the files it is written to are ``contactvault.export.minimal``.
 
 - :func:`explain`: every contact's directory entry with the policy's decision and its reasons;
 - :func:`messenger_book`: the minimal book, one entry per number the policy allows;
