@@ -21,10 +21,10 @@ import functools
 import gc
 import operator
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from contactvault.book import (
     DEFAULT_PSEUDONYM,
@@ -92,7 +92,7 @@ def messenger_book(
         found = directory_of(vault)
         if found is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
             entries = [(entry.id.bytes, entry) for entry in vault]
-            cards = _Kept().update(entries, _itself, policy, moment, make)
+            cards = _Kept().update(entries, _second, policy, moment, make)
         else:
             directory, core = found
             kept = _kept_books(directory.memo, (type(policy), digest, name_style, pseudonym))
@@ -102,8 +102,7 @@ def messenger_book(
                 def entry_of(held: Kept) -> DirectoryEntry:
                     return validated(held.id, held.version, held.plain)
 
-                contacts = [(held.id, held) for held in directory.read(core)]
-                cards = kept.update(contacts, entry_of, policy, moment, make)
+                cards = kept.update(directory.read(core), entry_of, policy, moment, make)
         return MessengerBook._of_cards(cards, policy_digest=digest)
 
 
@@ -125,8 +124,8 @@ def _paused_collector() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _itself(entry: DirectoryEntry) -> DirectoryEntry:
-    return entry
+def _second(pair: tuple[bytes, DirectoryEntry]) -> DirectoryEntry:
+    return pair[1]
 
 
 def _cards_of(
@@ -163,7 +162,7 @@ def _kept_books(memo: dict[object, object], key: object) -> _Kept:
     return found
 
 
-_T = TypeVar("_T")
+_T = TypeVar("_T", bound=tuple[Any, ...])
 _Held = tuple[object, Window | None, tuple[BookCard, ...]]
 """What a book keeps of one contact: what its directory was read as, its decision's span, its cards."""
 
@@ -192,7 +191,7 @@ class _Kept:
 
     def update(
         self,
-        read: list[tuple[bytes, _T]],
+        read: Iterable[_T],
         entry_of: Callable[[_T], DirectoryEntry],
         policy: Policy,
         now: datetime,
@@ -200,8 +199,8 @@ class _Kept:
     ) -> list[BookCard]:
         """The cards of the book at ``now``, in the book's order; the kept decisions brought up to date.
 
-        ``read`` holds each contact's row id and what its directory was read as, ``entry_of`` makes its
-        entry from that.
+        ``read`` holds what each contact's directory was read as (a tuple: its row id first), in the
+        vault's order; ``entry_of`` makes the contact's entry from that.
         """
         before = self.contacts
         contacts: dict[bytes, _Held] = {}
@@ -210,12 +209,18 @@ class _Kept:
         seen = 0  # contacts of the last book still here
         instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
         decide, window_of = policy.decide, functools.partial(decision_window, policy)
-        for cid, token in read:
+        for token in read:
+            cid: bytes = token[0]
             held = before.get(cid)
             if held is not None:
                 seen += 1
-                window = held[1]
-                if held[0] is token and window is not None and window.holds(instant, day):
+                window = held[1]  # and its holds(instant, day), inline:
+                if (
+                    held[0] is token
+                    and window is not None
+                    and window[0] <= instant < window[1]
+                    and window[2] <= day < window[3]
+                ):
                     contacts[cid] = held
                     continue
                 redone.add(cid)
