@@ -6,8 +6,10 @@ into the vault.
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import BrokenExecutor
+import contextlib
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,9 @@ from contactvault import Vault
 from contactvault.cli import main
 from contactvault.crypto import KdfParams
 from contactvault.errors import ImportFailed
-from contactvault.importers import _vcard_pool
+from contactvault.importers import _vcard_pool, _vcard_worker
 from contactvault.importers._vcard_cards import split_cards
+from contactvault.importers.matching import field_digests, has_baseline
 from contactvault.importers.result import ImportBatch, ImportResult, ImportTally
 from contactvault.importers.source import iter_blocks
 from contactvault.importers.vcard import PARALLEL_BYTES, auto_workers, import_vcards, iter_vcards
@@ -84,8 +87,9 @@ def test_the_json_a_helper_sends_gives_the_same_contacts(data):
     except ImportFailed:
         return
     count = sum(1 for i in items if not isinstance(i, _vcard_pool.ImportIssue) or i.code == "not_closed")
-    here = _vcard_pool.build_batch(items, count, "<bytes>", "DE", now)
-    sent = _vcard_pool._received(_vcard_pool._helper(items, count, "<bytes>", "DE", now))
+    here = _vcard_pool.build_batch(items, count, "<bytes>", "DE", now, baselines=True)
+    request = _vcard_pool.request(items, count, "<bytes>", "DE", now, baselines=True)
+    sent = _vcard_pool.received(b"".join(_vcard_worker.reply_to(request)), count, baselines=True)
     assert [c.model_dump(exclude={"id"}) for c in sent.contacts] == [
         c.model_dump(exclude={"id"}) for c in here.contacts
     ]
@@ -117,28 +121,31 @@ def test_many_batches_in_flight_keep_file_order_and_one_time_of_import():
 # --- falling back to one process ------------------------------------------------------------------------
 
 
-class _NoProcesses:
-    """A multiprocessing context whose processes cannot start (a sandbox that forbids them)."""
-
-    def __init__(self, failing: str) -> None:
-        self._real = multiprocessing.get_context("spawn")
-        self._failing = failing
-
-    def __getattr__(self, name: str) -> Any:
-        if name == self._failing:
-            raise PermissionError("not allowed here")
-        return getattr(self._real, name)
+def _command(monkeypatch: pytest.MonkeyPatch, *command: str) -> None:
+    monkeypatch.setattr(_vcard_pool, "helper_command", lambda: list(command))
 
 
-@pytest.mark.parametrize("failing", ["Process", "SimpleQueue"])
-def test_a_pool_that_cannot_start_falls_back_to_one_process_and_says_so(monkeypatch, failing):
-    """No semaphores (no /dev/shm) or no processes: the same result, read here, and the reason given."""
-    monkeypatch.setattr(_vcard_pool, "pool_context", lambda: _NoProcesses(failing))
+def _script(code: str) -> list[str]:
+    """A helper command running ``code`` (the worker's frame functions at hand as ``w``)."""
+    return [sys.executable, "-c", "from contactvault.importers import _vcard_worker as w\n" + code]
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["/nonexistent/python3"], "FileNotFoundError"),
+        ([sys.executable, "-c", "import sys; sys.exit(3)"], "exited with status 3"),
+        ([sys.executable, "-c", "pass"], "exited with status 0"),
+    ],
+)
+def test_a_helper_that_cannot_start_or_run_falls_back_to_one_process_and_says_so(monkeypatch, command, said):
+    """No interpreter to run, or a helper that exits at once: the same result, read here, the reason given."""
+    _command(monkeypatch, *command)
     data = _file(30)
     batches = list(iter_vcards(data, default_region="DE", batch_size=4, workers=1))
     notes = [b.fallback for b in batches]
     assert notes[0] is not None
-    assert "PermissionError" in notes[0]
+    assert said in notes[0]
     assert "one process" in notes[0]
     assert notes[1:] == [None] * (len(batches) - 1)  # said once
     result = ImportResult.collect(batches, source="<bytes>", format="vcard")
@@ -146,26 +153,157 @@ def test_a_pool_that_cannot_start_falls_back_to_one_process_and_says_so(monkeypa
     assert _plain(result) == _plain(import_vcards(data, default_region="DE", workers=0))
 
 
-def test_a_helper_that_breaks_midway_loses_no_card(monkeypatch):
-    """The chunks in flight when the pool breaks are read here: nothing lost, nothing read twice."""
-    real = _vcard_pool._received
-    calls = []
+_ONE_REPLY_THEN_EXIT = """
+import sys
+w.write_frame(sys.stdout.buffer, w.reply_to(w.read_frame(sys.stdin.buffer)))
+sys.exit(5)
+"""
 
-    def breaks_on_the_second(sent: Any) -> ImportBatch:
-        calls.append(1)
-        if len(calls) == 2:
-            raise BrokenExecutor("a helper was killed")
-        return real(sent)
+_ONE_REPLY_THEN_GARBAGE = """
+import sys
+w.write_frame(sys.stdout.buffer, w.reply_to(w.read_frame(sys.stdin.buffer)))
+w.read_frame(sys.stdin.buffer)
+w.write_frame(sys.stdout.buffer, [GARBAGE])
+sys.stdin.buffer.read()
+"""
 
-    monkeypatch.setattr(_vcard_pool, "_received", breaks_on_the_second)
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (_ONE_REPLY_THEN_EXIT, "exited with status 5"),
+        (_ONE_REPLY_THEN_GARBAGE.replace("GARBAGE", "b'not a reply'"), "malformed reply"),
+        (_ONE_REPLY_THEN_GARBAGE.replace("GARBAGE", "b'\\x02\\x00\\x00\\x00{}'"), "malformed reply"),
+        (  # a well-formed header that does not fit the request
+            _ONE_REPLY_THEN_GARBAGE.replace(
+                "GARBAGE",
+                "(lambda h: w.HEADER.pack(len(h)) + h)"
+                '(b\'{"entries":1,"dropped":0,"issues":[],"contacts":0}\')',
+            ),
+            "malformed reply",
+        ),
+        (  # an issue code that does not exist
+            _ONE_REPLY_THEN_GARBAGE.replace(
+                "GARBAGE",
+                '(lambda h: w.HEADER.pack(len(h)) + h)(b\'{"entries":3,"dropped":0,'
+                '"issues":[[1,"m","made_up","error","<bytes>"]],"contacts":0}\')',
+            ),
+            "malformed reply",
+        ),
+    ],
+)
+def test_a_helper_that_breaks_midway_loses_no_card(monkeypatch, code, said):
+    """The chunks out when a helper exits or sends a malformed reply are read here: none lost, none twice."""
+    _command(monkeypatch, *_script(code))
     data = _file(40)
-    batches = list(iter_vcards(data, default_region="DE", batch_size=3, workers=2))
-    assert len(calls) == 2  # the pool was not used after it broke
+    batches = list(iter_vcards(data, default_region="DE", batch_size=3, workers=1))
     assert [b.fallback is not None for b in batches].count(True) == 1
+    assert batches[0].fallback is None  # the first chunk came from the helper
     assert batches[1].fallback is not None
-    assert "BrokenExecutor" in batches[1].fallback
+    assert said in batches[1].fallback
     result = ImportResult.collect(batches, source="<bytes>", format="vcard")
     assert _plain(result) == _plain(import_vcards(data, default_region="DE", workers=0))
+
+
+# --- helper processes never outlive the import ------------------------------------------------------------
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """The helper processes started during the test."""
+    processes: list[subprocess.Popen[bytes]] = []
+    real = _vcard_pool._Helper.__init__
+
+    def noting(self: Any) -> None:
+        real(self)
+        processes.append(self.process)
+
+    monkeypatch.setattr(_vcard_pool._Helper, "__init__", noting)
+    return processes
+
+
+def _gone(processes: list[subprocess.Popen[bytes]]) -> bool:
+    return all(p.returncode is not None for p in processes)  # waited for: no process, no zombie
+
+
+def test_helpers_exit_when_the_import_ends(started):
+    batches = list(iter_vcards(_file(50), default_region="DE", batch_size=5, workers=2))
+    assert len(started) == 2
+    assert _gone(started)
+    assert [p.returncode for p in started] == [0, 0]  # they ended on their own, their input closed
+    assert all(b.fallback is None for b in batches)
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_no_helper_is_left_after_an_import_that_raised_midway(started, monkeypatch, error):
+    """Ctrl-C (or any error) while this process waits for a helper: every helper is killed and waited for."""
+    real, calls = _vcard_pool.received, []
+
+    def raises_on_the_third(reply: bytes, count: int, *, baselines: bool) -> ImportBatch:
+        calls.append(1)
+        if len(calls) == 3:
+            raise error("interrupted")
+        return real(reply, count, baselines=baselines)
+
+    monkeypatch.setattr(_vcard_pool, "received", raises_on_the_third)
+    with pytest.raises(error):
+        list(iter_vcards(_file(200), default_region="DE", batch_size=5, workers=2))
+    assert len(started) == 2
+    assert _gone(started)
+
+
+def _give_up_at_the_fourth_batch() -> None:
+    with contextlib.closing(iter_vcards(_file(200), default_region="DE", batch_size=5, workers=2)) as batches:
+        for i, _ in enumerate(batches):
+            if i == 3:
+                raise RuntimeError("the caller gave up")
+
+
+def test_no_helper_is_left_by_a_caller_that_raised_midway(started):
+    with pytest.raises(RuntimeError):
+        _give_up_at_the_fourth_batch()
+    assert len(started) == 2
+    assert _gone(started)
+
+
+def test_no_helper_is_left_by_a_caller_that_stops_iterating(started):
+    batches = iter_vcards(_file(200), default_region="DE", batch_size=5, workers=2)
+    next(batches)
+    batches.close()
+    assert len(started) == 2
+    assert _gone(started)
+
+
+def test_no_helper_is_left_when_the_cli_store_fails_midway(tmp_path, started, monkeypatch):
+    def fails(self: Any, contacts: Any, **_: Any) -> None:
+        next(iter(contacts))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Vault, "import_contacts", fails)
+    result, _ = _cli_import(tmp_path, _file(60), "--workers", "2")
+    assert result.exit_code != 0
+    assert len(started) == 2
+    assert _gone(started)
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """A helper never imports the caller's ``__main__``: a script's top-level code runs once, no fallback."""
+    cards = tmp_path / "cards.vcf"
+    cards.write_bytes(_file(60))
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(f"""
+            import contactvault
+            print("top level ran")
+            result = contactvault.import_vcards({str(cards)!r}, default_region="DE", workers=2)
+            print(len(result.contacts), result.fallback)
+        """),
+        encoding="utf-8",
+    )
+    done = subprocess.run(  # noqa: S603  (this interpreter, a script of the test's)
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.splitlines() == ["top level ran", "51 None"]
 
 
 # --- choosing the number of helpers ---------------------------------------------------------------------
@@ -238,10 +376,10 @@ def test_the_cli_stores_the_same_with_helpers_and_without(tmp_path):
 
 
 def test_the_cli_says_when_it_fell_back_to_one_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(_vcard_pool, "pool_context", lambda: _NoProcesses("Process"))
+    _command(monkeypatch, "/nonexistent/python3")
     result, stored = _cli_import(tmp_path, _file(20), "--workers", "1")
     assert result.exit_code == 0, result.output
-    assert "note: helper processes could not run (PermissionError)" in result.output
+    assert "note: helper processes could not run (FileNotFoundError)" in result.output
     assert len(stored) == 17
 
 
@@ -249,3 +387,73 @@ def test_the_cli_refuses_a_workers_value_that_is_not_a_count(tmp_path):
     result, _ = _cli_import(tmp_path, _file(3), "--workers", "many")
     assert result.exit_code == 2
     assert "--workers" in result.output
+
+
+# --- what the helpers take off this process's path -------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(card_files().map(lambda f: f[0]), st.just(_file(40, shared=True))))
+def test_baselines_are_the_contacts_own_field_digests_with_helpers_and_without(data):
+    """``baselines=True``: each contact carries (and is noted with) its own digests; else the same batches."""
+
+    def without_baselines(batches: list[ImportBatch]) -> list[tuple[Any, ...]]:
+        dumps = [[c.model_dump(exclude=_VOLATILE) for c in b.contacts] for b in batches]
+        for dump in (d for ds in dumps for d in ds if d["source"] is not None):
+            dump["source"]["imported"] = ()
+        return [
+            (ds, b.issues, b.entries, b.dropped, b.fallback) for ds, b in zip(dumps, batches, strict=True)
+        ]
+
+    plain = list(iter_vcards(data, default_region="DE", batch_size=3, workers=0))
+    assert not any(c.source and c.source.imported for b in plain for c in b.contacts)
+    for workers in (0, 1):
+        batches = list(iter_vcards(data, default_region="DE", batch_size=3, workers=workers, baselines=True))
+        for contact in (c for b in batches for c in b.contacts):
+            assert has_baseline(contact)
+            assert contact.source is not None
+            assert contact.source.imported == field_digests(contact)
+            assert not has_baseline(contact.model_copy())  # only the very object
+        assert without_baselines(batches) == without_baselines(plain)
+    unasked = iter_vcards(data, default_region="DE", workers=1)
+    assert not any(has_baseline(c) for b in unasked for c in b.contacts)
+
+
+def _duplicates_file() -> bytes:
+    """Cards that repeat UIDs, numbers and whole cards within the file, and one read back from a vault."""
+    cards = []
+    for i in range(30):
+        uid = f"UID:u{i % 7}\r\n" if i % 2 else ""
+        number = f"+49 30 {1000 + i % 5}" if i % 3 else f"0171 {2000000 + i}"
+        cards.append(f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Name {i % 4}\r\n{uid}TEL:{number}\r\nEND:VCARD\r\n")
+    return "".join(cards).encode()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_empty_vault_matches_nothing_but_the_file_against_itself(tmp_path, monkeypatch, workers):
+    """Skipping the lookups into an empty vault gives what the lookups give: repeated keys, shared numbers."""
+    from contactvault.vault import importing  # noqa: PLC0415
+
+    reports = []
+    for empty in (True, False):
+        monkeypatch.setattr(importing._Lookup, "empty", property(lambda self, e=empty: e and self._empty))
+        path = tmp_path / f"{empty}.db"
+        Vault.create(path, "a passphrase here", kdf=KdfParams.insecure_fast_for_tests()).close()
+        with Vault.open(path, "a passphrase here") as vault:
+            batches = iter_vcards(_duplicates_file(), default_region="DE", workers=workers, baselines=True)
+            report = vault.import_contacts(c for b in batches for c in b.contacts)
+            stored = sorted(
+                (c.model_dump(exclude=_VOLATILE | {"version"}) for c in vault.contacts()), key=repr
+            )
+        position = {cid: i for i, cid in enumerate(report.added)}
+        reports.append(
+            (
+                len(report.added),
+                [(a.line, a.reason, [position.get(c) for c in a.candidates]) for a in report.ambiguous],
+                report.shared_numbers,
+                stored,
+            )
+        )
+    assert reports[0] == reports[1]
+    assert reports[0][1]  # the file has repeated keys
+    assert reports[0][2]  # and shared numbers

@@ -109,18 +109,28 @@ def _read(
         tally = ImportTally(source=result.source, format=result.format)
         whole = ImportBatch(result.contacts, result.issues, result.entries, result.dropped)
         return tally, iter([whole])
-    batches = iter_vcards(path, default_region=region, workers=workers)
+    batches = iter_vcards(path, default_region=region, workers=workers, baselines=True)  # as the vault keeps
     tally = ImportTally(source=path.name, format="vcard")
     if progress is None:
         return tally, batches
     task = progress.add_task("reading", total=_cards_in(path))
 
     def counted() -> Iterator[ImportBatch]:
-        for batch in batches:
-            progress.advance(task, batch.entries)
-            yield batch
+        try:
+            for batch in batches:
+                progress.advance(task, batch.entries)
+                yield batch
+        finally:
+            _close(batches)
 
     return tally, counted()
+
+
+def _close(batches: Iterator[ImportBatch]) -> None:
+    """Stop reading: a generator is closed at once, so that helper processes stop with it."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
 
 
 @contextlib.contextmanager
@@ -211,7 +221,7 @@ def _workers_option(_ctx: click.Context, _param: click.Parameter, value: str) ->
     metavar="N|auto",
     callback=_workers_option,
     help="Helper processes that read the cards while this one stores them; 0: one process; auto: one "
-    "fewer than the cores, for files of 2 MiB or more.",
+    "fewer than the cores, for files of 4 MiB or more.",
 )
 @click.option(
     "--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported, or was ambiguous."
@@ -241,7 +251,10 @@ def import_command(
         access.require()  # before the file is read
     with _progress(file) as progress:
         result, batches = _read(file, kind, default_region, workers, progress)
-        report = _store(access, result, batches, cast("OnMatch", on_match), dry_run, progress)
+        try:
+            report = _store(access, result, batches, cast("OnMatch", on_match), dry_run, progress)
+        finally:
+            _close(batches)  # storing failed midway: no helper process reads on
     if result.fallback is not None:
         stderr().print(f"note: {result.fallback}", highlight=False)
     if as_json:

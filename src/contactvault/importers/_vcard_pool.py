@@ -1,80 +1,149 @@
 """Reading a vCard file on several cores: this process splits, helper processes build the contacts.
 
 This process reads the file and cuts it into cards (``split_cards``: fast, and the only stage that must see
-the lines in order), gathers the raw cards into chunks of one batch each, and hands every chunk to a pool of
-helper processes. A helper does the rest of what the one-process reader does with a batch, with the very
-same functions: properties unfolded and decoded, numbers normalised, each card validated as a ``Contact``.
-It sends the contacts back as their JSON (``model_dump_json``: compact, and quick to write) and this
-process validates each again from it (``Contact.model_validate_json``), so that every contact handed to a
-caller was validated in the caller's process. Batches come back in file order, with the same contacts,
-issues, line numbers and counts as with one process; only the random contact ids differ, as they do between
-any two imports. At most ``2 * workers + 1`` chunks are in flight, so memory follows the batch size, not
-the file.
+the lines in order), gathers the raw cards into chunks of one batch each, and hands every chunk to one of
+``workers`` helper processes, in turn. A helper does the rest of what the one-process reader does with a
+batch, with the very same functions (`build_batch`): properties unfolded and decoded, numbers normalised,
+each card validated as a ``Contact``. It sends the contacts back as their JSON (``model_dump_json``:
+compact, and quick to write) and this process validates each again from it (``Contact.model_validate_json``),
+so that every contact handed to a caller was validated in the caller's process. Batches come back in file
+order, with the same contacts, issues, line numbers and counts as with one process; only the random contact
+ids differ, as they do between any two imports. At most ``2 * workers + 1`` chunks are in flight, so
+memory follows the batch size, not the file.
 
-Helpers are started with ``forkserver`` where the platform has it (``spawn`` elsewhere), never ``fork``:
-a forked helper would inherit this process's threads (a progress display's, a database driver's) and its
-memory, the vault's keys included. A helper holds no key and sees nothing but raw cards. As with any use
-of multiprocessing, a script should run its import under ``if __name__ == "__main__":``.
+A helper is a plain subprocess, ``python -P -m contactvault.importers._vcard_worker`` (the same
+interpreter, and this process's copy of contactvault first on its path), that talks over its standard
+input and output in length-prefixed frames (see :mod:`contactvault.importers._vcard_worker`). It imports
+the importer's modules and nothing else: never the caller's ``__main__`` (a script needs no ``if __name__
+== "__main__":`` guard, and its top-level code never runs twice), no CLI, no vault. It needs no semaphore,
+no shared memory and no ``fork``: it inherits neither this process's threads nor its memory (the vault's
+keys), and is given nothing but card text. Its standard error is discarded (a message could quote a card).
 
-Where the pool cannot start or breaks (no ``/dev/shm`` or semaphores in a sandbox, a helper killed, a
-script without that guard), the chunks not yet done are read in this process, and the batch after the
-failure says so (``ImportBatch.fallback``): nothing is lost or read twice.
+Helpers never outlive the import: when the batches are all read, their standard input is closed and they
+exit; when the import stops early (an exception, Ctrl-C, a caller that stops iterating) they are killed, and
+waited for either way. Should this process die, a helper's standard input ends and it exits too.
+
+Where a helper cannot start or breaks (no interpreter to run, a helper that exits, a reply that is cut short
+or malformed), the helpers are stopped, the chunks not yet done are read in this process, and the batch
+after the failure says so (``ImportBatch.fallback``): nothing is lost or read twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-import multiprocessing
+import marshal
+import os
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Final, cast, get_args
 
+import contactvault
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
-from contactvault.importers.result import ImportBatch, ImportIssue
+from contactvault.importers._vcard_worker import HEADER, read_frame, write_frame
+from contactvault.importers.matching import FILE_FIELDS, note_baseline
+from contactvault.importers.result import ImportBatch, ImportIssue, IssueCode, Severity
 from contactvault.models import Contact
 from contactvault.phones import parse_number
 
-__all__ = ["Chunk", "build_batch", "parallel_batches", "pool_context"]
+__all__ = ["Chunk", "build_batch", "helper_command", "parallel_batches"]
 
 _log = logging.getLogger("contactvault.importers")
 
 Chunk = list[RawCard | ImportIssue]
 """The raw cards of one batch, with the splitter's issues among them, in file order."""
 
-_Sent = tuple[list[bytes], list[ImportIssue], int, int]
-"""What a helper sends back for a chunk: the contacts' JSON, the issues, entries and dropped media."""
+_PIPE_BYTES: Final = 1 << 20
+"""The pipes to and from a helper are enlarged to this (Linux), so that a chunk is written without waiting."""
+
+_CODES: Final = frozenset(get_args(IssueCode))
+_SEVERITIES: Final = frozenset(get_args(Severity))
 
 
-def pool_context() -> multiprocessing.context.BaseContext:
-    """The start method of the helper processes: ``forkserver`` where available, else ``spawn``."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def helper_command() -> list[str]:
+    """The command that starts one helper process: this interpreter, the worker module, no script path."""
+    return [sys.executable, "-P", "-m", "contactvault.importers._vcard_worker"]
 
 
-def build_batch(chunk: Chunk, count: int, source: str, region: str | None, now: datetime) -> ImportBatch:
+def build_batch(
+    chunk: Chunk, count: int, source: str, region: str | None, now: datetime, *, baselines: bool
+) -> ImportBatch:
     """A chunk of raw cards made into contacts and issues: what the one-process reader does per batch."""
     from contactvault.importers import vcard  # noqa: PLC0415  (vcard imports this module)
 
     with paused_gc():
         entries, _ = vcard._read_batch(iter(chunk), source, len(chunk) + 1)
         answers = {raw: parse_number(raw, region) for raw in vcard._pending_numbers(entries)}
-        return vcard._finish_batch(entries, count, answers, now)
+        return vcard._finish_batch(entries, count, answers, now, baselines=baselines)
 
 
-def _helper(chunk: Chunk, count: int, source: str, region: str | None, now: datetime) -> _Sent:
-    """In a helper process: one chunk's batch, its contacts as JSON."""
-    batch = build_batch(chunk, count, source, region, now)
-    with paused_gc():
-        contacts = [contact.model_dump_json().encode() for contact in batch.contacts]
-    return contacts, batch.issues, batch.entries, batch.dropped
+class _Broken(Exception):
+    """A helper that exited, or sent what is not a reply."""
 
 
-def _received(sent: _Sent) -> ImportBatch:
-    contacts, issues, entries, dropped = sent
-    with paused_gc():
-        return ImportBatch([Contact.model_validate_json(c) for c in contacts], issues, entries, dropped)
+def request(
+    chunk: Chunk, count: int, source: str, region: str | None, now: datetime, *, baselines: bool
+) -> bytes:
+    """A chunk as a request frame's bytes (``marshal`` of built-in types; see the worker module)."""
+    items = [
+        (0, item.start, item.lines, item.nested)
+        if isinstance(item, RawCard)
+        else (1, item.line, item.message, item.code, item.severity, item.source)
+        for item in chunk
+    ]
+    return marshal.dumps((count, source, region, now.isoformat(), baselines, items))
+
+
+def received(reply: bytes, count: int, *, baselines: bool) -> ImportBatch:
+    """A reply checked and made into a batch, each contact validated again here (``_Broken``: malformed)."""
+    view = memoryview(reply)
+    try:
+        (size,) = HEADER.unpack_from(view)
+        header: Any = json.loads(bytes(view[HEADER.size : HEADER.size + size]))
+        issues = [_issue(item) for item in header["issues"]]
+        entries, dropped, number = header["entries"], header["dropped"], header["contacts"]
+        _check(entries == count and type(dropped) is int and dropped >= 0 and type(number) is int)
+        with paused_gc():
+            contacts = list(_contacts(view, HEADER.size + size, number))
+            if baselines:  # the helper worked out each contact's ``source.imported`` from the contact
+                for contact in contacts:
+                    _check(contact.source is not None and len(contact.source.imported) == len(FILE_FIELDS))
+                    note_baseline(contact)
+    except _Broken:
+        raise
+    except Exception as exc:  # struct.error, ValueError (JSON, pydantic), KeyError, TypeError
+        raise _Broken(f"a helper sent a malformed reply ({type(exc).__name__})") from exc
+    return ImportBatch(contacts, issues, entries, dropped)
+
+
+def _check(fits: bool) -> None:
+    if not fits:
+        raise _Broken("a helper sent a malformed reply")
+
+
+def _contacts(view: memoryview, at: int, number: int) -> Iterator[Contact]:
+    """The ``number`` contacts of a reply from offset ``at``, each validated from its JSON; nothing after."""
+    for _ in range(number):
+        (size,) = HEADER.unpack_from(view, at)
+        at += HEADER.size
+        text = bytes(view[at : at + size])
+        _check(len(text) == size)
+        yield Contact.model_validate_json(text)
+        at += size
+    _check(at == len(view))
+
+
+def _issue(item: Any) -> ImportIssue:  # noqa: ANN401  (JSON, checked here)
+    line, message, code, severity, source = item
+    _check(type(line) is int and type(message) is str and type(source) is str)
+    _check(code in _CODES and severity in _SEVERITIES)
+    return ImportIssue(line, message, code, severity, source)
 
 
 def _chunks(items: Iterator[RawCard | ImportIssue], size: int) -> Iterator[tuple[Chunk, int]]:
@@ -91,8 +160,77 @@ def _chunks(items: Iterator[RawCard | ImportIssue], size: int) -> Iterator[tuple
         yield chunk, count
 
 
-def _start(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=pool_context())
+class _Helper:
+    """One helper process and its two pipes."""
+
+    def __init__(self) -> None:
+        package_root = str(Path(contactvault.__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(  # noqa: S603  (this interpreter, a fixed module)
+            helper_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.stdin = cast("BinaryIO", self.process.stdin)
+        self.stdout = cast("BinaryIO", self.process.stdout)
+        with contextlib.suppress(ImportError, AttributeError, OSError):  # not Linux, or over the limit
+            import fcntl  # noqa: PLC0415  (POSIX only)
+
+            for pipe in (self.stdin, self.stdout):
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+    def send(self, frame: bytes) -> None:
+        try:
+            write_frame(self.stdin, [frame])
+        except (BrokenPipeError, ValueError) as exc:
+            raise _Broken(self._ended()) from exc
+
+    def receive(self) -> bytes:
+        try:
+            reply = read_frame(self.stdout)
+        except EOFError:
+            reply = None
+        if reply is None:
+            raise _Broken(self._ended())
+        return reply
+
+    def _ended(self) -> str:
+        try:
+            status = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "a helper process stopped answering"
+        return f"a helper process exited with status {status}"
+
+    def stop(self, *, kill: bool) -> None:
+        """Close its input (it exits when it has read everything) or kill it; wait for it either way."""
+        if kill:
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
+
+
+def _start(workers: int) -> list[_Helper]:
+    helpers: list[_Helper] = []
+    try:
+        helpers.extend(_Helper() for _ in range(workers))
+    except BaseException:
+        _stop(helpers, kill=True)
+        raise
+    return helpers
+
+
+def _stop(helpers: list[_Helper], *, kill: bool) -> None:
+    while helpers:
+        helpers.pop().stop(kill=kill)
 
 
 def parallel_batches(
@@ -103,61 +241,60 @@ def parallel_batches(
     batch_size: int,
     workers: int,
     now: datetime,
+    baselines: bool,
 ) -> Iterator[ImportBatch]:
     """The batches of ``items`` (the splitter's output) built in ``workers`` helper processes, in order."""
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        # A helper re-running a script that imports at its top level: stop it here, as multiprocessing
-        # itself would, rather than import the file again inside the helper (the caller falls back).
-        raise RuntimeError("an import with helper processes must run under `if __name__ == '__main__':`")
     fallback: str | None = None
+    helpers: list[_Helper] = []
     try:
-        pool: ProcessPoolExecutor | None = _start(workers)
-    except Exception as exc:  # noqa: BLE001  (OSError, PermissionError, NotImplementedError, ImportError...)
-        pool, fallback = None, _fallback_note(exc)
-    pending: deque[tuple[Chunk, int, Future[_Sent] | None]] = deque()
+        helpers = _start(workers)
+    except Exception as exc:  # noqa: BLE001  (OSError: no interpreter to run, no processes allowed...)
+        fallback = _fallback_note(type(exc).__name__)
+    pending: deque[tuple[Chunk, int, _Helper | None]] = deque()
     chunks = _chunks(items, batch_size)
+    turn = 0
     try:
         while True:
-            with paused_gc():
-                while pool is not None and len(pending) < 2 * workers + 1:
-                    nxt = next(chunks, None)
-                    if nxt is None:
-                        break
-                    try:
-                        future: Future[_Sent] | None = pool.submit(_helper, *nxt, source, region, now)
-                    except Exception as exc:  # noqa: BLE001  (a pool that broke or cannot start a helper)
-                        _stop(pool)
-                        pool, fallback, future = None, _fallback_note(exc), None
-                    pending.append((*nxt, future))
+            while helpers and len(pending) < 2 * workers + 1:
+                nxt = next(chunks, None)
+                if nxt is None:
+                    break
+                helper: _Helper | None = helpers[turn % len(helpers)]
+                turn += 1
+                try:
+                    helper.send(request(*nxt, source, region, now, baselines=baselines))  # type: ignore[union-attr]
+                except _Broken as exc:
+                    _stop(helpers, kill=True)
+                    fallback, helper = _fallback_note(str(exc)), None
+                    pending = deque((c, n, None) for c, n, _ in pending)
+                pending.append((*nxt, helper))
             if not pending:
                 nxt = next(chunks, None)
                 if nxt is None:
                     return
                 pending.append((*nxt, None))
-            chunk, count, future = pending.popleft()
+            chunk, count, helper = pending.popleft()
             batch: ImportBatch | None = None
-            if future is not None:
+            if helper is not None:
                 try:
-                    batch = _received(future.result())
-                except Exception as exc:  # noqa: BLE001  (a helper died: its chunk is read here)
-                    _stop(pool)
-                    pool, fallback = None, _fallback_note(exc)
+                    batch = received(helper.receive(), count, baselines=baselines)
+                except _Broken as exc:  # its chunk and those still out are read here
+                    _stop(helpers, kill=True)
+                    fallback = _fallback_note(str(exc))
                     pending = deque((c, n, None) for c, n, _ in pending)
             if batch is None:
-                batch = build_batch(chunk, count, source, region, now)
+                batch = build_batch(chunk, count, source, region, now, baselines=baselines)
             if fallback is not None:
                 batch.fallback, fallback = fallback, None
             yield batch
+    except BaseException:
+        _stop(helpers, kill=True)  # an exception, Ctrl-C, or a caller that stopped iterating
+        raise
     finally:
-        _stop(pool)
+        _stop(helpers, kill=False)
 
 
-def _stop(pool: ProcessPoolExecutor | None) -> None:
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _fallback_note(exc: BaseException) -> str:
-    note = f"helper processes could not run ({type(exc).__name__}): the file was read in one process"
+def _fallback_note(why: str) -> str:
+    note = f"helper processes could not run ({why}): the file was read in one process"
     _log.warning("%s", note)
     return note

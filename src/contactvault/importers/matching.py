@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol
@@ -50,12 +51,15 @@ __all__ = [
     "AmbiguousReason",
     "Lookup",
     "Match",
+    "baselined",
     "card_key",
     "carry_presence",
     "field_digests",
     "file_changes",
+    "has_baseline",
     "match_contacts",
     "names_compatible",
+    "note_baseline",
     "unchanged",
     "with_baseline",
 ]
@@ -298,18 +302,26 @@ def _by_numbers(contact: Contact, lookup: Lookup) -> _Found:
     return _Found(fitting[0] if fitting else None, by_number=bool(fitting), candidates=tuple(candidates))
 
 
+_NOTHING: Final = _Found()
+"""What `_find` says for any contact when no stored contact can be found."""
+
+
 def _find(contact: Contact, lookup: Lookup) -> _Found:
     """The stored contact the incoming one is, or why it is ambiguous (see the module docstring)."""
     return _by_keys(contact, lookup) or _by_card(contact, lookup) or _by_numbers(contact, lookup)
 
 
-def match_contacts(contacts: Iterable[Contact], lookup: Lookup) -> Iterator[Match]:
+def match_contacts(
+    contacts: Iterable[Contact], lookup: Lookup, *, nothing_stored: bool = False
+) -> Iterator[Match]:
     """Decide, in order, what each incoming contact is: new, a stored contact, or ambiguous.
 
     Lazy: each decision is made when it is asked for, so the caller can look up and write in one
     transaction. Within one import, a stored contact is matched at most once and a UID or external id
     counts once (later cards with it are ambiguous), so importing the same file twice changes nothing the
-    second time.
+    second time. ``nothing_stored`` says that ``lookup`` finds nothing (an empty vault; the contacts an
+    import adds are invisible to it): no key is worked out to ask it (the import's own rules, repeated
+    keys and shared numbers, apply as ever).
     """
     claimed: dict[uuid.UUID, None] = {}
     keys_seen: set[tuple[str, str]] = set()
@@ -322,7 +334,7 @@ def match_contacts(contacts: Iterable[Contact], lookup: Lookup) -> Iterator[Matc
             yield Match(contact, "ambiguous", reason="repeated_key")
             continue
         keys_seen |= keys
-        found = _find(contact, lookup)
+        found = _NOTHING if nothing_stored else _find(contact, lookup)
         if found.reason is not None:
             yield Match(contact, "ambiguous", reason=found.reason, candidates=found.candidates)
         elif found.entry is None:
@@ -390,6 +402,28 @@ def with_baseline(contact: Contact, digests: tuple[tuple[str, str], ...] | None 
     source = contact.source if contact.source is not None else ContactSource(format="manual")
     imported = digests if digests is not None else field_digests(contact)
     return contact.model_copy(update={"source": source.model_copy(update={"imported": imported})})
+
+
+# Contacts whose ``source.imported`` an importer of this process computed from the contact itself (the very
+# object, weakly: an entry goes with its contact), so that the vault need not compute it again.
+_BASELINED: weakref.WeakValueDictionary[int, Contact] = weakref.WeakValueDictionary()
+
+
+def baselined(contact: Contact) -> Contact:
+    """`with_baseline` of ``contact``, noted (`note_baseline`)."""
+    fresh = with_baseline(contact)
+    _BASELINED[id(fresh)] = fresh
+    return fresh
+
+
+def note_baseline(contact: Contact) -> None:
+    """Note that ``contact.source.imported`` is `field_digests` of ``contact`` (an importer computed it)."""
+    _BASELINED[id(contact)] = contact
+
+
+def has_baseline(contact: Contact) -> bool:
+    """Whether ``contact`` is the very object noted with its baseline (`baselined`, `note_baseline`)."""
+    return _BASELINED.get(id(contact)) is contact
 
 
 def file_changes(

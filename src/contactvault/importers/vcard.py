@@ -19,8 +19,9 @@ batches (numbers normalised per batch) and shows cards as a phone would (`CardVi
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal
@@ -37,6 +38,7 @@ from contactvault.importers._vcard_values import (
     read_properties,
     to_contact,
 )
+from contactvault.importers.matching import baselined
 from contactvault.importers.result import ImportBatch, ImportIssue, ImportResult
 from contactvault.importers.source import Source, _as_path, iter_blocks, source_name
 from contactvault.models import Contact
@@ -46,9 +48,10 @@ __all__ = ["PARALLEL_BYTES", "CardView", "auto_workers", "import_vcards", "iter_
 
 DEFAULT_BATCH_SIZE = 1_000
 
-PARALLEL_BYTES: Final = 2 * 1024 * 1024
-"""From this file size on (about 3,500 cards), ``workers="auto"`` reads with helper processes: below it,
-starting them costs more than they save."""
+PARALLEL_BYTES: Final = 4 * 1024 * 1024
+"""From this file size on (about 7,000 cards of the benchmark's mix), ``workers="auto"`` reads with helper
+processes: below it, starting one and waiting for its first batch costs more than it saves (measured with
+``contactvault import`` on 2 cores: 6,000 cards gained nothing, 10,000 cards about a fifth)."""
 
 MAX_AUTO_WORKERS: Final = 4
 """``workers="auto"`` uses at most this many helpers: this process, which splits the file and (in an
@@ -91,9 +94,12 @@ def _pending_numbers(entries: list[_Entry]) -> list[str]:
 
 
 def _finish_batch(
-    entries: list[_Entry], count: int, answers: dict[str, NumberInfo], now: datetime
+    entries: list[_Entry], count: int, answers: dict[str, NumberInfo], now: datetime, *, baselines: bool
 ) -> ImportBatch:
-    """Numbers in, Contacts validated: each card becomes a contact plus its warnings, or one error issue."""
+    """Numbers in, Contacts validated: each card becomes a contact plus its warnings, or one error issue.
+
+    With ``baselines``, each contact carries its card's field digests (``matching.baselined``).
+    """
     batch = ImportBatch(entries=count)
     for entry in entries:
         if isinstance(entry, ImportIssue):
@@ -102,6 +108,8 @@ def _finish_batch(
         try:
             apply_numbers(entry, answers)
             contact = to_contact(entry, now)
+            if baselines:
+                contact = baselined(contact)
         except CardError as exc:
             batch.issues.append(ImportIssue(exc.line, exc.message, exc.code, "error", entry.source))
             continue
@@ -151,7 +159,8 @@ def iter_vcards(
     default_region: str | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | Literal["auto"] = "auto",
-) -> Iterator[ImportBatch]:
+    baselines: bool = False,
+) -> Generator[ImportBatch, None, None]:
     """Read a vCard address book in batches of at most ``batch_size`` cards; memory stays bounded.
 
     ``default_region`` is the region for numbers without a country code (``"DE"``), or ``None`` to read
@@ -160,24 +169,34 @@ def iter_vcards(
     :mod:`contactvault.importers._vcard_pool`); ``0`` reads in this process; ``"auto"`` (the default)
     uses helpers for files of `PARALLEL_BYTES` or more (`auto_workers`). The batches are the same either
     way (contacts, issues, line numbers, order, counts; contact ids are random in any case); where helper
-    processes cannot run, the file is read in one process and the batch says so (``fallback``). Raises
-    ``ImportFailed`` when the source cannot be read or holds no vCard at all; problems inside cards become
-    issues.
+    processes cannot run, the file is read in one process and the batch says so (``fallback``). With
+    ``baselines``, every contact's source records what its card says (``ContactSource.imported``, the field
+    digests ``Vault.import_contacts`` stores with a contact it adds or updates), worked out by the helper
+    processes where there are any, so that the vault need not. Raises ``ImportFailed`` when the source cannot
+    be read or holds no vCard at all; problems inside cards become issues.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     count = _workers(workers, source)
     region = check_region(default_region)  # here, not in the generator: bad arguments fail at the call
-    return _batches(source, region, batch_size, count)
+    return _batches(source, region, batch_size, count, baselines=baselines)
 
 
-def _batches(source: Source, region: str | None, batch_size: int, workers: int) -> Iterator[ImportBatch]:
+def _batches(
+    source: Source, region: str | None, batch_size: int, workers: int, *, baselines: bool
+) -> Generator[ImportBatch, None, None]:
     name = source_name(source)
     now = datetime.now(UTC)
     items = split_cards(iter_blocks(source), name)
     if workers:
         yield from parallel_batches(
-            items, source=name, region=region, batch_size=batch_size, workers=workers, now=now
+            items,
+            source=name,
+            region=region,
+            batch_size=batch_size,
+            workers=workers,
+            now=now,
+            baselines=baselines,
         )
         return
     while True:  # one batch alive at a time
@@ -186,7 +205,7 @@ def _batches(source: Source, region: str | None, batch_size: int, workers: int) 
             if not entries:
                 return
             answers = {raw: parse_number(raw, region) for raw in _pending_numbers(entries)}
-            batch = _finish_batch(entries, count, answers, now)
+            batch = _finish_batch(entries, count, answers, now, baselines=baselines)
         yield batch
 
 
@@ -207,12 +226,9 @@ def import_vcards(
     Every card becomes a contact or an error issue naming its line; nothing is stored anywhere.
     Photos, logos, sounds and keys are dropped unread.
     """
-    return ImportResult.collect(
-        iter_vcards(source, default_region=default_region, workers=workers),
-        source=source_name(source),
-        format="vcard",
-        existing=existing,
-    )
+    batches = iter_vcards(source, default_region=default_region, workers=workers)
+    with contextlib.closing(batches):  # an error midway stops the helper processes at once
+        return ImportResult.collect(batches, source=source_name(source), format="vcard", existing=existing)
 
 
 # --- cards as a phone shows them (for audits) ------------------------------------------------------------

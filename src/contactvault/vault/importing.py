@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import Literal
 
 from contactvault.errors import VaultCorrupted
-from contactvault.importers.matching import field_digests, file_changes, match_contacts, with_baseline
+from contactvault.importers.matching import (
+    field_digests,
+    file_changes,
+    has_baseline,
+    match_contacts,
+    with_baseline,
+)
 from contactvault.importers.matching import unchanged as card_unchanged
 from contactvault.models import Contact, DirectoryEntry
 from contactvault.vault import log
@@ -40,6 +46,11 @@ class _Lookup:
         self._cache: dict[bytes, DirectoryEntry] = {}
         self._added: set[bytes] = set()
         self._empty = core.storage.count()[0] == 0  # nothing stored now: no lookup can find anything
+
+    @property
+    def empty(self) -> bool:
+        """Whether the vault held nothing when the import began (then no lookup finds anything)."""
+        return self._empty
 
     def added(self, contact_id: uuid.UUID) -> None:
         self._added.add(contact_id.bytes)
@@ -102,6 +113,13 @@ def _chained(*lists: list[uuid.UUID]) -> Iterator[uuid.UUID]:
         yield from items
 
 
+def _digests(contact: Contact) -> tuple[tuple[str, str], ...]:
+    """The contact's `field_digests`, as the importer noted them with it, or computed here."""
+    if contact.source is not None and has_baseline(contact):
+        return contact.source.imported
+    return field_digests(contact)
+
+
 def _line(contact: Contact) -> int | None:
     return contact.source.line if contact.source is not None else None
 
@@ -130,13 +148,14 @@ def import_contacts(
 
     def writes() -> Iterator[Write]:
         nonlocal shared, seen
-        for match in match_contacts(contacts, lookup):
+        for match in match_contacts(contacts, lookup, nothing_stored=lookup.empty):
             seen += 1
             if progress is not None and seen % BATCH == 0:
                 progress(seen)
             incoming = match.contact
             if match.outcome == "add":
-                fresh = validated(with_baseline(incoming), version=1, by=core.actor)
+                baseline = incoming if has_baseline(incoming) else with_baseline(incoming)
+                fresh = validated(baseline, version=1, by=core.actor)
                 lookup.added(fresh.id)
                 added.append(fresh.id)
                 shared += match.shares_number
@@ -153,7 +172,7 @@ def import_contacts(
             elif on_match == "skip":
                 skipped.append(match.target)
             else:
-                digests = field_digests(incoming)
+                digests = _digests(incoming)
                 if card_unchanged(lookup.entry(match.target), incoming, digests):
                     unchanged.append(match.target)  # known from the directory: no payload decrypted
                     continue

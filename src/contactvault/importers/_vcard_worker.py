@@ -1,0 +1,122 @@
+"""A helper process of the parallel vCard reader: raw cards in, contacts as JSON out, over its pipes.
+
+Started by :mod:`contactvault.importers._vcard_pool` as ``python -P -m contactvault.importers._vcard_worker``
+with its standard input and output as pipes. It reads request frames from standard input, each a chunk of
+raw cards (one batch of the one-process reader) with the import's settings, builds the batch with the very
+functions the one-process reader uses, and writes one reply frame per request, in order, on its standard
+output. It exits when its standard input ends (the importing process closed it, or died).
+
+A frame is a 4-byte little-endian length and that many bytes:
+
+- a request is ``marshal`` data of built-in types only: ``(count, source, region, now, baselines, items)``
+  (``now`` in ISO format, ``baselines`` whether each contact carries its field digests), each item
+  ``(0, start, lines, nested)`` for a raw card or ``(1, line, message, code, severity, source)`` for an
+  issue of the splitter;
+- a reply is a JSON header ``{"entries", "dropped", "issues", "contacts"}`` (an issue as ``[line,
+  message, code, severity, source]``, ``contacts`` their number), then each contact's JSON
+  (``model_dump_json``), each behind its own 4-byte length. The importing process checks the header and
+  validates every contact again from its JSON: it never unpickles or unmarshals what a helper sends.
+
+A helper is given nothing but card text: no key, no vault. It ignores Ctrl-C (the importing process,
+which gets it too, decides) and writes nothing else on its standard output: anything printed while it
+runs goes to its standard error (discarded by the importing process).
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import queue
+import signal
+import struct
+import sys
+import threading
+from datetime import datetime
+from typing import BinaryIO
+
+from contactvault.importers._gc import paused_gc
+from contactvault.importers._vcard_cards import RawCard
+from contactvault.importers.result import ImportBatch, ImportIssue
+
+__all__ = ["HEADER", "main", "read_frame", "reply_to", "write_frame"]
+
+HEADER = struct.Struct("<I")
+"""A frame's length, before its bytes."""
+
+
+def read_frame(stream: BinaryIO) -> bytes | None:
+    """The next frame's bytes, or ``None`` at a clean end of ``stream``; ``EOFError`` if cut short."""
+    head = stream.read(HEADER.size)
+    if not head:
+        return None
+    if len(head) != HEADER.size:
+        raise EOFError("a frame's length was cut short")
+    (size,) = HEADER.unpack(head)
+    body = stream.read(size)
+    if len(body) != size:
+        raise EOFError("a frame was cut short")
+    return body
+
+
+def write_frame(stream: BinaryIO, parts: list[bytes]) -> None:
+    """Write ``parts`` (concatenated) as one frame and flush."""
+    stream.write(HEADER.pack(sum(map(len, parts))))
+    stream.writelines(parts)
+    stream.flush()
+
+
+def reply_to(request: bytes) -> list[bytes]:
+    """The reply (a frame's parts) to a request: the chunk's batch, as the one-process reader makes it."""
+    from contactvault.importers._vcard_pool import build_batch  # noqa: PLC0415  (the pool imports this module)
+
+    count, source, region, now, baselines, items = marshal.loads(request)  # noqa: S302  (the importer's)
+    chunk: list[RawCard | ImportIssue] = [
+        RawCard(item[1], item[2], item[3]) if item[0] == 0 else ImportIssue(*item[1:]) for item in items
+    ]
+    batch: ImportBatch = build_batch(
+        chunk, count, source, region, datetime.fromisoformat(now), baselines=baselines
+    )
+    with paused_gc():
+        contacts = [contact.model_dump_json().encode() for contact in batch.contacts]
+    header = {
+        "entries": batch.entries,
+        "dropped": batch.dropped,
+        "issues": [[i.line, i.message, i.code, i.severity, i.source] for i in batch.issues],
+        "contacts": len(contacts),
+    }
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    parts = [HEADER.pack(len(head)), head]
+    for text in contacts:
+        parts += (HEADER.pack(len(text)), text)
+    return parts
+
+
+def _requests(stream: BinaryIO, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Read requests as they come (so that the importing process never waits to write), then ``None``."""
+    try:
+        while (frame := read_frame(stream)) is not None:
+            inbox.put(frame)
+    finally:
+        inbox.put(None)
+
+
+def main() -> int:
+    """Serve requests from standard input until it ends (or the importing process stops reading): 0."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes to standard error, never into a reply
+    sys.stdout = sys.stderr
+    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_requests, args=(requests, inbox), daemon=True).start()
+    while (request := inbox.get()) is not None:
+        try:
+            write_frame(replies, reply_to(request))
+        except BrokenPipeError:
+            return 0  # the importing process is gone
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
