@@ -23,7 +23,7 @@ from contactvault import Vault
 from contactvault.cli import main
 from contactvault.crypto import KdfParams
 from contactvault.errors import ImportFailed
-from contactvault.importers import _vcard_pool, _vcard_worker
+from contactvault.importers import _vcard_pool, _vcard_worker, vcard
 from contactvault.importers._vcard_cards import split_cards
 from contactvault.importers.matching import field_digests, has_baseline
 from contactvault.importers.result import ImportBatch, ImportResult, ImportTally
@@ -87,7 +87,7 @@ def test_the_json_a_helper_sends_gives_the_same_contacts(data):
     except ImportFailed:
         return
     count = sum(1 for i in items if not isinstance(i, _vcard_pool.ImportIssue) or i.code == "not_closed")
-    here = _vcard_pool.build_batch(items, count, "<bytes>", "DE", now, baselines=True)
+    here = vcard.build_batch(items, count, "<bytes>", "DE", now, baselines=True)
     request = _vcard_pool.request(items, count, "<bytes>", "DE", now, baselines=True)
     sent = _vcard_pool.received(b"".join(_vcard_worker.reply_to(request)), count, baselines=True)
     assert [c.model_dump(exclude={"id"}) for c in sent.contacts] == [

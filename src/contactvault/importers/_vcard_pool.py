@@ -38,21 +38,19 @@ import os
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Final, cast, get_args
 
-import contactvault
+from contactvault.importers._frames import HEADER, read_frame, write_frame
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
-from contactvault.importers._vcard_worker import HEADER, read_frame, write_frame
 from contactvault.importers.matching import FILE_FIELDS, note_baseline
 from contactvault.importers.result import ImportBatch, ImportIssue, IssueCode, Severity
 from contactvault.models import Contact
-from contactvault.phones import parse_number
 
-__all__ = ["Chunk", "build_batch", "helper_command", "parallel_batches"]
+__all__ = ["Build", "Chunk", "helper_command", "parallel_batches"]
 
 _log = logging.getLogger("contactvault.importers")
 
@@ -69,18 +67,6 @@ _SEVERITIES: Final = frozenset(get_args(Severity))
 def helper_command() -> list[str]:
     """The command that starts one helper process: this interpreter, the worker module, no script path."""
     return [sys.executable, "-P", "-m", "contactvault.importers._vcard_worker"]
-
-
-def build_batch(
-    chunk: Chunk, count: int, source: str, region: str | None, now: datetime, *, baselines: bool
-) -> ImportBatch:
-    """A chunk of raw cards made into contacts and issues: what the one-process reader does per batch."""
-    from contactvault.importers import vcard  # noqa: PLC0415  (vcard imports this module)
-
-    with paused_gc():
-        entries, _ = vcard._read_batch(iter(chunk), source, len(chunk) + 1)
-        answers = {raw: parse_number(raw, region) for raw in vcard._pending_numbers(entries)}
-        return vcard._finish_batch(entries, count, answers, now, baselines=baselines)
 
 
 class _Broken(Exception):
@@ -164,7 +150,7 @@ class _Helper:
     """One helper process and its two pipes."""
 
     def __init__(self) -> None:
-        package_root = str(Path(contactvault.__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])  # src/, which holds contactvault/
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(  # noqa: S603  (this interpreter, a fixed module)
@@ -233,9 +219,14 @@ def _stop(helpers: list[_Helper], *, kill: bool) -> None:
         helpers.pop().stop(kill=kill)
 
 
+Build = Callable[..., ImportBatch]
+"""``vcard.build_batch``: a chunk made into a batch in this process (when a helper cannot do it)."""
+
+
 def parallel_batches(
     items: Iterator[RawCard | ImportIssue],
     *,
+    build: Build,
     source: str,
     region: str | None,
     batch_size: int,
@@ -283,7 +274,7 @@ def parallel_batches(
                     fallback = _fallback_note(str(exc))
                     pending = deque((c, n, None) for c, n, _ in pending)
             if batch is None:
-                batch = build_batch(chunk, count, source, region, now, baselines=baselines)
+                batch = build(chunk, count, source, region, now, baselines=baselines)
             if fallback is not None:
                 batch.fallback, fallback = fallback, None
             yield batch

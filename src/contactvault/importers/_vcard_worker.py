@@ -29,46 +29,22 @@ import marshal
 import os
 import queue
 import signal
-import struct
 import sys
 import threading
 from datetime import datetime
 from typing import BinaryIO
 
+from contactvault.importers._frames import HEADER, read_frame, write_frame
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
 from contactvault.importers.result import ImportBatch, ImportIssue
 
 __all__ = ["HEADER", "main", "read_frame", "reply_to", "write_frame"]
 
-HEADER = struct.Struct("<I")
-"""A frame's length, before its bytes."""
-
-
-def read_frame(stream: BinaryIO) -> bytes | None:
-    """The next frame's bytes, or ``None`` at a clean end of ``stream``; ``EOFError`` if cut short."""
-    head = stream.read(HEADER.size)
-    if not head:
-        return None
-    if len(head) != HEADER.size:
-        raise EOFError("a frame's length was cut short")
-    (size,) = HEADER.unpack(head)
-    body = stream.read(size)
-    if len(body) != size:
-        raise EOFError("a frame was cut short")
-    return body
-
-
-def write_frame(stream: BinaryIO, parts: list[bytes]) -> None:
-    """Write ``parts`` (concatenated) as one frame and flush."""
-    stream.write(HEADER.pack(sum(map(len, parts))))
-    stream.writelines(parts)
-    stream.flush()
-
 
 def reply_to(request: bytes) -> list[bytes]:
     """The reply (a frame's parts) to a request: the chunk's batch, as the one-process reader makes it."""
-    from contactvault.importers._vcard_pool import build_batch  # noqa: PLC0415  (the pool imports this module)
+    from contactvault.importers.vcard import build_batch  # noqa: PLC0415  (loaded with the first request)
 
     count, source, region, now, baselines, items = marshal.loads(request)  # noqa: S302  (the importer's)
     chunk: list[RawCard | ImportIssue] = [

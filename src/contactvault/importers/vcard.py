@@ -28,7 +28,7 @@ from typing import Final, Literal
 
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard, split_cards
-from contactvault.importers._vcard_pool import parallel_batches
+from contactvault.importers._vcard_pool import Chunk, parallel_batches
 from contactvault.importers._vcard_properties import IGNORED, CardError, unfold
 from contactvault.importers._vcard_values import (
     HANDLERS,
@@ -191,6 +191,7 @@ def _batches(
     if workers:
         yield from parallel_batches(
             items,
+            build=build_batch,
             source=name,
             region=region,
             batch_size=batch_size,
@@ -321,3 +322,13 @@ def iter_card_views(source: Source) -> Iterator[CardView | ImportIssue]:
             yield ImportIssue(exc.line, exc.message, exc.code, "error", name)
         except Exception as exc:  # noqa: BLE001  (one card's bug must not cost the other cards)
             yield _internal_error(item.start, exc, name)
+
+
+def build_batch(
+    chunk: Chunk, count: int, source: str, region: str | None, now: datetime, *, baselines: bool
+) -> ImportBatch:
+    """A chunk of raw cards made into contacts and issues: what the one-process reader does per batch."""
+    with paused_gc():
+        entries, _ = _read_batch(iter(chunk), source, len(chunk) + 1)
+        answers = {raw: parse_number(raw, region) for raw in _pending_numbers(entries)}
+        return _finish_batch(entries, count, answers, now, baselines=baselines)

@@ -44,7 +44,6 @@ from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
 from contactvault.sync.validity import Window, day_of, decision_window, instant_of
 from contactvault.vault import Disclosure, Vault
-from contactvault.vault.directory import Kept, directory_of
 
 __all__ = ["ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
 
@@ -89,20 +88,14 @@ def messenger_book(
         return _cards_of(entry, decision, codes, name_style, pseudonym)
 
     with _paused_collector():  # many small objects and no cycles: the collector would only slow it down
-        found = directory_of(vault)
-        if found is None or moment.tzinfo is None:  # no vault cache; a naive now: decide() refuses it
+        if not isinstance(vault, Vault) or moment.tzinfo is None:  # no kept directory; a naive now: refused
             entries = [(entry.id.bytes, entry) for entry in vault]
             cards = _Kept().update(entries, _second, policy, moment, make)
         else:
-            directory, core = found
-            kept = _kept_books(directory.memo, (type(policy), digest, name_style, pseudonym))
+            view = vault.kept_directory()
+            kept = _kept_books(view.memo, (type(policy), digest, name_style, pseudonym))
             with kept.lock:
-                validated = core.records.kept_entry
-
-                def entry_of(held: Kept) -> DirectoryEntry:
-                    return validated(held.id, held.version, held.plain)
-
-                cards = kept.update(directory.read(core), entry_of, policy, moment, make)
+                cards = kept.update(view.read(), view.entry, policy, moment, make)
         return MessengerBook._of_cards(cards, policy_digest=digest)
 
 

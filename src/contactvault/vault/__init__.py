@@ -13,6 +13,7 @@ Nothing here imports ``contactvault.sync``: the sync package works through the v
 
 from contactvault.vault.backup import BackupReport, MigrationReport
 from contactvault.vault.changing import MODIFY_ATTEMPTS
+from contactvault.vault.directory import Kept, KeptView
 from contactvault.vault.disclosures import Activity, ActivityAction, Disclosure, DisclosureKind, LogRecord
 from contactvault.vault.facade import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.importing import OnMatch
@@ -45,6 +46,8 @@ __all__ = [
     "Erasure",
     "HeldEntry",
     "ImportReport",
+    "Kept",
+    "KeptView",
     "LogRecord",
     "MigrationReport",
     "OnMatch",

@@ -34,15 +34,33 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from contactvault.models import DirectoryEntry
 
 if TYPE_CHECKING:
-    from contactvault.vault.core import Core
+    from contactvault.vault.backends.base import Backend
     from contactvault.vault.records import Records
+    from contactvault.vault.state import RowSet
 
-__all__ = ["Directory", "Kept", "directory_memo", "directory_of"]
+
+class _Watch(Protocol):
+    def read(self, core: Any, generation: int, raw: bytes) -> None: ...  # noqa: ANN401 (the core)
+
+
+class Core(Protocol):
+    """What the cache reads through: the open vault's ``Core`` (``vault.core``, which imports this module)."""
+
+    @property
+    def records(self) -> Records: ...
+    @property
+    def storage(self) -> Backend: ...
+    @property
+    def watch(self) -> _Watch | None: ...
+    def read_state(self) -> tuple[RowSet, bytes]: ...
+
+
+__all__ = ["Directory", "Kept", "KeptView", "directory_memo", "directory_of"]
 
 _FEW: Final = 2_000
 """Up to this many rows written by this process's commits are re-read one by one; more: all rows."""
@@ -176,6 +194,28 @@ def _entries(records: Records, read: tuple[Kept, ...]) -> Iterator[DirectoryEntr
     entry = records.kept_entry
     for kept in read:
         yield entry(kept.id, kept.version, kept.plain)
+
+
+class KeptView:
+    """An open vault's kept directory, as the messenger book reads it (``Vault.kept_directory()``)."""
+
+    __slots__ = ("_core", "_directory")
+
+    def __init__(self, directory: Directory, core: Core) -> None:
+        self._directory, self._core = directory, core
+
+    @property
+    def memo(self) -> dict[object, object]:
+        """Caches derived from the entries (the messenger book's), dropped when the vault closes."""
+        return self._directory.memo
+
+    def read(self) -> tuple[Kept, ...]:
+        """The kept contacts as stored now, in the order added (``Directory.read``)."""
+        return self._directory.read(self._core)
+
+    def entry(self, kept: Kept) -> DirectoryEntry:
+        """The validated ``DirectoryEntry`` of a kept contact (``VaultCorrupted`` if it does not validate)."""
+        return self._core.records.kept_entry(kept.id, kept.version, kept.plain)
 
 
 def directory_of(vault: object) -> tuple[Directory, Core] | None:

@@ -17,6 +17,7 @@ from contactvault.book import BookCodes, MessengerBook
 from contactvault.vault import log
 from contactvault.vault.core import Core
 from contactvault.vault.core import contact_id as contact_id_of
+from contactvault.vault.directory import KeptView
 from contactvault.vault.disclosures import Activity, Disclosure, DisclosureKind, LogRecord
 from contactvault.vault.results import ContactDisclosure, HeldEntry
 
@@ -41,6 +42,14 @@ class MessengerSide:
         same UID in every book of this vault, and nothing linkable to other vaults or to internal ids.
         """
         return BookCodes(self._core.keys.book)
+
+    def kept_directory(self) -> KeptView:
+        """The directory this open vault keeps decrypted (``vault.directory``), for the messenger book.
+
+        Its ``read()`` refreshes it from the row-set state and returns the kept contacts; ``entry(kept)``
+        validates one into a ``DirectoryEntry``; ``memo`` holds what the book derives, dropped on close.
+        """
+        return KeptView(self._core.directory, self._core)
 
     # --- the disclosure log ------------------------------------------------------------------------------
 
