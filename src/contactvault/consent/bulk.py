@@ -75,7 +75,6 @@ vault replaces it with the user whose key slot opened it when the record is writ
 from __future__ import annotations
 
 import csv
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +89,7 @@ from contactvault.importers._values import PHONE_PROBLEMS, clean_text
 
 # The CSV importer's file reading (decoder, first-line check, delimiter sniffing) is used as it is, not
 # copied: a consent file reads exactly as a contacts file does.
-from contactvault.importers.csv import _check_text, _Decoder, _sniff
+from contactvault.importers.csv import _Decoder, header_row
 from contactvault.importers.source import iter_lines, source_name
 from contactvault.models import ConsentRecord
 from contactvault.phones import check_region, parse_number
@@ -240,19 +239,7 @@ def _read_header(cells: Sequence[str], name: str) -> _Header:
 def _open(lines: Iterator[bytes], name: str) -> tuple[_Header, _Decoder, Iterator[list[str]]]:
     """The header and the reader positioned after it, as the CSV importer opens a file."""
     decoder = _Decoder(lines)
-    first = next((line for line in decoder if line.strip()), None)
-    if first is None:
-        raise ImportFailed(f"{name}: not a CSV file (no header row)")
-    if first.lstrip().upper().startswith("BEGIN:VCARD"):
-        raise ImportFailed(f"{name}: not a consent CSV file but a vCard file")
-    _check_text(first, decoder, name)
-    reader = csv.reader(itertools.chain((first,), decoder), delimiter=_sniff(first))
-    try:
-        cells = next(reader)
-    except csv.Error:
-        raise ImportFailed(f"{name}: not a CSV file (a header cell is too long)") from None
-    if decoder.exhausted:
-        raise ImportFailed(f"{name}: not a CSV file (a quote in the header row is never closed)")
+    _, reader, cells = header_row(decoder, name, vcard="not a consent CSV file but a vCard file")
     return _read_header(cells, name), decoder, reader
 
 

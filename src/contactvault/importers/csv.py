@@ -135,33 +135,49 @@ def _sniff(line: str) -> str:
     return max(_DELIMITERS, key=bare.count)  # a tie (or none at all) keeps the comma
 
 
-def _check_text(line: str, decoder: _Decoder, name: str) -> None:
-    """Raise ImportFailed, naming only the file, when the first line shows it is not a CSV file."""
+def _check_text(line: str, decoder: _Decoder, name: str, vcard: str) -> None:
+    """Raise ImportFailed, naming only the file, when the first line shows it is not a CSV file.
+
+    ``vcard`` is what the message says of a vCard file.
+    """
     if decoder.bad or "\x00" in line:
         raise ImportFailed(f"{name}: not a CSV file (binary data)")
     body = line.rstrip("\n")
     if not body.isprintable() and any(unicodedata.category(ch) == "Cc" and ch != "\t" for ch in body):
         raise ImportFailed(f"{name}: not a CSV file (binary data)")
     if line.lstrip().upper().startswith("BEGIN:VCARD"):
-        raise ImportFailed(f"{name}: not a CSV file but a vCard file (use import_vcards)")
+        raise ImportFailed(f"{name}: {vcard}")
+
+
+def header_row(
+    decoder: _Decoder, name: str, *, vcard: str = "not a CSV file but a vCard file (use import_vcards)"
+) -> tuple[int, Iterator[list[str]], list[str]]:
+    """The first non-blank line read as a CSV header: its line number, the reader after it, its cells.
+
+    ``ImportFailed``, naming only the file, for a file that is no CSV (no header row, binary data, a vCard
+    file, a header cell too long, a quote never closed); ``vcard`` is what the message says of a vCard.
+    The consent CSV reader (``contactvault.consent.bulk``) opens its files with it too.
+    """
+    first = next((line for line in decoder if line.strip()), None)
+    if first is None:
+        raise ImportFailed(f"{name}: not a CSV file (no header row)")
+    _check_text(first, decoder, name, vcard)
+    line = decoder.lineno
+    reader = csv.reader(itertools.chain((first,), decoder), delimiter=_sniff(first))
+    try:
+        cells = next(reader)
+    except csv.Error:
+        raise ImportFailed(f"{name}: not a CSV file (a header cell is too long)") from None
+    if decoder.exhausted:
+        raise ImportFailed(f"{name}: not a CSV file (a quote in the header row is never closed)")
+    return line, reader, cells
 
 
 def _open(source: Source, region: str | None) -> _CsvFile:
     """Read the header row and recognise the layout; raises ImportFailed or UnknownCsvLayout."""
     name = source_name(source)
     decoder = _Decoder(iter_lines(source))
-    first = next((line for line in decoder if line.strip()), None)
-    if first is None:
-        raise ImportFailed(f"{name}: not a CSV file (no header row)")
-    _check_text(first, decoder, name)
-    header_line = decoder.lineno
-    reader = csv.reader(itertools.chain((first,), decoder), delimiter=_sniff(first))
-    try:
-        header = next(reader)
-    except csv.Error:
-        raise ImportFailed(f"{name}: not a CSV file (a header cell is too long)") from None
-    if decoder.exhausted:
-        raise ImportFailed(f"{name}: not a CSV file (a quote in the header row is never closed)")
+    header_line, reader, header = header_row(decoder, name)
     if not any(cell.strip() for cell in header):
         raise ImportFailed(f"{name}: not a CSV file (the header row is empty)")
     layout = detect_layout(header, name)
