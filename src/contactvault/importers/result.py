@@ -76,8 +76,25 @@ class ImportBatch:
     was read in one process (the results are the same)."""
 
 
+class _Issues:
+    """``errors`` and ``warnings`` of an import's ``issues``: shared by `ImportResult` and `ImportTally`."""
+
+    __slots__ = ()
+    issues: list[ImportIssue]
+
+    @property
+    def errors(self) -> list[ImportIssue]:
+        """Issues of severity ``error``: entries that were not imported."""
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ImportIssue]:
+        """Issues of severity ``warning``: imported entries with something to check."""
+        return [i for i in self.issues if i.severity == "warning"]
+
+
 @dataclass(slots=True)
-class ImportResult:
+class ImportResult(_Issues):
     """The outcome of importing one address book.
 
     ``contacts`` and ``issues`` are in source order. ``duplicates`` lists contacts sharing a normalised
@@ -116,16 +133,6 @@ class ImportResult:
         result.duplicates = find_duplicates(result.contacts, existing)
         return result
 
-    @property
-    def errors(self) -> list[ImportIssue]:
-        """Issues of severity ``error``: entries that were not imported."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[ImportIssue]:
-        """Issues of severity ``warning``: imported entries with something to check."""
-        return [i for i in self.issues if i.severity == "warning"]
-
     def summary(self) -> dict[str, int]:
         """Counts for a report: no names, no numbers, only numbers of things."""
         phones = [p for c in self.contacts for p in c.phones]
@@ -145,7 +152,7 @@ class ImportResult:
 
 
 @dataclass(slots=True)
-class ImportTally:
+class ImportTally(_Issues):
     """An import counted as it streams by, without keeping its contacts: memory flat in the file's size.
 
     ``contacts_of(batches)`` passes the contacts on (into a vault, say) while it keeps the issues and
@@ -186,16 +193,6 @@ class ImportTally:
         for batch in batches:
             self.add(batch)
             yield from batch.contacts
-
-    @property
-    def errors(self) -> list[ImportIssue]:
-        """Issues of severity ``error``: entries that were not imported."""
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[ImportIssue]:
-        """Issues of severity ``warning``: imported entries with something to check."""
-        return [i for i in self.issues if i.severity == "warning"]
 
     def summary(self) -> dict[str, int]:
         """Counts for a report, as `ImportResult.summary` gives them."""
