@@ -32,6 +32,7 @@ import hmac
 import os
 import struct
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Self
 
@@ -412,6 +413,21 @@ def macs_equal(a: bytes, b: bytes) -> bool:
 def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
     """Keyed BLAKE2b: a fast PRF for the blind index and the row-set digest."""
     return hashlib.blake2b(data, key=key, digest_size=size).digest()
+
+
+def keyed_hasher(key: bytes, size: int = 32) -> Callable[[bytes], bytes]:
+    """``keyed_hash`` with ``key`` fixed, for hashing many values: the key's block is hashed once.
+
+    ``keyed_hasher(key, size)(data) == keyed_hash(key, data, size)``.
+    """
+    keyed = hashlib.blake2b(key=key, digest_size=size)
+
+    def hashed(data: bytes) -> bytes:
+        state = keyed.copy()
+        state.update(data)
+        return state.digest()
+
+    return hashed
 
 
 # Padding: ISO/IEC 7816-4 (0x80 then zeros) up to a bucket. Up to 2 KiB the buckets are 128 bytes apart,

@@ -150,20 +150,26 @@ def check(storage: Backend, keys: Keys, header: bytes) -> RowSet:
 def recount(storage: Backend, keys: Keys, generation: int) -> RowSet:
     """The state of the rows as they are (at ``generation``): every row, index entry and log record hashed.
 
-    ``check`` compares it with the stored state; a re-key stores it under the new key.
+    ``check`` compares it with the stored state; a re-key stores it under the new key. The elements are
+    those of ``row_element``, ``index_element`` and ``log_element`` (the same bytes hashed), computed
+    inline with the key's hash state made once: an open of 100,000 contacts hashes some 400,000 of them.
     """
-    key = keys.rowset
+    hashed = crypto.keyed_hasher(keys.rowset)
+    value = int.from_bytes
     digest = rows = index = 0
-    for tag_row in storage.tag_rows():
-        if len(tag_row.id) != 16:
+    for cid, version, *tags in storage.tag_rows():
+        if len(cid) != 16:
             raise VaultCorrupted("a contact row has a malformed id")
-        digest += row_element(key, tag_row)
+        sizes = bytes((len(tags[0]), len(tags[1]), len(tags[2])))
+        digest += value(hashed(b"C" + cid + version.to_bytes(8, "big") + sizes + b"".join(tags)), "big")
         rows += 1
+    usual = b"I\x10"  # the prefix of a 16-byte tag (every tag ``Records`` makes)
     for tag, cid in storage.index_pairs():
-        digest += index_element(key, tag, cid)
+        prefix = usual if len(tag) == 16 else b"I" + bytes((len(tag),))
+        digest += value(hashed(prefix + tag + cid), "big")
         index += 1
     log = 0
     for seq, record in storage.log_records():
-        digest += log_element(key, seq, record[-crypto.TAG_SIZE :])
+        digest += log_element(keys.rowset, seq, record[-crypto.TAG_SIZE :])
         log += 1
     return RowSet(generation, rows, index, log, digest % _MODULUS)

@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Self
+from typing import Final, Self
 
 from contactvault.errors import (
     VaultClosed,
@@ -551,10 +551,21 @@ def _row(raw: tuple[object, ...]) -> Row:
 
 
 def _tag_row(raw: tuple[object, ...]) -> TagRow:
-    row = _row(raw)
-    if row.data_key is None or row.payload is None:  # coalesce() gives b"" for a tombstone, never NULL
+    # sqlite3 gives exactly bytes for a BLOB and int for an INTEGER: ``type() is`` is ``isinstance`` here.
+    # coalesce() gives b"" for a tombstone's data key and payload, never NULL.
+    cid, version, directory, data_key, payload = raw
+    if (
+        type(cid) is not bytes
+        or type(version) is not int
+        or type(directory) is not bytes
+        or type(data_key) is not bytes
+        or type(payload) is not bytes
+    ):
         raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return TagRow(row.id, row.version, row.directory, row.data_key, row.payload)
+    return _TAG_ROW(TagRow, raw)  # the five values just checked, as a TagRow (what ``TagRow._make`` does)
+
+
+_TAG_ROW: Final = tuple.__new__
 
 
 def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite3.Connection:
