@@ -110,6 +110,21 @@ def test_a_checked_contact_with_records_is_still_attributed(vault):
     assert [c.recorded_by for c in stored.consents] == ["owner"]
 
 
+def test_the_long_way_still_validates_what_it_attributes(vault):
+    """A model_copy with consents that broke a rule is refused by the long way (its dump validated once).
+
+    The long way's result counts as checked whole and equals what ``Contact.model_validate`` gives.
+    """
+    good = _plain(consents=[consent().model_dump()])
+    broken = good.model_copy(update={"display_name": "   "})
+    with pytest.raises(ValidationError):
+        vault.add_many([good.model_copy(), broken])
+    assert len(vault) == 0
+    made = validated(good.model_copy(), version=1, by="owner")
+    assert checked_whole(made)
+    assert made == Contact.model_validate(made.model_dump())
+
+
 _DIGESTS = st.lists(
     st.tuples(st.from_regex(r"[a-z_]{1,40}", fullmatch=True), st.from_regex(r"[0-9a-f]{32}", fullmatch=True)),
     max_size=3,

@@ -298,6 +298,7 @@ class Contact(Model):
 # (dicts, lists, tuples and plain values) or from JSON is noted, and only the very object validation made.
 _CHECKED: weakref.WeakValueDictionary[int, Contact] = weakref.WeakValueDictionary()
 _PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime, date, uuid.UUID})
+_VALIDATE_PYTHON = Contact.__pydantic_validator__.validate_python
 
 
 def _plain(data: object) -> bool:
@@ -313,6 +314,18 @@ def _plain(data: object) -> bool:
         elif kind not in _PLAIN:
             return False
     return True
+
+
+def validate_dumped(fields: dict[str, Any]) -> Contact:
+    """``Contact.model_validate(fields)``, noted as checked whole, for ``fields`` from a ``model_dump()``.
+
+    A dump holds plain values only (it turns every model into a dict), and so does a dump whose values
+    were replaced by other plain values (``changes.attributed``): ``_plain`` would walk it for nothing.
+    Only for such data: a model object put inside it would be taken by pydantic without being validated.
+    """
+    contact: Contact = _VALIDATE_PYTHON(fields)
+    _CHECKED[id(contact)] = contact
+    return contact
 
 
 def checked_whole(contact: Contact) -> bool:

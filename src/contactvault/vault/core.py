@@ -33,7 +33,7 @@ from contactvault.errors import (
     VaultCorrupted,
 )
 from contactvault.models import Contact, DirectoryEntry
-from contactvault.models.contact import checked_whole
+from contactvault.models.contact import checked_whole, validate_dumped
 from contactvault.vault import keys as slots
 from contactvault.vault import state
 from contactvault.vault.backends.base import Backend, Row
@@ -106,7 +106,7 @@ def validated(
     fields["version"] = version
     if updated_at is not None:
         fields["updated_at"] = max(updated_at, contact.created_at)
-    return Contact.model_validate(fields)
+    return validate_dumped(fields)  # a dump with plain values replaced: plain, checked whole
 
 
 class StateWatch(Protocol):
@@ -162,6 +162,9 @@ class Core:
         the log only grows, so a later read opens only the records added since."""
         self.entry_hashes: dict[tuple[str, str, str], str] = {}
         """The log's keyed hash of each book entry (UID, name, number) computed so far (``log``)."""
+        self.log_memo: dict[object, object] = {}
+        """What ``log`` derives from the records (the records this process sealed, what each target
+        holds), kept for its next record; dropped by ``close``."""
 
     @property
     def keys(self) -> Keys:
@@ -183,6 +186,7 @@ class Core:
         self.directory.clear()
         self.log_kept = None
         self.entry_hashes = {}
+        self.log_memo = {}
         self.master = b""
         self._keys = None
 
