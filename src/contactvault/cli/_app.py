@@ -472,8 +472,13 @@ def check_folder(path: Path | None) -> None:
 
 def mask_name(name: str) -> str:
     """A name as listings show it unless ``--reveal``: each word's first letter and a dot (``J. M.``)."""
-    letters = (next((ch for ch in word if ch.isalnum()), "") for word in name.split())
-    return " ".join(f"{letter.upper()}." for letter in letters if letter) or "•••"
+    initials = []
+    for word in name.split():
+        for ch in word:  # the word's first letter or digit; a word without one gives none
+            if ch.isalnum():
+                initials.append(f"{ch.upper()}.")
+                break
+    return " ".join(initials) or "•••"
 
 
 def region_option(func: _F) -> _F:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 import click
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
@@ -45,6 +46,7 @@ from contactvault.models import (
     DirectoryEntry,
     GdprBasis,
     Phone,
+    is_e164,
 )
 from contactvault.phones import mask_number
 from contactvault.vault import Vault, VerifyReport, default_vault_path
@@ -192,12 +194,41 @@ def _fit(text: str, width: int) -> str:
     return text + " " * (width - size)
 
 
+_COUNTRY: Final[dict[str, str]] = {}
+"""The country code `mask_number` finds in an E.164 number, by the number's first three digits."""
+
+
+def _masked(value: str) -> str:
+    """``mask_number(value)``, with an E.164 number's country code looked up once per first three digits.
+
+    Country codes are prefix-free and at most three digits long, so the first three digits decide it;
+    anything that is not E.164 goes to `mask_number` itself.
+    """
+    if not is_e164(value):
+        return mask_number(value)
+    digits = value[1:]  # "+" and ASCII digits only
+    first = digits[:3]
+    country = _COUNTRY.get(first)
+    if country is None:
+        found = (first[:n] for n in (1, 2, 3) if int(first[:n]) in COUNTRY_CODE_TO_REGION_CODE)
+        country = _COUNTRY[first] = next(found, "")
+    tail = digits[-2:] if len(digits) > 6 else ""  # as mask_number keeps them (keep=2)
+    hidden = "•" * (len(digits) - len(country) - len(tail))
+    head = f"+{country} " if country else "+"
+    return f"{head}{hidden} {tail}" if tail else f"{head}{hidden}"
+
+
 def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
     """One contact as one line of ``list``: id, name (fixed width), counts, restriction, then every number."""
-    name = entry.display_name if reveal else mask_name(entry.display_name)
-    active = sum(1 for c in entry.consents if not c.withdrawn)
+    if reveal:
+        name = entry.display_name
+        numbers = ", ".join(p.raw if p.e164 is None else p.e164 for p in entry.phones)
+    else:
+        name = mask_name(entry.display_name)
+        numbers = ", ".join(_masked(p.raw if p.e164 is None else p.e164) for p in entry.phones)
+    consents = entry.consents
+    active = sum(1 for c in consents if not c.withdrawn) if consents else 0
     restricted = "yes" if entry.restricted_at is not None else ""
-    numbers = ", ".join(_number(p, reveal) for p in entry.phones)
     line = f"{entry.id.hex[:8]}  {_fit(name, _NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
     return f"{line}{restricted:<10}  {numbers}".rstrip()
 
