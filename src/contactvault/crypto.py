@@ -391,9 +391,20 @@ def contact_keys(data_key: bytes) -> tuple[bytes, bytes]:
     if len(data_key) != KEY_SIZE:
         raise ValueError("a data key is 32 bytes")
     return (
-        hashlib.blake2b(_LABEL + b"contact-directory", key=data_key, digest_size=KEY_SIZE).digest(),
-        hashlib.blake2b(_LABEL + b"contact-payload", key=data_key, digest_size=KEY_SIZE).digest(),
+        hashlib.blake2b(_DIRECTORY_LABEL, key=data_key, digest_size=KEY_SIZE).digest(),
+        hashlib.blake2b(_PAYLOAD_LABEL, key=data_key, digest_size=KEY_SIZE).digest(),
     )
+
+
+def directory_key(data_key: bytes) -> bytes:
+    """``contact_keys(data_key)[0]`` alone: what listing and the book need (the payload key is not made)."""
+    if len(data_key) != KEY_SIZE:
+        raise ValueError("a data key is 32 bytes")
+    return hashlib.blake2b(_DIRECTORY_LABEL, key=data_key, digest_size=KEY_SIZE).digest()
+
+
+_DIRECTORY_LABEL: Final = _LABEL + b"contact-directory"
+_PAYLOAD_LABEL: Final = _LABEL + b"contact-payload"
 
 
 def mac(key: bytes, *parts: bytes) -> bytes:

@@ -218,7 +218,7 @@ class Records:
         return key
 
     def _directory_json(self, row: Row, directory_key: bytes | None = None) -> bytes:
-        key = directory_key if directory_key is not None else crypto.contact_keys(self.data_key(row))[0]
+        key = directory_key if directory_key is not None else crypto.directory_key(self.data_key(row))
         plain = self._open(key, row.directory, row.id, RecordKind.DIRECTORY, row.version)
         try:
             return unpack(plain)
@@ -241,7 +241,7 @@ class Records:
         key = self._open(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, version)
         if len(key) != crypto.KEY_SIZE:
             raise VaultCorrupted("a contact's data key has the wrong length")
-        directory_key = crypto.contact_keys(key)[0]
+        directory_key = crypto.directory_key(key)
         plain = self._open(directory_key, row.directory, row.id, RecordKind.DIRECTORY, version)
         try:
             return unpack(plain)

@@ -538,16 +538,17 @@ class SqliteBackend:
 
 
 def _row(raw: tuple[object, ...]) -> Row:
+    # sqlite3 gives exactly bytes for a BLOB and int for an INTEGER: ``type() is`` is ``isinstance`` here.
     cid, version, directory, data_key, payload = raw
     if (
-        not isinstance(cid, bytes)
+        type(cid) is not bytes
         or type(version) is not int
-        or not isinstance(directory, bytes)
-        or not isinstance(data_key, bytes | None)
-        or not isinstance(payload, bytes | None)
+        or type(directory) is not bytes
+        or (data_key is not None and type(data_key) is not bytes)
+        or (payload is not None and type(payload) is not bytes)
     ):
         raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return Row(cid, version, directory, data_key, payload)
+    return _AS_TUPLE(Row, raw)  # the five values just checked, as a Row (what ``Row._make`` does)
 
 
 def _tag_row(raw: tuple[object, ...]) -> TagRow:
@@ -562,10 +563,10 @@ def _tag_row(raw: tuple[object, ...]) -> TagRow:
         or type(payload) is not bytes
     ):
         raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return _TAG_ROW(TagRow, raw)  # the five values just checked, as a TagRow (what ``TagRow._make`` does)
+    return _AS_TUPLE(TagRow, raw)  # the five values just checked, as a TagRow (what ``TagRow._make`` does)
 
 
-_TAG_ROW: Final = tuple.__new__
+_AS_TUPLE: Final = tuple.__new__
 
 
 def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite3.Connection:
