@@ -24,18 +24,16 @@ vault hands out its keyed codes as a :class:`BookCodes` (``Vault.book_codes()``)
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import operator
 import re
 import string
 import types
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from contactvault._book_codes import BookCodes, book_uid, pseudonym_code
 from contactvault.models import DirectoryEntry, MessengerEntry
 
 __all__ = [
@@ -127,48 +125,6 @@ def _removed(name: str, labels: list[tuple[str, str]]) -> str:
 
 def _initial(word: str) -> str:
     return next((ch.upper() for ch in word if ch.isalnum()), "")
-
-
-def pseudonym_code(key: bytes, contact_id: bytes) -> str:
-    """A contact's stable six-character code (base32 of a keyed hash): the same for every book of a vault."""
-    digest = hashlib.blake2b(b"pseudonym" + contact_id, key=key, digest_size=10).digest()
-    return base64.b32encode(digest).decode("ascii")[:6]
-
-
-def book_uid(key: bytes, contact_id: bytes, e164: str) -> str:
-    """The UID of one book entry: a keyed hash of contact and number, 32 hex digits."""
-    return hashlib.blake2b(b"uid" + contact_id + e164.encode("ascii"), key=key, digest_size=16).hexdigest()
-
-
-class BookCodes:
-    """The keyed codes of one vault's books: each entry's UID and each contact's pseudonym code.
-
-    Made by ``Vault.book_codes()`` with the vault's book key, which it keeps to itself (no attribute,
-    ``repr()`` or pickle shows it). The codes are stable across books of the vault, and linkable neither to
-    other vaults nor to the contacts' internal ids.
-    """
-
-    __slots__ = ("__key",)
-
-    def __init__(self, key: bytes) -> None:
-        """Codes keyed with ``key`` (the vault's book key)."""
-        if not isinstance(key, bytes) or not key:
-            raise TypeError("the key of book codes is non-empty bytes")
-        self.__key = key
-
-    def uid(self, contact_id: uuid.UUID, e164: str) -> str:
-        """The UID of the contact's book entry for the number ``e164`` (:func:`book_uid`)."""
-        return book_uid(self.__key, contact_id.bytes, e164)
-
-    def pseudonym(self, contact_id: uuid.UUID) -> str:
-        """The contact's six-character pseudonym code (:func:`pseudonym_code`)."""
-        return pseudonym_code(self.__key, contact_id.bytes)
-
-    def __repr__(self) -> str:
-        return "BookCodes(...)"
-
-    def __reduce__(self) -> str | tuple[object, ...]:
-        raise TypeError("book codes hold a key of the vault and cannot be pickled")
 
 
 def _check_template(template: str) -> None:
@@ -428,6 +384,11 @@ class BookCard:
         return (entry.display_name.casefold(), entry.phone_e164, self.uid)
 
 
+_uid_of: Final = operator.attrgetter("uid")
+_entry_of: Final = operator.attrgetter("entry")
+_split_of: Final = operator.attrgetter("split")
+
+
 class MessengerBook:
     """The minimal address book for a messenger: ``MessengerEntry`` objects with their UIDs.
 
@@ -437,7 +398,7 @@ class MessengerBook:
     nothing else. Nothing else is in it: no contact id, no label, no note, no e-mail address.
     """
 
-    __slots__ = ("_cards", "_made", "_names", "_split", "policy_digest")
+    __slots__ = ("_made", "_pairs", "_parts", "_splits", "policy_digest")
 
     def __init__(
         self,
@@ -471,7 +432,7 @@ class MessengerBook:
         if not splits.keys() <= uids:
             raise ValueError("names holds a UID that is not in the book")
         ordered = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
-        self._cards: tuple[tuple[str, MessengerEntry], ...] = tuple(ordered)
+        self._pairs: tuple[tuple[str, MessengerEntry], ...] | None = tuple(ordered)
         split: dict[str, tuple[str, str]] = {}
         for uid, entry in ordered:
             parts = splits.get(uid)
@@ -482,28 +443,67 @@ class MessengerBook:
             else:
                 raise TypeError("a name split is a (family, given) tuple")
             split[uid] = parts
-        self._split = types.MappingProxyType(split)
-        self._names: tuple[tuple[str, str], ...] = tuple(split.values())  # in the book's order
+        self._splits: Mapping[str, tuple[str, str]] | None = types.MappingProxyType(split)
+        self._parts: tuple[tuple[str, str], ...] | None = tuple(split.values())  # in the book's order
 
     @classmethod
-    def _of_cards(cls, made: Iterable[BookCard], *, policy_digest: str) -> MessengerBook:
+    def _of_cards(
+        cls, made: Iterable[BookCard], *, policy_digest: str, unique: bool = False
+    ) -> MessengerBook:
         """A book of cards ``messenger_book`` made (each entry validated, each split checked), in order.
 
         The checks of the constructor that the cards passed when they were made are not repeated: the
         type of each entry, the form of each UID (a keyed hash in hex) and each split. The UIDs must still
-        be unique (``ValueError``); the order is the caller's (tests compare with a book sorted anew).
+        be unique (``ValueError``), checked here unless ``unique`` says the caller checked them
+        (``messenger_book`` does, for the changed cards only); the order is the caller's (tests compare
+        with a book sorted anew).
+
+        The ``(uid, entry)`` pairs and the splits by UID are made from the cards when first asked for
+        (``_fill``): an export of the vault's book reads the cards themselves, and a warm book does no
+        Python step per card here.
         """
         cards = tuple(made)
+        if not unique and len(set(map(_uid_of, cards))) != len(cards):
+            raise ValueError("the UIDs of a book must be unique")
         book = cls.__new__(cls)
         book.policy_digest = policy_digest
         book._made = cards
-        book._cards = tuple([(card.uid, card.entry) for card in cards])
-        split = {card.uid: card.split for card in cards}
-        if len(split) != len(cards):
-            raise ValueError("the UIDs of a book must be unique")
-        book._split = types.MappingProxyType(split)
-        book._names = tuple(split.values())
+        book._pairs = book._splits = book._parts = None
         return book
+
+    def _fill(self) -> None:
+        """Make the pairs and the splits of a book made by :meth:`_of_cards` from its cards (in C)."""
+        made = self._made or ()
+        uids = list(map(_uid_of, made))
+        parts = tuple(map(_split_of, made))
+        self._splits = types.MappingProxyType(dict(zip(uids, parts, strict=True)))
+        self._parts = parts
+        self._pairs = tuple(zip(uids, map(_entry_of, made), strict=True))
+
+    @property
+    def _cards(self) -> tuple[tuple[str, MessengerEntry], ...]:
+        """The ``(uid, entry)`` pairs, in the book's order."""
+        if self._pairs is None:
+            self._fill()
+        return self._pairs  # type: ignore[return-value]  # _fill made them
+
+    @property
+    def _split(self) -> Mapping[str, tuple[str, str]]:
+        """UID -> ``(family, given)``."""
+        if self._splits is None:
+            self._fill()
+        return self._splits  # type: ignore[return-value]  # _fill made them
+
+    @property
+    def _names(self) -> tuple[tuple[str, str], ...]:
+        """The ``(family, given)`` splits, in the book's order."""
+        if self._parts is None:
+            self._fill()
+        return self._parts  # type: ignore[return-value]  # _fill made them
+
+    def _cards_made(self) -> tuple[BookCard, ...] | None:
+        """The cards of a book ``messenger_book`` made (in the book's order); ``None`` for another book."""
+        return self._made
 
     def _texts(
         self, version: str, render: Callable[[str, MessengerEntry, tuple[str, str]], str]
@@ -526,7 +526,7 @@ class MessengerBook:
         return (entry for _, entry in self._cards)
 
     def __len__(self) -> int:
-        return len(self._cards)
+        return len(self._made) if self._made is not None else len(self._cards)
 
     def __eq__(self, other: object) -> bool:
         # The name split is part of what a phone receives (the card's N), so it counts.

@@ -19,6 +19,7 @@ import bisect
 import contextlib
 import functools
 import gc
+import itertools
 import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +43,7 @@ from contactvault.importers._gc import paused_gc
 from contactvault.models import DirectoryEntry, MessengerEntry
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
-from contactvault.sync.validity import Window, day_of, decision_window, instant_of
+from contactvault.sync.validity import ALWAYS, Window, day_of, decision_window, instant_of
 from contactvault.vault import Disclosure, Vault
 
 __all__ = ["ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
@@ -96,7 +97,8 @@ def messenger_book(
             kept = _kept_books(view.memo, (type(policy), digest, name_style, pseudonym))
             with kept.lock:
                 cards = kept.update(view.read(), view.entry, policy, moment, make)
-        return MessengerBook._of_cards(cards, policy_digest=digest)
+        # _Kept.update checked that the UIDs are unique (only those of changed cards, in a warm book)
+        return MessengerBook._of_cards(cards, policy_digest=digest, unique=True)
 
 
 @contextlib.contextmanager
@@ -168,19 +170,32 @@ class _Kept:
     ``None``: made afresh each time), and its cards. A book reuses them for a contact whose record is the
     same object and whose span holds the book's ``now``; it validates the entry again and decides again
     for every other one. The cards of the last book are kept in its order, so a few changes are sorted in.
+
+    It also keeps the last ``read`` and the span in which every kept decision holds (``span``: the meet of
+    their spans; ``None`` when one is ``None`` or not known). When ``now`` is in that span and the read has
+    as many contacts as the last, the records that are not the same objects at the same places are the
+    only ones looked at (found in C, without a Python step per contact): the book's work is in proportion
+    to what changed. Anything else (contacts added or moved, many changes, ``now`` outside the span) takes
+    the full pass, which looks at every contact.
     """
 
-    __slots__ = ("contacts", "lock", "order")
+    __slots__ = ("contacts", "last", "lock", "order", "span", "uids")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.contacts: dict[bytes, _Held] = {}
         self.order: list[BookCard] | None = None
+        self.last: tuple[Any, ...] | None = None
+        self.span: Window | None = None
+        self.uids: set[str] = set()  # of the cards in order: each once (checked)
 
     def clear(self) -> None:
         """Drop everything (the vault is closing)."""
         self.contacts = {}
         self.order = None
+        self.last = None
+        self.span = None
+        self.uids = set()
 
     def update(
         self,
@@ -195,6 +210,65 @@ class _Kept:
         ``read`` holds what each contact's directory was read as (a tuple: its row id first), in the
         vault's order; ``entry_of`` makes the contact's entry from that.
         """
+        tokens_read = read if type(read) is tuple else None
+        changed = self._changed(tokens_read, now)
+        if changed is None:
+            return self._update_all(read, entry_of, policy, now, make)
+        tokens, gone = changed
+        made: dict[bytes, _Held] = {}
+        for token in tokens:  # made before anything kept changes: an entry that fails leaves it as it was
+            entry = entry_of(token)
+            cards = make(entry, policy.decide(entry, now=now))
+            made[token[0]] = (token, decision_window(policy, entry, now), cards)
+        contacts, order = self.contacts, self.order
+        fresh = [card for held in made.values() for card in held[2]]
+        redone = {cid for cid in made if cid in contacts} | gone
+        out = {card.uid for cid in redone for card in contacts[cid][2]}
+        new = [card.uid for card in fresh]
+        if len(set(new)) != len(new) or any(uid in self.uids and uid not in out for uid in new):
+            raise ValueError("the UIDs of a book must be unique")
+        if order is None or len(fresh) > len(order) // 8 or not _taken_out(order, redone, contacts):
+            self.order = None  # perhaps half taken out: sorted anew
+            return self._update_all(read, entry_of, policy, now, make)
+        for card in fresh:
+            bisect.insort(order, card, key=_book_order)
+        self.uids.difference_update(out)
+        self.uids.update(new)
+        for cid in gone:
+            del contacts[cid]
+        contacts.update(made)
+        self.last, self.span = tokens_read, _meet(self.span, (held[1] for held in made.values()))
+        return order
+
+    def _changed(self, read: tuple[Any, ...] | None, now: datetime) -> tuple[list[Any], set[bytes]] | None:
+        """The records of ``read`` that changed since the last book and the ids of contacts gone, if cheap.
+
+        ``None`` unless the last book's decisions all hold at ``now`` (its ``span``), ``read`` is a tuple
+        of as many records as the last, and few are not the same objects at the same places.
+        """
+        last, span = self.last, self.span
+        if last is None or span is None or read is None or len(read) != len(last):
+            return None
+        instant, day = instant_of(now), day_of(now)
+        if not (span[0] <= instant < span[1] and span[2] <= day < span[3]):
+            return None
+        at = list(itertools.compress(range(len(read)), map(operator.is_not, read, last)))
+        if len(at) > len(read) // 8:
+            return None
+        tokens = [read[i] for i in at]
+        # A contact whose record is elsewhere in read moved: its old place is in ``at`` too (ids are unique).
+        gone = {last[i][0] for i in at} - {token[0] for token in tokens}
+        return tokens, gone
+
+    def _update_all(
+        self,
+        read: Iterable[_T],
+        entry_of: Callable[[_T], DirectoryEntry],
+        policy: Policy,
+        now: datetime,
+        make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
+    ) -> list[BookCard]:
+        """:meth:`update` looking at every contact of ``read``."""
         before = self.contacts
         contacts: dict[bytes, _Held] = {}
         fresh: list[BookCard] = []
@@ -202,6 +276,7 @@ class _Kept:
         seen = 0  # contacts of the last book still here
         instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
         decide, window_of = policy.decide, functools.partial(decision_window, policy)
+        tokens = read if type(read) is tuple else None
         for token in read:
             cid: bytes = token[0]
             held = before.get(cid)
@@ -230,8 +305,32 @@ class _Kept:
         else:
             for card in fresh:
                 bisect.insort(order, card, key=_book_order)
-        self.contacts, self.order = contacts, order
+        uids = set(map(_uid_of, order))
+        if len(uids) != len(order):
+            self.order = None
+            raise ValueError("the UIDs of a book must be unique")
+        self.contacts, self.order, self.uids = contacts, order, uids
+        self.last = tokens
+        self.span = _meet(ALWAYS, map(_window, contacts.values())) if tokens is not None else None
         return order
+
+
+def _window(held: _Held) -> Window | None:
+    return held[1]
+
+
+def _meet(span: Window | None, windows: Iterable[Window | None]) -> Window | None:
+    """The span in which ``span`` and every one of ``windows`` hold; ``None`` if any of them is ``None``."""
+    found = list(windows)
+    if span is None or None in found:
+        return None
+    spans: list[Window] = [span, *found]  # type: ignore[list-item]  # no None: checked above
+    return Window(
+        max(map(operator.itemgetter(0), spans)),
+        min(map(operator.itemgetter(1), spans)),
+        max(map(operator.itemgetter(2), spans)),
+        min(map(operator.itemgetter(3), spans)),
+    )
 
 
 def _taken_out(order: list[BookCard], contacts: set[bytes], before: dict[bytes, _Held]) -> bool:
@@ -246,6 +345,7 @@ def _taken_out(order: list[BookCard], contacts: set[bytes], before: dict[bytes, 
 
 
 _book_order: Final = operator.attrgetter("key")
+_uid_of: Final = operator.attrgetter("uid")
 
 
 def export_book(
