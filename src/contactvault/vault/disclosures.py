@@ -283,12 +283,19 @@ def parse(data: bytes) -> LogRecord:
     return Disclosure._from_raw(raw)
 
 
-def replay(records: Iterable[LogRecord], target: str, until: datetime | None = None) -> dict[str, str]:
+def replay(
+    records: Iterable[LogRecord],
+    target: str,
+    until: datetime | None = None,
+    *,
+    held: dict[str, str] | None = None,
+) -> dict[str, str]:
     """What ``target`` held after the records up to ``until`` (all if ``None``): UID -> entry hash.
 
-    Activity records are passed over: only disclosures change what a target holds.
+    Activity records are passed over: only disclosures change what a target holds. ``held`` is what it
+    held before ``records`` (default: nothing); it is copied, never changed.
     """
-    held: dict[str, str] = {}
+    held = {} if held is None else dict(held)
     for record in records:
         if not isinstance(record, Disclosure) or record.target != target:
             continue

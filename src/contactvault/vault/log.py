@@ -17,10 +17,10 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Final, NamedTuple, cast
 
 from contactvault import crypto
-from contactvault.book import MessengerBook, book_uid
+from contactvault.book import BookCard, MessengerBook, book_uid
 from contactvault.crypto import AuthenticationFailed, RecordKind
 from contactvault.errors import VaultCorrupted
 from contactvault.models import DirectoryEntry, MessengerEntry
@@ -69,6 +69,7 @@ def read(core: Core, *, fresh: bool = False) -> tuple[list[LogRecord], str]:
     case (``verify``).
     """
     kept = None if fresh else core.log_kept
+    mine = {} if fresh else _memo(core).sealed
     if kept is not None:
         old, previous = kept
         last = core.storage.log_last()
@@ -78,37 +79,109 @@ def read(core: Core, *, fresh: bool = False) -> tuple[list[LogRecord], str]:
                 return list(old), previous
             if last[0] > count:
                 try:
-                    added, previous = _checked(core, core.storage.log_records(after=count), count, previous)
+                    rows = core.storage.log_records(after=count)
+                    added, previous = _checked(core, rows, count, previous, mine)
                 except VaultCorrupted:
                     pass  # not a continuation of what was kept: read it all again, below
                 else:
                     records = [*old, *added]
                     core.log_kept = (tuple(records), previous)
                     return records, previous
-    records, previous = _checked(core, core.storage.log_records(), 0, GENESIS)
+    records, previous = _checked(core, core.storage.log_records(), 0, GENESIS, mine)
     core.log_kept = (tuple(records), previous)
     return records, previous
 
 
 def _checked(
-    core: Core, rows: Iterable[tuple[int, bytes]], count: int, previous: str
+    core: Core,
+    rows: Iterable[tuple[int, bytes]],
+    count: int,
+    previous: str,
+    mine: dict[str, LogRecord],
 ) -> tuple[list[LogRecord], str]:
-    """The records of ``rows``, which follow ``count`` records ending in the hash ``previous``, checked."""
+    """The records of ``rows``, which follow ``count`` records ending in the hash ``previous``, checked.
+
+    ``mine`` holds the records this process sealed (``_seal``), by the SHA-256 of their sealed bytes: a
+    row whose bytes have that hash is those very bytes, sealed here from that record under this vault's
+    log key for its sequence number (checked below), so it is taken without opening and parsing it again
+    (a disclosure of a whole book is large). Every other row is opened and parsed.
+    """
     records: list[LogRecord] = []
     aead = crypto.Aead(core.keys.log)
     for seq, sealed in rows:
         if seq != count + len(records) + 1:
             raise VaultCorrupted("the vault's log has a gap or is out of order")
-        try:
-            plain = crypto.open_sealed(aead, sealed, _ad(core, seq))
-            record = parse(unpack(plain))
-        except (AuthenticationFailed, ValueError):
-            raise VaultCorrupted("a log record fails authentication or is malformed") from None
+        digest = hashlib.sha256(sealed).hexdigest()
+        record = mine.pop(digest, None)
+        if record is None:
+            try:
+                plain = crypto.open_sealed(aead, sealed, _ad(core, seq))
+                record = parse(unpack(plain))
+            except (AuthenticationFailed, ValueError):
+                raise VaultCorrupted("a log record fails authentication or is malformed") from None
         if record.seq != seq or record.previous != previous:
             raise VaultCorrupted("the vault log's hash chain is broken")
         records.append(record)
-        previous = hashlib.sha256(sealed).hexdigest()
+        previous = digest
     return records, previous
+
+
+class _Target(NamedTuple):
+    """What a target holds after the first ``after`` records of the log (the last one's hash ``previous``).
+
+    ``cards`` are the cards of the book whose entries ``held`` is, exactly (every card's UID with its entry
+    hash, nothing else), when a record of this process made it so; ``None`` otherwise.
+    """
+
+    after: int  # how many records (``count`` is a method of tuples)
+    previous: str
+    held: dict[str, str]
+    cards: frozenset[BookCard] | None
+
+
+class _Memo:
+    """What this process keeps of the log beyond the records (``Core.log_memo``), dropped on close.
+
+    ``sealed``: the records it sealed, by the SHA-256 of the sealed bytes, until ``read`` meets them in
+    the log (a record of a transaction that failed stays until the next record it seals clears it).
+    ``targets``: per target, what it holds after a point of the log (``_Target``), so that the next record
+    replays only the records added since and, after a record made from a book of ``messenger_book``,
+    compares only the cards that changed.
+    """
+
+    __slots__ = ("sealed", "targets")
+
+    def __init__(self) -> None:
+        self.sealed: dict[str, LogRecord] = {}
+        self.targets: dict[str, _Target] = {}
+
+
+def _memo(core: Core) -> _Memo:
+    found = core.log_memo.get(_Memo)
+    if not isinstance(found, _Memo):
+        found = core.log_memo[_Memo] = _Memo()
+    return found
+
+
+def _held_before(
+    records: list[LogRecord], previous: str, target: str, memo: _Memo
+) -> tuple[dict[str, str], frozenset[BookCard] | None]:
+    """What ``target`` holds after ``records`` (never to be changed), and the cards it is, if known.
+
+    From ``memo`` when its point is still in the log (the hash chain: the record after it names its hash,
+    or it is the last), replaying only the records after it; otherwise every record is replayed.
+    """
+    found = memo.targets.get(target)
+    count = len(records)
+    if found is not None and (
+        (found.after == count and found.previous == previous)
+        or (found.after < count and records[found.after].previous == found.previous)
+    ):
+        later = [r for r in records[found.after :] if isinstance(r, Disclosure) and r.target == target]
+        if not later:
+            return found.held, found.cards
+        return replay(later, target, held=found.held), None
+    return replay(records, target), None
 
 
 def _entry_hash(core: Core, key: bytes, uid: str, entry: MessengerEntry) -> str:
@@ -140,33 +213,92 @@ def new_record(
         raise ValueError("a target is a non-empty line of printable text")
     if at.tzinfo is None:
         raise ValueError("the time of a disclosure must be timezone-aware")
-    cards = dict(book.cards())
-    reached = set(cards) if held is None else set(held)
-    if not reached <= cards.keys():
-        raise ValueError("held names UIDs that are not in the book")
+    made = book._cards_made() if held is None and not kept else None  # a book of messenger_book
+    if made is None:
+        cards = dict(book.cards())
+        reached = set(cards) if held is None else set(held)
+        if not reached <= cards.keys():
+            raise ValueError("held names UIDs that are not in the book")
     records, previous = read(core)
-    before = replay(records, target)
+    memo = _memo(core)
+    before, cards_before = _held_before(records, previous, target, memo)
     entry_key = crypto.keyed_hash(core.keys.log, b"entry-hash")
-    now_held = {uid: _entry_hash(core, entry_key, uid, cards[uid]) for uid in sorted(reached)}
-    now_held.update({uid: before[uid] for uid in kept if uid in before})
+    if made is None:
+        now_held = {uid: _entry_hash(core, entry_key, uid, cards[uid]) for uid in sorted(reached)}
+        now_held.update({uid: before[uid] for uid in kept if uid in before})
+        added = {u: h for u, h in now_held.items() if u not in before}
+        removed = tuple(sorted(u for u in before if u not in now_held))
+        renamed = {u: h for u, h in now_held.items() if u in before and before[u] != h}
+        cards_now = None
+    else:
+        cards_now = frozenset(made)
+        now_held, added, removed, renamed = _changes(
+            core, entry_key, made, cards=cards_now, before=before, cards_before=cards_before
+        )
     record = Disclosure(
         seq=len(records) + 1,
         at=at,
         target=target,
         kind=kind,
         policy=policy_digest,
-        added={u: h for u, h in now_held.items() if u not in before},
-        removed=tuple(sorted(u for u in before if u not in now_held)),
-        renamed={u: h for u, h in now_held.items() if u in before and before[u] != h},
+        added=added,
+        removed=removed,
+        renamed=renamed,
         held=len(now_held),
         previous=previous,
         by=core.actor,
     )
-    return record, _seal(core, record)
+    sealed = _seal(core, record)
+    # What the target holds once this record is in the log: the next record starts from it (if the commit
+    # fails, the log never names this record's hash and it is not used).
+    memo.targets[target] = _Target(record.seq, hashlib.sha256(sealed).hexdigest(), now_held, cards_now)
+    return record, sealed
+
+
+def _changes(
+    core: Core,
+    key: bytes,
+    made: tuple[BookCard, ...],
+    *,
+    cards: frozenset[BookCard],
+    before: dict[str, str],
+    cards_before: frozenset[BookCard] | None,
+) -> tuple[dict[str, str], dict[str, str], tuple[str, ...], dict[str, str]]:
+    """What the target holds with every card of ``made`` (``cards``), and what was added, removed, renamed.
+
+    When ``before`` is exactly the entries of ``cards_before`` (a book of ``messenger_book`` recorded
+    before), only the cards that are not in both are looked at: a card is the same object from book to
+    book while its contact does not change. Otherwise every card is hashed and compared, as for any book.
+    """
+    if cards_before is None:
+        now_held = {card.uid: _entry_hash(core, key, card.uid, card.entry) for card in made}
+        new = now_held
+        gone: Iterable[str] = (uid for uid in before if uid not in now_held)
+    else:
+        new = {card.uid: _entry_hash(core, key, card.uid, card.entry) for card in cards - cards_before}
+        now_held = dict(before)
+        for card in cards_before - cards:
+            now_held.pop(card.uid, None)
+        now_held.update(new)
+        gone = (card.uid for card in cards_before - cards if card.uid not in now_held)
+    ordered = sorted(new.items())
+    added = {u: h for u, h in ordered if u not in before}
+    renamed = {u: h for u, h in ordered if u in before and before[u] != h}
+    return now_held, added, tuple(sorted(gone)), renamed
 
 
 def _seal(core: Core, record: LogRecord) -> bytes:
-    return crypto.seal(crypto.Aead(core.keys.log), pack(record.to_json()), _ad(core, record.seq))
+    """The record sealed under the log key; kept by its hash, so that ``read`` need not open it again."""
+    sealed = crypto.seal(crypto.Aead(core.keys.log), pack(record.to_json()), _ad(core, record.seq))
+    mine = _memo(core).sealed
+    if len(mine) >= _MAX_SEALED:  # records of transactions that failed, never read back: start over
+        mine.clear()
+    mine[hashlib.sha256(sealed).hexdigest()] = record
+    return sealed
+
+
+_MAX_SEALED: Final = 1_000
+"""The most records sealed by this process and not yet read back that ``_Memo.sealed`` keeps."""
 
 
 def _tail(core: Core) -> tuple[int, str]:
