@@ -88,13 +88,13 @@ _numbers_typed = st.one_of(
 
 @given(_numbers_typed)
 def test_masked_is_mask_number(value):
-    """`_masked` (country code by first three digits, kept in `_COUNTRY`) is `mask_number`, for any text."""
+    """`_masked` (kept per first three digits and length in `_MASK_HEADS`) is `mask_number`, for any text."""
     assert _masked(value) == mask_number(value)
 
 
 @given(st.from_regex(E164_PATTERN, fullmatch=True), st.from_regex(E164_PATTERN, fullmatch=True))
 def test_masked_keeps_no_country_from_an_earlier_number(first, second):
-    """Masking one number and then another gives each its own country code, whatever came first."""
+    """Masking one number and then another gives each its own mask, whatever came first."""
     assert (_masked(first), _masked(second)) == (mask_number(first), mask_number(second))
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 import click
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
@@ -194,28 +193,27 @@ def _fit(text: str, width: int) -> str:
     return text + " " * (width - size)
 
 
-_COUNTRY: Final[dict[str, str]] = {}
-"""The country code `mask_number` finds in an E.164 number, by the number's first three digits."""
+_MASK_HEADS: Final[dict[tuple[str, int], str]] = {}
+"""What `mask_number` shows of an E.164 number before its last two digits, by first 3 digits and length."""
 
 
 def _masked(value: str) -> str:
-    """``mask_number(value)``, with an E.164 number's country code looked up once per first three digits.
+    """``mask_number(value)``, worked out once per kind of E.164 number (first three digits, length).
 
-    Country codes are prefix-free and at most three digits long, so the first three digits decide it;
-    anything that is not E.164 goes to `mask_number` itself.
+    Country codes are prefix-free and at most three digits long: all that `mask_number` shows of an
+    E.164 number but its last two digits follows from its first three and its length. Anything that is
+    not E.164 goes to `mask_number` itself.
     """
     if not is_e164(value):
         return mask_number(value)
     digits = value[1:]  # "+" and ASCII digits only
-    first = digits[:3]
-    country = _COUNTRY.get(first)
-    if country is None:
-        found = (first[:n] for n in (1, 2, 3) if int(first[:n]) in COUNTRY_CODE_TO_REGION_CODE)
-        country = _COUNTRY[first] = next(found, "")
-    tail = digits[-2:] if len(digits) > 6 else ""  # as mask_number keeps them (keep=2)
-    hidden = "•" * (len(digits) - len(country) - len(tail))
-    head = f"+{country} " if country else "+"
-    return f"{head}{hidden} {tail}" if tail else f"{head}{hidden}"
+    shown = len(digits) > 6  # mask_number shows the last two digits of a number of more than six
+    key = (digits[:3], len(digits))
+    head = _MASK_HEADS.get(key)
+    if head is None:
+        masked = mask_number(value)
+        head = _MASK_HEADS[key] = masked[:-3] if shown else masked
+    return f"{head} {digits[-2:]}" if shown else head
 
 
 def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
