@@ -35,6 +35,7 @@ from tests.conftest import consent
 
 FAST = KdfParams.insecure_fast_for_tests()
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+BEFORE = NOW - timedelta(days=1)  # a withdrawal the book at NOW sees
 POLICY = Policy.default()
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,12 +95,12 @@ def test_a_warm_export_after_changes_here_and_elsewhere_is_a_cold_one(where, tmp
         _export(mine, path)
         _check(where, path, tmp_path)
         for i in range(5):
-            mine.add_label(ids[2 * i], "warm")
-            mine.withdraw_consent(ids[2 * i + 1], "messenger", channel="written")
+            mine.add_label(ids[2 * i], "Kontakt")  # a label's name is taken out of the book's name
+            mine.withdraw_consent(ids[2 * i + 1], "messenger", channel="written", at=BEFORE)
         _export(mine, path)
         _check(where, path, tmp_path)
         with Vault.open(where, "pw") as other:
-            other.withdraw_consent(ids[20], "messenger", channel="written")
+            other.withdraw_consent(ids[20], "messenger", channel="written", at=BEFORE)
             renamed = other.get(ids[21])
             other.update(renamed.model_copy(update={"display_name": "Anders Benannt"}))
             other.add_many(_contacts(100, 2))
@@ -154,7 +155,7 @@ def test_a_record_whose_commit_failed_is_never_taken_for_the_log(where, tmp_path
     with Vault.create(where, "pw", kdf=FAST) as mine:
         ids = mine.add_many(_contacts(0, 12))
         _export(mine, path)
-        mine.withdraw_consent(ids[3], "messenger", channel="written")
+        mine.withdraw_consent(ids[3], "messenger", channel="written", at=BEFORE)
         storage = mine._core.storage
         write_single = storage.write_single
 
@@ -165,9 +166,9 @@ def test_a_record_whose_commit_failed_is_never_taken_for_the_log(where, tmp_path
         with pytest.raises(OSError, match="disk full"):
             _export(mine, path)
         monkeypatch.setattr(storage, "write_single", write_single)
-        with Vault.open(where, "pw") as other:  # another record takes the failed one's place
+        with Vault.open(where, "pw") as other:  # other records take the failed one's place, and more
             other.add_label(ids[4], "elsewhere")
-            _export(other, path)
+            other.add_label(ids[8], "elsewhere")
         mine.add_label(ids[5], "warm")
         _export(mine, path)
     _check(where, path, tmp_path)
@@ -229,10 +230,10 @@ def test_any_changes_then_a_warm_export_is_a_cold_one(tmp_path_factory, steps):
             if cid in erased:
                 continue
             if action == "label":
-                mine.add_label(cid, f"l{n}")
+                mine.add_label(cid, "Kontakt" if n % 2 else f"l{n}")
             elif action == "withdraw":
                 with contextlib.suppress(ValueError):  # no active consent left
-                    mine.withdraw_consent(cid, "messenger", channel="written")
+                    mine.withdraw_consent(cid, "messenger", channel="written", at=BEFORE)
             elif action == "grant":
                 mine.grant_consent(cid, consent())
             elif action == "rename":
