@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Final, Self
+from typing import Self
 
 from contactvault.errors import (
     VaultClosed,
@@ -50,6 +50,7 @@ from contactvault.files import fsync_dir, fsync_file, place
 from contactvault.vault.backends.base import SINGLE_TABLES, TABLES, Row, TagRow, stale
 from contactvault.vault.backends.checks import APPLICATION_ID, check_local, probe
 from contactvault.vault.backends.sqlite_errors import primary_code, sqlite_errors
+from contactvault.vault.backends.sqlite_rows import checked_row, checked_tag_row
 
 __all__ = ["PAGE_SIZE", "WAL_LIMIT", "SqliteBackend"]
 
@@ -394,7 +395,7 @@ class SqliteBackend:
             )
         if len(found) > 1:
             raise VaultCorrupted("a contact id appears twice")
-        return _row(found[0]) if found else None
+        return checked_row(found[0]) if found else None
 
     def rows(self, *, with_payload: bool = False) -> Iterator[Row]:
         """Every contact row in a stable order; ``payload`` is ``None`` unless asked for."""
@@ -404,13 +405,13 @@ class SqliteBackend:
                 f"SELECT id, version, directory, data_key, {payload} FROM contacts ORDER BY rowid"  # noqa: S608
             )
             for raw in cursor:
-                yield _row(raw)
+                yield checked_row(raw)
 
     def tag_rows(self) -> Iterator[TagRow]:
         """Id, version and the tags of every contact row: what the row-set digest covers."""
         with sqlite_errors("read the contacts"):
             for raw in self._conn().execute(_TAG_QUERY):
-                yield _tag_row(raw)
+                yield checked_tag_row(raw)
 
     def count(self) -> tuple[int, int]:
         """Rows in the contacts table, and how many of them are live (not erased)."""
@@ -535,38 +536,6 @@ class SqliteBackend:
             rows = self._conn().execute("PRAGMA integrity_check").fetchall()
         if rows != [("ok",)]:
             raise VaultCorrupted("SQLite's integrity check found damaged pages")
-
-
-def _row(raw: tuple[object, ...]) -> Row:
-    # sqlite3 gives exactly bytes for a BLOB and int for an INTEGER: ``type() is`` is ``isinstance`` here.
-    cid, version, directory, data_key, payload = raw
-    if (
-        type(cid) is not bytes
-        or type(version) is not int
-        or type(directory) is not bytes
-        or (data_key is not None and type(data_key) is not bytes)
-        or (payload is not None and type(payload) is not bytes)
-    ):
-        raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return _AS_TUPLE(Row, raw)  # the five values just checked, as a Row (what ``Row._make`` does)
-
-
-def _tag_row(raw: tuple[object, ...]) -> TagRow:
-    # sqlite3 gives exactly bytes for a BLOB and int for an INTEGER: ``type() is`` is ``isinstance`` here.
-    # coalesce() gives b"" for a tombstone's data key and payload, never NULL.
-    cid, version, directory, data_key, payload = raw
-    if (
-        type(cid) is not bytes
-        or type(version) is not int
-        or type(directory) is not bytes
-        or type(data_key) is not bytes
-        or type(payload) is not bytes
-    ):
-        raise VaultCorrupted("a contact row holds a value of the wrong type")
-    return _AS_TUPLE(TagRow, raw)  # the five values just checked, as a TagRow (what ``TagRow._make`` does)
-
-
-_AS_TUPLE: Final = tuple.__new__
 
 
 def _connect(path: Path, *, busy_timeout: float, create: bool = False) -> sqlite3.Connection:
