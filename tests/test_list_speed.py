@@ -264,16 +264,23 @@ def test_the_command_ends_with_every_exit_function_run(listed, tmp_path):
     """Run as the command, the process still runs what was registered for its exit, and flushes its output.
 
     An `atexit` function registered before the command, and a temporary folder left to its finalizer,
-    both do their work after `list` has printed every line.
+    both do their work after `list` has printed every line. Nothing is frozen while the command runs
+    (`paused_gc` moves an import batch to the old generation only when nothing else is frozen).
     """
     entries, options = listed
-    marker, kept = tmp_path / "marker", tmp_path / "kept.txt"
+    marker, kept, frozen = tmp_path / "marker", tmp_path / "kept.txt", tmp_path / "frozen"
     script = f"""
-import atexit, pathlib, sys, tempfile
+import atexit, gc, pathlib, sys, tempfile
 atexit.register(pathlib.Path({str(marker)!r}).write_text, "ran")
 left = tempfile.TemporaryDirectory()
 pathlib.Path({str(kept)!r}).write_text(left.name)
 sys.argv = ["contactvault", "list", *{options!r}]
+from contactvault import Vault
+listing = Vault.__iter__
+def watched(vault):
+    pathlib.Path({str(frozen)!r}).write_text(str(gc.get_freeze_count()))
+    return listing(vault)
+Vault.__iter__ = watched
 from contactvault.cli import main
 main()
 """
@@ -283,4 +290,5 @@ main()
     assert done.returncode == 0, done.stderr
     assert done.stdout == _expected(entries, False, terminal=False)
     assert marker.read_text() == "ran"
+    assert frozen.read_text() == "0"
     assert not Path(kept.read_text()).exists()

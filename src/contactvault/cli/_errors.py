@@ -168,8 +168,6 @@ def guarded(func: _F) -> _F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  (click passes anything)
         ctx = click.get_current_context()
-        if _ENDING:  # the command's modules are loaded: what they made stays out of its collections too
-            gc.freeze()
         try:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException):
@@ -387,10 +385,10 @@ def _end_without_sweep() -> None:
     goes back with the process, as it would anyway, and the command ends some 60 ms sooner (about as
     long as the collections take after ``list`` of 10,000 contacts). Standard output and error are still
     flushed, and ``atexit`` functions still run; nothing contactvault opens waits for a collection to be
-    closed (a vault is closed by its ``with``). `guarded` also freezes what exists when the command
-    starts (the modules it loaded), so that the collections while it runs do not walk them each time.
-    Only for a process that is the command (a test runner's interpreter, which calls ``main`` with its
-    arguments, is left as it is).
+    closed (a vault is closed by its ``with``). Only at the exit: frozen while the command runs, its
+    objects would keep `contactvault.importers._gc.paused_gc` from moving what an import batch made to
+    the old generation. Only for a process that is the command (a test runner's interpreter, which calls
+    ``main`` with its arguments, is left as it is).
     """
     if not _ENDING:
         _ENDING.append(True)
