@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterable
 
 __all__ = ["BookCodes", "book_uid", "pseudonym_code"]
 
@@ -31,17 +32,30 @@ class BookCodes:
     other vaults nor to the contacts' internal ids.
     """
 
-    __slots__ = ("__key",)
+    __slots__ = ("__key", "__uid")
 
     def __init__(self, key: bytes) -> None:
         """Codes keyed with ``key`` (the vault's book key)."""
         if not isinstance(key, bytes) or not key:
             raise TypeError("the key of book codes is non-empty bytes")
         self.__key = key
+        # book_uid's hash with the key's block and the prefix taken in once: each UID copies it
+        self.__uid = hashlib.blake2b(b"uid", key=key, digest_size=16)
 
     def uid(self, contact_id: uuid.UUID, e164: str) -> str:
         """The UID of the contact's book entry for the number ``e164`` (:func:`book_uid`)."""
-        return book_uid(self.__key, contact_id.bytes, e164)
+        return self.uids(contact_id, (e164,))[0]
+
+    def uids(self, contact_id: uuid.UUID, numbers: Iterable[str]) -> tuple[str, ...]:
+        """:meth:`uid` of each of ``numbers``, in order: :func:`book_uid` of the contact and each number."""
+        of_contact = self.__uid.copy()
+        of_contact.update(contact_id.bytes)
+        made: list[str] = []
+        for number in numbers:
+            state = of_contact.copy()
+            state.update(number.encode("ascii"))
+            made.append(state.hexdigest())
+        return tuple(made)
 
     def pseudonym(self, contact_id: uuid.UUID) -> str:
         """The contact's six-character pseudonym code (:func:`pseudonym_code`)."""

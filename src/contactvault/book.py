@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from contactvault._book_codes import BookCodes, book_uid, pseudonym_code
-from contactvault.models import DirectoryEntry, MessengerEntry
+from contactvault.models import E164_PATTERN, DirectoryEntry, MessengerEntry
 
 __all__ = [
     "DEFAULT_PSEUDONYM",
@@ -65,6 +65,7 @@ DEFAULT_PSEUDONYM: Final = "Kunde {code}"
 """The pseudonym template unless another is given; ``{code}`` is the contact's stable code."""
 
 _MAX_NAME: Final = 256  # MessengerEntry's limit
+_E164: Final = re.compile(E164_PATTERN.removeprefix("^").removesuffix("$"))  # with fullmatch: as pydantic's
 _UID: Final = re.compile(r"[0-9A-Za-z._-]{1,128}")
 _BIDI: Final = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SPACES: Final = re.compile(r"\s+")
@@ -336,6 +337,42 @@ def _name_parts(
     if not _is_split_of(name, *parts):  # a name cut at the length limit: split what is left
         parts = split_display_name(name)
     return name, *parts
+
+
+_new_object: Final = object.__new__
+_set_slot: Final = object.__setattr__
+
+
+def _book_entries(name: str, numbers: Iterable[str]) -> tuple[MessengerEntry, ...]:
+    """``MessengerEntry`` of ``name`` with each of ``numbers``: what ``MessengerEntry.model_validate`` makes.
+
+    The model's checks are made here, in C, once for the name: text of 1 to 256 printable characters
+    (no control character, line break or bidirectional control), without surrounding white space; and for
+    each number, the E.164 form as the model's pattern matches it (pydantic's regex: ``$`` is the end of
+    the text). An entry that passes is made as pydantic makes it (the same fields, fields set, no extra,
+    no private attributes); anything else, even what the model would accept in another form, is
+    validated by the model itself, which refuses it with its own error. ``messenger_book`` makes its
+    names with ``_name_parts`` (from a validated directory entry) and takes its numbers from a decision.
+    """
+    named = (
+        type(name) is str
+        and 0 < len(name) <= _MAX_NAME
+        and name.isprintable()  # False for every control and bidirectional control character too
+        and name == name.strip()
+        and _BIDI.isdisjoint(name)
+    )
+    made: list[MessengerEntry] = []
+    for number in numbers:
+        if named and type(number) is str and _E164.fullmatch(number) is not None:
+            entry = _new_object(MessengerEntry)
+            _set_slot(entry, "__dict__", {"display_name": name, "phone_e164": number})
+            _set_slot(entry, "__pydantic_fields_set__", {"display_name", "phone_e164"})
+            _set_slot(entry, "__pydantic_extra__", None)
+            _set_slot(entry, "__pydantic_private__", None)
+        else:
+            entry = MessengerEntry.model_validate({"display_name": name, "phone_e164": number})
+        made.append(entry)
+    return tuple(made)
 
 
 @dataclass(frozen=True, slots=True)

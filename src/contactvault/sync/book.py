@@ -33,6 +33,7 @@ from contactvault.book import (
     BookCodes,
     MessengerBook,
     NameStyle,
+    _book_entries,
     _name_parts,
     check_name_style,
 )
@@ -40,7 +41,7 @@ from contactvault.errors import SyncError
 from contactvault.export.minimal import write_csv, write_vcard
 from contactvault.export.vcard import VCardVersion
 from contactvault.importers._gc import paused_gc
-from contactvault.models import DirectoryEntry, MessengerEntry
+from contactvault.models import DirectoryEntry
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
 from contactvault.sync.validity import ALWAYS, Window, day_of, decision_window, instant_of
@@ -132,18 +133,13 @@ def _cards_of(
     """
     if not decision.allowed:
         return ()
-    code = functools.partial(codes.pseudonym, entry.id)  # computed only if the name needs it
+    cid, numbers = entry.id, decision.numbers
+    code = functools.partial(codes.pseudonym, cid)  # computed only if the name needs it
     name, family, given = _name_parts(entry, style, code, pseudonym)
     split = (family, given)  # whole words of the name (book_name_parts)
-    cid = entry.id
-    return tuple(
-        BookCard(
-            codes.uid(cid, number),
-            MessengerEntry.model_validate({"display_name": name, "phone_e164": number}),
-            split,
-        )
-        for number in decision.numbers
-    )
+    # each entry what MessengerEntry.model_validate makes of the name and number (_book_entries)
+    uids = codes.uids(cid, numbers)
+    return tuple(map(BookCard, uids, _book_entries(name, numbers), itertools.repeat(split)))
 
 
 def _kept_books(memo: dict[object, object], key: object) -> _Kept:

@@ -1,0 +1,145 @@
+"""The shortcuts of the cold book: each gives exactly what the plain code it stands for gives.
+
+- entries: ``book._book_entries`` makes, without pydantic, what ``MessengerEntry.model_validate`` makes of
+  the same name and number, and leaves everything else (refused or not) to the model;
+- UIDs: ``BookCodes.uids`` (the key's hash state made once) is ``book_uid`` of each number;
+"""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from contactvault.book import BookCodes, _book_entries, book_uid
+from contactvault.models import MessengerEntry
+from tests.strategies import display_names
+
+# --- entries --------------------------------------------------------------------------------------------
+
+_NAME_CHARS = "aZ ü,;\\-.\u00a0\u2003\u200e\u202a\u2066\t\n\r\x00\x85\u2028\ud800\U0001f600"
+_names = (
+    st.text(alphabet=_NAME_CHARS, max_size=8)
+    | display_names(max_words=3)
+    | st.text(max_size=6)
+    | st.integers(250, 260).map(lambda n: "x" * n)
+    | st.integers(250, 260).map(lambda n: " " + "x" * n)
+)
+_numbers = (
+    st.from_regex(r"\A\+[0-9]{1,17}\Z")
+    | st.sampled_from(["+4915112345678", "+49151123456789012", "+0151", "+1", "+12", "4915112345678", ""])
+    | st.sampled_from(["+4915112345678\n", "+49\u0661\u0662", "+4915112345678 ", " +4915112345678"])
+    | st.text(alphabet="+0123456789\n", max_size=17)
+)
+
+
+def _made(name: object, number: object) -> MessengerEntry | str:
+    try:
+        return MessengerEntry.model_validate({"display_name": name, "phone_e164": number})
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _made_fast(name: object, number: object) -> MessengerEntry | str:
+    try:
+        (entry,) = _book_entries(name, (number,))  # type: ignore[arg-type]  # other types too
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return entry
+
+
+def _same(fast: MessengerEntry, checked: MessengerEntry) -> None:
+    assert type(fast) is type(checked) is MessengerEntry
+    assert fast == checked
+    assert hash(fast) == hash(checked)
+    assert repr(fast) == repr(checked)
+    assert list(fast.__dict__.items()) == list(checked.__dict__.items())
+    assert fast.model_fields_set == checked.model_fields_set
+    assert fast.model_fields_set is not checked.model_fields_set  # each its own, as pydantic makes them
+    assert fast.__pydantic_extra__ is checked.__pydantic_extra__ is None
+    assert fast.__pydantic_private__ is checked.__pydantic_private__ is None
+    assert fast.model_dump_json() == checked.model_dump_json()
+    assert pickle.loads(pickle.dumps(fast)) == checked  # noqa: S301  (our own bytes)
+    assert MessengerEntry.model_validate(fast.model_dump()) == checked
+    with pytest.raises(TypeError):
+        fast.display_name = "other"  # type: ignore[misc]  # frozen, as the model is
+
+
+@settings(max_examples=1500, deadline=None)
+@given(name=_names, number=_numbers)
+@example(name="Anna Beispiel", number="+4915112345678")
+@example(name="Anna Beispiel", number="+4915112345678\n")  # pydantic's $ is the end: refused
+@example(name="Anna\u200eBeispiel", number="+4915112345678")  # a mark isprintable refuses, the model not
+@example(name="Anna\u00a0Beispiel", number="+4915112345678")  # a space isprintable refuses, the model not
+@example(name="x" * 256, number="+4915112345678")
+@example(name="x" * 257, number="+4915112345678")
+@example(name=" Anna", number="+4915112345678")
+@example(name="", number="+4915112345678")
+def test_book_entries_are_what_the_model_makes(name, number):
+    """For any name and number, the entry is the model's, or the model's error (never one of its own)."""
+    checked, fast = _made(name, number), _made_fast(name, number)
+    if isinstance(checked, str):
+        assert fast == checked
+    else:
+        assert isinstance(fast, MessengerEntry)
+        _same(fast, checked)
+
+
+@given(name=display_names(max_words=3), numbers=st.lists(_numbers, max_size=4))
+def test_book_entries_of_many_numbers(name, numbers):
+    """One name with several numbers: each entry in order, the first refused number the error."""
+    expected = [_made(name, number) for number in numbers]
+    refused = [e for e in expected if isinstance(e, str)]
+    if refused:
+        try:
+            _book_entries(name, numbers)
+        except ValueError as exc:
+            assert f"{type(exc).__name__}: {exc}" == refused[0]  # noqa: PT017
+        else:
+            pytest.fail("a number the model refuses was taken")
+    else:
+        made = _book_entries(name, numbers)
+        assert len(made) == len(expected)
+        for fast, checked in zip(made, expected, strict=True):
+            assert isinstance(checked, MessengerEntry)
+            _same(fast, checked)
+
+
+def test_book_entries_other_types_go_to_the_model():
+    """A str subclass or another type is the model's to judge (strict: refused)."""
+
+    class Text(str):
+        pass
+
+    assert _made_fast(Text("Anna"), "+4915112345678") == _made(Text("Anna"), "+4915112345678")
+    assert isinstance(_made_fast(b"Anna", "+4915112345678"), str)
+    assert isinstance(_made_fast("Anna", 4915112345678), str)
+
+
+# --- UIDs -----------------------------------------------------------------------------------------------
+
+
+@given(
+    key=st.binary(min_size=1, max_size=64),
+    contact=st.uuids(),
+    numbers=st.lists(st.from_regex(r"\A\+[1-9][0-9]{1,14}\Z") | st.text("+0123456789", max_size=20)),
+)
+def test_uids_are_book_uid(key, contact, numbers):
+    """Every UID of ``BookCodes.uids`` and ``uid`` is ``book_uid`` of the contact and number."""
+    codes = BookCodes(key)
+    expected = tuple(book_uid(key, contact.bytes, n) for n in numbers)
+    assert codes.uids(contact, numbers) == expected
+    assert tuple(codes.uid(contact, n) for n in numbers) == expected
+    assert codes.uids(contact, numbers) == expected  # the kept state is not changed by a use
+
+
+def test_uids_of_other_contacts_and_keys_differ():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    codes = BookCodes(b"k" * 32)
+    assert codes.uid(a, "+4915112345678") != codes.uid(b, "+4915112345678")
+    assert codes.uid(a, "+4915112345678") != BookCodes(b"j" * 32).uid(a, "+4915112345678")
+    with pytest.raises(UnicodeEncodeError):
+        codes.uids(a, ["+49\u0661"])  # as book_uid: a number is ASCII
