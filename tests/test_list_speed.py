@@ -292,3 +292,24 @@ main()
     assert marker.read_text() == "ran"
     assert frozen.read_text() == "0"
     assert not Path(kept.read_text()).exists()
+
+
+def test_list_loads_no_retention_schedule(listed, tmp_path):
+    """`list` does not load the retention package (schedules, plans, their TOML reader).
+
+    No vault method it calls needs them; they load when a schedule is used.
+    """
+    from tests.test_startup import loaded_after  # noqa: PLC0415
+
+    loaded = loaded_after(
+        f"""
+        from contactvault.cli import main
+        try:
+            main({["list", *listed[1]]!r})
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+        """,
+        env={"CONTACTVAULT_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert [m for m in loaded["contactvault"] if m.startswith("contactvault.retention")] == []
+    assert "tomllib" not in loaded["top"]

@@ -24,23 +24,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contactvault import crypto
 from contactvault.errors import ConflictError
 from contactvault.models import Contact, DirectoryEntry
-from contactvault.retention import (
-    PlanItem,
-    RetentionPlan,
-    RetentionReceipt,
-    Schedule,
-    Stripped,
-    plan,
-)
 from contactvault.vault import log
 from contactvault.vault.backends.base import Row
 from contactvault.vault.core import Core, Write, validated
 from contactvault.vault.disclosures import Activity
+
+if TYPE_CHECKING:  # the retention package (and its TOML reader) loads when a schedule is used
+    from contactvault.retention import PlanItem, RetentionPlan, RetentionReceipt, Schedule, Stripped
 
 __all__ = ["Retention", "StoredSchedule"]
 
@@ -95,6 +90,8 @@ class Retention:
         Returns whether it was stored: a schedule equal to the one in force is not stored again. Earlier
         versions stay in the log.
         """
+        from contactvault.retention import Schedule  # noqa: PLC0415  (loaded on use)
+
         if not isinstance(schedule, Schedule):
             raise TypeError("set_retention_schedule() takes a Schedule")
         current = self.stored_retention_schedule()
@@ -106,6 +103,8 @@ class Retention:
 
     def stored_retention_schedule(self) -> StoredSchedule | None:
         """The schedule in force with its record (the newest stored), or ``None`` if none was stored."""
+        from contactvault.retention import Schedule  # noqa: PLC0415  (loaded on use)
+
         records = log.activities(self._core, "retention_schedule")
         if not records:
             return None
@@ -140,6 +139,8 @@ class Retention:
         core = self._core
         with core.checked_once():
             entries = list(core.entries())
+            from contactvault.retention import plan  # noqa: PLC0415  (loaded on use)
+
             return plan(entries, schedule, now=at, stripped=self._stripped(entries))
 
     def _stripped(self, entries: Iterable[DirectoryEntry]) -> Stripped:
@@ -178,6 +179,8 @@ class Retention:
             ValueError: No schedule is stored, the time is naive, or it is in the future.
             ConflictError: The plan given is not the plan now, or a contact changed during the run.
         """
+        from contactvault.retention import RetentionPlan, RetentionReceipt  # noqa: PLC0415  (loaded on use)
+
         planned_for = plan_or_now.now if isinstance(plan_or_now, RetentionPlan) else plan_or_now
         if planned_for is not None and _check_now(planned_for) > datetime.now(UTC):
             raise ValueError(
