@@ -3,6 +3,10 @@
 - entries: ``book._book_entries`` makes, without pydantic, what ``MessengerEntry.model_validate`` makes of
   the same name and number, and leaves everything else (refused or not) to the model;
 - UIDs: ``BookCodes.uids`` (the key's hash state made once) is ``book_uid`` of each number;
+- names: ``book._name_parts`` (labels kept per tuple of names, no substitution where none can change
+  the name, "Family, Given" split without a search) equals the reference implementation in
+  tests/test_book_speed.py, on names made to repeat their words; ``_has_word`` is ``str.isalnum()`` of
+  some character, for every character.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from contactvault.book import BookCodes, _book_entries, book_uid
+from contactvault.book import BookCodes, _book_entries, _has_word, _name_parts, book_uid
 from contactvault.models import MessengerEntry
 from tests.strategies import display_names
+from tests.test_book_speed import _an_entry, _reference_name_parts
 
 # --- entries --------------------------------------------------------------------------------------------
 
@@ -143,3 +148,43 @@ def test_uids_of_other_contacts_and_keys_differ():
     assert codes.uid(a, "+4915112345678") != BookCodes(b"j" * 32).uid(a, "+4915112345678")
     with pytest.raises(UnicodeEncodeError):
         codes.uids(a, ["+49\u0661"])  # as book_uid: a number is ASCII
+
+
+# --- names ----------------------------------------------------------------------------------------------
+
+_few_words = st.lists(
+    st.sampled_from(["A", "B", "a", "A-B", "-", "(x)", "Ab", "(", ")"]), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    family=_few_words.map(" ".join),
+    given_name=_few_words.map(" ".join),
+    labels=st.lists(st.sampled_from(["A", "b", "x", "(x)", "Z"]), max_size=2),
+    glue=st.sampled_from([" ", ", ", ",", " , "]),
+    order=st.booleans(),
+    style=st.sampled_from(["full", "given_initial", "initials"]),
+)
+@example(family="A", given_name="B A", labels=[], glue=", ", order=False, style="full")
+@example(family="A", given_name="A", labels=[], glue=", ", order=False, style="full")
+@example(family="A A", given_name="A x", labels=[], glue=", ", order=False, style="full")
+def test_names_of_repeated_words_equal_the_reference(  # noqa: PLR0917  (Hypothesis passes them)
+    family, given_name, labels, glue, order, style
+):
+    """Names whose family name recurs in the given name (and the reverse) split as the reference splits."""
+    display = f"{given_name}{glue}{family}" if order else f"{family}{glue}{given_name}"
+    entry = _an_entry(display, given_name, family, labels)
+    if entry is None:
+        return
+    expected = _reference_name_parts(entry, style, "K0D3XY", "Kunde {code}")
+    assert _name_parts(entry, style, "K0D3XY", "Kunde {code}") == expected
+
+
+def test_has_word_is_isalnum_of_a_character():
+    r"""``_has_word`` (a search of re's ``[^\W_]``) is ``any(ch.isalnum())``, for every code point."""
+    chars = [chr(c) for c in range(0x110000)]
+    assert [c for c in chars if _has_word(c) != c.isalnum()] == []
+    assert [c for c in chars if _has_word(f"-{c}_") != c.isalnum()] == []
+    assert not _has_word("")
+    assert not _has_word("_-_ ")

@@ -24,6 +24,7 @@ vault hands out its keyed codes as a :class:`BookCodes` (``Vault.book_codes()``)
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import string
@@ -113,13 +114,28 @@ def _label_texts(labels: Iterable[str]) -> list[tuple[str, str]]:
     return [(label, _fold(label)) for label in sorted(cleaned, key=len, reverse=True)]
 
 
-def _removed(name: str, labels: list[tuple[str, str]]) -> str:
+@functools.lru_cache(maxsize=1024)
+def _label_texts_of(labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """:func:`_label_texts`, kept per tuple of label names: a vault's contacts share a few labels."""
+    return tuple(_label_texts(labels))
+
+
+_OPENING: Final = frozenset("([{<")  # where _EMPTY_BRACKETS can start
+
+
+def _removed(name: str, labels: Iterable[tuple[str, str]]) -> str:
     """:func:`_without_labels` with the labels of :func:`_label_texts` (of at least one label name)."""
     folded = _fold(name)
+    found = False
     for label, fold in labels:
         if fold in folded:  # else re cannot find it either (``_fold``): the common case, without a search
             name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
             folded = _fold(name)
+            found = True
+    if not found and name.isprintable() and "  " not in name and _OPENING.isdisjoint(name):
+        # No bracket to empty, and no white space but single ASCII spaces (the only printable white
+        # space): both substitutions below would leave the name as it is.
+        return name.strip(_EDGE_PUNCTUATION)
     name = _EMPTY_BRACKETS.sub(" ", name)
     return _SPACES.sub(" ", name).strip(_EDGE_PUNCTUATION)
 
@@ -190,9 +206,12 @@ def book_name_parts(
     return _name_parts(entry, style, code, pseudonym)
 
 
+_ALNUM: Final = re.compile(r"[^\W_]").search  # re's \w is str.isalnum() and "_", character by character
+
+
 def _has_word(text: str) -> bool:
-    """Whether ``text`` holds a letter or a digit."""
-    return text.isalnum() or any(ch.isalnum() for ch in text)
+    """Whether ``text`` holds a letter or a digit (a character for which ``str.isalnum()`` holds)."""
+    return text.isalnum() or _ALNUM(text) is not None
 
 
 def _named_ends(*texts: str) -> bool:
@@ -291,31 +310,35 @@ def _split_full(name: str, family: str, given: str) -> tuple[str, str]:
     return split_display_name(name)
 
 
+def _pseudonym_parts(code: str | Callable[[], str], pseudonym: str) -> tuple[str, str, str]:
+    """The name parts of the pseudonym style (and of a contact whose name is empty in another style)."""
+    name = _clean(pseudonym.format(code=code if isinstance(code, str) else code()))[:_MAX_NAME].strip()
+    return name, "", " ".join(_split_words(name))
+
+
 def _name_parts(
     entry: DirectoryEntry, style: NameStyle, code: str | Callable[[], str], pseudonym: str
 ) -> tuple[str, str, str]:
     """``book_name_parts`` without the checks of style and template (done once per book)."""
-
-    def fallback() -> tuple[str, str, str]:
-        name = _clean(pseudonym.format(code=code if isinstance(code, str) else code()))[:_MAX_NAME].strip()
-        return name, "", " ".join(_split_words(name))
-
     if style == "pseudonym":
-        return fallback()
+        return _pseudonym_parts(code, pseudonym)
     full, given, family = _clean(entry.display_name), _clean(entry.name.given), _clean(entry.name.family)
     if entry.labels:
-        labels = _label_texts([lb.name for lb in entry.labels])
+        labels = _label_texts_of(tuple([lb.name for lb in entry.labels]))
         full, given, family = _removed(full, labels), _removed(given, labels), _removed(family, labels)
     if style == "full":
         name = full[:_MAX_NAME].strip()
-        if (
-            name == f"{given} {family}"
-            and given
-            and family
-            and "," not in name
-            and _named_ends(given, family)
-        ):
-            return name, family, given  # what _split_full finds for "Given Family", without a search
+        if given and family and _named_ends(given, family):
+            # What _split_full finds for "Given Family" and "Family, Given" (one comma; the family name
+            # found first and nowhere after), without a search.
+            if name == f"{given} {family}" and "," not in name:
+                return name, family, given
+            if (
+                name == f"{family}, {given}"
+                and name.count(",") == 1
+                and f" {family} {given} ".rfind(f" {family} ") == 0
+            ):
+                return name, family, given
         parts = _split_full(name, family, given)
     else:
         if not given and not family:
@@ -333,7 +356,7 @@ def _name_parts(
             parts = (f"{initial}." if initial else "", f"{first}." if first else "")
         name = name[:_MAX_NAME].strip()
     if not name:
-        return fallback()
+        return _pseudonym_parts(code, pseudonym)
     if not _is_split_of(name, *parts):  # a name cut at the length limit: split what is left
         parts = split_display_name(name)
     return name, *parts
