@@ -6,7 +6,9 @@
 - names: ``book._name_parts`` (labels kept per tuple of names, no substitution where none can change
   the name, "Family, Given" split without a search) equals the reference implementation in
   tests/test_book_speed.py, on names made to repeat their words; ``_has_word`` is ``str.isalnum()`` of
-  some character, for every character.
+  some character, for every character;
+- vCard text: ``_escape`` of any text is ``escape_text``'s;
+- the book's order: a card's key (one text) sorts as the tuple ``(name without case, number, UID)``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from contactvault.book import BookCodes, _book_entries, _has_word, _name_parts, book_uid
+from contactvault.book import BookCard, BookCodes, _book_entries, _has_word, _name_parts, book_uid
+from contactvault.export.minimal import _escape
+from contactvault.export.vcard import escape_text
 from contactvault.models import MessengerEntry
 from tests.strategies import display_names
 from tests.test_book_speed import _an_entry, _reference_name_parts
@@ -188,3 +192,61 @@ def test_has_word_is_isalnum_of_a_character():
     assert [c for c in chars if _has_word(f"-{c}_") != c.isalnum()] == []
     assert not _has_word("")
     assert not _has_word("_-_ ")
+
+
+# --- vCard text -----------------------------------------------------------------------------------------
+
+_VCARD_CHARS = (
+    "aZ ü\\,;:\"'\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f\x85\u00a0\u2028\u2029\u200e\u202a\ud800\U0001f600"
+)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet=_VCARD_CHARS, max_size=12) | st.text(max_size=12))
+@example("Müller, Jürgen; Dr.\\")
+@example("a\r\nb")
+def test_escape_is_escape_text(text):
+    """The vCard's escape of a name is ``escape_text``'s, printable or not."""
+    assert _escape(text) == escape_text(text)
+
+
+# --- the book's order -----------------------------------------------------------------------------------
+
+_sort_names = (
+    st.text(alphabet="aAbBß ẞıİ!(+\u00e4\u0308Ω\U0001f600-", min_size=1, max_size=5).map(str.strip).filter(bool)
+)
+_sort_cards = st.lists(
+    st.tuples(
+        _sort_names,
+        st.sampled_from(["+4915112345678", "+491511234567", "+4915112345679", "+1555"]),
+        st.text(alphabet="0123456789abcdef", min_size=1, max_size=3),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=500)
+@given(_sort_cards)
+def test_cards_sort_as_the_tuple_of_name_number_uid(triples):
+    """A card's key sorts as ``(name without case, number, UID)``: the order of ``MessengerBook(...)``."""
+    cards = [
+        BookCard(uid, MessengerEntry(display_name=name, phone_e164=number), ("", name))
+        for name, number, uid in triples
+    ]
+    by_key = sorted(cards, key=lambda c: c.key)
+    by_tuple = sorted(cards, key=lambda c: (c.entry.display_name.casefold(), c.entry.phone_e164, c.uid))
+    assert [id(c) for c in by_key] == [id(c) for c in by_tuple]  # sort is stable: the same cards in place
+
+
+def test_no_casefold_holds_nul():
+    """The key's separator: no character but NUL itself folds to a text that holds NUL."""
+    assert [c for c in map(chr, range(1, 0x110000)) if "\x00" in c.casefold()] == []
+
+
+def test_a_card_with_nul_is_refused():
+    """A card whose name or UID holds NUL (no MessengerEntry does) would sort out of place: refused."""
+    entry = MessengerEntry(display_name="Anna", phone_e164="+4915112345678")
+    with pytest.raises(ValueError, match="NUL"):
+        BookCard("ab\x00cd", entry, ("", "Anna"))
+    with pytest.raises(ValueError, match="NUL"):
+        BookCard("abcd", MessengerEntry.model_construct(display_name="A\x00", phone_e164="+49151"), ("", ""))

@@ -428,7 +428,7 @@ class BookCard:
     Internal: books hand out ``(uid, entry)`` pairs, never these.
     """
 
-    __slots__ = ("entry", "split", "uid", "v3", "v4")
+    __slots__ = ("entry", "key", "split", "uid", "v3", "v4")
 
     def __init__(self, uid: str, entry: MessengerEntry, split: tuple[str, str]) -> None:
         self.uid = uid
@@ -436,12 +436,14 @@ class BookCard:
         self.split = split
         self.v3: str | None = None
         self.v4: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """Where the card goes in the book: its name without case, its number, its UID."""
-        entry = self.entry
-        return (entry.display_name.casefold(), entry.phone_e164, self.uid)
+        # Where the card goes in the book: its name without case, its number, its UID, joined by NUL,
+        # which none of them holds (a MessengerEntry's name and number hold no control character, a UID
+        # is hex), so the text sorts as the tuple of the three (a part that is a prefix of another sorts
+        # first either way). A text compares faster than a tuple, and it is made once.
+        key = f"{entry.display_name.casefold()}\x00{entry.phone_e164}\x00{uid}"
+        if key.count("\x00") != 2:
+            raise ValueError("a card's name, number and UID hold no NUL")
+        self.key = key
 
 
 _uid_of: Final = operator.attrgetter("uid")

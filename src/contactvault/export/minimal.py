@@ -17,7 +17,6 @@ import contextlib
 import csv
 import io
 import os
-import re
 import sys
 import uuid
 from pathlib import Path
@@ -33,7 +32,6 @@ CSV_HEADER = ("First Name", "Last Name", "Labels", "Phone 1 - Label", "Phone 1 -
 """The Google Contacts columns the CSV export writes (the 2024 layout, which Google and contactvault read)."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NEEDS_ESCAPE = re.compile(r"[\\,;]")
 
 
 def card(
@@ -77,9 +75,12 @@ def _line(line: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """:func:`escape_text`, without its work for the common text that needs no escape."""
-    # escape_text changes only backslashes, commas, semicolons and characters that are not printable.
-    return text if text.isprintable() and _NEEDS_ESCAPE.search(text) is None else escape_text(text)
+    """:func:`escape_text`, without its work on line breaks and controls for printable text."""
+    # Every character escape_text drops or turns into \n is a control or a line or paragraph separator,
+    # none printable: of printable text it only escapes backslashes, commas and semicolons.
+    if text.isprintable():
+        return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    return escape_text(text)
 
 
 def _check_version(version: str) -> None:
