@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from contactvault import Contact, KdfParams, Vault, normalize_phone
 from contactvault.cli import main
 from contactvault.cli._app import live_ids
-from contactvault.cli.vaultcmds import _LIST_CHUNK
+from contactvault.cli._lines import CHUNK as _LIST_CHUNK
 from contactvault.errors import VaultCorrupted
 from tests.conftest import CliVault
 

@@ -15,9 +15,11 @@ from click.testing import CliRunner, Result
 
 from contactvault import Contact, ContactVaultError, KdfParams, Policy, Vault, normalize_phone
 from contactvault.cli import main
+from contactvault.cli._app import mask_name
 from contactvault.errors import FolderNotFound
 from contactvault.export.minimal import write_atomically
 from contactvault.models import MessengerPresence
+from contactvault.phones import mask_number
 from contactvault.sync import export_book, messenger_book
 from tests.conftest import CliVault, consent
 
@@ -103,6 +105,32 @@ def test_book_lists_allowed_entries_masked_and_records_nothing(setup):
     assert "Nothing was written or recorded." in result.output
     assert_nothing_personal(result.output)
     assert setup.disclosures() == 0
+
+
+def test_book_prints_one_aligned_line_per_entry_in_the_books_order(setup):
+    """`book` writes plain lines (no table measured first): the name column 14 cells, then the number."""
+    output = run("book", *setup.options).output.splitlines()
+    with Vault.open(setup.path, PASSPHRASE) as vault:
+        cards = messenger_book(vault, Policy.from_vault(vault)).cards()
+        expected = [
+            f"{mask_name(entry.display_name):<14}  {mask_number(entry.phone_e164)}" for _, entry in cards
+        ]
+    at = output.index("name            number")
+    assert output[at - 1] == "Messenger book: 3 entries"
+    assert output[at + 1 : at + 4] == expected
+    assert output[at + 4] == "Names and numbers are masked; --reveal shows them."
+
+
+def test_book_reveal_prints_names_as_they_are(tmp_path):
+    """A name that looks like markup is printed as it is, cut to 30 cells with … when longer."""
+    path, passphrase = tmp_path / "v.db", tmp_path / "pass.txt"
+    passphrase.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    long = "Maximiliane Alexandra von Hohenzollern-Sigmaringen"
+    with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
+        vault.add_many([contact(0, "[bold]Anna[/bold]"), contact(1, long)])
+    output = run("book", "--vault", str(path), "--passphrase-file", str(passphrase), "--reveal").output
+    assert f"[bold]Anna[/bold]{' ' * 13}  {number(0)}" in output.splitlines()
+    assert f"{long[:29]}…  {number(1)}" in output.splitlines()
 
 
 def test_book_json_reveal_shows_names_and_numbers(setup):

@@ -27,7 +27,9 @@ from rich.cells import cell_len, set_cell_size
 
 from contactvault import Contact, KdfParams, Vault, normalize_phone
 from contactvault.cli._app import mask_name
-from contactvault.cli.vaultcmds import _LIST_CHUNK, _list_line, _masked
+from contactvault.cli._lines import CHUNK as _LIST_CHUNK
+from contactvault.cli._lines import masked as _masked
+from contactvault.cli.vaultcmds import _list_line
 from contactvault.models import E164_PATTERN, ConsentRecord, DirectoryEntry, Label, Phone
 from contactvault.phones import mask_number
 from tests.strategies import display_names, full_contacts

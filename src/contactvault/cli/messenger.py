@@ -16,13 +16,12 @@ password is never a command-line argument: it comes from ``--password-file``, th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, get_args
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from contactvault.book import DEFAULT_PSEUDONYM, MessengerBook, NameStyle
@@ -37,10 +36,10 @@ from contactvault.cli._app import (
     vault_options,
 )
 from contactvault.cli._errors import EXIT_SYNC, CommandError, guarded
+from contactvault.cli._lines import NAME_WIDTH, fit, masked, write_lines
 from contactvault.errors import SyncError
 from contactvault.export.vcard import VCardVersion
 from contactvault.models import DirectoryEntry
-from contactvault.phones import mask_number
 from contactvault.sync import explain, export_book, messenger_book, sync_book
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets import CardDAVTarget, SyncResult, Target, VCardFileTarget
@@ -106,7 +105,7 @@ def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, 
     def number(value: str | None) -> str | None:
         if value is None:
             return None
-        return value if reveal else mask_number(value)
+        return value if reveal else masked(value)
 
     refused: list[dict[str, Any]] = []
     left_out: list[dict[str, Any]] = []
@@ -128,26 +127,30 @@ def _explain(vault: Vault, now: datetime, reveal: bool) -> tuple[list[dict[str, 
     return refused, left_out
 
 
-def _rows(table: Table, item: dict[str, Any], fallback: list[str]) -> None:
-    """One row per number with its reasons; the contact's id and name on its first row only.
+_REASONS_HEADER: Final = "{contact:<8}  {name}  {number}  reasons"
+_NUMBER_WIDTH: Final = 18
+"""The width of a number column followed by another: an E.164 number (16) or a masked one (up to 18)."""
 
-    A number's reasons include those of the whole contact; a contact without numbers gets one row with
-    ``fallback`` (its own reasons). Every cell is ``Text``: nothing is read as markup.
+
+def _reason_lines(item: dict[str, Any], fallback: list[str], width: int) -> Iterator[str]:
+    """One line per number with its reasons; the contact's id and name on its first line only.
+
+    A number's reasons include those of the whole contact; a contact without numbers gets one line with
+    ``fallback`` (its own reasons).
     """
     numbers = item["numbers"] or [{"number": "none", "reasons": fallback}]
     for i, n in enumerate(numbers):
-        table.add_row(
-            Text(item["contact"][:8] if i == 0 else ""),
-            Text(item["name"] if i == 0 else ""),
-            Text(n["number"] or "no E.164 form"),
-            Text(", ".join(n["reasons"])),
-        )
+        contact = item["contact"][:8] if i == 0 else ""
+        name = fit(item["name"] if i == 0 else "", width)
+        number = fit(n["number"] or "no E.164 form", _NUMBER_WIDTH)
+        yield f"{contact:<8}  {name}  {number}  {', '.join(n['reasons'])}".rstrip()
 
 
-def _print_explanation(refused: list[dict[str, Any]], left_out: list[dict[str, Any]]) -> None:
-    """The two tables of ``book --explain``: refused contacts, and numbers left out of the book."""
+def _print_explanation(refused: list[dict[str, Any]], left_out: list[dict[str, Any]], reveal: bool) -> None:
+    """The two lists of ``book --explain``: refused contacts, and numbers left out of the book."""
     console = stdout()
-    tables = (
+    width = NAME_WIDTH[reveal]
+    sections = (
         (refused, f"Refused contacts ({len(refused)})", "The policy refuses no contact."),
         (
             left_out,
@@ -155,16 +158,16 @@ def _print_explanation(refused: list[dict[str, Any]], left_out: list[dict[str, A
             "No number of a contact in the book is left out.",
         ),
     )
-    for items, title, none in tables:
+    for items, title, none in sections:
         if not items:
             click.echo(none)
             continue
-        table = Table(title=title)
-        for column in ("contact", "name", "number", "reasons"):
-            table.add_column(column, no_wrap=column in {"contact", "number"})
-        for item in items:
-            _rows(table, item, item.get("reasons", []))
-        console.print(table)
+        console.print(Text(title, style="bold"))
+        header = _REASONS_HEADER.format(
+            contact="contact", name=fit("name", width), number=fit("number", _NUMBER_WIDTH)
+        )
+        console.print(Text(header, style="bold"))
+        write_lines(line for item in items for line in _reason_lines(item, item.get("reasons", []), width))
 
 
 @click.command("book")
@@ -194,7 +197,7 @@ def book_command(
         {
             "uid": uid,
             "name": entry.display_name if reveal else mask_name(entry.display_name),
-            "number": entry.phone_e164 if reveal else mask_number(entry.phone_e164),
+            "number": entry.phone_e164 if reveal else masked(entry.phone_e164),
         }
         for uid, entry in book.cards()
     ]
@@ -211,16 +214,15 @@ def book_command(
         echo_json(payload)
         return
     console = stdout()
-    table = Table(title=f"Messenger book: {_entries(len(entries))}")
-    table.add_column("name")
-    table.add_column("number")
-    for item in entries:  # Text, not markup: a name may hold brackets
-        table.add_row(Text(item["name"]), Text(item["number"]))
-    console.print(table)
+    width = NAME_WIDTH[reveal]
+    console.print(Text(f"Messenger book: {_entries(len(entries))}", style="bold"))
+    if entries:  # Text, not markup, and written as plain lines: a name may hold brackets
+        console.print(Text(f"{fit('name', width)}  number", style="bold"))
+        write_lines(f"{fit(item['name'], width)}  {item['number']}" for item in entries)
     if not reveal:
         click.echo("Names and numbers are masked; --reveal shows them.")
     if explain:
-        _print_explanation(refused, left_out)
+        _print_explanation(refused, left_out, reveal)
     click.echo("Nothing was written or recorded.")
 
 

@@ -10,13 +10,13 @@ The commands that record consents and rights are in `contactvault.cli.rights`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 import click
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from contactvault.cli._app import (
@@ -36,6 +36,7 @@ from contactvault.cli._app import (
     vault_options,
 )
 from contactvault.cli._errors import CommandError, guarded, note_written, track
+from contactvault.cli._lines import NAME_WIDTH, fit, masked, write_lines
 from contactvault.errors import VaultExists, VaultNotFound
 from contactvault.files import make_private_dir
 from contactvault.models import (
@@ -45,7 +46,6 @@ from contactvault.models import (
     DirectoryEntry,
     GdprBasis,
     Phone,
-    is_e164,
 )
 from contactvault.phones import mask_number
 from contactvault.vault import Vault, VerifyReport, default_vault_path
@@ -176,44 +176,7 @@ def _list_row(entry: DirectoryEntry, reveal: bool) -> dict[str, Any]:
     }
 
 
-_LIST_CHUNK: Final = 100
-"""``list`` writes its lines in chunks of this many contacts, as they are read."""
-_NAME_WIDTH: Final = {False: 14, True: 30}
-"""The width of ``list``'s name column: masked names (initials), and full ones (``--reveal``)."""
 _LIST_HEADER: Final = f"{'id':<8}  {{name}}  consents  labels  restricted  numbers"
-
-
-def _fit(text: str, width: int) -> str:
-    """``text`` in exactly ``width`` terminal cells: padded, or cut with ``…`` (wide characters count two)."""
-    if not text.isprintable():  # names are checked when read; a terminal is never sent a control character
-        text = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
-    size = len(text) if text.isascii() else cell_len(text)
-    if size > width:
-        return set_cell_size(text, width - 1) + "…"
-    return text + " " * (width - size)
-
-
-_MASK_HEADS: Final[dict[tuple[str, int], str]] = {}
-"""What `mask_number` shows of an E.164 number before its last two digits, by first 3 digits and length."""
-
-
-def _masked(value: str) -> str:
-    """``mask_number(value)``, worked out once per kind of E.164 number (first three digits, length).
-
-    Country codes are prefix-free and at most three digits long: all that `mask_number` shows of an
-    E.164 number but its last two digits follows from its first three and its length. Anything that is
-    not E.164 goes to `mask_number` itself.
-    """
-    if not is_e164(value):
-        return mask_number(value)
-    digits = value[1:]  # "+" and ASCII digits only
-    shown = len(digits) > 6  # mask_number shows the last two digits of a number of more than six
-    key = (digits[:3], len(digits))
-    head = _MASK_HEADS.get(key)
-    if head is None:
-        masked = mask_number(value)
-        head = _MASK_HEADS[key] = masked[:-3] if shown else masked
-    return f"{head} {digits[-2:]}" if shown else head
 
 
 def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
@@ -223,11 +186,11 @@ def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
         numbers = ", ".join(p.raw if p.e164 is None else p.e164 for p in entry.phones)
     else:
         name = mask_name(entry.display_name)
-        numbers = ", ".join(_masked(p.raw if p.e164 is None else p.e164) for p in entry.phones)
+        numbers = ", ".join(masked(p.raw if p.e164 is None else p.e164) for p in entry.phones)
     consents = entry.consents
     active = sum(1 for c in consents if not c.withdrawn) if consents else 0
     restricted = "yes" if entry.restricted_at is not None else ""
-    line = f"{entry.id.hex[:8]}  {_fit(name, _NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
+    line = f"{entry.id.hex[:8]}  {fit(name, NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
     return f"{line}{restricted:<10}  {numbers}".rstrip()
 
 
@@ -259,21 +222,13 @@ def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
 def _print_list(vault: Vault, reveal: bool) -> None:
     """``list``'s lines, written in chunks as the directory is read; the header first, the count last."""
     console = stdout()
-    count = 0
-    chunk: list[str] = []
-    for entry in vault:
-        if not count:
-            console.print(Text(_LIST_HEADER.format(name=_fit("name", _NAME_WIDTH[reveal])), style="bold"))
-        chunk.append(_list_line(entry, reveal))
-        count += 1
-        if len(chunk) == _LIST_CHUNK:
-            click.echo("\n".join(chunk))
-            chunk.clear()
-    if chunk:
-        click.echo("\n".join(chunk))
-    if not count:
+    entries = iter(vault)
+    first = next(entries, None)
+    if first is None:
         console.print("No contacts.")
         return
+    console.print(Text(_LIST_HEADER.format(name=fit("name", NAME_WIDTH[reveal])), style="bold"))
+    count = write_lines(_list_line(entry, reveal) for entry in itertools.chain((first,), entries))
     console.print(Text(f"{count} contact{'s' if count != 1 else ''}", style="dim"))
 
 
