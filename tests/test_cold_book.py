@@ -20,10 +20,21 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from contactvault.book import BookCard, BookCodes, _book_entries, _has_word, _name_parts, book_uid
+from contactvault.book import (
+    _BIDI,
+    _DOTTED_I,
+    BookCard,
+    BookCodes,
+    _book_entries,
+    _fold,
+    _has_word,
+    _name_parts,
+    book_uid,
+)
 from contactvault.export.minimal import _escape
 from contactvault.export.vcard import escape_text
 from contactvault.models import MessengerEntry
+from contactvault.models._base import BIDI_CONTROLS
 from tests.strategies import display_names
 from tests.test_book_speed import _an_entry, _reference_name_parts
 
@@ -213,7 +224,9 @@ def test_escape_is_escape_text(text):
 # --- the book's order -----------------------------------------------------------------------------------
 
 _sort_names = (
-    st.text(alphabet="aAbBß ẞıİ!(+\u00e4\u0308Ω\U0001f600-", min_size=1, max_size=5).map(str.strip).filter(bool)
+    st.text(alphabet="aAbB\u00df \u1e9e\u0131\u0130!(+\u00e4\u0308\u03a9\U0001f600-", min_size=1, max_size=5)
+    .map(str.strip)
+    .filter(bool)
 )
 _sort_cards = st.lists(
     st.tuples(
@@ -250,3 +263,17 @@ def test_a_card_with_nul_is_refused():
         BookCard("ab\x00cd", entry, ("", "Anna"))
     with pytest.raises(ValueError, match="NUL"):
         BookCard("abcd", MessengerEntry.model_construct(display_name="A\x00", phone_e164="+49151"), ("", ""))
+
+
+def test_no_printable_text_holds_a_bidi_control():
+    """What lets ``_clean`` and ``_book_entries`` take ``isprintable()`` for the bidi check too."""
+    assert not any(ch.isprintable() for ch in _BIDI)
+    assert not any(ch.isprintable() for ch in BIDI_CONTROLS)
+
+
+def test_fold_translates_only_where_a_dotted_or_dotless_i_is():
+    """``_fold`` skips the translation of a text without a dotted or dotless i: it would change nothing."""
+    for c in map(chr, range(0x110000)):
+        if c not in "\u0130\u0131":
+            assert c.translate(_DOTTED_I) == c
+    assert _fold("I\u0130\u0131i") == "I\u0130\u0131i".translate(_DOTTED_I).casefold() == "iiii"

@@ -69,6 +69,7 @@ _MAX_NAME: Final = 256  # MessengerEntry's limit
 _E164: Final = re.compile(E164_PATTERN.removeprefix("^").removesuffix("$"))  # with fullmatch: as pydantic's
 _UID: Final = re.compile(r"[0-9A-Za-z._-]{1,128}")
 _BIDI: Final = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidirectional controls: all of category Cf, so no printable text (``str.isprintable()``) holds one."""
 _SPACES: Final = re.compile(r"\s+")
 _DASHES: Final = "-\u2013\u2014"  # hyphen, en dash, em dash
 _EMPTY_BRACKETS: Final = re.compile(rf"[\(\[\{{<]\s*[{_DASHES},;:/|]*\s*[\)\]\}}>]")
@@ -77,7 +78,7 @@ _EDGE_PUNCTUATION: Final = f" {_DASHES},;:/|"
 
 def _clean(text: str) -> str:
     """One line of printable text: breaks, controls and bidi marks become spaces; spaces collapse."""
-    if text.isprintable() and _BIDI.isdisjoint(text):  # the common case, checked in C
+    if text.isprintable():  # the common case, checked in C (no control, no bidi control: see _BIDI)
         return " ".join(text.split())
     chars = [
         " " if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") else ch
@@ -105,7 +106,9 @@ def _fold(text: str) -> str:
     that ``re`` matches without case fold alike, so a label that ``re`` finds in a name is a substring of
     the name once both are folded: a label whose folded text is not in the folded name is not there.
     """
-    return text.casefold() if text.isascii() else text.translate(_DOTTED_I).casefold()
+    if "\u0130" in text or "\u0131" in text:  # else translate would leave the text as it is
+        return text.translate(_DOTTED_I).casefold()
+    return text.casefold()
 
 
 def _label_texts(labels: Iterable[str]) -> list[tuple[str, str]]:
@@ -120,7 +123,8 @@ def _label_texts_of(labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(_label_texts(labels))
 
 
-_OPENING: Final = frozenset("([{<")  # where _EMPTY_BRACKETS can start
+_OPENING: Final = re.compile(r"[(\[{<]").search  # where _EMPTY_BRACKETS can start
+_name_of: Final = operator.attrgetter("name")
 
 
 def _removed(name: str, labels: Iterable[tuple[str, str]]) -> str:
@@ -132,7 +136,7 @@ def _removed(name: str, labels: Iterable[tuple[str, str]]) -> str:
             name = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", name, flags=re.IGNORECASE)
             folded = _fold(name)
             found = True
-    if not found and name.isprintable() and "  " not in name and _OPENING.isdisjoint(name):
+    if not found and name.isprintable() and "  " not in name and _OPENING(name) is None:
         # No bracket to empty, and no white space but single ASCII spaces (the only printable white
         # space): both substitutions below would leave the name as it is.
         return name.strip(_EDGE_PUNCTUATION)
@@ -216,7 +220,11 @@ def _has_word(text: str) -> bool:
 
 def _named_ends(*texts: str) -> bool:
     """Whether the first and the last word of each text (split at spaces) hold a letter or a digit."""
-    return all(_has_word(t.partition(" ")[0]) and _has_word(t.rpartition(" ")[2]) for t in texts)
+    for text in texts:
+        first, space, _ = text.partition(" ")
+        if not _has_word(first) or (space and not _has_word(text.rpartition(" ")[2])):
+            return False
+    return True
 
 
 def _split_words(text: str) -> list[str]:
@@ -322,9 +330,14 @@ def _name_parts(
     """``book_name_parts`` without the checks of style and template (done once per book)."""
     if style == "pseudonym":
         return _pseudonym_parts(code, pseudonym)
-    full, given, family = _clean(entry.display_name), _clean(entry.name.given), _clean(entry.name.family)
+    stored = entry.name
+    full, given, family = entry.display_name, stored.given, stored.family
+    if full.isprintable() and given.isprintable() and family.isprintable():
+        full, given, family = " ".join(full.split()), " ".join(given.split()), " ".join(family.split())
+    else:  # what _clean does of each, the same in the common case above
+        full, given, family = _clean(full), _clean(given), _clean(family)
     if entry.labels:
-        labels = _label_texts_of(tuple([lb.name for lb in entry.labels]))
+        labels = _label_texts_of(tuple(map(_name_of, entry.labels)))
         full, given, family = _removed(full, labels), _removed(given, labels), _removed(family, labels)
     if style == "full":
         name = full[:_MAX_NAME].strip()
@@ -380,9 +393,8 @@ def _book_entries(name: str, numbers: Iterable[str]) -> tuple[MessengerEntry, ..
     named = (
         type(name) is str
         and 0 < len(name) <= _MAX_NAME
-        and name.isprintable()  # False for every control and bidirectional control character too
+        and name.isprintable()  # False for every control character and bidirectional control (_BIDI)
         and name == name.strip()
-        and _BIDI.isdisjoint(name)
     )
     made: list[MessengerEntry] = []
     for number in numbers:
