@@ -8,7 +8,8 @@
   tests/test_book_speed.py, on names made to repeat their words; ``_has_word`` is ``str.isalnum()`` of
   some character, for every character;
 - vCard text: ``_escape`` of any text is ``escape_text``'s;
-- the book's order: a card's key (one text) sorts as the tuple ``(name without case, number, UID)``.
+- the book's order: a card's key (one text) sorts as the tuple ``(name without case, number, UID)``, and
+  so does a book made of pairs, whose splits are made when first asked for.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from contactvault.book import (
     _DOTTED_I,
     BookCard,
     BookCodes,
+    MessengerBook,
     _book_entries,
     _fold,
     _has_word,
     _name_parts,
     book_uid,
+    split_display_name,
 )
 from contactvault.export.minimal import _escape
 from contactvault.export.vcard import escape_text
@@ -277,3 +280,37 @@ def test_fold_translates_only_where_a_dotted_or_dotless_i_is():
         if c not in "\u0130\u0131":
             assert c.translate(_DOTTED_I) == c
     assert _fold("I\u0130\u0131i") == "I\u0130\u0131i".translate(_DOTTED_I).casefold() == "iiii"
+
+
+@settings(max_examples=300)
+@given(_sort_cards)
+def test_a_book_of_pairs_is_ordered_and_split_as_before(triples):
+    """``MessengerBook(pairs)``: the tuple's order, and each split ``split_display_name``'s when asked for."""
+    seen: set[str] = set()
+    pairs = []
+    for name, number, uid in triples:
+        if uid not in seen:
+            seen.add(uid)
+            pairs.append((uid, MessengerEntry(display_name=name, phone_e164=number)))
+    book = MessengerBook(pairs)
+    by_tuple = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
+    assert book.cards() == tuple(by_tuple)
+    splits = {uid: split_display_name(entry.display_name) for uid, entry in pairs}
+    assert dict(book.names) == splits
+    assert [book.name_parts(uid) for uid, _ in by_tuple] == [splits[uid] for uid, _ in by_tuple]
+    given_names = MessengerBook(list(reversed(pairs)), names=splits)
+    assert given_names == book
+    assert hash(given_names) == hash(book)
+
+
+def test_a_book_of_entries_with_nul_sorts_by_the_tuple():
+    """Entries made without validation may hold NUL: the book then sorts by the tuple itself."""
+    made = MessengerEntry.model_construct
+    pairs = [
+        ("u1", made(display_name="a\x00+", phone_e164="+49151")),
+        ("u2", made(display_name="a", phone_e164="+49152")),
+        ("u3", made(display_name="a\x00", phone_e164="+49150")),
+    ]
+    expected = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
+    assert MessengerBook(pairs).cards() == tuple(expected)
+    assert [uid for uid, _ in expected] == ["u2", "u3", "u1"]

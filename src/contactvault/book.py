@@ -25,6 +25,7 @@ vault hands out its keyed codes as a :class:`BookCodes` (``Vault.book_codes()``)
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import re
 import string
@@ -459,6 +460,13 @@ class BookCard:
 
 
 _uid_of: Final = operator.attrgetter("uid")
+_first: Final = operator.itemgetter(0)
+
+
+def _pair_order(pair: tuple[str, MessengerEntry]) -> str:
+    """A ``(uid, entry)`` pair's place in a book: :attr:`BookCard.key`'s text, which sorts as the tuple."""
+    uid, entry = pair
+    return f"{entry.display_name.casefold()}\x00{entry.phone_e164}\x00{uid}"
 _entry_of: Final = operator.attrgetter("entry")
 _split_of: Final = operator.attrgetter("split")
 
@@ -505,8 +513,16 @@ class MessengerBook:
         splits = dict(names) if names is not None else {}
         if not splits.keys() <= uids:
             raise ValueError("names holds a UID that is not in the book")
-        ordered = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
+        keys = list(map(_pair_order, pairs))
+        if sum(map(str.count, keys, itertools.repeat("\x00"))) == 2 * len(keys):  # no NUL in a name
+            ordered = [pair for _, pair in sorted(zip(keys, pairs, strict=True), key=_first)]
+        else:  # a name with NUL (no validated entry has one): the tuple itself
+            ordered = sorted(pairs, key=lambda c: (c[1].display_name.casefold(), c[1].phone_e164, c[0]))
         self._pairs: tuple[tuple[str, MessengerEntry], ...] | None = tuple(ordered)
+        self._splits: Mapping[str, tuple[str, str]] | None = None
+        self._parts: tuple[tuple[str, str], ...] | None = None
+        if names is None:  # each split is split_display_name's, made when first asked for (_fill)
+            return
         split: dict[str, tuple[str, str]] = {}
         for uid, entry in ordered:
             parts = splits.get(uid)
@@ -517,8 +533,8 @@ class MessengerBook:
             else:
                 raise TypeError("a name split is a (family, given) tuple")
             split[uid] = parts
-        self._splits: Mapping[str, tuple[str, str]] | None = types.MappingProxyType(split)
-        self._parts: tuple[tuple[str, str], ...] | None = tuple(split.values())  # in the book's order
+        self._splits = types.MappingProxyType(split)
+        self._parts = tuple(split.values())  # in the book's order
 
     @classmethod
     def _of_cards(
@@ -546,8 +562,17 @@ class MessengerBook:
         return book
 
     def _fill(self) -> None:
-        """Make the pairs and the splits of a book made by :meth:`_of_cards` from its cards (in C)."""
-        made = self._made or ()
+        """Make the pairs and the splits of a book made by :meth:`_of_cards` from its cards (in C).
+
+        For a book made of pairs without ``names``: each split, by :func:`split_display_name`.
+        """
+        if self._made is None:
+            pairs = self._pairs or ()
+            parts = tuple(split_display_name(entry.display_name) for _, entry in pairs)
+            self._splits = types.MappingProxyType(dict(zip(map(_first, pairs), parts, strict=True)))
+            self._parts = parts
+            return
+        made = self._made
         uids = list(map(_uid_of, made))
         parts = tuple(map(_split_of, made))
         self._splits = types.MappingProxyType(dict(zip(uids, parts, strict=True)))
