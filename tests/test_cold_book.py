@@ -197,6 +197,23 @@ def test_names_of_repeated_words_equal_the_reference(  # noqa: PLR0917  (Hypothe
         return
     expected = _reference_name_parts(entry, style, "K0D3XY", "Kunde {code}")
     assert _name_parts(entry, style, "K0D3XY", "Kunde {code}") == expected
+    # with the label names of every example before this one kept, as a book keeps its contacts'
+    assert _name_parts(entry, style, "K0D3XY", "Kunde {code}", _SHARED_LABEL_TEXTS) == expected
+
+
+_SHARED_LABEL_TEXTS: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+
+
+def test_a_book_keeps_no_label_names_past_itself(tmp_path):
+    """The cleaned label names a book keeps are its own: nothing of them at module level after it."""
+    import contactvault.book as book_module  # noqa: PLC0415
+
+    assert not [
+        name
+        for name, value in vars(book_module).items()
+        if hasattr(value, "cache_info")
+        or (isinstance(value, dict) and not name.startswith("__") and name != "_DOTTED_I")  # a constant
+    ]
 
 
 def test_has_word_is_isalnum_of_a_character():

@@ -24,7 +24,6 @@ vault hands out its keyed codes as a :class:`BookCodes` (``Vault.book_codes()``)
 
 from __future__ import annotations
 
-import functools
 import itertools
 import operator
 import re
@@ -118,10 +117,8 @@ def _label_texts(labels: Iterable[str]) -> list[tuple[str, str]]:
     return [(label, _fold(label)) for label in sorted(cleaned, key=len, reverse=True)]
 
 
-@functools.lru_cache(maxsize=1024)
-def _label_texts_of(labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """:func:`_label_texts`, kept per tuple of label names: a vault's contacts share a few labels."""
-    return tuple(_label_texts(labels))
+_LabelTexts = dict[tuple[str, ...], list[tuple[str, str]]]
+""":func:`_label_texts` by tuple of label names, kept for one book (a vault's contacts share a few labels)."""
 
 
 _OPENING: Final = re.compile(r"[(\[{<]").search  # where _EMPTY_BRACKETS can start
@@ -326,9 +323,17 @@ def _pseudonym_parts(code: str | Callable[[], str], pseudonym: str) -> tuple[str
 
 
 def _name_parts(
-    entry: DirectoryEntry, style: NameStyle, code: str | Callable[[], str], pseudonym: str
+    entry: DirectoryEntry,
+    style: NameStyle,
+    code: str | Callable[[], str],
+    pseudonym: str,
+    label_texts: _LabelTexts | None = None,
 ) -> tuple[str, str, str]:
-    """``book_name_parts`` without the checks of style and template (done once per book)."""
+    """``book_name_parts`` without the checks of style and template (done once per book).
+
+    ``label_texts`` keeps the cleaned label names of the book's contacts (one book's, never kept past it:
+    label names are the vault's directory, which the vault drops on close).
+    """
     if style == "pseudonym":
         return _pseudonym_parts(code, pseudonym)
     stored = entry.name
@@ -338,7 +343,12 @@ def _name_parts(
     else:  # what _clean does of each, the same in the common case above
         full, given, family = _clean(full), _clean(given), _clean(family)
     if entry.labels:
-        labels = _label_texts_of(tuple(map(_name_of, entry.labels)))
+        names = tuple(map(_name_of, entry.labels))
+        labels = label_texts.get(names) if label_texts is not None else None
+        if labels is None:
+            labels = _label_texts(names)
+            if label_texts is not None:
+                label_texts[names] = labels
         full, given, family = _removed(full, labels), _removed(given, labels), _removed(family, labels)
     if style == "full":
         name = full[:_MAX_NAME].strip()
@@ -460,6 +470,8 @@ class BookCard:
 
 
 _uid_of: Final = operator.attrgetter("uid")
+_entry_of: Final = operator.attrgetter("entry")
+_split_of: Final = operator.attrgetter("split")
 _first: Final = operator.itemgetter(0)
 
 
@@ -467,8 +479,6 @@ def _pair_order(pair: tuple[str, MessengerEntry]) -> str:
     """A ``(uid, entry)`` pair's place in a book: :attr:`BookCard.key`'s text, which sorts as the tuple."""
     uid, entry = pair
     return f"{entry.display_name.casefold()}\x00{entry.phone_e164}\x00{uid}"
-_entry_of: Final = operator.attrgetter("entry")
-_split_of: Final = operator.attrgetter("split")
 
 
 class MessengerBook:

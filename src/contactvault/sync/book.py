@@ -34,6 +34,7 @@ from contactvault.book import (
     MessengerBook,
     NameStyle,
     _book_entries,
+    _LabelTexts,
     _name_parts,
     check_name_style,
 )
@@ -86,8 +87,10 @@ def messenger_book(
     digest = policy.digest()
     moment = now if now is not None else datetime.now(UTC)
 
+    label_texts: _LabelTexts = {}  # this book's, dropped with it
+
     def make(entry: DirectoryEntry, decision: Decision) -> tuple[BookCard, ...]:
-        return _cards_of(entry, decision, codes, name_style, pseudonym)
+        return _cards_of(entry, decision, codes, name_style, pseudonym, label_texts)
 
     with _paused_collector():  # many small objects and no cycles: the collector would only slow it down
         if not isinstance(vault, Vault) or moment.tzinfo is None:  # no kept directory; a naive now: refused
@@ -124,18 +127,24 @@ def _second(pair: tuple[bytes, DirectoryEntry]) -> DirectoryEntry:
     return pair[1]
 
 
-def _cards_of(
-    entry: DirectoryEntry, decision: Decision, codes: BookCodes, style: NameStyle, pseudonym: str
+def _cards_of(  # noqa: PLR0917  (one call, in messenger_book)
+    entry: DirectoryEntry,
+    decision: Decision,
+    codes: BookCodes,
+    style: NameStyle,
+    pseudonym: str,
+    label_texts: _LabelTexts | None = None,
 ) -> tuple[BookCard, ...]:
     """The book's cards of one contact: one per number ``decision`` allows, with its name and split.
 
-    ``style`` and ``pseudonym`` were checked once for the book (``check_name_style``).
+    ``style`` and ``pseudonym`` were checked once for the book (``check_name_style``); ``label_texts``
+    keeps the book's cleaned label names (``_name_parts``).
     """
     if not decision.allowed:
         return ()
     cid, numbers = entry.id, decision.numbers
     code = functools.partial(codes.pseudonym, cid)  # computed only if the name needs it
-    name, family, given = _name_parts(entry, style, code, pseudonym)
+    name, family, given = _name_parts(entry, style, code, pseudonym, label_texts)
     split = (family, given)  # whole words of the name (book_name_parts)
     # each entry what MessengerEntry.model_validate makes of the name and number (_book_entries)
     uids = codes.uids(cid, numbers)
