@@ -184,6 +184,10 @@ def _held_before(
     return replay(records, target), None
 
 
+_json_text: Final[Callable[[str], str]] = json.encoder.encode_basestring_ascii
+"""A string as ``json.dumps`` writes it (``ensure_ascii``, the default): quoted and escaped."""
+
+
 def _entry_hash(core: Core, key: bytes, uid: str, entry: MessengerEntry) -> str:
     """The log's keyed hash of one book entry (its UID, name and number): shows a rename, hides the values.
 
@@ -192,7 +196,8 @@ def _entry_hash(core: Core, key: bytes, uid: str, entry: MessengerEntry) -> str:
     known = (uid, entry.display_name, entry.phone_e164)
     found = core.entry_hashes.get(known)
     if found is None:
-        data = json.dumps(list(known)).encode("utf-8")
+        # json.dumps(list(known)), without its Python steps: each string as json.dumps writes it
+        data = f"[{_json_text(uid)}, {_json_text(known[1])}, {_json_text(known[2])}]".encode()
         found = core.entry_hashes[known] = crypto.keyed_hash(key, data, 16).hex()
     return found
 
