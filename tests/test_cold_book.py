@@ -21,6 +21,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from contactvault._book_split import _has_word
 from contactvault.book import (
     _BIDI,
     _DOTTED_I,
@@ -29,7 +30,6 @@ from contactvault.book import (
     MessengerBook,
     _book_entries,
     _fold,
-    _has_word,
     _name_parts,
     book_uid,
     split_display_name,
