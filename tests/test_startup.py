@@ -277,7 +277,12 @@ def test_list_and_show_load_only_what_they_need(tmp_path, command):
         env={"CONTACTVAULT_STATE_DIR": str(tmp_path / "state")},
     )
     cli_modules = [m for m in loaded["contactvault"] if m.startswith("contactvault.cli.")]
-    assert cli_modules == ["contactvault.cli._app", "contactvault.cli._errors", "contactvault.cli.vaultcmds"]
+    assert cli_modules == [
+        "contactvault.cli._app",
+        "contactvault.cli._errors",
+        "contactvault.cli._lines",
+        "contactvault.cli.vaultcmds",
+    ]
     for unwanted in ("contactvault.audit", "contactvault.gdpr", "contactvault.sync.targets.carddav"):
         assert not [m for m in loaded["contactvault"] if m.startswith(unwanted)], unwanted
     assert "httpx" not in loaded["top"]
