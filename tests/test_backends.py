@@ -353,6 +353,25 @@ def test_create_never_overwrites_and_open_needs_a_vault(store, location):
         _reopen(missing)
 
 
+def test_create_refuses_a_stray_write_ahead_log(tmp_path):
+    """A database deleted without its -wal: a new vault there is refused, the log left as it was.
+
+    SQLite would replay the old log's pages into the new file, which then fails its own checks.
+    """
+    old = tmp_path / "old.db"
+    first = create(old, HEADER, STATE, lock_timeout=1.0)
+    with first.transaction():
+        first.insert([_row()])
+    stray = tmp_path / "vault.db-wal"
+    stray.write_bytes(old.with_name("old.db-wal").read_bytes() or b"not empty")
+    first.close()
+    with pytest.raises(VaultExists, match=r"vault\.db-wal is still there"):
+        create(tmp_path / "vault.db", HEADER, STATE, lock_timeout=1.0)
+    assert not (tmp_path / "vault.db").exists()
+    assert stray.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file
+
+
 def test_copy_rows_between_backends(tmp_path, pg_urls):
     """copy_rows from SQLite to PostgreSQL and back gives the same bytes, rows in the same order."""
     source = create(tmp_path / "a.db", HEADER, STATE, lock_timeout=5.0)

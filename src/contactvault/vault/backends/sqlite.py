@@ -132,6 +132,11 @@ class SqliteBackend:
         """
         if path.exists():
             raise VaultExists(f"{path.name} already exists; refusing to overwrite it")
+        if path.with_name(path.name + "-wal").exists():  # SQLite would replay it into the new vault
+            raise VaultExists(
+                f"{path.name}-wal is still there (the log of a database once at {path.name}, perhaps with "
+                "changes not yet in it); move it away before creating a vault there"
+            )
         if not path.parent.is_dir():
             raise VaultNotFound(f"the folder for {path.name} does not exist")
         check_local(path.parent)
