@@ -8,13 +8,10 @@ header and the count as rich styles them. No time is asserted.
 
 from __future__ import annotations
 
-import fcntl
+import importlib.util
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +29,7 @@ from contactvault.cli._lines import masked as _masked
 from contactvault.cli.vaultcmds import _list_line
 from contactvault.models import E164_PATTERN, ConsentRecord, DirectoryEntry, Label, Phone
 from contactvault.phones import mask_number
+from tests.conftest import ROOT
 from tests.strategies import display_names, full_contacts
 
 PASSPHRASE = "a passphrase here"  # noqa: S105  (a test vault)
@@ -190,28 +188,25 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**env, "CONTACTVAULT_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color"}
 
 
+def _processes() -> Any:
+    """benchmarks/processes.py, loaded from its path (benchmarks/ is not a package), once."""
+    name = "_benchmark_processes"
+    if name not in sys.modules:  # registered before it runs: its dataclasses look their module up
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "processes.py")
+        assert spec is not None
+        assert spec.loader is not None
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
 def _on_a_terminal(argv: list[str], env: dict[str, str]) -> bytes:
-    """What ``argv`` writes to a pseudo-terminal of 40 rows, 120 columns (as benchmarks/pipeline.py runs)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child
-        try:
-            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 40, COLUMNS, 0, 0))
-            os.execvpe(argv[0], argv, env)  # noqa: S606
-        finally:
-            os._exit(127)
-    out = []
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        out.append(data)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0, b"".join(out)[-500:]
-    return b"".join(out)
+    """What ``argv`` writes to a 40-row, 120-column pseudo-terminal, run as benchmarks/pipeline.py does."""
+    processes = _processes()
+    assert processes.TERMINAL == (40, COLUMNS)
+    ran = processes.run(argv, env, tty=True)
+    assert ran.code == 0, ran.out[-500:]
+    return bytes(ran.out)
 
 
 def _expected(entries: list[DirectoryEntry], reveal: bool, *, terminal: bool) -> bytes:
