@@ -24,7 +24,7 @@ contact and distinct number on such cards (cards that should have gone, normally
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from contactvault.book import BookCodes
@@ -97,22 +97,19 @@ class Origins:
         if not wanted:
             return {}
         uid = self._codes.uid
-        found: dict[str, Origin] = {}
-        for ids, numbers in self._holders:
-            for cid in ids:
-                for number in numbers:
-                    made = uid(cid, number)
-                    if made in wanted:
-                        found[made] = "current"
+
+        def made(numbers_of: Callable[[Iterable[str]], Iterable[str]]) -> Iterator[str]:
+            """The UID of each held contact with each number ``numbers_of`` its own numbers gives."""
+            for ids, numbers in self._holders:
+                for cid in ids:
+                    for number in numbers_of(numbers):
+                        yield uid(cid, number)
+
+        found: dict[str, Origin] = {u: "current" for u in made(lambda own: own) if u in wanted}
         orphans = wanted - found.keys()
         candidates = sorted({number for u in orphans for number in cards[u]})
         if candidates:
-            for ids, _ in self._holders:
-                for cid in ids:
-                    for number in candidates:
-                        made = uid(cid, number)
-                        if made in orphans:
-                            found[made] = "number_removed"
+            found.update({u: "number_removed" for u in made(lambda _: candidates) if u in orphans})
         for orphan in orphans - found.keys():
             found[orphan] = "erased_contact"
         return found
