@@ -16,9 +16,7 @@ name styles) is ``contactvault.book``; the files it is written to are ``contactv
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
-import gc
 import itertools
 import operator
 import threading
@@ -92,7 +90,7 @@ def messenger_book(
     def make(entry: DirectoryEntry, decision: Decision) -> tuple[BookCard, ...]:
         return _cards_of(entry, decision, codes, name_style, pseudonym, label_texts)
 
-    with _paused_collector():  # many small objects and no cycles: the collector would only slow it down
+    with paused_gc():  # many small objects and no cycles; what the book keeps counts as old afterwards
         if not isinstance(vault, Vault) or moment.tzinfo is None:  # no kept directory; a naive now: refused
             entries = [(entry.id.bytes, entry) for entry in vault]
             cards = _Kept().update(entries, _second, policy, moment, make)
@@ -103,24 +101,6 @@ def messenger_book(
                 cards = kept.update(view.read(), view.entry, policy, moment, make)
         # _Kept.update checked that the UIDs are unique (only those of changed cards, in a warm book)
         return MessengerBook._of_cards(cards, policy_digest=digest, unique=True)
-
-
-@contextlib.contextmanager
-def _paused_collector() -> Iterator[None]:
-    """``paused_gc``, and at its end every object made meanwhile counted as old (no collection walks it).
-
-    A book makes a few objects per card that live as long as the open vault keeps them; the first young
-    collection after the pause would walk them all (a tenth of a cold book's time). ``gc.freeze()`` then
-    ``gc.unfreeze()``, while still paused, moves every tracked object to the oldest generation, in
-    constant time, and leaves nothing frozen. Only when the collector was on (the caller did not pause it)
-    and nothing is frozen: objects someone else froze (a server before it forks) stay frozen.
-    """
-    enabled = gc.isenabled()
-    with paused_gc():
-        yield
-        if enabled and gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
 
 
 def _second(pair: tuple[bytes, DirectoryEntry]) -> DirectoryEntry:
