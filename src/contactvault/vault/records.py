@@ -245,18 +245,7 @@ class Records:
         The directory cache (``vault.directory``) keeps it and validates an entry from it each time it
         hands one out.
         """
-        if row.data_key is None:
-            raise VaultCorrupted("a contact has no data key")
-        version = row.version
-        key = self._open(self._keys.wrap, row.data_key, row.id, RecordKind.DATA_KEY, version)
-        if len(key) != crypto.KEY_SIZE:
-            raise VaultCorrupted("a contact's data key has the wrong length")
-        directory_key = crypto.directory_key(key)
-        plain = self._open(directory_key, row.directory, row.id, RecordKind.DIRECTORY, version)
-        try:
-            return unpack(plain)
-        except AuthenticationFailed:
-            raise VaultCorrupted("a directory record has a malformed padding") from None
+        return self._directory_json(row)
 
     @staticmethod
     def kept_entry(row_id: bytes, version: int, plain: bytes) -> DirectoryEntry:
