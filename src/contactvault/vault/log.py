@@ -231,9 +231,8 @@ def new_record(
     if made is None:
         now_held = {uid: _entry_hash(core, entry_key, uid, cards[uid]) for uid in sorted(reached)}
         now_held.update({uid: before[uid] for uid in kept if uid in before})
-        added = {u: h for u, h in now_held.items() if u not in before}
+        added, renamed = _added_renamed(now_held.items(), before)
         removed = tuple(sorted(u for u in before if u not in now_held))
-        renamed = {u: h for u, h in now_held.items() if u in before and before[u] != h}
         cards_now = None
     else:
         cards_now = frozenset(made)
@@ -286,10 +285,18 @@ def _changes(
             now_held.pop(card.uid, None)
         now_held.update(new)
         gone = (card.uid for card in cards_before - cards if card.uid not in now_held)
-    ordered = sorted(new.items())
-    added = {u: h for u, h in ordered if u not in before}
-    renamed = {u: h for u, h in ordered if u in before and before[u] != h}
+    added, renamed = _added_renamed(sorted(new.items()), before)
     return now_held, added, tuple(sorted(gone)), renamed
+
+
+def _added_renamed(
+    held: Iterable[tuple[str, str]], before: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Of the ``(uid, entry hash)`` pairs held now: those new to the target, and those it held otherwise."""
+    pairs = list(held)
+    added = {u: h for u, h in pairs if u not in before}
+    renamed = {u: h for u, h in pairs if u in before and before[u] != h}
+    return added, renamed
 
 
 def _seal(core: Core, record: LogRecord) -> bytes:
