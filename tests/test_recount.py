@@ -50,7 +50,7 @@ def _oracle(storage: Backend, keys: Keys, generation: int) -> state.RowSet:
     tags=st.lists(st.binary(min_size=0, max_size=40), max_size=6, unique=True),
     erase=st.booleans(),
 )
-def test_recount_gives_the_digest_of_the_elements_bytes(tmp_path: Path, tags: list[bytes], erase: bool) -> None:
+def test_recount_is_the_digest_of_the_elements(tmp_path: Path, tags: list[bytes], erase: bool) -> None:
     """Untouched, with a tombstone, and with index entries of any length added behind the vault's back."""
     path = tmp_path / f"v-{len(list(tmp_path.iterdir()))}.db"
     with Vault.create(path, PASSPHRASE, kdf=FAST) as vault:
