@@ -33,11 +33,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
 
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
 from contactvault.errors import ContactNotFound, FolderNotFound, UnknownUser, VaultNotFound
@@ -46,6 +45,9 @@ from contactvault.phones import check_region
 from contactvault.vault import DEFAULT_LOCK_TIMEOUT, Vault, default_vault_path
 from contactvault.vault.backends import Location, describe, is_url
 from contactvault.vault.header import check_name
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "ACCEPT_KDF_CHANGE_ENV",
@@ -103,7 +105,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def stdout() -> Console:
-    """The console for results (no colour codes when piped)."""
+    """The console for results (no colour codes when piped); rich is imported when it is first used."""
+    from rich.console import Console  # noqa: PLC0415  (`list` prints no rich text: it starts without it)
+
     return Console(highlight=False, soft_wrap=False)
 
 

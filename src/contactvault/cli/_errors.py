@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from contactvault.errors import (
     CodeRefused,
@@ -52,6 +50,8 @@ from contactvault.errors import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from contactvault.vault import Vault
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "EXIT_SYNC",
     "EXIT_USAGE",
     "EXIT_VAULT",
+    "PLUGINS_ENV",
     "CommandError",
     "CommandLine",
     "InvalidValue",
@@ -116,7 +117,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def stderr() -> Console:
-    """The console for progress and errors."""
+    """The console for progress and errors (rich is imported when a command first prints with it)."""
+    from rich.console import Console  # noqa: PLC0415  (`list` prints no rich text: it starts without it)
+
     return Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line in logs
 
 
@@ -207,6 +210,8 @@ def _quiet_stdout() -> None:
 
 def _fail(message: str, code: int) -> NoReturn:
     """Print ``error: message`` as one line on stderr (plain text: brackets stay) and exit with ``code``."""
+    from rich.text import Text  # noqa: PLC0415  (an error: rich is imported only when one is printed)
+
     stderr().print(Text.assemble(("error:", "red"), " ", message))
     sys.exit(code)
 
@@ -398,6 +403,24 @@ def _end_without_sweep() -> None:
 _ENDING: Final[list[bool]] = []
 """Whether `_end_without_sweep` ran in this process (once is enough)."""
 
+PLUGINS_ENV: Final = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's switch for its plugins; the command sets it to ``__all__`` unless it is set already."""
+
+
+def _without_pydantic_plugins() -> None:
+    """Keep pydantic plugins out of the command: no installed plugin sees the data it validates.
+
+    A pydantic plugin (found through the ``pydantic`` entry points of every installed distribution)
+    is called for every value every model validates: here, names and numbers just decrypted. An
+    observability plugin installed for another program in the same environment would record them. The
+    command sets ``PYDANTIC_DISABLE_PLUGINS=__all__`` before it builds any model (the command modules,
+    and with them the models, load after this), so pydantic neither looks the entry points up nor
+    calls a plugin; its child processes (import workers, an editor) inherit it. A value set already
+    (an empty one turns plugins back on) is kept. Only for a process that is the command: a program
+    that imports contactvault, or calls ``main`` with its arguments, keeps pydantic's own behaviour.
+    """
+    os.environ.setdefault(PLUGINS_ENV, "__all__")
+
 
 class CommandLine(click.Group):
     """The root group of ``contactvault``: every usage error and interruption becomes one line.
@@ -419,10 +442,12 @@ class CommandLine(click.Group):
     ) -> Any:  # noqa: ANN401
         """Run the command line; with ``standalone_mode`` (the default), exit with its exit code.
 
-        Run as the ``contactvault`` command (``args`` read from ``sys.argv``), the process ends without a
-        last sweep of its objects (`_end_without_sweep`).
+        Run as the ``contactvault`` command (``args`` read from ``sys.argv``), the process loads no
+        pydantic plugin (`_without_pydantic_plugins`) and ends without a last sweep of its objects
+        (`_end_without_sweep`).
         """
         if args is None and standalone_mode:
+            _without_pydantic_plugins()
             _end_without_sweep()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 import click
-from rich.text import Text
 
 from contactvault.cli._app import (
     VaultAccess,
@@ -32,11 +31,10 @@ from contactvault.cli._app import (
     region_option,
     resolve_contact,
     reveal_option,
-    stdout,
     vault_options,
 )
 from contactvault.cli._errors import CommandError, guarded, note_written, track
-from contactvault.cli._lines import NAME_WIDTH, fit, masked, write_lines
+from contactvault.cli._lines import NAME_WIDTH, fit, masked, write_lines, write_styled
 from contactvault.errors import VaultExists, VaultNotFound
 from contactvault.files import make_private_dir
 from contactvault.models import (
@@ -220,16 +218,18 @@ def list_command(reveal: bool, as_json: bool, access: VaultAccess) -> None:
 
 
 def _print_list(vault: Vault, reveal: bool) -> None:
-    """``list``'s lines, written in chunks as the directory is read; the header first, the count last."""
-    console = stdout()
+    """``list``'s lines, written in chunks as the directory is read; the header first, the count last.
+
+    The header (bold) and the count (dim) are what rich's console prints (`write_styled`).
+    """
     entries = iter(vault)
     first = next(entries, None)
     if first is None:
-        console.print("No contacts.")
+        write_styled("No contacts.")
         return
-    console.print(Text(_LIST_HEADER.format(name=fit("name", NAME_WIDTH[reveal])), style="bold"))
+    write_styled(_LIST_HEADER.format(name=fit("name", NAME_WIDTH[reveal])), "bold")
     count = write_lines(_list_line(entry, reveal) for entry in itertools.chain((first,), entries))
-    console.print(Text(f"{count} contact{'s' if count != 1 else ''}", style="dim"))
+    write_styled(f"{count} contact{'s' if count != 1 else ''}", "dim")
 
 
 def _phone_dict(phone: Phone, reveal: bool) -> dict[str, Any]:
