@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
@@ -43,7 +43,7 @@ class _Stream(io.StringIO):
         return self.terminal
 
 
-_ENV_NAMES = ("TERM", "NO_COLOR", "COLORTERM", *_lines._RICH_ONLY)
+_ENV_NAMES = ("TERM", "NO_COLOR", "COLORTERM", "LINES", "TTY_INTERACTIVE", *_lines._RICH_ONLY)
 _texts = st.one_of(
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=130),
     st.sampled_from(["id        name            consents  labels  restricted  numbers", "1 contact", ""]),
@@ -59,8 +59,8 @@ def _environments(draw: st.DrawFn) -> dict[str, str]:
         env["NO_COLOR"] = draw(st.sampled_from(["", "1"]))
     if draw(st.booleans()):
         env["COLORTERM"] = "truecolor"
-    if draw(st.integers(0, 3)) == 0:  # now and then one that rich reads: rich prints
-        name = draw(st.sampled_from(_lines._RICH_ONLY))
+    if draw(st.integers(0, 2)) == 0:  # now and then one that rich reads
+        name = draw(st.sampled_from([*_lines._RICH_ONLY, "LINES", "TTY_INTERACTIVE"]))
         env[name] = draw(st.sampled_from(["", "0", "1", "40", "120"]))
     return env
 
@@ -99,6 +99,27 @@ def _printed(
     sizes=st.lists(_sizes, min_size=3, max_size=3),
     env=_environments(),
 )
+@example(
+    text="header", style="bold", terminal=False, sizes=[None] * 3, env={"TERM": "xterm", "FORCE_COLOR": "1"}
+)
+@example(
+    text="header", style="dim", terminal=False, sizes=[None] * 3, env={"TERM": "xterm", "TTY_COMPATIBLE": "1"}
+)
+@example(
+    text="header", style="bold", terminal=True, sizes=[None] * 3, env={"TERM": "xterm", "TTY_COMPATIBLE": "0"}
+)
+@example(
+    text="header", style="bold", terminal=True, sizes=[None] * 3, env={"TERM": "xterm", "FORCE_COLOR": ""}
+)
+@example(
+    text="a header line",
+    style="bold",
+    terminal=False,
+    sizes=[None] * 3,
+    env={"TERM": "xterm", "COLUMNS": "5"},
+)
+@example(text="a header line", style="bold", terminal=True, sizes=[9] * 3, env={"TERM": "dumb", "LINES": "5"})
+@settings(max_examples=300)
 def test_write_styled_prints_what_rich_prints(text, style, terminal, sizes, env):
     """`write_styled` prints what ``Console(highlight=False, soft_wrap=False).print(Text(...))`` prints."""
     with pytest.MonkeyPatch.context() as monkeypatch:

@@ -88,17 +88,21 @@ _SGR: Final[dict[str, str]] = {"bold": "\x1b[1m", "dim": "\x1b[2m"}
 """How rich starts bold and dim text on a terminal (and ends both: `_RESET`), in every colour system."""
 _RESET: Final = "\x1b[0m"
 
-_RICH_ONLY: Final = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES")
-"""Environment variables that change what rich's console does: with any of them set, rich prints."""
+_RICH_ONLY: Final = ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")
+"""Environment variables that change what rich's console prints: with any of them set, rich prints.
+
+(``NO_COLOR`` and ``COLORTERM`` change colours only; ``LINES`` and ``TTY_INTERACTIVE`` what rich does
+with live displays and the screen's height, not a printed line.)
+"""
 
 
 def styled(text: str, style: Style) -> str | None:
     """What ``stdout().print(Text(text, style=style))`` writes (a line and its newline), or None if unsure.
 
-    Known: printable ASCII text on one line (not empty), no variable of `_RICH_ONLY` set, not Windows or Jupyter or
-    IDLE, no rich output proxy on standard output, and a line no wider than rich's console (rich's own
-    rule: the size of the first of standard input, output and error that is a terminal, else 80
-    columns; 80 on a dumb terminal). Then rich writes the text as it is, wrapped in the style's codes
+    Known: printable ASCII text on one line (not empty), no variable of `_RICH_ONLY` set, not Windows,
+    Jupyter or IDLE, no rich output proxy on standard output, and a line no wider than rich's console
+    (rich's own rule: the size of the first of standard input, output and error that is a terminal,
+    else 80 columns; 80 on a dumb terminal). Then rich writes the text as it is, wrapped in the style's codes
     only when standard output is a terminal that is not dumb (``TERM`` dumb or unknown); ``NO_COLOR``
     removes colours, neither bold nor dim. Anything else (a narrow terminal, where rich wraps) is None.
     """
@@ -114,8 +118,9 @@ def styled(text: str, style: Style) -> str | None:
     )
     if unknown:
         return None
+    isatty = getattr(stream, "isatty", None)
     try:
-        terminal = stream.isatty()
+        terminal = bool(isatty is not None and isatty())
     except ValueError:  # a closed file: rich too takes it for no terminal
         terminal = False
     dumb = terminal and os.environ.get("TERM", "").lower() in ("dumb", "unknown")
