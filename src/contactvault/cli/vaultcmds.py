@@ -188,7 +188,8 @@ def _list_line(entry: DirectoryEntry, reveal: bool) -> str:
     consents = entry.consents
     active = sum(1 for c in consents if not c.withdrawn) if consents else 0
     restricted = "yes" if entry.restricted_at is not None else ""
-    line = f"{entry.id.hex[:8]}  {fit(name, NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
+    short = f"{entry.id.int >> 96:08x}"  # id.hex[:8]: the top 32 of its 128 bits
+    line = f"{short}  {fit(name, NAME_WIDTH[reveal])}  {active:>8}  {len(entry.labels):>6}  "
     return f"{line}{restricted:<10}  {numbers}".rstrip()
 
 
