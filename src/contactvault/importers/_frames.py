@@ -1,16 +1,19 @@
-"""Length-prefixed frames: how the import's helper processes and their parent talk over pipes.
+"""Length-prefixed frames: how helper processes and their parent talk over pipes.
 
-A frame is a 4-byte little-endian length, then that many bytes. Used by
-:mod:`contactvault.importers._vcard_pool` (the parent) and :mod:`contactvault.importers._vcard_worker`
-(a helper), which import it rather than each other.
+A frame is a 4-byte little-endian length, then that many bytes. Used by the parallel vCard reader
+(:mod:`contactvault.importers._vcard_pool` and its helper, :mod:`contactvault.importers._vcard_worker`)
+and the parallel messenger book (:mod:`contactvault.sync._book_pool`, :mod:`contactvault.sync._book_worker`),
+which import it rather than each other.
 """
 
 from __future__ import annotations
 
+import queue
 import struct
+import threading
 from typing import BinaryIO
 
-__all__ = ["HEADER", "read_frame", "write_frame"]
+__all__ = ["HEADER", "queued_frames", "read_frame", "write_frame"]
 
 HEADER = struct.Struct("<I")
 """A frame's length, before its bytes."""
@@ -35,3 +38,22 @@ def write_frame(stream: BinaryIO, parts: list[bytes]) -> None:
     stream.write(HEADER.pack(sum(map(len, parts))))
     stream.writelines(parts)
     stream.flush()
+
+
+def queued_frames(stream: BinaryIO) -> queue.SimpleQueue[bytes | None]:
+    """The frames of ``stream``, read as they come by a thread of their own, then ``None`` at its end.
+
+    A helper reads its requests this way, so that its parent never waits to write one while the helper
+    waits to write a reply.
+    """
+    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            while (frame := read_frame(stream)) is not None:
+                inbox.put(frame)
+        finally:
+            inbox.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return inbox

@@ -30,20 +30,17 @@ after the failure says so (``ImportBatch.fallback``): nothing is lost or read tw
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import marshal
-import os
-import subprocess
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import Any, BinaryIO, Final, cast, get_args
+from typing import Any, Final, get_args
 
-from contactvault.importers._frames import HEADER, read_frame, write_frame
+from contactvault._helper_process import Broken, Helper
+from contactvault._helper_process import helper_command as _helper_command
+from contactvault.importers._frames import HEADER
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
 from contactvault.importers.matching import FILE_FIELDS, note_baseline
@@ -57,20 +54,13 @@ _log = logging.getLogger("contactvault.importers")
 Chunk = list[RawCard | ImportIssue]
 """The raw cards of one batch, with the splitter's issues among them, in file order."""
 
-_PIPE_BYTES: Final = 1 << 20
-"""The pipes to and from a helper are enlarged to this (Linux), so that a chunk is written without waiting."""
-
 _CODES: Final = frozenset(get_args(IssueCode))
 _SEVERITIES: Final = frozenset(get_args(Severity))
 
 
 def helper_command() -> list[str]:
     """The command that starts one helper process: this interpreter, the worker module, no script path."""
-    return [sys.executable, "-P", "-m", "contactvault.importers._vcard_worker"]
-
-
-class _Broken(Exception):
-    """A helper that exited, or sent what is not a reply."""
+    return _helper_command("contactvault.importers._vcard_worker")
 
 
 def request(
@@ -87,7 +77,7 @@ def request(
 
 
 def received(reply: bytes, count: int, *, baselines: bool) -> ImportBatch:
-    """A reply checked and made into a batch, each contact validated again here (``_Broken``: malformed)."""
+    """A reply checked and made into a batch, each contact validated again here (``Broken``: malformed)."""
     view = memoryview(reply)
     try:
         (size,) = HEADER.unpack_from(view)
@@ -101,16 +91,16 @@ def received(reply: bytes, count: int, *, baselines: bool) -> ImportBatch:
                 for contact in contacts:
                     _check(contact.source is not None and len(contact.source.imported) == len(FILE_FIELDS))
                     note_baseline(contact)
-    except _Broken:
+    except Broken:
         raise
     except Exception as exc:  # struct.error, ValueError (JSON, pydantic), KeyError, TypeError
-        raise _Broken(f"a helper sent a malformed reply ({type(exc).__name__})") from exc
+        raise Broken(f"a helper sent a malformed reply ({type(exc).__name__})") from exc
     return ImportBatch(contacts, issues, entries, dropped)
 
 
 def _check(fits: bool) -> None:
     if not fits:
-        raise _Broken("a helper sent a malformed reply")
+        raise Broken("a helper sent a malformed reply")
 
 
 def _contacts(view: memoryview, at: int, number: int) -> Iterator[Contact]:
@@ -146,62 +136,11 @@ def _chunks(items: Iterator[RawCard | ImportIssue], size: int) -> Iterator[tuple
         yield chunk, count
 
 
-class _Helper:
-    """One helper process and its two pipes."""
+class _Helper(Helper):
+    """One helper process of the import (``helper_command``) and its two pipes."""
 
     def __init__(self) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])  # src/, which holds contactvault/
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(  # noqa: S603  (this interpreter, a fixed module)
-            helper_command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        self.stdin = cast("BinaryIO", self.process.stdin)
-        self.stdout = cast("BinaryIO", self.process.stdout)
-        with contextlib.suppress(ImportError, AttributeError, OSError):  # not Linux, or over the limit
-            import fcntl  # noqa: PLC0415  (POSIX only)
-
-            for pipe in (self.stdin, self.stdout):
-                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-
-    def send(self, frame: bytes) -> None:
-        try:
-            write_frame(self.stdin, [frame])
-        except (BrokenPipeError, ValueError) as exc:
-            raise _Broken(self._ended()) from exc
-
-    def receive(self) -> bytes:
-        try:
-            reply = read_frame(self.stdout)
-        except EOFError:
-            reply = None
-        if reply is None:
-            raise _Broken(self._ended())
-        return reply
-
-    def _ended(self) -> str:
-        try:
-            status = self.process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            return "a helper process stopped answering"
-        return f"a helper process exited with status {status}"
-
-    def stop(self, *, kill: bool) -> None:
-        """Close its input (it exits when it has read everything) or kill it; wait for it either way."""
-        if kill:
-            self.process.kill()
-        with contextlib.suppress(OSError):
-            self.stdin.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.stdout.close()
+        super().__init__(helper_command())
 
 
 def _start(workers: int) -> list[_Helper]:
@@ -254,7 +193,7 @@ def parallel_batches(
                 turn += 1
                 try:
                     helper.send(request(*nxt, source, region, now, baselines=baselines))  # type: ignore[union-attr]
-                except _Broken as exc:
+                except Broken as exc:
                     _stop(helpers, kill=True)
                     fallback, helper = _fallback_note(str(exc)), None
                     pending = deque((c, n, None) for c, n, _ in pending)
@@ -269,7 +208,7 @@ def parallel_batches(
             if helper is not None:
                 try:
                     batch = received(helper.receive(), count, baselines=baselines)
-                except _Broken as exc:  # its chunk and those still out are read here
+                except Broken as exc:  # its chunk and those still out are read here
                     _stop(helpers, kill=True)
                     fallback = _fallback_note(str(exc))
                     pending = deque((c, n, None) for c, n, _ in pending)

@@ -27,14 +27,11 @@ from __future__ import annotations
 import json
 import marshal
 import os
-import queue
 import signal
 import sys
-import threading
 from datetime import datetime
-from typing import BinaryIO
 
-from contactvault.importers._frames import HEADER, read_frame, write_frame
+from contactvault.importers._frames import HEADER, queued_frames, read_frame, write_frame
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
 from contactvault.importers.result import ImportBatch, ImportIssue
@@ -68,15 +65,6 @@ def reply_to(request: bytes) -> list[bytes]:
     return parts
 
 
-def _requests(stream: BinaryIO, inbox: queue.SimpleQueue[bytes | None]) -> None:
-    """Read requests as they come (so that the importing process never waits to write), then ``None``."""
-    try:
-        while (frame := read_frame(stream)) is not None:
-            inbox.put(frame)
-    finally:
-        inbox.put(None)
-
-
 def main() -> int:
     """Serve requests from standard input until it ends (or the importing process stops reading): 0."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -84,8 +72,7 @@ def main() -> int:
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to standard error, never into a reply
     sys.stdout = sys.stderr
-    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    threading.Thread(target=_requests, args=(requests, inbox), daemon=True).start()
+    inbox = queued_frames(requests)
     while (request := inbox.get()) is not None:
         try:
             write_frame(replies, reply_to(request))

@@ -1,0 +1,108 @@
+"""A helper process: a subprocess of this interpreter that talks in length-prefixed frames over its pipes.
+
+The parallel vCard reader (:mod:`contactvault.importers._vcard_pool`) and the parallel messenger book
+(:mod:`contactvault.sync._book_pool`) start theirs with this class. A helper runs ``python -P -m MODULE``
+(the same interpreter, this process's copy of contactvault first on its path): it imports its own
+modules and nothing else, never the caller's ``__main__``. It needs no ``fork``, no semaphore and no
+shared memory: it inherits neither this process's threads nor its memory (the vault's keys). Its
+standard error is discarded (a message could quote personal data). Should this process die, the
+helper's standard input ends and it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import BinaryIO, Final, cast
+
+from contactvault.importers._frames import read_frame, write_frame
+
+__all__ = ["Broken", "Helper", "helper_command"]
+
+_PIPE_BYTES: Final = 1 << 20
+"""The pipes to and from a helper are enlarged to this (Linux), so that a chunk is written without waiting."""
+
+
+def helper_command(module: str) -> list[str]:
+    """The command that starts one helper process: this interpreter, ``module``, no script path."""
+    return [sys.executable, "-P", "-m", module]
+
+
+class Broken(Exception):
+    """A helper that exited, or sent what is not a reply."""
+
+
+class Helper:
+    """One helper process and its two pipes."""
+
+    def __init__(self, command: list[str]) -> None:
+        """Start ``command`` (``helper_command``'s) with pipes for its standard input and output."""
+        package_root = str(Path(__file__).resolve().parents[1])  # src/, which holds contactvault/
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(  # noqa: S603  (this interpreter, a fixed module)
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.stdin = cast("BinaryIO", self.process.stdin)
+        self.stdout = cast("BinaryIO", self.process.stdout)
+        with contextlib.suppress(ImportError, AttributeError, OSError):  # not Linux, or over the limit
+            import fcntl  # noqa: PLC0415  (POSIX only)
+
+            for pipe in (self.stdin, self.stdout):
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+    def send(self, frame: bytes) -> None:
+        """Write ``frame`` to the helper (``Broken`` if it is gone)."""
+        try:
+            write_frame(self.stdin, [frame])
+        except (BrokenPipeError, ValueError) as exc:
+            raise Broken(self._ended()) from exc
+
+    def receive(self) -> bytes:
+        """The helper's next frame, waiting for it (``Broken`` if the helper ended instead)."""
+        try:
+            reply = read_frame(self.stdout)
+        except EOFError:
+            reply = None
+        if reply is None:
+            raise Broken(self._ended())
+        return reply
+
+    def ready(self) -> bool:
+        """Whether the helper has begun a reply (reading it may still wait for the rest), without waiting.
+
+        Only what reached the pipe counts: bytes already read into this side's buffer do not (the next
+        ``receive`` takes them either way).
+        """
+        try:
+            return bool(select.select([self.stdout], [], [], 0)[0])
+        except (OSError, ValueError):  # closed: receive() says what happened
+            return True
+
+    def _ended(self) -> str:
+        try:
+            status = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "a helper process stopped answering"
+        return f"a helper process exited with status {status}"
+
+    def stop(self, *, kill: bool) -> None:
+        """Close its input (it exits when it has read everything) or kill it; wait for it either way."""
+        if kill:
+            self.process.kill()
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
