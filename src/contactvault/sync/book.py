@@ -20,6 +20,7 @@ import functools
 import itertools
 import operator
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,12 +42,13 @@ from contactvault.export.minimal import write_csv, write_vcard
 from contactvault.export.vcard import VCardVersion
 from contactvault.importers._gc import paused_gc
 from contactvault.models import DirectoryEntry
+from contactvault.sync._book_pool import PARALLEL_CONTACTS, BookPool, Item, auto_workers, portable
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
 from contactvault.sync.validity import ALWAYS, Window, day_of, decision_window, instant_of
-from contactvault.vault import Disclosure, Vault
+from contactvault.vault import Disclosure, Kept, Vault
 
-__all__ = ["ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
+__all__ = ["PARALLEL_CONTACTS", "ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
 
 ExportFormat = Literal["vcf", "csv"]
 """The file formats of :func:`export_book`: a minimal vCard address book or a Google Contacts CSV."""
@@ -72,6 +74,7 @@ def messenger_book(
     name_style: NameStyle = "full",
     pseudonym: str = DEFAULT_PSEUDONYM,
     now: datetime | None = None,
+    workers: int | Literal["auto"] = "auto",
 ) -> MessengerBook:
     """The minimal book of ``vault``: one ``MessengerEntry`` per number the policy allows, nothing else.
 
@@ -79,8 +82,15 @@ def messenger_book(
     ``NameStyle``); ``pseudonym`` is the template of the pseudonym style, with ``{code}`` for the
     contact's stable code. UIDs and codes are keyed with the vault's book key (``Vault.book_codes()``):
     stable across books, not linkable to other vaults or to the internal ids.
+
+    ``workers`` > 0 shares the work of a book that looks at every contact (the first of an open vault)
+    with that many helper processes, 0 makes it in this process; ``"auto"`` (the default) uses one
+    helper from `PARALLEL_CONTACTS` contacts on, on two cores or more. The book is the same either way.
+    A policy of the caller's own (not one of this package's classes) is always decided in this process.
     """
     check_name_style(name_style, pseudonym)
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError('workers must be "auto", 0 (one process) or a positive number of helper processes')
     codes = vault.book_codes()
     digest = policy.digest()
     moment = now if now is not None else datetime.now(UTC)
@@ -90,6 +100,17 @@ def messenger_book(
     def make(entry: DirectoryEntry, decision: Decision) -> tuple[BookCard, ...]:
         return _cards_of(entry, decision, codes, name_style, pseudonym, label_texts)
 
+    def finish(token: Kept, item: Item) -> _Held:  # what make() gives, from a helper's name and numbers
+        window, numbers, name, family, given = item
+        cid = uuid.UUID(bytes=token.id)
+        made = map(
+            BookCard,
+            codes.uids(cid, numbers),
+            _book_entries(name, numbers),
+            itertools.repeat((family, given)),
+        )
+        return (token, None if window is None else Window(*window), tuple(made))
+
     with paused_gc():  # many small objects and no cycles; what the book keeps counts as old afterwards
         if not isinstance(vault, Vault) or moment.tzinfo is None:  # no kept directory; a naive now: refused
             entries = [(entry.id.bytes, entry) for entry in vault]
@@ -98,9 +119,25 @@ def messenger_book(
             view = vault.kept_directory()
             kept = _kept_books(view.memo, (type(policy), digest, name_style, pseudonym))
             with kept.lock:
-                cards = kept.update(view.read(), view.entry, policy, moment, make)
+                count = _helpers(workers, vault, kept, policy)  # before the read: they load meanwhile
+                pool = BookPool(count, policy, moment, name_style, pseudonym, finish)
+                try:
+                    cards = kept.update(
+                        view.read(pool.feed if pool else None), view.entry, policy, moment, make, pool=pool
+                    )
+                except BaseException:
+                    pool.close(kill=True)
+                    raise
+                pool.close()
         # _Kept.update checked that the UIDs are unique (only those of changed cards, in a warm book)
         return MessengerBook._of_cards(cards, policy_digest=digest, unique=True)
+
+
+def _helpers(workers: int | Literal["auto"], vault: Vault, kept: _Kept, policy: Policy) -> int:
+    """How many helpers a book starts: none when its policy keeps decisions (a warm book) or is not ours."""
+    if kept.contacts or not portable(policy):
+        return 0
+    return auto_workers(len(vault)) if workers == "auto" else workers
 
 
 def _second(pair: tuple[bytes, DirectoryEntry]) -> DirectoryEntry:
@@ -143,8 +180,9 @@ def _kept_books(memo: dict[object, object], key: object) -> _Kept:
 
 
 _T = TypeVar("_T", bound=tuple[Any, ...])
-_Held = tuple[object, Window | None, tuple[BookCard, ...]]
+_Held = tuple[Any, Window | None, tuple[BookCard, ...]]
 """What a book keeps of one contact: what its directory was read as, its decision's span, its cards."""
+_PLACE: Final[_Held] = ((), None, ())
 
 
 class _Kept:
@@ -189,16 +227,19 @@ class _Kept:
         policy: Policy,
         now: datetime,
         make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
+        *,
+        pool: BookPool[_Held] | None = None,
     ) -> list[BookCard]:
         """The cards of the book at ``now``, in the book's order; the kept decisions brought up to date.
 
         ``read`` holds what each contact's directory was read as (a tuple: its row id first), in the
-        vault's order; ``entry_of`` makes the contact's entry from that.
+        vault's order; ``entry_of`` makes the contact's entry from that. ``pool``'s helpers, if any, share
+        the work of a full pass (``sync._book_pool``).
         """
         tokens_read = read if type(read) is tuple else None
         changed = self._changed(tokens_read, now)
         if changed is None:
-            return self._update_all(read, entry_of, policy, now, make)
+            return self._update_all(read, entry_of, policy, now, make, pool=pool)
         tokens, gone = changed
         made: dict[bytes, _Held] = {}
         for token in tokens:  # made before anything kept changes: an entry that fails leaves it as it was
@@ -214,7 +255,7 @@ class _Kept:
             raise ValueError("the UIDs of a book must be unique")
         if order is None or len(fresh) > len(order) // 8 or not _taken_out(order, redone, contacts):
             self.order = None  # perhaps half taken out: sorted anew
-            return self._update_all(read, entry_of, policy, now, make)
+            return self._update_all(read, entry_of, policy, now, make, pool=pool)
         for card in fresh:
             bisect.insort(order, card, key=_book_order)
         self.uids.difference_update(out)
@@ -252,11 +293,13 @@ class _Kept:
         policy: Policy,
         now: datetime,
         make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
+        *,
+        pool: BookPool[_Held] | None = None,
     ) -> list[BookCard]:
         """:meth:`update` looking at every contact of ``read``."""
         before = self.contacts
         contacts: dict[bytes, _Held] = {}
-        fresh: list[BookCard] = []
+        todo: list[Any] = []  # the tokens of contacts decided afresh, in order
         redone: set[bytes] = set()
         seen = 0  # contacts of the last book still here
         instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
@@ -277,11 +320,27 @@ class _Kept:
                     contacts[cid] = held
                     continue
                 redone.add(cid)
+            contacts[cid] = _PLACE  # its place; made below
+            todo.append(token)
+
+        def here(token: Any) -> _Held:  # noqa: ANN401  (a token of read)
             entry = entry_of(token)
             decision = decide(entry, now=now)
             cards = make(entry, decision)
-            contacts[cid] = (token, window_of(entry, now), cards)
-            fresh.extend(cards)
+            return (token, window_of(entry, now), cards)
+
+        if pool and todo:
+            try:
+                made = pool.made(todo, here)
+            except Exception:  # noqa: BLE001  (raised again below: the first failure in order, as in one process)
+                pool.close(kill=True)
+                made = list(map(here, todo))
+        else:
+            made = list(map(here, todo))
+        fresh: list[BookCard] = []
+        for held in made:
+            contacts[held[0][0]] = held
+            fresh.extend(held[2])
         gone = before.keys() - contacts.keys() if seen < len(before) else set()
         order = self.order
         if order is None or len(fresh) > len(order) // 8 or not _taken_out(order, redone | gone, before):

@@ -33,14 +33,14 @@ keeps a vault open trusts because of this cache is in docs/threat-model.md ("Mem
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from contactvault.models import DirectoryEntry
+from contactvault.vault.records import Records
 
 if TYPE_CHECKING:
     from contactvault.vault.backends.base import Backend
-    from contactvault.vault.records import Records
     from contactvault.vault.state import RowSet
 
 
@@ -108,8 +108,12 @@ class Directory:
         """
         return _entries(core.records, self.read(core))
 
-    def read(self, core: Core) -> tuple[Kept, ...]:
-        """The kept contacts as stored now, in the order added (see ``entries``), their JSON not validated."""
+    def read(self, core: Core, feed: Callable[[Kept], object] | None = None) -> tuple[Kept, ...]:
+        """The kept contacts as stored now, in the order added (see ``entries``), their JSON not validated.
+
+        ``feed``, if given, is called with each contact decrypted now (not with those kept from before),
+        in order, as soon as it is decrypted: before the read is over.
+        """
         storage = core.storage
         with self._lock, storage.snapshot():
             state, raw = core.read_state()
@@ -118,9 +122,9 @@ class Directory:
             if raw != self._state:
                 ahead = self._ahead
                 if ahead is not None and ahead[1] == raw:
-                    self._reread(core, self._written)
+                    self._reread(core, self._written, feed)
                 else:
-                    self._refresh(core)
+                    self._refresh(core, feed)
                 self._state, self._generation = raw, state.generation
                 self._ahead, self._written = None, {}
             return self._kept
@@ -142,7 +146,7 @@ class Directory:
             else:  # another process committed in between: the chain is broken
                 self._ahead, self._written = (-1, b""), {}
 
-    def _reread(self, core: Core, ids: Iterable[bytes]) -> None:
+    def _reread(self, core: Core, ids: Iterable[bytes], feed: Callable[[Kept], object] | None) -> None:
         """Read the rows ``ids`` again (inside the caller's snapshot): new ones go last, erased ones out."""
         known = dict(self._known)
         opened = core.records.opened
@@ -154,11 +158,13 @@ class Directory:
             sealed = hash(row.directory)  # any change to the blob, not only to its tag
             kept = known.get(cid)
             if kept is None or kept.version != row.version or kept.sealed != sealed:
-                known[cid] = Kept(cid, row.version, sealed, opened(row))
+                known[cid] = kept = Kept(cid, row.version, sealed, opened(row))
+                if feed is not None:
+                    feed(kept)
         self._known = known
         self._kept = tuple(known.values())
 
-    def _refresh(self, core: Core) -> None:
+    def _refresh(self, core: Core, feed: Callable[[Kept], object] | None) -> None:
         """Read the rows (inside the caller's snapshot); decrypt those not kept at their version and bytes."""
         known = self._known
         found: dict[bytes, Kept] = {}
@@ -171,6 +177,8 @@ class Directory:
             kept = known.get(cid)
             if kept is None or kept.version != row.version or kept.sealed != sealed:
                 kept = Kept(cid, row.version, sealed, opened(row))
+                if feed is not None:
+                    feed(kept)
             found[cid] = kept
         self._known = found
         self._kept = tuple(found.values())
@@ -209,13 +217,18 @@ class KeptView:
         """Caches derived from the entries (the messenger book's), dropped when the vault closes."""
         return self._directory.memo
 
-    def read(self) -> tuple[Kept, ...]:
-        """The kept contacts as stored now, in the order added (``Directory.read``)."""
-        return self._directory.read(self._core)
+    def read(self, feed: Callable[[Kept], object] | None = None) -> tuple[Kept, ...]:
+        """The kept contacts as stored now, in the order added (``Directory.read``, with ``feed``)."""
+        return self._directory.read(self._core, feed)
 
-    def entry(self, kept: Kept) -> DirectoryEntry:
-        """The validated ``DirectoryEntry`` of a kept contact (``VaultCorrupted`` if it does not validate)."""
-        return self._core.records.kept_entry(kept.id, kept.version, kept.plain)
+    @staticmethod
+    def entry(kept: Kept) -> DirectoryEntry:
+        """The validated ``DirectoryEntry`` of a kept contact (``VaultCorrupted`` if it does not validate).
+
+        It needs no key: the messenger book's helper process (``contactvault.sync._book_pool``) validates
+        the entries it is given with it, as this process does.
+        """
+        return Records.kept_entry(kept.id, kept.version, kept.plain)
 
 
 def directory_of(vault: object) -> tuple[Directory, Core] | None:
