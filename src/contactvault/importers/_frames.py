@@ -8,12 +8,15 @@ which import it rather than each other.
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import struct
+import sys
 import threading
 from typing import BinaryIO
 
-__all__ = ["HEADER", "queued_frames", "read_frame", "write_frame"]
+__all__ = ["HEADER", "helper_pipes", "queued_frames", "read_frame", "write_frame"]
 
 HEADER = struct.Struct("<I")
 """A frame's length, before its bytes."""
@@ -57,3 +60,17 @@ def queued_frames(stream: BinaryIO) -> queue.SimpleQueue[bytes | None]:
 
     threading.Thread(target=read, daemon=True).start()
     return inbox
+
+
+def helper_pipes() -> tuple[BinaryIO, BinaryIO]:
+    """A helper's requests (its standard input) and replies (its standard output), set up as helpers run.
+
+    The helper ignores Ctrl-C (its parent, which gets it too, decides), and from now on anything printed
+    goes to its standard error, never into a reply.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return requests, replies

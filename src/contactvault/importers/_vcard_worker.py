@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import json
 import marshal
-import os
-import signal
 import sys
 from datetime import datetime
 
-from contactvault.importers._frames import HEADER, queued_frames, read_frame, write_frame
+from contactvault.importers._frames import HEADER, helper_pipes, queued_frames, read_frame, write_frame
 from contactvault.importers._gc import paused_gc
 from contactvault.importers._vcard_cards import RawCard
 from contactvault.importers.result import ImportBatch, ImportIssue
@@ -67,11 +65,7 @@ def reply_to(request: bytes) -> list[bytes]:
 
 def main() -> int:
     """Serve requests from standard input until it ends (or the importing process stops reading): 0."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    requests = os.fdopen(os.dup(0), "rb")
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print goes to standard error, never into a reply
-    sys.stdout = sys.stderr
+    requests, replies = helper_pipes()
     inbox = queued_frames(requests)
     while (request := inbox.get()) is not None:
         try:

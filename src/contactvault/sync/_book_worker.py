@@ -32,13 +32,11 @@ import json
 import marshal
 import os
 import pickle
-import signal
-import sys
 from datetime import datetime
 from typing import Any
 
 from contactvault.book import NameStyle, _LabelTexts, _name_parts
-from contactvault.importers._frames import queued_frames, read_frame, write_frame
+from contactvault.importers._frames import helper_pipes, queued_frames, read_frame, write_frame
 from contactvault.importers._gc import paused_gc
 from contactvault.sync.policy import Policy
 from contactvault.sync.validity import decision_window
@@ -99,11 +97,7 @@ def _settings(frame: bytes) -> Settings:
 
 def main() -> int:
     """Serve requests from standard input until it ends: 0; 2 if the settings are not what was sent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    requests = os.fdopen(os.dup(0), "rb")
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print goes to standard error, never into a reply
-    sys.stdout = sys.stderr
+    requests, replies = helper_pipes()
     first = read_frame(requests)
     if first is None:
         return 0
