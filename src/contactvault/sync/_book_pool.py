@@ -39,7 +39,7 @@ __all__ = ["CHUNK", "PARALLEL_CONTACTS", "BookPool", "Item", "auto_workers", "po
 
 _log = logging.getLogger("contactvault.sync")
 
-PARALLEL_CONTACTS: Final = 10_000
+PARALLEL_CONTACTS: Final = 20_000
 """From this many contacts on, a book with nothing kept yet uses a helper (``workers="auto"``)."""
 
 CHUNK: Final = 1_000
