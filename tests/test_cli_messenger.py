@@ -241,6 +241,24 @@ def test_export_csv_and_vcard_4_with_json(setup, tmp_path):
     assert setup.disclosures() == 2
 
 
+@pytest.mark.parametrize(
+    "command", [("book", "--reveal", "--json"), ("export", "{out}"), ("sync", "file", "{out}")]
+)
+def test_workers_share_the_book_and_change_nothing(setup, tmp_path, command):
+    """--workers 1 (a helper at any size) gives what --workers 0 gives; anything else is a usage error."""
+    outputs = []
+    for workers in ("0", "1", "auto"):
+        out = tmp_path / f"book-{workers}.vcf"
+        args = [part.format(out=out) for part in command]
+        result = run(*args, *setup.options, "--workers", workers)
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes() if out.exists() else result.output.encode())
+    assert outputs[0] == outputs[1] == outputs[2]
+    bad = run(*[part.format(out=tmp_path / "x.vcf") for part in command], *setup.options, "--workers", "-1")
+    assert bad.exit_code == 2
+    assert "invalid value for --workers" in bad.output
+
+
 # --- sync file -------------------------------------------------------------------------------------------
 
 

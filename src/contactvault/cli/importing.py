@@ -25,6 +25,7 @@ from rich.text import Text
 
 from contactvault.cli._app import VaultAccess, stdout, vault_options
 from contactvault.cli._errors import EXIT_FINDINGS, guarded, stderr
+from contactvault.cli._workers import workers_option
 from contactvault.importers.csv import import_csv
 from contactvault.importers.result import ImportBatch, ImportResult, ImportTally
 from contactvault.importers.vcard import iter_vcards
@@ -178,18 +179,6 @@ def _store(
         return vault.import_contacts(contacts, on_match=on_match, dry_run=dry_run, progress=stored)
 
 
-def _workers_option(_ctx: click.Context, _param: click.Parameter, value: str) -> int | Literal["auto"]:
-    if value.strip().lower() == "auto":
-        return "auto"
-    try:
-        count = int(value)
-    except ValueError:
-        count = -1
-    if count < 0:
-        raise click.BadParameter("expected 'auto' or a number of helper processes (0: one process)")
-    return count
-
-
 @click.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
@@ -214,14 +203,9 @@ def _workers_option(_ctx: click.Context, _param: click.Parameter, value: str) ->
 )
 @click.option("--dry-run", is_flag=True, help="Only read the file and say what would change; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")
-@click.option(
-    "--workers",
-    default="auto",
-    show_default=True,
-    metavar="N|auto",
-    callback=_workers_option,
-    help="Helper processes that read the cards while this one stores them; 0: one process; auto: one "
-    "fewer than the cores, for files of 4 MiB or more.",
+@workers_option(
+    "Helper processes that read the cards while this one stores them; 0: one process; auto: one fewer "
+    "than the cores, for files of 4 MiB or more."
 )
 @click.option(
     "--strict", is_flag=True, help="Exit with 1 if any card or row could not be imported, or was ambiguous."
