@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactvault import KdfParams, Vault, VaultCorrupted
+from contactvault import KdfParams, Vault, VaultCorrupted, _helper_process
 from contactvault.export.minimal import to_vcard
 from contactvault.sync import _book_pool, messenger_book
 from contactvault.sync import book as sync_book
@@ -210,10 +210,14 @@ _READY = (
         " f.write_frame(w, [b'[[null]]'])\n",  # a reply of the wrong length
         _READY + "f.read_frame(r)\nf.write_frame(w, [b'\"ready\"'])\nwhile f.read_frame(r):\n"
         " f.write_frame(w, [b'{'])\n",  # not JSON
+        _READY + "f.read_frame(r)\nf.write_frame(w, [b'\"ready\"'])\nimport time\ntime.sleep(60)\n",  # stalls
+        _READY + "f.read_frame(r)\nf.write_frame(w, [b'\"ready\"'])\nf.read_frame(r)\n"
+        "w.write(b'\\x40\\x00\\x00\\x00[');w.flush()\nimport time\ntime.sleep(60)\n",  # half a reply
     ],
-    ids=["exits", "not-ready", "dies-mid-chunk", "wrong-length", "not-json"],
+    ids=["exits", "not-ready", "dies-mid-chunk", "wrong-length", "not-json", "stalls", "half-a-reply"],
 )
 def test_a_helper_that_fails_changes_nothing_but_the_speed(tmp_path, monkeypatch, caplog, script):
+    monkeypatch.setattr(_helper_process, "ANSWER_SECONDS", 1.0)
     path = _vault(tmp_path / "v.db", 60)
     alone = _book(path, Policy.default(), NOW, "full", 0)
     monkeypatch.setattr(_book_pool, "helper_command", lambda _module: [sys.executable, "-c", script])
@@ -224,6 +228,8 @@ def test_a_helper_that_fails_changes_nothing_but_the_speed(tmp_path, monkeypatch
     assert len(waiting.started) == 1
     assert _gone(waiting.started)
     assert "the book" in caplog.text
+    if "sleep" in script:  # waited for ANSWER_SECONDS, not for the helper to end
+        assert "stopped answering" in caplog.text
 
 
 @pytest.mark.parametrize(

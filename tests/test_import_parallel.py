@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactvault import Vault
+from contactvault import Vault, _helper_process
 from contactvault.cli import main
 from contactvault.crypto import KdfParams
 from contactvault.errors import ImportFailed
@@ -174,6 +174,17 @@ sys.stdin.buffer.read()
         (_ONE_REPLY_THEN_EXIT, "exited with status 5"),
         (_ONE_REPLY_THEN_GARBAGE.replace("GARBAGE", "b'not a reply'"), "malformed reply"),
         (_ONE_REPLY_THEN_GARBAGE.replace("GARBAGE", "b'\\x02\\x00\\x00\\x00{}'"), "malformed reply"),
+        (  # half a frame, then nothing (ANSWER_SECONDS made short below)
+            _ONE_REPLY_THEN_GARBAGE.replace(
+                "w.write_frame(sys.stdout.buffer, [GARBAGE])",
+                "sys.stdout.buffer.write(b'\\x40\\x00\\x00\\x00{'); sys.stdout.buffer.flush()",
+            ),
+            "stopped answering",
+        ),
+        (
+            _ONE_REPLY_THEN_GARBAGE.replace("w.write_frame(sys.stdout.buffer, [GARBAGE])", ""),
+            "stopped answering",
+        ),
         (  # a well-formed header that does not fit the request
             _ONE_REPLY_THEN_GARBAGE.replace(
                 "GARBAGE",
@@ -193,7 +204,8 @@ sys.stdin.buffer.read()
     ],
 )
 def test_a_helper_that_breaks_midway_loses_no_card(monkeypatch, code, said):
-    """The chunks out when a helper exits or sends a malformed reply are read here: none lost, none twice."""
+    """The chunks out when a helper exits, stalls or sends a malformed reply are read here, once each."""
+    monkeypatch.setattr(_helper_process, "ANSWER_SECONDS", 1.0)
     _command(monkeypatch, *_script(code))
     data = _file(40)
     batches = list(iter_vcards(data, default_region="DE", batch_size=3, workers=1))

@@ -16,15 +16,26 @@ import os
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import BinaryIO, Final, cast
 
-from contactvault.importers._frames import read_frame, write_frame
+from contactvault.importers._frames import HEADER, write_frame
 
 __all__ = ["Broken", "Helper", "helper_command"]
 
 _PIPE_BYTES: Final = 1 << 20
 """The pipes to and from a helper are enlarged to this (Linux), so that a chunk is written without waiting."""
+
+_READ_BYTES: Final = 1 << 20
+"""The most read from a helper's output at once."""
+
+ANSWER_SECONDS: float = 120.0
+"""A helper that sends nothing for this long while its parent waits for a reply is taken for broken.
+
+A chunk takes a helper well under a second; a helper that stopped (a deadlock, a stopped process) would
+otherwise keep its parent waiting forever. The parent then stops it and does its work itself.
+"""
 
 
 def helper_command(module: str) -> list[str]:
@@ -53,6 +64,11 @@ class Helper:
         )
         self.stdin = cast("BinaryIO", self.process.stdin)
         self.stdout = cast("BinaryIO", self.process.stdout)
+        # Replies are read from the pipe's descriptor into a buffer of this object's own (never through
+        # ``stdout``'s), so that whether a whole frame is there is known without waiting.
+        self._output = self.stdout.fileno()
+        self._buffer = bytearray()
+        self._ended_output = False
         with contextlib.suppress(ImportError, AttributeError, OSError):  # not Linux, or over the limit
             import fcntl  # noqa: PLC0415  (POSIX only)
 
@@ -67,25 +83,48 @@ class Helper:
             raise Broken(self._ended()) from exc
 
     def receive(self) -> bytes:
-        """The helper's next frame, waiting for it (``Broken`` if the helper ended instead)."""
-        try:
-            reply = read_frame(self.stdout)
-        except EOFError:
-            reply = None
-        if reply is None:
-            raise Broken(self._ended())
-        return reply
+        """The helper's next frame, waiting at most ``ANSWER_SECONDS`` for it to arrive whole.
+
+        ``Broken`` if the helper ended instead, sent a cut-short frame, or stopped answering.
+        """
+        deadline = time.monotonic() + ANSWER_SECONDS
+        while (size := self._whole()) is None:
+            if self._ended_output:
+                raise Broken(self._ended())
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Broken("a helper process stopped answering")
+            self._read(left)
+        frame = bytes(self._buffer[HEADER.size : HEADER.size + size])
+        del self._buffer[: HEADER.size + size]
+        return frame
 
     def ready(self) -> bool:
-        """Whether the helper has begun a reply (reading it may still wait for the rest), without waiting.
+        """Whether a whole frame has arrived (or the helper's output ended), without waiting."""
+        self._read(0)
+        return self._ended_output or self._whole() is not None
 
-        Only what reached the pipe counts: bytes already read into this side's buffer do not (the next
-        ``receive`` takes them either way).
-        """
+    def _whole(self) -> int | None:
+        """The size of the frame at the start of the buffer, if all of it is there."""
+        if len(self._buffer) < HEADER.size:
+            return None
+        (size,) = HEADER.unpack_from(self._buffer)
+        return size if len(self._buffer) >= HEADER.size + size else None
+
+    def _read(self, timeout: float) -> None:
+        """Add what the helper wrote to the buffer, waiting up to ``timeout`` seconds for something."""
+        if self._ended_output:
+            return
         try:
-            return bool(select.select([self.stdout], [], [], 0)[0])
-        except (OSError, ValueError):  # closed: receive() says what happened
-            return True
+            readable = bool(select.select([self._output], [], [], timeout)[0])
+        except (OSError, ValueError):  # no select() on pipes (Windows): only a wait reads, however long
+            readable = timeout > 0
+        if readable:
+            data = os.read(self._output, _READ_BYTES)
+            if data:
+                self._buffer += data
+            else:
+                self._ended_output = True
 
     def _ended(self) -> str:
         try:
