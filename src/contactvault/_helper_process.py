@@ -79,7 +79,7 @@ class Helper:
         """Write ``frame`` to the helper (``Broken`` if it is gone)."""
         try:
             write_frame(self.stdin, [frame])
-        except (BrokenPipeError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # BrokenPipeError, or a pipe already closed
             raise Broken(self._ended()) from exc
 
     def receive(self) -> bytes:
@@ -120,7 +120,10 @@ class Helper:
         except (OSError, ValueError):  # no select() on pipes (Windows): only a wait reads, however long
             readable = timeout > 0
         if readable:
-            data = os.read(self._output, _READ_BYTES)
+            try:
+                data = os.read(self._output, _READ_BYTES)
+            except OSError:  # the pipe broke: as good as its end (receive() says the helper ended)
+                data = b""
             if data:
                 self._buffer += data
             else:
