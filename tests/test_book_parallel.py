@@ -14,6 +14,7 @@ import logging
 import select
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +45,8 @@ class _Waiting:
     """Spies on the book's helpers: waits, after they start, until each has something to say.
 
     A helper takes a few tenths of a second to load; a small test book would be done by then, all in the
-    book's process. Waiting (before the read) makes the helpers take part from the first chunk. The wait
-    reads nothing: the book reads the helper's first frame as it always does.
+    book's process. Waiting (before the read) until a whole first frame is there makes the helpers take
+    part from the first chunk. The wait takes no frame: the book reads it as it always does.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +58,9 @@ class _Waiting:
             real_init(pool, *args, **kwargs)
             for worker in pool._workers:
                 self.started.append(worker.helper.process)
-                select.select([worker.helper.stdout], [], [], 60)
+                deadline = time.monotonic() + 60
+                while not worker.helper.ready() and time.monotonic() < deadline:
+                    select.select([worker.helper.stdout], [], [], 0.05)
 
         def items(reply: bytes, count: int) -> list[Any]:
             found = real_items(reply, count)
