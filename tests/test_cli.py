@@ -380,6 +380,10 @@ def test_a_prompt_closed_without_an_answer_exits_130(tmp_path, monkeypatch):
 CLI = [sys.executable, "-c", "from contactvault.cli import main; main(prog_name='contactvault')"]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_until_asleep(pid: int) -> None:
     """Wait until the process sleeps (blocked in the read of its answer), as a person's Ctrl-C finds it.
 
@@ -414,6 +418,9 @@ def test_sigint_at_the_erase_question_exits_130_in_a_real_process(tmp_path):
             stdin=terminal,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # As a terminal starts a command: with Ctrl-C's default action. A test run started in the
+            # background by a script (``cmd &``) ignores SIGINT, and a child would inherit that.
+            preexec_fn=_default_sigint,  # noqa: PLW1509  (no threads start in between: only this test's child)
         )
         assert process.stderr is not None
         seen = b""
