@@ -128,15 +128,16 @@ def test_a_parallel_book_is_the_one_process_book(  # noqa: PLR0917  (Hypothesis 
     assert shared == alone
 
 
-def _vault(path: Path, count: int) -> Path:
+def _vault(path: Path | str, count: int) -> Path | str:
     with Vault.create(path, "pw", kdf=FAST) as vault:
         vault.add_many([_eligible(f"Kontakt {i:04d}", f"0151 555{i:05d}") for i in range(count)])
     return path
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_helpers_do_their_part_and_exit_with_the_book(tmp_path, monkeypatch, workers):
-    path = _vault(tmp_path / "v.db", 300)
+def test_helpers_do_their_part_and_exit_with_the_book(where, monkeypatch, workers):
+    """On SQLite and PostgreSQL (the directory is fed to the helpers inside the read's snapshot)."""
+    path = _vault(where, 300)
     alone = _book(path, Policy.default(), NOW, "full", 0)
     monkeypatch.setattr(_book_pool, "CHUNK", 7)
     waiting = _Waiting(monkeypatch)
