@@ -243,9 +243,7 @@ class _Kept:
         tokens, gone = changed
         made: dict[bytes, _Held] = {}
         for token in tokens:  # made before anything kept changes: an entry that fails leaves it as it was
-            entry = entry_of(token)
-            cards = make(entry, policy.decide(entry, now=now))
-            made[token[0]] = (token, decision_window(policy, entry, now), cards)
+            made[token[0]] = _held(entry_of, policy, now, make, token)
         contacts, order = self.contacts, self.order
         fresh = [card for held in made.values() for card in held[2]]
         redone = {cid for cid in made if cid in contacts} | gone
@@ -303,7 +301,6 @@ class _Kept:
         redone: set[bytes] = set()
         seen = 0  # contacts of the last book still here
         instant, day = (instant_of(now), day_of(now)) if before else (0, 0)
-        decide, window_of = policy.decide, functools.partial(decision_window, policy)
         tokens = read if type(read) is tuple else None
         for token in read:
             cid: bytes = token[0]
@@ -323,12 +320,7 @@ class _Kept:
             contacts[cid] = _PLACE  # its place; made below
             todo.append(token)
 
-        def here(token: Any) -> _Held:  # noqa: ANN401  (a token of read)
-            entry = entry_of(token)
-            decision = decide(entry, now=now)
-            cards = make(entry, decision)
-            return (token, window_of(entry, now), cards)
-
+        here = functools.partial(_held, entry_of, policy, now, make)
         if pool and todo:
             try:
                 made = pool.made(todo, here)
@@ -357,6 +349,19 @@ class _Kept:
         self.last = tokens
         self.span = _meet(ALWAYS, map(_window, contacts.values())) if tokens is not None else None
         return order
+
+
+def _held(
+    entry_of: Callable[[Any], DirectoryEntry],
+    policy: Policy,
+    now: datetime,
+    make: Callable[[DirectoryEntry, Decision], tuple[BookCard, ...]],
+    token: Any,  # noqa: ANN401  (a token of a read: a tuple, its row id first)
+) -> _Held:
+    """What a book keeps of the contact ``token`` was read as: decided at ``now``, its span, its cards."""
+    entry = entry_of(token)
+    cards = make(entry, policy.decide(entry, now=now))
+    return (token, decision_window(policy, entry, now), cards)
 
 
 def _window(held: _Held) -> Window | None:
