@@ -24,8 +24,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-import platformdirs
-
 from contactvault import crypto
 from contactvault.crypto import KdfParams, Keys
 from contactvault.duplicates import DuplicateGroup, find_duplicates
@@ -41,7 +39,7 @@ from contactvault.vault import backup as backups
 from contactvault.vault import keys as slots
 from contactvault.vault import log, memory, state
 from contactvault.vault.asking import ConsentAsking
-from contactvault.vault.backends import Location, create, is_url, open_backend
+from contactvault.vault.backends import Location, create, default_vault_path, is_url, open_backend
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.changing import MODIFY_ATTEMPTS, ContactChanges
 from contactvault.vault.core import BATCH, Core, Write, validated
@@ -58,18 +56,13 @@ from contactvault.vault.results import (
     VerifyReport,
 )
 from contactvault.vault.retention import Retention
-from contactvault.vault.users import UserSlots, finish_open, kdf_guard
+from contactvault.vault.users import UserSlots, finish_open
 from contactvault.vault.verify import verify
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "MODIFY_ATTEMPTS", "Vault", "default_vault_path"]
 
 DEFAULT_LOCK_TIMEOUT: Final = 15.0
 """Seconds a write waits for another writer's transaction to end before raising ``VaultLocked``."""
-
-
-def default_vault_path() -> Path:
-    """Where a vault lives when no path is given: ``vault.db`` in the platform's user data folder."""
-    return platformdirs.user_data_path("contactvault", appauthor=False) / "vault.db"
 
 
 def _location(location: Location | None) -> Location:
@@ -210,7 +203,7 @@ class Vault(ContactChanges, MessengerSide, UserSlots, Notices, ConsentAsking, Re
         if service_key is not None:
             unlock = slots.service_unlock(service_key)
         else:
-            guard = None if accept_kdf_change else kdf_guard
+            guard = None if accept_kdf_change else memory.kdf_guard
             unlock = slots.passphrase_unlock(passphrase or "", user, guard)
         return cls._open(_location(path), unlock, lock_timeout)
 
@@ -276,7 +269,7 @@ class Vault(ContactChanges, MessengerSide, UserSlots, Notices, ConsentAsking, Re
         if sum(x is not None for x in (passphrase, service_key, recovery_key)) != 1:
             raise ValueError("give the passphrase, a service key or the recovery key")
         if passphrase is not None:
-            unlock = slots.passphrase_unlock(passphrase, user, kdf_guard)
+            unlock = slots.passphrase_unlock(passphrase, user, memory.kdf_guard)
         else:
             unlock = (
                 slots.service_unlock(service_key or "")

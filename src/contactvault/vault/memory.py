@@ -11,7 +11,7 @@ This module is that memory, kept by the client, per vault (its random id) and pe
   that finds another state at the same generation (two copies that went their own ways: a fork);
 - each key slot's **KDF settings** as last seen in the authenticated header (``kdf_for``, ``remember_kdf``),
   so that a header whose KDF cost went up unnoticed is refused before anything is derived
-  (``users.kdf_guard``).
+  (``kdf_guard``).
 
 It lives in ``platformdirs.user_state_path("contactvault")/seen/<vault id hex>.json``, or under the folder
 named by ``CONTACTVAULT_STATE_DIR`` (``$CONTACTVAULT_STATE_DIR/seen/``): a folder of mode 0700, files of mode
@@ -53,15 +53,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import platformdirs
 
 from contactvault.crypto import KdfParams
 from contactvault.errors import KdfLimitExceeded, VaultCorrupted, VaultError
 from contactvault.files import fsync_dir, make_private_dir
-from contactvault.vault.core import Core
+from contactvault.vault.header import Header, Slot
 from contactvault.vault.state import RowSet
+
+if TYPE_CHECKING:
+    from contactvault.vault.core import Core
 
 if sys.platform != "win32":
     import fcntl
@@ -77,6 +80,7 @@ __all__ = [
     "accepting_older",
     "closing",
     "consulted",
+    "kdf_guard",
     "newest",
     "opened",
     "state_folder",
@@ -531,3 +535,35 @@ def accepting_older(accept: bool = True) -> Iterator[None]:
         yield
     finally:
         _ACCEPT_OLDER.reset(token)
+
+
+def _costlier(new: KdfParams, seen: KdfParams) -> bool:
+    return new.memory_kib > seen.memory_kib or new.iterations > seen.iterations or new.lanes > seen.lanes
+
+
+def kdf_guard(header: Header, name: str, slot: Slot | None) -> None:
+    """Refuse, before deriving anything, a person's slot whose KDF cost went up since this client saw it.
+
+    Also a slot this client opened before that is gone from the header (``VaultCorrupted``: removed, or
+    the header edited), rather than "no such user".
+
+    A header edited to ask for the caps (1 GiB, 64 iterations) costs half a minute and a gigabyte before
+    "wrong passphrase"; the client's memory (``contactvault.vault.memory``) knows what it was. A change
+    made on purpose elsewhere (``change_passphrase(..., kdf=...)``) is taken with ``accept_kdf_change``.
+    """
+    seen = ClientMemory().kdf_for(header.vault_id, name)
+    if slot is None and seen is not None:
+        raise VaultCorrupted(
+            f"the key slot of user {name!r}, which this client opened before, is not in the vault header: "
+            "removed by another user, or the header was edited"
+        )
+    if slot is None or slot.kdf is None:
+        return
+    if seen is not None and _costlier(slot.kdf, seen):
+        raise KdfLimitExceeded(
+            f"the key slot of user {slot.name!r} asks for a costlier KDF than this client saw before "
+            f"({seen.memory_kib} KiB, {seen.iterations} iterations, {seen.lanes} lanes; now "
+            f"{slot.kdf.memory_kib} KiB, {slot.kdf.iterations} iterations, {slot.kdf.lanes} lanes): refused "
+            "without computing it. If that user changed it on purpose, open with accept_kdf_change "
+            "(CONTACTVAULT_ACCEPT_KDF_CHANGE=1)"
+        )

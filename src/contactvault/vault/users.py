@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contactvault.crypto import KdfParams
-from contactvault.errors import KdfLimitExceeded, UnknownUser, VaultCorrupted, VaultError
+from contactvault.errors import UnknownUser, VaultError
 from contactvault.vault import keys as slots
 from contactvault.vault import log
 from contactvault.vault.core import Core
@@ -21,7 +21,7 @@ from contactvault.vault.header import RECOVERY, Header, Slot, SlotKind, check_na
 from contactvault.vault.memory import ClientMemory
 from contactvault.vault.rekeying import RekeyReport, rekey, undo_pending
 
-__all__ = ["UserInfo", "UserSlots", "finish_open", "kdf_guard"]
+__all__ = ["UserInfo", "UserSlots", "finish_open"]
 
 UserKind = Literal["person", "service", "recovery key"]
 
@@ -46,38 +46,6 @@ class UserInfo:
     kdf: KdfParams | None
     you: bool
     carried_over: bool = False
-
-
-def _costlier(new: KdfParams, seen: KdfParams) -> bool:
-    return new.memory_kib > seen.memory_kib or new.iterations > seen.iterations or new.lanes > seen.lanes
-
-
-def kdf_guard(header: Header, name: str, slot: Slot | None) -> None:
-    """Refuse, before deriving anything, a person's slot whose KDF cost went up since this client saw it.
-
-    Also a slot this client opened before that is gone from the header (``VaultCorrupted``: removed, or
-    the header edited), rather than "no such user".
-
-    A header edited to ask for the caps (1 GiB, 64 iterations) costs half a minute and a gigabyte before
-    "wrong passphrase"; the client's memory (``contactvault.vault.memory``) knows what it was. A change
-    made on purpose elsewhere (``change_passphrase(..., kdf=...)``) is taken with ``accept_kdf_change``.
-    """
-    seen = ClientMemory().kdf_for(header.vault_id, name)
-    if slot is None and seen is not None:
-        raise VaultCorrupted(
-            f"the key slot of user {name!r}, which this client opened before, is not in the vault header: "
-            "removed by another user, or the header was edited"
-        )
-    if slot is None or slot.kdf is None:
-        return
-    if seen is not None and _costlier(slot.kdf, seen):
-        raise KdfLimitExceeded(
-            f"the key slot of user {slot.name!r} asks for a costlier KDF than this client saw before "
-            f"({seen.memory_kib} KiB, {seen.iterations} iterations, {seen.lanes} lanes; now "
-            f"{slot.kdf.memory_kib} KiB, {slot.kdf.iterations} iterations, {slot.kdf.lanes} lanes): refused "
-            "without computing it. If that user changed it on purpose, open with accept_kdf_change "
-            "(CONTACTVAULT_ACCEPT_KDF_CHANGE=1)"
-        )
 
 
 def finish_open(core: Core, opened: slots.Unlocked) -> None:

@@ -10,17 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+import platformdirs
+
 from contactvault.errors import VaultError
 from contactvault.vault.backends.base import Backend
 from contactvault.vault.backends.sqlite import SqliteBackend
 from contactvault.vault.backends.urls import parse_url
 
-__all__ = ["Location", "create", "describe", "is_url", "open_backend"]
+__all__ = ["Location", "create", "default_vault_path", "describe", "is_url", "open_backend"]
 
 Location = str | Path
 """A vault file's path, or a ``postgresql://`` URL."""
 
 _SCHEMES = ("postgresql://", "postgres://")
+
+
+def default_vault_path() -> Path:
+    """Where a vault lives when no path is given: ``vault.db`` in the platform's user data folder."""
+    return platformdirs.user_data_path("contactvault", appauthor=False) / "vault.db"
 
 
 def is_url(location: Location) -> bool:
