@@ -27,6 +27,7 @@ from typing import Final, NamedTuple
 
 import click
 
+from contactvault.cli import _ahead
 from contactvault.cli._errors import CommandLine
 
 __all__ = ["COMMAND_TABLE", "CommandEntry", "main"]
@@ -197,7 +198,20 @@ class _LazyCommands(MutableMapping[str, click.Command]):
 
 
 class _LazyCommandLine(CommandLine):
-    """`CommandLine` whose commands load on demand (`_LazyCommands`); ``--help`` lists them from the table."""
+    """`CommandLine` whose commands load on demand (`_LazyCommands`); ``--help`` lists them from the table.
+
+    Before a command that opens the vault is loaded, the vault's key derivation starts (`_ahead.begin`),
+    so that it runs while the command's modules load; what the command's open did not take is dropped
+    when the command ends.
+    """
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's, after starting the key derivation the command will need (`_ahead.begin`)."""
+        if args and not ctx.resilient_parsing and _ahead.begin(args[0], args[1:]):  # not when completing
+            ctx.call_on_close(_forget_ahead)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The "Commands" section of ``--help``, as click writes it, without importing any command."""
@@ -213,6 +227,12 @@ class _LazyCommandLine(CommandLine):
         rows = [(name, _short_help(commands, name, limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _forget_ahead() -> None:
+    from contactvault.vault import ahead  # noqa: PLC0415  (loaded by _ahead.begin already)
+
+    ahead.forget()
 
 
 def _short_help(commands: MutableMapping[str, click.Command], name: str, limit: int) -> str:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import click
 from pydantic import ValidationError
 
+from contactvault.cli._ahead import first_line
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
 from contactvault.errors import ContactNotFound, FolderNotFound, UnknownUser, VaultNotFound
 from contactvault.i18n import LANGS
@@ -132,10 +133,9 @@ def read_secret_file(path: Path, what: str) -> str:
 
 def _first_line(data: bytes, path: Path, what: str) -> str:
     try:
-        text = data.decode("utf-8")
+        line = first_line(data)
     except UnicodeDecodeError:
         raise CommandError(f"{what} {path.name}: not UTF-8 text", EXIT_BAD_INPUT) from None
-    line = text.splitlines()[0] if text.splitlines() else ""
     if not line:
         raise CommandError(f"{what} {path.name}: the first line is empty", EXIT_BAD_INPUT)
     return line

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from contactvault import crypto
+from contactvault import crypto, kdf_ahead
 from contactvault.crypto import AuthenticationFailed, KdfParams, Keys, RecordKind
 from contactvault.errors import UnknownUser, VaultCorrupted, WrongPassphrase
 from contactvault.vault.header import RECOVERY, Header, Slot, SlotKind, check_name
@@ -35,6 +35,7 @@ __all__ = [
     "keys_for",
     "make_link",
     "new_recovery_slot",
+    "opening_slot",
     "passphrase_unlock",
     "pending_master",
     "person_slot",
@@ -276,15 +277,24 @@ def passphrase_unlock(
     check_passphrase(passphrase)
 
     def unlock(header: Header) -> Unlocked:
-        slot = _person(header, user, guard)
-        if guard is not None and user is None:
-            guard(header, slot.name, slot)
-        if slot.kdf is None:  # pragma: no cover (a person's slot always has them: the parser makes sure)
-            raise VaultCorrupted("a person's key slot has no KDF parameters")
-        kek = crypto.derive_kek(passphrase, slot.salt, slot.kdf)
+        slot, kdf = opening_slot(header, user, guard)
+        kek = kdf_ahead.take(passphrase, slot.salt, kdf) or crypto.derive_kek(passphrase, slot.salt, kdf)
         return _master(slot, kek, header, "passphrase")
 
     return unlock
+
+
+def opening_slot(header: Header, user: str | None, guard: KdfGuard | None) -> tuple[Slot, KdfParams]:
+    """The slot a passphrase of ``user`` opens (the only person's if ``None``) and its KDF parameters.
+
+    ``guard`` sees the slot first: what it refuses is never derived.
+    """
+    slot = _person(header, user, guard)
+    if guard is not None and user is None:
+        guard(header, slot.name, slot)
+    if slot.kdf is None:  # pragma: no cover (a person's slot always has them: the parser makes sure)
+        raise VaultCorrupted("a person's key slot has no KDF parameters")
+    return slot, slot.kdf
 
 
 def service_unlock(service_key: str) -> Unlock:
