@@ -48,8 +48,17 @@ class BookCodes:
 
     def uids(self, contact_id: uuid.UUID, numbers: Iterable[str]) -> tuple[str, ...]:
         """:meth:`uid` of each of ``numbers``, in order: :func:`book_uid` of the contact and each number."""
+        return self.uids_of(contact_id.bytes, numbers)
+
+    def uids_of(self, contact_id: bytes, numbers: Iterable[str]) -> tuple[str, ...]:
+        """:meth:`uids` of the contact whose id is the 16 bytes ``contact_id`` (its ``UUID.bytes``).
+
+        For a book that has the contacts' row ids as bytes: no ``UUID`` is made for each.
+        """
+        if type(contact_id) is not bytes or len(contact_id) != 16:
+            raise ValueError("a contact id is 16 bytes")
         of_contact = self.__uid.copy()
-        of_contact.update(contact_id.bytes)
+        of_contact.update(contact_id)
         made: list[str] = []
         for number in numbers:
             state = of_contact.copy()

@@ -20,7 +20,6 @@ import functools
 import itertools
 import operator
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,14 +101,16 @@ def messenger_book(
 
     def finish(token: Kept, item: Item) -> _Held:  # what make() gives, from a helper's name and numbers
         window, numbers, name, family, given = item
-        cid = uuid.UUID(bytes=token.id)
+        span = None if window is None else Window._make(window)
+        if not numbers:  # no number allowed: no card
+            return (token, span, ())
         made = map(
             BookCard,
-            codes.uids(cid, numbers),
+            codes.uids_of(token.id, numbers),  # the row id's bytes are the contact's UUID's
             _book_entries(name, numbers),
             itertools.repeat((family, given)),
         )
-        return (token, None if window is None else Window(*window), tuple(made))
+        return (token, span, tuple(made))
 
     with paused_gc():  # many small objects and no cycles; what the book keeps counts as old afterwards
         if not isinstance(vault, Vault) or moment.tzinfo is None:  # no kept directory; a naive now: refused
