@@ -188,6 +188,23 @@ def test_auto_uses_a_helper_from_the_threshold_on_two_cores(monkeypatch):
     assert _book_pool.auto_workers(10 * _book_pool.PARALLEL_CONTACTS) == 0
 
 
+@pytest.mark.parametrize(("live", "erased", "helpers"), [(9, 0, 0), (10, 0, 1), (8, 2, 1), (9, 3, 1)])
+def test_auto_counts_the_rows_of_the_row_set_state(tmp_path, monkeypatch, live, erased, helpers):
+    """``"auto"`` takes the vault's rows (erased ones too) from its state, one read, not ``len(vault)``."""
+    path = _vault(tmp_path / "v.db", live + erased)
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(_book_pool, "PARALLEL_CONTACTS", 10)
+    waiting = _Waiting(monkeypatch)
+    with Vault.open(path, "pw") as vault:
+        for entry in list(vault)[:erased]:
+            vault.erase(entry.id)
+        assert vault.kept_directory().rows() == live + erased
+        assert len(vault) == live
+        book = messenger_book(vault, Policy.default(), now=NOW)
+        assert to_vcard(book) == to_vcard(messenger_book(vault, Policy.default(), now=NOW, workers=0))
+    assert len(waiting.started) == helpers
+
+
 @pytest.mark.parametrize("workers", [-1, True, 1.5, "2"])
 def test_workers_must_be_auto_or_a_count(tmp_path, workers):
     path = _vault(tmp_path / "v.db", 1)

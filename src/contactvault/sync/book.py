@@ -45,7 +45,7 @@ from contactvault.sync._book_pool import PARALLEL_CONTACTS, BookPool, Item, auto
 from contactvault.sync.policy import Decision, Policy
 from contactvault.sync.targets.base import SyncResult, Target
 from contactvault.sync.validity import ALWAYS, Window, day_of, decision_window, instant_of
-from contactvault.vault import Disclosure, Kept, Vault
+from contactvault.vault import Disclosure, Kept, KeptView, Vault
 
 __all__ = ["PARALLEL_CONTACTS", "ExportFormat", "explain", "export_book", "messenger_book", "sync_book"]
 
@@ -120,7 +120,7 @@ def messenger_book(
             view = vault.kept_directory()
             kept = _kept_books(view.memo, (type(policy), digest, name_style, pseudonym))
             with kept.lock:
-                count = _helpers(workers, vault, kept, policy)  # before the read: they load meanwhile
+                count = _helpers(workers, view, kept, policy)  # before the read: they load meanwhile
                 pool = BookPool(count, policy, moment, name_style, pseudonym, finish)
                 try:
                     cards = kept.update(
@@ -134,11 +134,14 @@ def messenger_book(
         return MessengerBook._of_cards(cards, policy_digest=digest, unique=True)
 
 
-def _helpers(workers: int | Literal["auto"], vault: Vault, kept: _Kept, policy: Policy) -> int:
-    """How many helpers a book starts: none when its policy keeps decisions (a warm book) or is not ours."""
+def _helpers(workers: int | Literal["auto"], view: KeptView, kept: _Kept, policy: Policy) -> int:
+    """How many helpers a book starts: none when its policy keeps decisions (a warm book) or is not ours.
+
+    ``"auto"`` counts the vault's rows in its row-set state (one read), not its live contacts (a scan).
+    """
     if kept.contacts or not portable(policy):
         return 0
-    return auto_workers(len(vault)) if workers == "auto" else workers
+    return auto_workers(view.rows()) if workers == "auto" else workers
 
 
 def _second(pair: tuple[bytes, DirectoryEntry]) -> DirectoryEntry:
@@ -337,7 +340,10 @@ class _Kept:
         gone = before.keys() - contacts.keys() if seen < len(before) else set()
         order = self.order
         if order is None or len(fresh) > len(order) // 8 or not _taken_out(order, redone | gone, before):
-            order = [card for held in contacts.values() for card in held[2]]
+            if not before and len(made) == len(contacts):  # a first book, ids unique: fresh is in their order
+                order = fresh
+            else:
+                order = [card for held in contacts.values() for card in held[2]]
             order.sort(key=_book_order)
         else:
             for card in fresh:
@@ -371,7 +377,7 @@ def _window(held: _Held) -> Window | None:
 
 def _meet(span: Window | None, windows: Iterable[Window | None]) -> Window | None:
     """The span in which ``span`` and every one of ``windows`` hold; ``None`` if any of them is ``None``."""
-    found = list(windows)
+    found = set(windows)  # many contacts share a span: max and min see each one once
     if span is None or None in found:
         return None
     spans: list[Window] = [span, *found]  # type: ignore[list-item]  # no None: checked above

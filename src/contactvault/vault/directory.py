@@ -221,6 +221,14 @@ class KeptView:
         """The kept contacts as stored now, in the order added (``Directory.read``, with ``feed``)."""
         return self._directory.read(self._core, feed)
 
+    def rows(self) -> int:
+        """How many contact rows the vault holds now, erased ones too: the row-set state's count.
+
+        One read of the authenticated state (its MAC checked), not a count of the table: for a book that
+        chooses, before reading the directory, whether helpers pay off (erased rows are few).
+        """
+        return self._core.read_state()[0].rows
+
     @staticmethod
     def entry(kept: Kept) -> DirectoryEntry:
         """The validated ``DirectoryEntry`` of a kept contact (``VaultCorrupted`` if it does not validate).
