@@ -351,11 +351,15 @@ class BookCard:
     Internal: books hand out ``(uid, entry)`` pairs, never these.
     """
 
-    __slots__ = ("entry", "key", "split", "uid", "v3", "v4")
+    __slots__ = ("entry", "key", "name", "number", "split", "uid", "v3", "v4")
 
     def __init__(self, uid: str, entry: MessengerEntry, split: tuple[str, str]) -> None:
         self.uid = uid
         self.entry = entry
+        # the (frozen) entry's name and number, on the card itself: writing 100,000 cards then reads
+        # each card's own fields, not its entry and the entry's dict as well
+        self.name = name = entry.display_name
+        self.number = number = entry.phone_e164
         self.split = split
         self.v3: str | None = None
         self.v4: str | None = None
@@ -363,7 +367,7 @@ class BookCard:
         # which none of them holds (a MessengerEntry's name and number hold no control character, a UID
         # is hex), so the text sorts as the tuple of the three (a part that is a prefix of another sorts
         # first either way). A text compares faster than a tuple, and it is made once.
-        key = f"{entry.display_name.casefold()}\x00{entry.phone_e164}\x00{uid}"
+        key = f"{name.casefold()}\x00{number}\x00{uid}"
         if key.count("\x00") != 2:
             raise ValueError("a card's name, number and UID hold no NUL")
         self.key = key
@@ -514,20 +518,20 @@ class MessengerBook:
         """The cards of a book ``messenger_book`` made (in the book's order); ``None`` for another book."""
         return self._made
 
-    def _texts(
-        self, version: str, render: Callable[[str, MessengerEntry, tuple[str, str]], str]
-    ) -> list[str]:
-        """Each card's text in ``version`` (``render(uid, entry, split)``), kept on the vault's cards."""
+    def _texts(self, version: str, render: Callable[[str, str, str, tuple[str, str]], str]) -> list[str]:
+        """Each card's text in ``version`` (``render(uid, name, number, split)``), kept on the cards."""
         made = self._made
         if made is None:
             split = self._split
-            return [render(uid, entry, split[uid]) for uid, entry in self._cards]
+            return [
+                render(uid, entry.display_name, entry.phone_e164, split[uid]) for uid, entry in self._cards
+            ]
         slot = "v3" if version == "3.0" else "v4"
         texts: list[str | None] = list(map(operator.attrgetter(slot), made))
         if None in texts:
             for i, card in enumerate(made):
                 if texts[i] is None:
-                    texts[i] = render(card.uid, card.entry, card.split)
+                    texts[i] = render(card.uid, card.name, card.number, card.split)
                     setattr(card, slot, texts[i])
         return texts  # type: ignore[return-value]  # every None was filled just above
 

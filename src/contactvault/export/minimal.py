@@ -24,7 +24,6 @@ from pathlib import Path
 from contactvault.book import MessengerBook, check_name_split, split_display_name
 from contactvault.errors import FolderNotFound
 from contactvault.export.vcard import MAX_LINE_OCTETS, VCardVersion, escape_text, fold
-from contactvault.models import MessengerEntry
 
 __all__ = ["card", "to_csv", "to_vcard", "write_atomically", "write_csv", "write_vcard"]
 
@@ -96,9 +95,9 @@ def to_vcard(book: MessengerBook, version: VCardVersion = "3.0") -> str:
     _check(book)
     _check_version(version)
 
-    def render(uid: str, entry: MessengerEntry, split: tuple[str, str]) -> str:
+    def render(uid: str, name: str, number: str, split: tuple[str, str]) -> str:
         # each split was checked against its entry's name when the book was made
-        return _card(uid, entry.display_name, entry.phone_e164, version, split)
+        return _card(uid, name, number, version, split)
 
     # A book of the vault keeps each card's text once written, for the next book of the open vault.
     return "".join(book._texts(version, render))
