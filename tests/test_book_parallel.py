@@ -189,9 +189,9 @@ def test_auto_uses_a_helper_from_the_threshold_on_two_cores(monkeypatch):
 
 
 @pytest.mark.parametrize(("live", "erased", "helpers"), [(9, 0, 0), (10, 0, 1), (8, 2, 1), (9, 3, 1)])
-def test_auto_counts_the_rows_of_the_row_set_state(tmp_path, monkeypatch, live, erased, helpers):
+def test_auto_counts_the_rows_of_the_row_set_state(where, monkeypatch, live, erased, helpers):
     """``"auto"`` takes the vault's rows (erased ones too) from its state, one read, not ``len(vault)``."""
-    path = _vault(tmp_path / "v.db", live + erased)
+    path = _vault(where, live + erased)
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     monkeypatch.setattr(_book_pool, "PARALLEL_CONTACTS", 10)
     waiting = _Waiting(monkeypatch)
