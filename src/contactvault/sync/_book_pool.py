@@ -40,7 +40,8 @@ __all__ = ["CHUNK", "PARALLEL_CONTACTS", "BookPool", "Item", "auto_workers", "po
 _log = logging.getLogger("contactvault.sync")
 
 PARALLEL_CONTACTS: Final = 20_000
-"""From this many contacts on, a book with nothing kept yet uses a helper (``workers="auto"``)."""
+"""From this many contacts on (the vault's rows, erased ones too), a book with nothing kept yet uses a helper
+(``workers="auto"``)."""
 
 CHUNK: Final = 1_000
 """Contacts per chunk: a chunk's request and reply fit the (enlarged) pipes."""

@@ -84,8 +84,9 @@ def messenger_book(
 
     ``workers`` > 0 shares the work of a book that looks at every contact (the first of an open vault)
     with that many helper processes, 0 makes it in this process; ``"auto"`` (the default) uses one
-    helper from `PARALLEL_CONTACTS` contacts on, on two cores or more. The book is the same either way.
-    A policy of the caller's own (not one of this package's classes) is always decided in this process.
+    helper from `PARALLEL_CONTACTS` contacts on (rows of the vault: erased ones count), on two cores or
+    more. The book is the same either way. A policy of the caller's own (not one of this package's
+    classes) is always decided in this process.
     """
     check_name_style(name_style, pseudonym)
     if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
