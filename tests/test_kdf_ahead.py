@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactvault import Contact, KdfLimitExceeded, Vault, crypto, kdf_ahead, normalize_phone
-from contactvault.cli import _ahead, main
+from contactvault.cli import COMMAND_TABLE, _ahead, main
 from contactvault.crypto import KdfParams
 from contactvault.vault import ahead
 from contactvault.vault.backends import open_backend
@@ -321,3 +321,9 @@ def test_the_vaults_light_part_loads_without_pydantic():
         """
     )
     assert result == {"loaded": [], "vault": "Vault"}
+
+
+def test_the_commands_that_start_ahead_are_commands_that_open_a_vault():
+    """Every command named in `_ahead.OPENING` exists, and none of those that make or restore a vault."""
+    assert COMMAND_TABLE.keys() >= _ahead.OPENING
+    assert not _ahead.OPENING & {"init", "restore", "demo"}

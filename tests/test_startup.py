@@ -278,6 +278,7 @@ def test_list_and_show_load_only_what_they_need(tmp_path, command):
     )
     cli_modules = [m for m in loaded["contactvault"] if m.startswith("contactvault.cli.")]
     assert cli_modules == [
+        "contactvault.cli._ahead",  # what starts the key derivation (contactvault.vault.ahead)
         "contactvault.cli._app",
         "contactvault.cli._errors",
         "contactvault.cli._lines",

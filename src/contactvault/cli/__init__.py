@@ -27,7 +27,6 @@ from typing import Final, NamedTuple
 
 import click
 
-from contactvault.cli import _ahead
 from contactvault.cli._errors import CommandLine
 
 __all__ = ["COMMAND_TABLE", "CommandEntry", "main"]
@@ -209,8 +208,11 @@ class _LazyCommandLine(CommandLine):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         """Click's, after starting the key derivation the command will need (`_ahead.begin`)."""
-        if args and not ctx.resilient_parsing and _ahead.begin(args[0], args[1:]):  # not when completing
-            ctx.call_on_close(_forget_ahead)
+        if args and not ctx.resilient_parsing:  # not while completing a word in the shell
+            from contactvault.cli import _ahead  # noqa: PLC0415  (not for --help alone)
+
+            if _ahead.begin(args[0], args[1:]):
+                ctx.call_on_close(_forget_ahead)
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

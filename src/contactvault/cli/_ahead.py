@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-__all__ = ["COMMANDS", "begin", "first_line"]
+__all__ = ["OPENING", "begin", "first_line"]
 
-COMMANDS: Final = frozenset({
+OPENING: Final = frozenset({
     "access", "add", "audit", "backup", "basis", "book", "consent", "duplicates", "edit", "erase",
     "export", "import", "label", "list", "log", "merge", "messenger", "migrate", "notice", "object",
     "passwd", "rekey", "restrict", "retention", "ropa", "show", "sync", "user", "verify",
@@ -72,7 +72,7 @@ def _options(words: Sequence[str]) -> dict[str, str] | None:
 
 def begin(command: str, words: Sequence[str]) -> bool:
     """Start the key derivation that ``contactvault <command> <words>`` will need; whether it started."""
-    if command not in COMMANDS or any(os.environ.get(name, "").strip() for name in _SERVICE_ENVIRONMENT):
+    if command not in OPENING or any(os.environ.get(name, "").strip() for name in _SERVICE_ENVIRONMENT):
         return False
     found = _options(words)
     if found is None:
