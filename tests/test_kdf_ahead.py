@@ -48,10 +48,10 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def _fresh(code: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    """Run ``code`` in a new interpreter (one thread, as the command starts); the JSON it prints."""
+def _run(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (with ``args``) in a new interpreter: one thread, as the command starts."""
     done = subprocess.run(  # noqa: S603  (our own interpreter)
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -59,7 +59,12 @@ def _fresh(code: str, env: dict[str, str] | None = None) -> dict[str, object]:
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return done
+
+
+def _fresh(code: str) -> dict[str, object]:
+    """Run ``code`` in a new interpreter; the JSON it prints last."""
+    result: dict[str, object] = json.loads(_run(code).stdout.splitlines()[-1])
     return result
 
 
@@ -290,15 +295,7 @@ def test_the_command_opens_with_the_key_derived_ahead(fast_vault, tmp_path):
         main()
     """
     words = ["list", "--vault", str(fast_vault), "--passphrase-file", str(tmp_path / "pw")]
-    done = subprocess.run(  # noqa: S603  (our own interpreter)
-        [sys.executable, "-c", textwrap.dedent(code), *words],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run(code, *words, env=env)
     assert "A." in done.stdout
     assert json.loads(done.stdout.splitlines()[-1]) == {"derived here": 0}
     wrong = tmp_path / "wrong"

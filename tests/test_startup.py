@@ -63,7 +63,7 @@ def test_import_contactvault_loads_no_command_line_http_or_vobject():
     """`import contactvault` loads no click, rich, httpx or vobject; of its own modules only the errors."""
     loaded = loaded_after("import contactvault")
     assert [top for top in loaded["top"] if top in UI_AND_HTTP] == []
-    assert loaded["contactvault"] == ["contactvault.errors"]
+    assert loaded["contactvault"] == ["contactvault._lazy", "contactvault.errors"]  # _lazy: importlib only
 
 
 def test_the_vault_and_the_book_load_no_http_client():
@@ -249,7 +249,12 @@ def test_help_imports_no_command_module():
             assert exc.code == 0
         """
     )
-    assert loaded["contactvault"] == ["contactvault.cli", "contactvault.cli._errors", "contactvault.errors"]
+    assert loaded["contactvault"] == [
+        "contactvault._lazy",
+        "contactvault.cli",
+        "contactvault.cli._errors",
+        "contactvault.errors",
+    ]
     heavy = {"httpx", "pydantic", "cryptography", "phonenumbers"}
     assert [top for top in loaded["top"] if top in heavy] == []
 

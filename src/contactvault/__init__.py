@@ -6,9 +6,9 @@ errors are imported with the package; every other name when it is first used (``
 they use.
 """
 
-import importlib
 from typing import TYPE_CHECKING, Final
 
+from contactvault._lazy import lazy_names
 from contactvault.errors import (
     CodeRefused,
     ConflictError,
@@ -178,15 +178,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """A public name, imported from its module on first use (and kept); any other name is missing."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals(), __all__)

@@ -15,8 +15,9 @@ so that a light part of the vault (``header``, ``keys``, ``memory``) loads witho
 line reads a header and starts the key derivation while the rest loads (``contactvault.vault.ahead``).
 """
 
-import importlib
 from typing import TYPE_CHECKING, Final
+
+from contactvault._lazy import lazy_names
 
 if TYPE_CHECKING:
     from contactvault.vault.backends import default_vault_path
@@ -98,15 +99,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """A public name, imported from its module on first use (and kept); any other name is missing."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals(), __all__)
