@@ -324,3 +324,13 @@ def test_the_commands_that_start_ahead_are_commands_that_open_a_vault():
     """Every command named in `_ahead.OPENING` exists, and none of those that make or restore a vault."""
     assert COMMAND_TABLE.keys() >= _ahead.OPENING
     assert not _ahead.OPENING & {"init", "restore", "demo"}
+
+
+def test_main_called_with_arguments_starts_nothing_ahead(fast_vault, tmp_path, monkeypatch):
+    """A program (a test runner) that calls `main` with its arguments forks nothing; the command does."""
+    (tmp_path / "pw").write_text("pw\n", encoding="utf-8")
+    monkeypatch.setattr(_ahead, "begin", lambda *args: pytest.fail("started ahead"))
+    result = CliRunner().invoke(
+        main, ["list", "--vault", str(fast_vault), "--passphrase-file", str(tmp_path / "pw")]
+    )
+    assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ from typing import Final, NamedTuple
 
 import click
 
-from contactvault.cli._errors import CommandLine
+from contactvault.cli._errors import CommandLine, is_the_command
 
 __all__ = ["COMMAND_TABLE", "CommandEntry", "main"]
 
@@ -199,16 +199,16 @@ class _LazyCommands(MutableMapping[str, click.Command]):
 class _LazyCommandLine(CommandLine):
     """`CommandLine` whose commands load on demand (`_LazyCommands`); ``--help`` lists them from the table.
 
-    Before a command that opens the vault is loaded, the vault's key derivation starts (`_ahead.begin`),
-    so that it runs while the command's modules load; what the command's open did not take is dropped
-    when the command ends.
+    Before a command that opens the vault is loaded, the vault's key derivation starts (`_ahead.begin`;
+    only in the command's own process, `is_the_command`), so that it runs while the command's modules
+    load; what the command's open did not take is dropped when the command ends.
     """
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         """Click's, after starting the key derivation the command will need (`_ahead.begin`)."""
-        if args and not ctx.resilient_parsing:  # not while completing a word in the shell
+        if args and not ctx.resilient_parsing and is_the_command():  # not while completing a word
             from contactvault.cli import _ahead  # noqa: PLC0415  (not for --help alone)
 
             if _ahead.begin(args[0], args[1:]):

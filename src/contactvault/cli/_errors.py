@@ -71,6 +71,7 @@ __all__ = [
     "CommandLine",
     "InvalidValue",
     "guarded",
+    "is_the_command",
     "note_written",
     "stderr",
     "track",
@@ -402,6 +403,17 @@ def _end_without_sweep() -> None:
 
 _ENDING: Final[list[bool]] = []
 """Whether `_end_without_sweep` ran in this process (once is enough)."""
+
+
+def is_the_command() -> bool:
+    """Whether this process runs as the ``contactvault`` command (``main`` called without arguments).
+
+    Not for a program that imports contactvault, nor one that calls ``main`` with its arguments (a test
+    runner): what changes the process (`_end_without_sweep`, `_without_pydantic_plugins`, a key
+    derivation forked ahead) is only done for the command.
+    """
+    return bool(_ENDING)
+
 
 PLUGINS_ENV: Final = "PYDANTIC_DISABLE_PLUGINS"
 """pydantic's switch for its plugins; the command sets it to ``__all__`` unless it is set already."""
