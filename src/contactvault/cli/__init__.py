@@ -212,7 +212,9 @@ class _LazyCommandLine(CommandLine):
             from contactvault.cli import _ahead  # noqa: PLC0415  (not for --help alone)
 
             if _ahead.begin(args[0], args[1:]):
-                ctx.call_on_close(_forget_ahead)
+                from contactvault import kdf_ahead  # noqa: PLC0415  (loaded by begin)
+
+                ctx.call_on_close(kdf_ahead.forget)  # a key no open took
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -229,12 +231,6 @@ class _LazyCommandLine(CommandLine):
         rows = [(name, _short_help(commands, name, limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-def _forget_ahead() -> None:
-    from contactvault.vault import ahead  # noqa: PLC0415  (loaded by _ahead.begin already)
-
-    ahead.forget()
 
 
 def _short_help(commands: MutableMapping[str, click.Command], name: str, limit: int) -> str:

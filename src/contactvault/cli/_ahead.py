@@ -21,7 +21,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-__all__ = ["OPENING", "begin", "first_line"]
+__all__ = [
+    "OPENING",
+    "PASSPHRASE_FILE_ENV",
+    "SERVICE_KEY_ENV",
+    "SERVICE_KEY_FILE_ENV",
+    "USER_ENV",
+    "VAULT_ENV",
+    "begin",
+    "first_line",
+]
+
+VAULT_ENV: Final = "CONTACTVAULT_VAULT"
+"""The environment variable naming the vault (``--vault``): a file or a ``postgresql://`` URL."""
+
+PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a variable name)
+"""The environment variable naming a file whose first line is the passphrase."""
+
+USER_ENV: Final = "CONTACTVAULT_USER"
+"""The environment variable naming the user who opens the vault (``--user``)."""
+
+SERVICE_KEY_ENV: Final = "CONTACTVAULT_SERVICE_KEY"
+"""The environment variable holding a service's key itself (``cvsk-...``)."""
+
+SERVICE_KEY_FILE_ENV: Final = "CONTACTVAULT_SERVICE_KEY_FILE"
+"""The environment variable naming a file (mode 0600) whose first line is a service's key."""
+
 
 OPENING: Final = frozenset({
     "access", "add", "audit", "backup", "basis", "book", "consent", "duplicates", "edit", "erase",
@@ -32,12 +57,8 @@ OPENING: Final = frozenset({
 
 _OPTIONS: Final = {"--vault": "vault", "--passphrase-file": "passphrase", "--user": "user"}
 _SERVICE: Final = ("--service-key-file",)
-_ENVIRONMENT: Final = {
-    "vault": "CONTACTVAULT_VAULT",
-    "passphrase": "CONTACTVAULT_PASSPHRASE_FILE",
-    "user": "CONTACTVAULT_USER",
-}
-_SERVICE_ENVIRONMENT: Final = ("CONTACTVAULT_SERVICE_KEY", "CONTACTVAULT_SERVICE_KEY_FILE")
+_ENVIRONMENT: Final = {"vault": VAULT_ENV, "passphrase": PASSPHRASE_FILE_ENV, "user": USER_ENV}
+_SERVICE_ENVIRONMENT: Final = (SERVICE_KEY_ENV, SERVICE_KEY_FILE_ENV)
 
 
 def first_line(data: bytes) -> str:

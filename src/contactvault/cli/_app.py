@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import click
 from pydantic import ValidationError
 
-from contactvault.cli._ahead import first_line
+from contactvault.cli._ahead import (
+    PASSPHRASE_FILE_ENV,
+    SERVICE_KEY_ENV,
+    SERVICE_KEY_FILE_ENV,
+    USER_ENV,
+    VAULT_ENV,
+    first_line,
+)
 from contactvault.cli._errors import EXIT_BAD_INPUT, CommandError, track
 from contactvault.errors import ContactNotFound, FolderNotFound, UnknownUser, VaultNotFound
 from contactvault.i18n import LANGS
@@ -84,20 +91,8 @@ __all__ = [
     "vault_options",
 ]
 
-PASSPHRASE_FILE_ENV: Final = "CONTACTVAULT_PASSPHRASE_FILE"  # noqa: S105  (a variable name)
-"""The environment variable naming a file whose first line is the passphrase."""
-
 LOCK_TIMEOUT_ENV: Final = "CONTACTVAULT_LOCK_TIMEOUT"
 """The environment variable with the seconds a command's writes wait for another writer (default 15)."""
-
-USER_ENV: Final = "CONTACTVAULT_USER"
-"""The environment variable naming the user who opens the vault (``--user``)."""
-
-SERVICE_KEY_ENV: Final = "CONTACTVAULT_SERVICE_KEY"
-"""The environment variable holding a service's key itself (``cvsk-...``)."""
-
-SERVICE_KEY_FILE_ENV: Final = "CONTACTVAULT_SERVICE_KEY_FILE"
-"""The environment variable naming a file (mode 0600) whose first line is a service's key."""
 
 ACCEPT_KDF_CHANGE_ENV: Final = "CONTACTVAULT_ACCEPT_KDF_CHANGE"
 """Set to 1 to open a key slot whose KDF cost went up since this computer last opened it."""
@@ -385,7 +380,7 @@ def vault_options(func: _F) -> _F:
         "--vault",
         "vault_path",
         type=_VaultLocation(),
-        envvar="CONTACTVAULT_VAULT",
+        envvar=VAULT_ENV,
         metavar="PATH|URL",
         help="The vault file, or a postgresql:// URL (default: vault.db in the user data folder; "
         "env CONTACTVAULT_VAULT).",

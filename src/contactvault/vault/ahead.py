@@ -24,7 +24,7 @@ from contactvault.vault.backends.sqlite import SqliteBackend
 from contactvault.vault.header import Header
 from contactvault.vault.memory import kdf_guard
 
-__all__ = ["forget", "start"]
+__all__ = ["start"]
 
 
 def start(path: Path, passphrase: str, user: str | None) -> bool:
@@ -44,8 +44,3 @@ def start(path: Path, passphrase: str, user: str | None) -> bool:
     except (ContactVaultError, OSError, ValueError, sqlite3.Error):
         return False
     return kdf_ahead.start(passphrase, slot.salt, kdf)
-
-
-def forget() -> None:
-    """Drop a derivation started ahead that no open took (at the end of a command)."""
-    kdf_ahead.forget()
