@@ -8,9 +8,11 @@ click reads them; the light part of the vault it needs loads without pydantic. N
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -48,8 +50,10 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def _run(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` (with ``args``) in a new interpreter: one thread, as the command starts."""
+def _run(
+    code: str, *args: str, env: dict[str, str] | None = None, status: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with ``args`` in a new interpreter (one thread, as a command starts); exit ``status``."""
     done = subprocess.run(  # noqa: S603  (our own interpreter)
         [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
@@ -58,7 +62,7 @@ def _run(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess
         timeout=120,
         env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
     return done
 
 
@@ -66,6 +70,15 @@ def _fresh(code: str) -> dict[str, object]:
     """Run ``code`` in a new interpreter; the JSON it prints last."""
     result: dict[str, object] = json.loads(_run(code).stdout.splitlines()[-1])
     return result
+
+
+def _running(pid: int) -> bool:
+    """Whether the process ``pid`` (not necessarily a child of this one) runs: not gone, not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 # --- kdf_ahead: the child and its key -----------------------------------------------------------------------
@@ -142,6 +155,66 @@ def test_a_child_that_fails_gives_no_key():
         """
     )
     assert result == {"started": True, "key": None}
+
+
+def test_the_child_holds_none_of_the_commands_descriptors():
+    """A command killed mid-derivation: whoever reads its output sees the end now, not the child's end."""
+    code = """
+        import os, signal
+        from contactvault import kdf_ahead
+        from contactvault.crypto import KdfParams
+        slow = KdfParams(memory_kib=128 * 1024, iterations=64, lanes=1)  # seconds: the child is at work
+        assert kdf_ahead.start("pw", b"s" * 16, slow)
+        print(kdf_ahead._current[0].pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no clean-up: the child is left running
+    """
+    command = subprocess.Popen(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, _ = command.communicate(timeout=120)  # returns at end-of-file on both pipes
+    child = int(out.decode("ascii").split()[0])
+    try:
+        assert command.returncode == -signal.SIGKILL
+        assert _running(child)  # the output ended while the child still derived: it holds no copy of it
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_key_no_open_took_is_dropped_when_the_command_ends(fast_vault, tmp_path):
+    """A command that fails after the derivation started (a bad option) kills and waits for the child."""
+    (tmp_path / "pw").write_text("pw\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTVAULT_")}
+    env["CONTACTVAULT_STATE_DIR"] = str(tmp_path / "state")
+    code = """
+        import atexit, json, os
+        from contactvault import kdf_ahead
+        started, real = [], kdf_ahead.start
+        def spy(*args):
+            if real(*args):
+                started.append(kdf_ahead._current[0].pid)
+                return True
+            return False
+        kdf_ahead.start = spy
+        def report():
+            gone = True
+            for pid in started:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                    gone = False
+                except ChildProcessError:
+                    pass
+            print(json.dumps({"started": len(started), "left": len(kdf_ahead._current), "gone": gone}))
+        atexit.register(report)
+        from contactvault.cli import main
+        main()
+    """
+    words = ["list", "--vault", str(fast_vault), "--passphrase-file", str(tmp_path / "pw"), "--no-such"]
+    done = _run(code, *words, env=env, status=2)  # click's usage error, after the derivation started
+    assert "no such option" in done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"started": 1, "left": 0, "gone": True}
 
 
 def test_nothing_is_forked_while_other_threads_run():

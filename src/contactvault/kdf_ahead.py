@@ -12,7 +12,8 @@ A thread would not do: Argon2id in ``cryptography`` holds the GIL. So this runs 
 while this process runs a single thread (a fork of a process with threads may hang in the child);
 elsewhere ``start`` starts nothing. The child is a copy of this process: it holds nothing this process
 does not, leaves through ``os._exit`` (none of this process's clean-up, no buffered output written
-twice), and its key passes only through the pipe between the two.
+twice), holds none of this process's descriptors but its end of the pipe (standard input and output
+on ``/dev/null``), and its key passes only through that pipe.
 
 The caller checks the parameters before ``start``: the caps are checked by ``KdfParams``, the client's
 memory of a slot's settings by the vault's guard (``contactvault.vault.ahead`` does both); this module
@@ -85,6 +86,22 @@ def _taken() -> _Child | None:
         return _current.pop() if _current else None
 
 
+def _keep_only(writer: int) -> None:
+    """In the child: standard input and output on ``/dev/null``, every other descriptor closed but ``writer``.
+
+    The child holds none of the command's files, pipes or sockets: a reader of the command's output sees
+    its end when the command ends (even killed), not when the derivation does.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for name in os.listdir("/proc/self/fd"):  # Linux (``start``): the descriptors open now
+        fd = int(name)
+        if fd > 2 and fd != writer:
+            with contextlib.suppress(OSError):  # the listing's own, closed already
+                os.close(fd)
+
+
 def start(passphrase: str | bytes, salt: bytes, params: KdfParams) -> bool:
     """Start ``crypto.derive_kek(passphrase, salt, params)`` in a child process; whether it started."""
     if sys.platform != "linux" or threading.active_count() != 1:
@@ -95,7 +112,7 @@ def start(passphrase: str | bytes, salt: bytes, params: KdfParams) -> bool:
     if pid == 0:  # the child: derive, write the key, end without any of this process's clean-up
         status = 1
         try:
-            os.close(reader)
+            _keep_only(writer)
             os.write(writer, crypto.derive_kek(passphrase, salt, params))  # 32 bytes: one write
             status = 0
         finally:
