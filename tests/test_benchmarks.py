@@ -251,6 +251,32 @@ def test_rekey_benchmark_quick_run(tmp_path):
     assert figures["re_encrypt"]["best"] > 0
 
 
+def test_floor_quick_run_writes_a_complete_report(tmp_path):
+    """benchmarks/floor.py --quick: every step a positive time, each floor the sum of its steps."""
+    command = [sys.executable, str(BENCHMARKS / "floor.py"), "--quick", "--out", tmp_path]
+    done = subprocess.run(  # noqa: S603  (our own script, run by this interpreter)
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "target: at most 2x plain SQLite" in done.stdout
+    latest = json.loads((tmp_path / "floor-latest.json").read_text(encoding="utf-8"))
+    parts = {"store", "read", "import"}
+    assert {"machine", "packages", "source", "parameters", "facts", *parts} <= latest.keys()
+    store, read = latest["store"], latest["read"]
+    assert len(store["steps"]) == 7
+    assert len(read["steps"]) == 5
+    imported = latest["import"]
+    assert imported["floor"] == pytest.approx((imported["import_vcards_one_process"] + store["floor"]) / 2)
+    assert imported["budget"] == pytest.approx(imported["vobject_parse"] / 2.5)
+    assert all(seconds > 0 for seconds in (*store["steps"].values(), *read["steps"].values()))
+    assert store["floor"] == pytest.approx(sum(store["steps"].values()))
+    assert store["seal_whole"] > 0
+    assert read["floor"] == pytest.approx(sum(read["steps"].values()))
+    assert store["budget"] == pytest.approx(2 * store["plain_sqlite"])
+    assert store["add_many"] > 0
+    assert read["budget"] == pytest.approx(4e-5)
+
+
 PIPELINE_STAGES = (
     "kdf", "cli_startup", "init", "import", "import_excluding_kdf", "vobject_parse", "add_many",
     "plain_sqlite_insert", "book_cli", "book_cold", "vobject_build", "export_cli", "export_cold_in_process",
