@@ -30,7 +30,6 @@ The vault lives in a temporary directory that is removed at the end.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import gc
@@ -629,33 +628,19 @@ def report_lines(report: Json, env: dict[str, Json], facts: Json) -> list[str]:
 # --- command line -------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Options; ``--quick`` only changes the defaults that were not given."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--contacts", type=int, help=f"contacts in the vault (default {DEFAULT_CONTACTS:,})")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
-    parser.add_argument(
-        "--repeats", type=int, help=f"rounds of every stage, best counts (default {DEFAULT_REPEATS})"
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help=f"CI smoke run: {QUICK_CONTACTS:,} contacts, one round"
-    )
-    args = parser.parse_args(argv)
-    if args.contacts is None:
-        args.contacts = QUICK_CONTACTS if args.quick else DEFAULT_CONTACTS
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else DEFAULT_REPEATS
-    if args.contacts < 1 or args.repeats < 1:
-        parser.error("--contacts and --repeats must be at least 1")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the input, time the book, its vCard and vobject, print the table, write the JSON."""
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")  # "µs" on a terminal that cannot show it
-    args = parse_args(argv)
+    args = common.contacts_options(
+        __doc__,
+        argv,
+        contacts=(DEFAULT_CONTACTS, QUICK_CONTACTS, "contacts in the vault"),
+        repeats=(DEFAULT_REPEATS, "rounds of every stage"),
+        once="one round",
+        seed="generator seed",
+        out=RESULTS,
+    )
     env = environment()
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="contactvault-book-bench-") as tmp:

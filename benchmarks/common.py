@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -18,7 +19,18 @@ from typing import TypeVar
 
 import contactvault
 
-__all__ = ["Json", "duration", "environment", "number", "runs", "runs_text", "table", "timed", "write_report"]
+__all__ = [
+    "Json",
+    "contacts_options",
+    "duration",
+    "environment",
+    "number",
+    "runs",
+    "runs_text",
+    "table",
+    "timed",
+    "write_report",
+]
 
 Json = dict[str, object]
 T = TypeVar("T")
@@ -126,3 +138,36 @@ def runs_text(report: Json, *keys: str) -> str:
     if not isinstance(node, list):
         raise TypeError(f"{'.'.join(keys)} is not a list")
     return "runs " + ", ".join(f"{s:.3f}" for s in node)
+
+
+def contacts_options(
+    doc: str | None,
+    argv: Sequence[str] | None,
+    *,
+    contacts: tuple[int, int, str],
+    repeats: tuple[int, str],
+    once: str,
+    seed: str,
+    out: Path,
+) -> argparse.Namespace:
+    """The options of ``vault.py``, ``book.py`` and ``floor.py``; ``--quick`` changes only what is not given.
+
+    ``contacts`` is the default count, the ``--quick`` count and what they count; ``repeats`` the default
+    number of runs and what they are (``--quick``: ``once`` instead); ``seed`` what the seed seeds.
+    """
+    default, quick, what = contacts
+    runs_default, run = repeats
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--contacts", type=int, help=f"{what} (default {default:,})")
+    parser.add_argument("--seed", type=int, default=1, help=f"{seed} (default 1)")
+    parser.add_argument("--out", type=Path, default=out, help="where the JSON goes")
+    parser.add_argument("--repeats", type=int, help=f"{run}, best counts (default {runs_default})")
+    parser.add_argument("--quick", action="store_true", help=f"CI smoke run: {quick:,} contacts, {once}")
+    args = parser.parse_args(argv)
+    if args.contacts is None:
+        args.contacts = quick if args.quick else default
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else runs_default
+    if args.contacts < 1 or args.repeats < 1:
+        parser.error("--contacts and --repeats must be at least 1")
+    return args

@@ -37,7 +37,6 @@ It prints a table and writes ``<out>/floor-<UTC timestamp>.json`` and ``<out>/fl
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import sys
@@ -244,31 +243,19 @@ def report_lines(result: Json) -> list[str]:
     return [common.table(["step", "time", "against"], rows, [False, True, True])]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Options; ``--quick`` only changes the defaults that were not given."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--contacts", type=int, help=f"eligible contacts (default {DEFAULT_CONTACTS:,})")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
-    parser.add_argument(
-        "--repeats", type=int, help=f"runs of each step, best counts (default {DEFAULT_REPEATS})"
-    )
-    parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_CONTACTS} contacts, one run")
-    args = parser.parse_args(argv)
-    if args.contacts is None:
-        args.contacts = QUICK_CONTACTS if args.quick else DEFAULT_CONTACTS
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else DEFAULT_REPEATS
-    if args.contacts < 1 or args.repeats < 1:
-        parser.error("--contacts and --repeats must be at least 1")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the steps, print the table, write the JSON."""
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")  # "µs" on a terminal that cannot show it
-    args = parse_args(argv)
+    args = common.contacts_options(
+        __doc__,
+        argv,
+        contacts=(DEFAULT_CONTACTS, QUICK_CONTACTS, "eligible contacts"),
+        repeats=(DEFAULT_REPEATS, "runs of each step"),
+        once="one run",
+        seed="generator seed",
+        out=RESULTS,
+    )
     env = common.environment(["cryptography", "pydantic", "phonenumbers"])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="contactvault-floor-bench-") as tmp:

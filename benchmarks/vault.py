@@ -22,7 +22,6 @@ Vault files live in a temporary directory that is removed at the end.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import gc
@@ -622,33 +621,19 @@ def report_lines(report: Json, env: dict[str, Json], facts: Json, count: int) ->
 # --- command line -------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Options; ``--quick`` only changes the defaults that were not given."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--contacts", type=int, help=f"contacts in the vault (default {DEFAULT_CONTACTS:,})")
-    parser.add_argument("--seed", type=int, default=1, help="generator and sampling seed (default 1)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
-    parser.add_argument(
-        "--repeats", type=int, help=f"runs of the repeatable stages, best counts (default {DEFAULT_REPEATS})"
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help=f"CI smoke run: {QUICK_CONTACTS:,} contacts, one run per stage"
-    )
-    args = parser.parse_args(argv)
-    if args.contacts is None:
-        args.contacts = QUICK_CONTACTS if args.quick else DEFAULT_CONTACTS
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else DEFAULT_REPEATS
-    if args.contacts < 1 or args.repeats < 1:
-        parser.error("--contacts and --repeats must be at least 1")
-    return args
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the input, time the vault and the plain alternative, print the table, write the JSON."""
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")  # "µs" on a terminal that cannot show it
-    args = parse_args(argv)
+    args = common.contacts_options(
+        __doc__,
+        argv,
+        contacts=(DEFAULT_CONTACTS, QUICK_CONTACTS, "contacts in the vault"),
+        repeats=(DEFAULT_REPEATS, "runs of the repeatable stages"),
+        once="one run per stage",
+        seed="generator and sampling seed",
+        out=RESULTS,
+    )
     env = environment()
     with tempfile.TemporaryDirectory(prefix="contactvault-vault-bench-") as tmp:
         directory = Path(tmp)
