@@ -85,7 +85,7 @@ def _accounted(writes: list[Write], delta: state.Delta) -> None:
 
 def _sealed(
     records: recordsmod.Records,
-    wrap: bytes,
+    wrap: crypto.Aead,
     contacts: list[Contact],
     keys: list[bytes],
     packed: list[tuple[bytes, bytes]],
@@ -106,7 +106,11 @@ def _vobject_parse(path: Path) -> int:
 
 
 def measure(folder: Path, count: int, seed: int, repeats: int) -> Json:
-    """Every step, per contact (seconds), on ``count`` eligible contacts, with add_many and plain SQLite."""
+    """Every step, per contact (seconds), on ``count`` cards made eligible contacts; the anchors beside them.
+
+    vobject's parse, the import, ``add_many`` and plain SQLite are timed once each (seconds long, as
+    ``pipeline.py`` times them, the collector not paused); each step the best of ``repeats``.
+    """
     cards = generate.write(folder / "cards.vcf", count, seed)
     parse = common.timed(functools.partial(_vobject_parse, cards))[0] / count  # first: a small heap
     parse_number.cache_clear()
