@@ -12,8 +12,8 @@ A thread would not do: Argon2id in ``cryptography`` holds the GIL. So this runs 
 while this process runs a single thread (a fork of a process with threads may hang in the child);
 elsewhere ``start`` starts nothing. The child is a copy of this process: it holds nothing this process
 does not, leaves through ``os._exit`` (none of this process's clean-up, no buffered output written
-twice), holds none of this process's descriptors but its end of the pipe (standard input and output
-on ``/dev/null``), and its key passes only through that pipe.
+twice), holds none of this process's descriptors but its end of the pipe (standard input, output
+and error on ``/dev/null``), and its key passes only through that pipe.
 
 The caller checks the parameters before ``start``: the caps are checked by ``KdfParams``, the client's
 memory of a slot's settings by the vault's guard (``contactvault.vault.ahead`` does both); this module
@@ -87,7 +87,7 @@ def _taken() -> _Child | None:
 
 
 def _keep_only(writer: int) -> None:
-    """In the child: standard input and output on ``/dev/null``, every other descriptor closed but ``writer``.
+    """In the child: standard input, output and error on ``/dev/null``, all else closed but ``writer``.
 
     The child holds none of the command's files, pipes or sockets: a reader of the command's output sees
     its end when the command ends (even killed), not when the derivation does.
