@@ -188,6 +188,77 @@ def test_a_uid_that_names_someone_else_is_ambiguous(vault, tmp_path):
     assert len(vault) == 1
 
 
+def test_a_card_without_a_uid_keeps_the_stored_uid(vault, tmp_path):
+    """A card without a UID that updates a contact leaves the contact's UID (it says nothing of it)."""
+    first = tmp_path / "first.vcf"
+    first.write_bytes(vcf(*_card("uid-2", "Dieter Ünal", "+4915155500000", "d1@example.org")))
+    vault.import_contacts(import_vcards(first, default_region="DE"))
+    (dieter,) = list(vault)
+    second = tmp_path / "second.vcf"
+    second.write_bytes(vcf(*_card(None, "Dieter Ünal", "+4915155500000", "d0@example.org")))
+    assert vault.import_contacts(import_vcards(second, default_region="DE")).updated == (dieter.id,)
+    stored = vault.get(dieter.id)
+    assert stored.uids() == ("uid-2",)
+    assert [e.address for e in stored.emails] == ["d0@example.org"]
+    assert vault.import_contacts(import_vcards(second, default_region="DE")).unchanged == (dieter.id,)
+    assert vault.import_contacts(import_vcards(first, default_region="DE")).updated == (dieter.id,)
+
+
+# Found by Hypothesis (the property below): a card gives a stored contact's UID to someone else (a conflict,
+# reported), and another card of the same file updates that contact, adding a number the first card has, or
+# dropping the UID. The same file imported again then matched the first card to the contact (renaming it,
+# with the consents recorded for the other person) or added it: a repeat changed the vault.
+_TAKEN = (
+    _card("uid-5", "Anna Beispiel", "+4915155500002", "a@example.org"),
+    [
+        *_card(None, "Eva Groß", "+4915155500002", "e0@example.org")[:-1],
+        "TEL;TYPE=CELL:+4915155500000",
+        "END:VCARD",
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    "cards",
+    [
+        [*_TAKEN[0], *_TAKEN[1]],
+        [*_TAKEN[1], *_TAKEN[0]],
+        [
+            *_card("uid-5", "Anna Beispiel", None, "a@example.org"),
+            *_card(None, "Eva Groß", "+4915155500000", "e"),
+        ],
+        [*_TAKEN[0], *_card("uid-9", "Eva Groß", "+4915155500000", "e0@example.org")],
+    ],
+    ids=["conflict-first", "update-first", "no-shared-number", "another-uid"],
+)
+def test_a_uid_conflict_is_reported_the_same_each_time_the_file_is_imported(vault, tmp_path, cards):
+    """A card gives a stored contact's UID to someone else: the same file imported again changes nothing.
+
+    The contact is left as it is by every later card of that import (each is reported), and the
+    conflicting card never renames it after the other person, then or on a repeat.
+    """
+    first = tmp_path / "first.vcf"
+    first.write_bytes(vcf(*_card("uid-5", "Eva Groß", "+4915155500000", "e1@example.org")))
+    vault.import_contacts(import_vcards(first, default_region="DE"))
+    (eva,) = list(vault)
+    vault.grant_consent(eva.id, consent())
+    second = tmp_path / "second.vcf"
+    second.write_bytes(vcf(*cards))
+    report = vault.import_contacts(import_vcards(second, default_region="DE"))
+    assert report.ambiguous
+    for _ in range(2):
+        before = _snapshot(vault)
+        again = vault.import_contacts(import_vcards(second, default_region="DE"))
+        assert again.added == again.updated == ()
+        assert sorted(a.reason for a in again.ambiguous) == sorted(a.reason for a in report.ambiguous)
+        assert _snapshot(vault) == before
+    stored = vault.get(eva.id)
+    assert stored.display_name == "Eva Groß"
+    assert stored.uids() == ("uid-5",)
+    assert stored.consents
+    assert all(e.display_name != "Anna Beispiel" for e in vault)
+
+
 def test_skip_leaves_matched_contacts_alone_and_dry_run_writes_nothing(vault, tmp_path):
     """on_match='skip' only adds new contacts; a dry run reports the same counts and writes nothing."""
     vault.import_contacts(_sample())

@@ -18,7 +18,9 @@ and one typo in words of four letters or more ("Jürgen Müler").
 A card that was merged into a stored contact (``Vault.merge``) is recognised by its UID or its card and
 left alone: its data was taken in at the merge. An incoming contact with several candidates, a UID that
 points to someone else, keys that disagree, or a stored contact already claimed by an earlier card of the
-same import is *ambiguous*: reported, not stored.
+same import (matched by it, or named in its ambiguity) is *ambiguous*: reported, not stored. So a stored
+contact an ambiguous card names is left as it is by the rest of that import, and the same file imported
+again is reported the same: no other card of it changes the contact in between.
 A matched contact takes from the file the `FILE_FIELDS` the card changed since it was last imported (a
 three-way merge: an edit made in the vault stays until the phone changes that field too); its consents,
 legal bases, labels, messenger presence, restriction, objections, merges and the disclosure log are never
@@ -117,7 +119,8 @@ AmbiguousReason = Literal[
 - ``several_matches``: several stored contacts have its numbers (or its card) and a compatible name;
 - ``uid_conflict``: a stored contact has its UID but neither its name nor any of its numbers;
 - ``external_id_conflict``: its UID or numbers point to a stored contact with another external id;
-- ``matched_twice``: an earlier card of the same import already matched that stored contact;
+- ``matched_twice``: an earlier card of the same import already matched that stored contact, or was
+  ambiguous and named it (a contact an import reports on is left as it is by the rest of that import);
 - ``repeated_key``: an earlier card of the same import has the same UID or external id;
 - ``merged_contact``: only a number and a compatible name point to a contact that merged several cards,
   and the card does not show that contact's name: a merged card that changed is not guessed at.
@@ -317,11 +320,12 @@ def match_contacts(
     """Decide, in order, what each incoming contact is: new, a stored contact, or ambiguous.
 
     Lazy: each decision is made when it is asked for, so the caller can look up and write in one
-    transaction. Within one import, a stored contact is matched at most once and a UID or external id
-    counts once (later cards with it are ambiguous), so importing the same file twice changes nothing the
-    second time. ``nothing_stored`` says that ``lookup`` finds nothing (an empty vault; the contacts an
-    import adds are invisible to it): no key is worked out to ask it (the import's own rules, repeated
-    keys and shared numbers, apply as ever).
+    transaction. Within one import, a stored contact is matched at most once, a stored contact that an
+    ambiguous card names is matched by no later card, and a UID or external id counts once (later cards
+    with it are ambiguous), so importing the same file twice changes nothing the second time.
+    ``nothing_stored`` says that ``lookup`` finds nothing (an empty vault; the contacts an import adds
+    are invisible to it): no key is worked out to ask it (the import's own rules, repeated keys and
+    shared numbers, apply as ever).
     """
     claimed: dict[uuid.UUID, None] = {}
     keys_seen: set[tuple[str, str]] = set()
@@ -336,6 +340,7 @@ def match_contacts(
         keys_seen |= keys
         found = _NOTHING if nothing_stored else _find(contact, lookup)
         if found.reason is not None:
+            claimed.update(dict.fromkeys(found.candidates))  # left as they are by the rest of the import
             yield Match(contact, "ambiguous", reason=found.reason, candidates=found.candidates)
         elif found.entry is None:
             numbers = set(contact.e164_numbers())
@@ -435,8 +440,9 @@ def file_changes(
     differs from the one recorded then), so an edit made in the vault, or what a merge brought in, stays
     until the phone changes that field too. A contact without a recorded baseline (stored before, or
     added by hand) takes every field that differs. The messenger presence of a number stays as stored;
-    an external id is only added, never replaced. Empty when nothing is to be written: a card that only
-    moved to another line of the file is unchanged.
+    an external id is only added, never replaced; a UID is replaced only by a card that has one (a card
+    without one keeps the stored UID, so that a file imported again matches as it did the first time).
+    Empty when nothing is to be written: a card that only moved to another line of the file is unchanged.
     """
     base = dict(stored.source.imported) if stored.source is not None else {}
     now = digests if digests is not None else field_digests(incoming)
@@ -460,5 +466,8 @@ def file_changes(
         or (new_uid is not None and new_uid != old_source.uid)
     ):
         source = incoming.source or old_source or ContactSource(format="manual")
-        updates["source"] = source.model_copy(update={"imported": now})
+        kept: dict[str, object] = {"imported": now}
+        if new_uid is None and old_source is not None and old_source.uid is not None:
+            kept["uid"] = old_source.uid  # a card without a UID says nothing about the stored one: kept
+        updates["source"] = source.model_copy(update=kept)
     return updates

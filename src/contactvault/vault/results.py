@@ -190,7 +190,8 @@ class AmbiguousCard:
             "several_matches": f"several stored contacts share its numbers and name ({ids})",
             "uid_conflict": f"stored contact {ids} has its UID but not its name or numbers",
             "external_id_conflict": f"it points to stored contact {ids}, which has another external id",
-            "matched_twice": f"an earlier card of this import already matched contact {ids}",
+            "matched_twice": f"an earlier card of this import already matched, or was reported naming, "
+            f"contact {ids}",
             "repeated_key": "an earlier card of this import has the same UID or external id",
             "merged_contact": f"it matches contact {ids} only by number and name, and that contact merged "
             "several cards: which one changed is not guessed",
