@@ -125,22 +125,26 @@ def measure(folder: Path, count: int, seed: int, repeats: int) -> Json:
         fresh = [validated(c, version=1, by=user) for c in contacts]
         keys = [crypto.random_bytes() for _ in contacts]
         writes = [core.insertion(c) for c in fresh]
-        dumps = [recordsmod.directory_json(c) for c in fresh]
-        payloads = [
-            recordsmod._TO_JSON(c, include=recordsmod._PAYLOAD_ONLY, exclude_defaults=True) for c in fresh
-        ]
-        packed = [(recordsmod.pack(d), recordsmod.pack(p)) for d, p in zip(dumps, payloads, strict=True)]
-        store = {
+
+        def directory() -> list[bytes]:
+            return [recordsmod.directory_json(c) for c in fresh]
+
+        def payload() -> list[bytes]:
+            return [recordsmod.payload_json(c) for c in fresh]
+
+        dumps, payloads = directory(), payload()
+
+        def deflated() -> list[tuple[bytes, bytes]]:
+            return [(recordsmod.pack(d), recordsmod.pack(p)) for d, p in zip(dumps, payloads, strict=True)]
+
+        packed = deflated()
+        store: dict[str, Callable[[], object]] = {
             "validate (dump, attribution, pydantic)": lambda: [
                 validated(c, version=1, by=user) for c in contacts
             ],
-            "directory JSON": lambda: [recordsmod.directory_json(c) for c in fresh],
-            "payload JSON": lambda: [
-                recordsmod._TO_JSON(c, include=recordsmod._PAYLOAD_ONLY, exclude_defaults=True) for c in fresh
-            ],
-            "deflate and pad both": lambda: [
-                (recordsmod.pack(d), recordsmod.pack(p)) for d, p in zip(dumps, payloads, strict=True)
-            ],
+            "directory JSON": directory,
+            "payload JSON": payload,
+            "deflate and pad both": deflated,
             "two keys derived, three AES-GCM seals": lambda: _sealed(
                 records, core.keys.wrap, fresh, keys, packed
             ),

@@ -1,8 +1,8 @@
 """Public names of a package imported from their modules on first use (PEP 562).
 
-``contactvault`` and ``contactvault.vault`` re-export names that live in heavier modules; each keeps a
-table of name -> module and gets its ``__getattr__`` and ``__dir__`` from ``lazy_names``, so that
-importing the package loads none of those modules until a name is used.
+``contactvault``, ``contactvault.vault`` and ``contactvault.sync`` re-export names that live in heavier
+modules; each keeps a table of name -> module and gets its ``__getattr__`` and ``__dir__`` from
+``lazy_names``, so that importing the package loads none of those modules until a name is used.
 """
 
 from __future__ import annotations

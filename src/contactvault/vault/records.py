@@ -111,6 +111,11 @@ def directory_json(contact: Contact) -> bytes:
     return body[:-1] + b"," + pydantic_core.to_json(extra)[1:]
 
 
+def payload_json(contact: Contact) -> bytes:
+    """The JSON of the contact's CRM payload: its fields outside the directory (defaults left out)."""
+    return _TO_JSON(contact, include=_PAYLOAD_ONLY, exclude_defaults=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Tags:
     """The blind-index tags of one contact: every tag, and those that must be unique in the vault."""
@@ -192,7 +197,7 @@ class Records:
         wrapped = crypto.seal(self._keys.wrap, data_key, self._ad(cid, RecordKind.DATA_KEY, version))
         payload = crypto.seal(
             payload_key,
-            pack(_TO_JSON(contact, include=_PAYLOAD_ONLY, exclude_defaults=True)),
+            pack(payload_json(contact)),
             self._ad(cid, RecordKind.PAYLOAD, version),
         )
         return Row(cid, version, directory, wrapped, payload)
