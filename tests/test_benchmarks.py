@@ -266,9 +266,17 @@ def test_floor_quick_run_writes_a_complete_report(tmp_path):
     assert len(store["steps"]) == 7
     assert len(read["steps"]) == 5
     imported = latest["import"]
-    assert imported["floor"] == pytest.approx((imported["import_vcards_one_process"] + store["floor"]) / 2)
+    assert len(imported["steps"]) == 4
+    assert imported["floor"] == pytest.approx(sum(imported["steps"].values()) / 2)
     assert imported["budget"] == pytest.approx(imported["vobject_parse"] / 2.5)
-    assert all(seconds > 0 for seconds in (*store["steps"].values(), *read["steps"].values()))
+    for arrangement in ("as_built", "sealing_helpers"):  # both imported every card, on all processes' CPU
+        whole = imported[arrangement]
+        assert whole["wall"] > 0
+        assert whole["cpu"] > 0
+        assert whole["vobject_ratio"] == pytest.approx(imported["vobject_parse"] / whole["wall"])
+        assert whole["contacts"] == latest["facts"]["contacts"]
+    steps = (*store["steps"].values(), *read["steps"].values(), *imported["steps"].values())
+    assert all(seconds > 0 for seconds in steps)
     assert store["floor"] == pytest.approx(sum(store["steps"].values()))
     assert store["seal_whole"] > 0
     assert read["floor"] == pytest.approx(sum(read["steps"].values()))
