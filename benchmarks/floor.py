@@ -108,7 +108,7 @@ def _sealed(
     packed: list[tuple[bytes, bytes]],
 ) -> None:
     """What ``Records.seal`` does with a contact's packed records: its keys, the three seals, their data."""
-    kinds = recordsmod.RecordKind
+    kinds = crypto.RecordKind
     for contact, data_key, (directory, payload) in zip(contacts, keys, packed, strict=True):
         cid = contact.id.bytes
         directory_key, payload_key = crypto.contact_keys(data_key)
