@@ -132,6 +132,16 @@ def _per_card(seconds: float, cards: int) -> float:
     return seconds / max(cards, 1)
 
 
+def _at_version_one(contacts: list[Contact]) -> list[Contact]:
+    """What the build made (validated as it was built), at version 1, as a new vault stores it."""
+    return [contact.model_copy(update={"version": 1}) for contact in contacts]
+
+
+def _insertions(core: Core, fresh: list[Contact]) -> list[Write]:
+    """The writes that store ``fresh``: each contact sealed under a new data key, its tags worked out."""
+    return [core.insertion(contact) for contact in fresh]
+
+
 _SEALER: Core | None = None
 """The open vault of the fork-based arrangement, set before its helpers fork (they inherit it)."""
 
@@ -143,9 +153,10 @@ def _parse_and_seal(job: tuple[Chunk, int, str, datetime]) -> list[tuple[uuid.UU
     if core is None:  # pragma: no cover - set before the helpers fork
         raise RuntimeError("no vault to seal with")
     with paused_gc():
-        batch = build_batch(chunk, count, name, bookbench.REGION, now, baselines=True)
-        fresh = [contact.model_copy(update={"version": 1}) for contact in batch.contacts]
-        return [(contact.id, core.insertion(contact)) for contact in fresh]
+        fresh = _at_version_one(
+            build_batch(chunk, count, name, bookbench.REGION, now, baselines=True).contacts
+        )
+        return [(contact.id, write) for contact, write in zip(fresh, _insertions(core, fresh), strict=True)]
 
 
 def _sealing_helpers(cards: Path, vault: Vault) -> int:
@@ -191,8 +202,8 @@ def _whole(
 
 def _importing(
     folder: Path, cards: Path, count: int, parse: float, repeats: int
-) -> tuple[Json, list[Contact]]:
-    """The import's steps per card and its two arrangements measured whole; the contacts it made."""
+) -> tuple[Json, list[Contact], int]:
+    """The import's steps per card and its two arrangements measured whole; its contacts and errors."""
     name, now = str(cards), datetime.now(UTC)
     parse_number.cache_clear()
     split, items = _once(lambda: list(split_cards(iter_blocks(cards), name)))
@@ -203,10 +214,9 @@ def _importing(
     contacts = [contact for batch in batches for contact in batch.contacts]
     with Vault.create(folder / "import.db", bookbench.PASSPHRASE) as vault:
         core = vault._core
-        fresh = [contact.model_copy(update={"version": 1}) for contact in contacts]  # validated by the build
-        sealing = _best(lambda: [core.insertion(contact) for contact in fresh], repeats)
-        writes = [core.insertion(contact) for contact in fresh]
-        ids = [contact.id for contact in fresh]
+        fresh = _at_version_one(contacts)
+        sealing = _best(lambda: _insertions(core, fresh), repeats)
+        writes, ids = _insertions(core, fresh), [contact.id for contact in fresh]
         written = _once(lambda: log.commit(core, writes, "import", contacts=ids, detail="floor"))[0]
     steps = {
         "split into cards (this process)": split,
@@ -227,7 +237,6 @@ def _importing(
         "vobject_parse": parse,
         "budget": budget,
         "floor_over_budget": floor / budget,
-        "import_errors": errors,
         **{
             key: {
                 "wall": _per_card(wall, count),
@@ -238,7 +247,7 @@ def _importing(
             for key, (wall, cpu, added) in measured.items()
         },
     }
-    return part, contacts
+    return part, contacts, errors
 
 
 def measure(folder: Path, count: int, seed: int, repeats: int) -> Json:
@@ -250,10 +259,10 @@ def measure(folder: Path, count: int, seed: int, repeats: int) -> Json:
     """
     cards = generate.write(folder / "cards.vcf", count, seed)
     parse = common.timed(functools.partial(_vobject_parse, cards))[0] / count  # first: a small heap
-    importing, imported = _importing(folder, cards, count, parse, repeats)
+    importing, imported, errors = _importing(folder, cards, count, parse, repeats)
     now = datetime.now(UTC)
     contacts = [bookbench.eligible(contact, now) for contact in imported]
-    facts: Json = {"cards": count, "contacts": len(contacts), "import_errors": importing.pop("import_errors")}
+    facts: Json = {"cards": count, "contacts": len(contacts), "import_errors": errors}
     vault = Vault.create(folder / "vault.db", bookbench.PASSPHRASE)
     try:
         core = vault._core
